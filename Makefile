@@ -1,0 +1,93 @@
+# mli — build, test, benchmark. See README.md.
+#   make          build/mli (float engine)
+#   make check    every test, then a sanitized (ASan+UBSan) pass of the fast tests
+#   make demo     deps + build + `mli run` on FashionMNIST
+#   make bench    benchmarks (not tests), figures relative to the measured sgemm rate
+#   make fuzz     libFuzzer targets for the untrusted-file parsers
+PREFIX   ?= /usr/local
+CC       ?= cc
+PKGS     := openblas lapacke zlib libcjson
+OPT      ?= -O2
+WARN     := -Wall -Wextra -Wshadow -Wno-unused-parameter
+CFLAGS   += $(OPT) -g -std=c11 -D_GNU_SOURCE $(WARN) -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# GSL's own cblas is left out on purpose: OpenBLAS provides cblas for the whole program.
+LDLIBS   := -lgsl $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+TESTLIBS := -lcmocka
+
+SRC      := $(sort $(wildcard src/io/*.c src/data/*.c src/nn/*.c src/train/*.c src/geometry/*.c src/report/*.c))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+TESTS    := $(sort $(basename $(notdir $(wildcard tests/test_*.c))))
+# Tests that check derivatives link the engine built in double precision.
+DBL_TESTS := $(filter %_dbl,$(TESTS))
+FLT_TESTS := $(filter-out $(DBL_TESTS),$(TESTS))
+# The sanitized pass runs every C unit test (they are all fast); slow end-to-end
+# tests are shell scripts and run once, in the optimized build.
+SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+.PHONY: all check test-unit test-san test-e2e demo deps bench fuzz install clean paper
+all: build/mli
+
+build/f/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+build/d/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DMLI_DOUBLE -MMD -MP -c $< -o $@
+build/s/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
+
+build/f/libmli.a: $(SRC:%.c=build/f/%.o)
+	$(AR) rcs $@ $^
+build/d/libmli.a: $(SRC:%.c=build/d/%.o)
+	$(AR) rcs $@ $^
+build/s/libmli.a: $(SRC:%.c=build/s/%.o)
+	$(AR) rcs $@ $^
+
+build/mli: $(CLI_SRC:%.c=build/f/%.o) build/f/libmli.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+build/tests/%: build/f/tests/%.o build/f/tests/testutil.o build/f/libmli.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(TESTLIBS) $(LDLIBS)
+build/tests/%_dbl: build/d/tests/%_dbl.o build/d/tests/testutil.o build/d/libmli.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DMLI_DOUBLE -o $@ $^ $(TESTLIBS) $(LDLIBS)
+build/san/%: build/s/tests/%.o build/s/tests/testutil.o build/s/libmli.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(TESTLIBS) $(LDLIBS)
+
+check: build/mli $(TESTS:%=build/tests/%) $(FLT_TESTS:%=build/san/%)
+	@bash tests/run.sh
+
+demo: deps build/mli
+	./build/mli run $(DEMO_ARGS)
+
+deps:
+	@bash scripts/deps.sh
+
+BENCHES := $(sort $(basename $(notdir $(wildcard bench/bench_*.c))))
+build/bench/%: build/f/bench/%.o build/f/libmli.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+bench: build/mli $(BENCHES:%=build/bench/%)
+	@bash bench/run.sh $(BENCHES)
+
+FUZZERS := $(sort $(basename $(notdir $(wildcard fuzz/fuzz_*.c))))
+FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -fsanitize=fuzzer,address,undefined
+build/fuzz/%: fuzz/%.c $(SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(SRC) $(LDLIBS)
+FUZZ_SECONDS ?= 60
+fuzz: $(FUZZERS:%=build/fuzz/%)
+	@for f in $(FUZZERS); do mkdir -p fuzz/corpus-$$f; \
+	  ./build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 fuzz/corpus-$$f fuzz/seeds/$$f 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' ; done
+
+install: build/mli
+	install -D -m 755 build/mli $(DESTDIR)$(PREFIX)/bin/mli
+	@if [ -f doc/mli.1 ]; then install -D -m 644 doc/mli.1 $(DESTDIR)$(PREFIX)/share/man/man1/mli.1; fi
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,31 @@
+/* The `mli` command: one file per subcommand, no numerics here. */
+#ifndef MLI_CLI_H
+#define MLI_CLI_H
+
+#include <stdio.h>
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand */
+    const char *summary;
+    void (*usage)(FILE *f);
+} mli_command;
+
+int mli_cmd_train(int argc, char **argv);
+void mli_usage_train(FILE *f);
+int mli_cmd_help(int argc, char **argv);
+
+/* Print "mli: <message>" for a failed status and return it (the exit status). */
+int mli_cli_fail(int status);
+/* Options shared by the commands that compute: --threads N, --progress, --quiet.
+ * Returns 1 if argv[*i] was one of them (advancing *i past a value), 0 if not, and
+ * -1 (message recorded) on a bad value. */
+int mli_cli_common(int argc, char **argv, int *i, int *progress, int *threads);
+/* Is this --help / -h? */
+int mli_cli_is_help(const char *arg);
+/* Needs a value: returns argv[++*i] or NULL with a usage error recorded. */
+const char *mli_cli_value(int argc, char **argv, int *i);
+
+const mli_command *mli_commands(int *n);
+
+#endif

@@ -1,0 +1,83 @@
+#include <stdlib.h>
+#include <string.h>
+#include <cblas.h>
+
+#include "cli/cli.h"
+#include "io/err.h"
+
+void openblas_set_num_threads(int n);
+
+static const mli_command commands[] = {
+    {"train", mli_cmd_train, "train a network; writes a run directory", mli_usage_train},
+    {"help", mli_cmd_help, "help on a command", NULL},
+};
+
+const mli_command *mli_commands(int *n)
+{
+    *n = (int)(sizeof commands / sizeof commands[0]);
+    return commands;
+}
+
+int mli_cli_fail(int status)
+{
+    if (status)
+        fprintf(stderr, "mli: %s\n", mli_errmsg());
+    return status;
+}
+
+int mli_cli_is_help(const char *arg) { return !strcmp(arg, "--help") || !strcmp(arg, "-h"); }
+
+const char *mli_cli_value(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) {
+        mli_err(MLI_EUSAGE, "%s needs a value", argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+int mli_cli_common(int argc, char **argv, int *i, int *progress, int *threads)
+{
+    const char *a = argv[*i];
+    if (!strcmp(a, "--progress")) {
+        *progress = 1;
+        return 1;
+    }
+    if (!strcmp(a, "--quiet")) {
+        *progress = -1;
+        return 1;
+    }
+    if (!strcmp(a, "--threads")) {
+        const char *v = mli_cli_value(argc, argv, i);
+        char *end;
+        long t = v ? strtol(v, &end, 10) : 0;
+        if (!v || *end || t < 1 || t > 256) {
+            if (v)
+                mli_err(MLI_EUSAGE, "--threads: '%s' is not a thread count from 1 to 256", v);
+            return -1;
+        }
+        *threads = (int)t;
+        openblas_set_num_threads((int)t);
+        return 1;
+    }
+    return 0;
+}
+
+int mli_cmd_help(int argc, char **argv)
+{
+    int n;
+    const mli_command *c = mli_commands(&n);
+    if (argc < 2) {
+        printf("usage: mli COMMAND [options]; commands:\n");
+        for (int i = 0; i < n; i++)
+            printf("  %-8s %s\n", c[i].name, c[i].summary);
+        return 0;
+    }
+    for (int i = 0; i < n; i++)
+        if (!strcmp(argv[1], c[i].name) && c[i].usage) {
+            c[i].usage(stdout);
+            return 0;
+        }
+    fprintf(stderr, "mli help: unknown command '%s'\n", argv[1]);
+    return MLI_EUSAGE;
+}

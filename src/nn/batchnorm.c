@@ -1,0 +1,92 @@
+/* BatchNorm1d with PyTorch's semantics: eps 1e-5, momentum 0.1, biased variance for the
+ * normalisation, unbiased variance for the running estimate. Statistics accumulate in
+ * double so that a batch of 512 large activations does not lose the mean. */
+#include "nn/layers.h"
+
+#include <math.h>
+#include <string.h>
+
+void mli_bn_forward_train(mli_real *Y, mli_real *Xhat, mli_real *istd, const mli_real *X,
+                          const mli_real *gamma, const mli_real *beta, mli_real *rmean,
+                          mli_real *rvar, int B, int C, double *scratch)
+{
+    double *mean = scratch, *var = scratch + C;
+    memset(scratch, 0, sizeof(double) * 2 * (size_t)C);
+    for (int i = 0; i < B; i++)
+        for (int c = 0; c < C; c++)
+            mean[c] += X[(size_t)i * C + c];
+    for (int c = 0; c < C; c++)
+        mean[c] /= B;
+    for (int i = 0; i < B; i++)
+        for (int c = 0; c < C; c++) {
+            double d = X[(size_t)i * C + c] - mean[c];
+            var[c] += d * d;
+        }
+    for (int c = 0; c < C; c++) {
+        double v = var[c] / B;
+        istd[c] = (mli_real)(1 / sqrt(v + MLI_BN_EPS));
+        if (rmean) {
+            double unbiased = B > 1 ? var[c] / (B - 1) : v;
+            rmean[c] = (mli_real)((1 - MLI_BN_MOMENTUM) * rmean[c] + MLI_BN_MOMENTUM * mean[c]);
+            rvar[c] = (mli_real)((1 - MLI_BN_MOMENTUM) * rvar[c] + MLI_BN_MOMENTUM * unbiased);
+        }
+    }
+    for (int i = 0; i < B; i++)
+        for (int c = 0; c < C; c++) {
+            size_t k = (size_t)i * C + c;
+            Xhat[k] = (mli_real)((X[k] - mean[c]) * istd[c]);
+            Y[k] = gamma[c] * Xhat[k] + beta[c];
+        }
+}
+
+void mli_bn_forward_eval(mli_real *Y, const mli_real *X, const mli_real *gamma,
+                         const mli_real *beta, const mli_real *rmean, const mli_real *rvar,
+                         int B, int C)
+{
+    for (int i = 0; i < B; i++)
+        for (int c = 0; c < C; c++) {
+            size_t k = (size_t)i * C + c;
+            Y[k] = gamma[c] * (X[k] - rmean[c]) / sqrt(rvar[c] + MLI_BN_EPS) + beta[c];
+        }
+}
+
+void mli_bn_backward_train(mli_real *dX, mli_real *dgamma, mli_real *dbeta, const mli_real *dY,
+                           const mli_real *Xhat, const mli_real *istd, const mli_real *gamma,
+                           int B, int C, double *scratch)
+{
+    double *sdy = scratch, *sdyx = scratch + C;
+    memset(scratch, 0, sizeof(double) * 2 * (size_t)C);
+    for (int i = 0; i < B; i++)
+        for (int c = 0; c < C; c++) {
+            size_t k = (size_t)i * C + c;
+            sdy[c] += dY[k];
+            sdyx[c] += (double)dY[k] * Xhat[k];
+        }
+    for (int c = 0; c < C; c++) {
+        dgamma[c] = (mli_real)sdyx[c];
+        dbeta[c] = (mli_real)sdy[c];
+    }
+    /* dx = γ istd / B · (B dy − Σdy − x̂ Σ(dy x̂)) */
+    for (int i = 0; i < B; i++)
+        for (int c = 0; c < C; c++) {
+            size_t k = (size_t)i * C + c;
+            dX[k] = (mli_real)(gamma[c] * istd[c] / B * (B * (double)dY[k] - sdy[c] - Xhat[k] * sdyx[c]));
+        }
+}
+
+void mli_bn_backward_eval(mli_real *dX, mli_real *dgamma, mli_real *dbeta, const mli_real *dY,
+                          const mli_real *X, const mli_real *gamma, const mli_real *rmean,
+                          const mli_real *rvar, int B, int C)
+{
+    for (int c = 0; c < C; c++)
+        dgamma[c] = dbeta[c] = 0;
+    for (int i = 0; i < B; i++)
+        for (int c = 0; c < C; c++) {
+            size_t k = (size_t)i * C + c;
+            mli_real is = (mli_real)(1 / sqrt(rvar[c] + MLI_BN_EPS));
+            dgamma[c] += dY[k] * (X[k] - rmean[c]) * is;
+            dbeta[c] += dY[k];
+            if (dX)
+                dX[k] = dY[k] * gamma[c] * is;
+        }
+}

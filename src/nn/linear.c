@@ -1,0 +1,28 @@
+/* Linear layer y = x Wᵀ + b. Both passes are one GEMM each (two for backward with dX). */
+#include "nn/layers.h"
+
+#include <string.h>
+
+void mli_linear_forward(mli_real *Y, const mli_real *X, const mli_real *W, const mli_real *b,
+                        int B, int in, int out)
+{
+    /* Seed Y with the bias so the GEMM adds to it (beta = 1): one pass over Y, not two. */
+    for (int i = 0; i < B; i++)
+        memcpy(Y + (size_t)i * out, b, sizeof(mli_real) * (size_t)out);
+    MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, B, out, in, 1, X, in, W, in, 1, Y, out);
+}
+
+void mli_linear_backward(mli_real *dX, mli_real *dW, mli_real *db, const mli_real *dY,
+                         const mli_real *X, const mli_real *W, int B, int in, int out, mli_real beta)
+{
+    MLI_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, B, 1, dY, out, X, in, beta, dW, in);
+    if (beta == 0)
+        memset(db, 0, sizeof(mli_real) * (size_t)out);
+    for (int i = 0; i < B; i++) {
+        const mli_real *row = dY + (size_t)i * out;
+        for (int j = 0; j < out; j++)
+            db[j] += row[j];
+    }
+    if (dX)
+        MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, in, out, 1, dY, out, W, in, 0, dX, in);
+}

@@ -1,0 +1,155 @@
+#include "nn/model.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/err.h"
+
+void mli_model_add(mli_st_writer *w, const mli_arch *a, const mli_real *theta, const mli_real *bufs)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%d", a->input_size);
+    mli_st_add_meta(w, "mli.input_size", buf);
+    mli_hsizes_format(a->hsizes, a->nh, buf, sizeof buf);
+    mli_st_add_meta(w, "mli.hsizes", buf);
+    mli_st_add_meta(w, "mli.act_fn", mli_act_name(a->act));
+    mli_st_add_meta(w, "mli.use_batchnorm", a->use_bn ? "true" : "false");
+    mli_st_add_meta(w, "mli.loss_fn", mli_loss_name(a->loss));
+    mli_st_add_meta(w, "mli.version", MLI_VERSION);
+    for (int i = 0; i < a->ntensors; i++) {
+        const mli_tensor *t = &a->tensors[i];
+        int64_t shape[2] = {t->shape[0], t->shape[1]};
+        mli_st_add_real(w, t->name, t->ndim, shape, (t->is_buffer ? bufs : theta) + t->off);
+    }
+}
+
+static int meta_int(const mli_st_file *f, const char *label, const char *key, int *out)
+{
+    const char *v = mli_st_meta(f, key);
+    if (!v)
+        return mli_err(MLI_EINPUT, "%s: metadata has no '%s' (mli needs the architecture in __metadata__; "
+                       "scripts/torch2safetensors.py adds it)", label, key);
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (end == v || *end || errno || x < 1 || x > 1 << 24)
+        return mli_err(MLI_EINPUT, "%s: metadata '%s' = '%s' is not a positive integer", label, key, v);
+    *out = (int)x;
+    return MLI_OK;
+}
+
+static int meta_str(const mli_st_file *f, const char *label, const char *key, const char **out)
+{
+    *out = mli_st_meta(f, key);
+    if (!*out)
+        return mli_err(MLI_EINPUT, "%s: metadata has no '%s'", label, key);
+    return MLI_OK;
+}
+
+int mli_model_arch(const mli_st_file *f, const char *label, mli_arch *a)
+{
+    int input = 0, h[MLI_MAX_HIDDEN], nh = 0, bn;
+    const char *hs, *act_s, *bn_s, *loss_s;
+    mli_act act;
+    mli_loss loss;
+    int rc = meta_int(f, label, "mli.input_size", &input);
+    if (!rc)
+        rc = meta_str(f, label, "mli.hsizes", &hs);
+    if (!rc)
+        rc = meta_str(f, label, "mli.act_fn", &act_s);
+    if (!rc)
+        rc = meta_str(f, label, "mli.use_batchnorm", &bn_s);
+    if (!rc)
+        rc = meta_str(f, label, "mli.loss_fn", &loss_s);
+    if (rc)
+        return rc;
+    if (mli_hsizes_parse(hs, h, &nh) || mli_act_parse(act_s, &act) || mli_loss_parse(loss_s, &loss)) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", mli_errmsg());
+        return mli_err(MLI_EINPUT, "%s: metadata: %s", label, msg);
+    }
+    if (strcmp(bn_s, "true") && strcmp(bn_s, "false"))
+        return mli_err(MLI_EINPUT, "%s: metadata 'mli.use_batchnorm' = '%s' is not true or false", label, bn_s);
+    bn = !strcmp(bn_s, "true");
+    if (mli_arch_init(a, input, h, nh, act, bn, loss)) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", mli_errmsg());
+        return mli_err(MLI_EINPUT, "%s: metadata describes an impossible network: %s", label, msg);
+    }
+    return MLI_OK;
+}
+
+static int tolerated(const char *name)
+{
+    size_t n = strlen(name);
+    const char *nbt = "num_batches_tracked";
+    return !strncmp(name, "optim.", 6) || !strncmp(name, "train.", 6) ||
+           (n > strlen(nbt) && !strcmp(name + n - strlen(nbt), nbt));
+}
+
+static int known_tensor(const mli_arch *a, const char *name)
+{
+    for (int i = 0; i < a->ntensors; i++)
+        if (!strcmp(a->tensors[i].name, name))
+            return 1;
+    return 0;
+}
+
+int mli_model_read(const mli_st_file *f, const char *label, const mli_arch *a, mli_real *theta,
+                   mli_real *bufs)
+{
+    for (int i = 0; i < f->ntensors; i++)
+        if (!known_tensor(a, f->tensors[i].name) && !tolerated(f->tensors[i].name))
+            return mli_err(MLI_EINPUT, "%s: tensor '%s' does not belong to the architecture in the metadata",
+                           label, f->tensors[i].name);
+    for (int i = 0; i < a->ntensors; i++) {
+        const mli_tensor *t = &a->tensors[i];
+        int64_t shape[2] = {t->shape[0], t->shape[1]};
+        mli_real *dst = (t->is_buffer ? bufs : theta) + t->off;
+        int rc = mli_st_get_real(f, label, t->name, t->ndim, shape, dst);
+        if (rc)
+            return rc;
+        for (size_t j = 0; j < t->numel; j++)
+            if (!isfinite(dst[j]))
+                return mli_err(MLI_EINPUT, "%s: tensor '%s' holds a non-finite value at index %zu", label,
+                               t->name, j);
+        if (t->is_buffer && strstr(t->name, "running_var"))
+            for (size_t j = 0; j < t->numel; j++)
+                if (dst[j] < 0)
+                    return mli_err(MLI_EINPUT, "%s: tensor '%s' holds a negative variance", label, t->name);
+    }
+    return MLI_OK;
+}
+
+int mli_model_save(const char *path, const mli_arch *a, const mli_real *theta, const mli_real *bufs)
+{
+    mli_st_writer *w = mli_st_writer_new();
+    mli_model_add(w, a, theta, bufs);
+    int rc = mli_st_write(w, path);
+    mli_st_writer_free(w);
+    return rc;
+}
+
+int mli_model_load(const char *path, mli_arch *a, mli_real **theta, mli_real **bufs)
+{
+    mli_st_file f;
+    int rc = mli_st_read(path, &f);
+    if (rc)
+        return rc;
+    rc = mli_model_arch(&f, path, a);
+    if (!rc) {
+        *theta = mli_malloc(sizeof(mli_real) * a->nparams);
+        *bufs = mli_malloc(sizeof(mli_real) * (a->nbuffers + 1));
+        rc = mli_model_read(&f, path, a, *theta, *bufs);
+        if (rc) {
+            free(*theta);
+            free(*bufs);
+            *theta = *bufs = NULL;
+        }
+    }
+    mli_st_free(&f);
+    return rc;
+}

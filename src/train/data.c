@@ -1,0 +1,68 @@
+/* The data a configuration trains on, and the architecture that goes with it. */
+#include "train/train.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_rng.h>
+
+#include "io/err.h"
+#include "nn/net.h"
+#include "train/init.h"
+
+/* Targets of the teacher set: a fixed random tanh network dim → 32 → outputs with PyTorch's
+ * default initialisation, seeded from seed + 1000003 so it differs from the student's init. */
+static void teacher_targets(mli_data *d, long seed)
+{
+    const int h[2] = {32, d->k};
+    mli_arch a;
+    mli_arch_init(&a, d->d, h, 2, MLI_ACT_TANH, 0, MLI_LOSS_MSE);
+    mli_real *theta = mli_malloc(sizeof(mli_real) * a.nparams);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, (unsigned long)seed + 1000003ul);
+    mli_init_params(&a, MLI_INIT_DEFAULT, rng, theta, NULL);
+    mli_ws *w = mli_ws_new(&a, 256);
+    for (int i0 = 0; i0 < d->n; i0 += 256) {
+        int n = d->n - i0 < 256 ? d->n - i0 : 256;
+        const mli_real *Z = mli_net_forward(&a, theta, NULL, w, d->x + (size_t)i0 * d->d, n, MLI_MODE_EVAL);
+        memcpy(d->t + (size_t)i0 * d->k, Z, sizeof(mli_real) * (size_t)n * d->k);
+        for (int i = 0; i < n; i++) {
+            const mli_real *z = Z + (size_t)i * d->k;
+            int best = 0;
+            for (int j = 1; j < d->k; j++)
+                best = z[j] > z[best] ? j : best;
+            d->y[i0 + i] = best;
+        }
+    }
+    mli_ws_free(w);
+    gsl_rng_free(rng);
+    free(theta);
+}
+
+int mli_train_load_data(const mli_config *cfg, const char *data_dir, mli_dataset *ds)
+{
+    mli_synth_opts synth = {cfg->synth_dim, cfg->synth_classes, cfg->synth_test};
+    int rc = mli_dataset_load(cfg->dset_name, data_dir, cfg->datasize, &synth, (uint64_t)cfg->seed, ds);
+    if (rc)
+        return rc;
+    if (!strcmp(cfg->dset_name, "teacher")) {
+        teacher_targets(&ds->train, cfg->seed);
+        teacher_targets(&ds->test, cfg->seed);
+    }
+    if (cfg->random_label_proportion > 0)
+        mli_data_corrupt_labels(&ds->train, cfg->random_label_proportion, (uint64_t)cfg->seed + 7);
+    return MLI_OK;
+}
+
+int mli_train_arch(const mli_config *cfg, const mli_dataset *ds, mli_arch *a)
+{
+    int rc = mli_arch_init(a, ds->train.d, cfg->hsizes, cfg->nh, cfg->act_fn, cfg->use_batchnorm,
+                           cfg->loss_fn);
+    if (rc)
+        return rc;
+    if (cfg->loss_fn != MLI_LOSS_RECON && a->nout != ds->train.k)
+        return mli_err(MLI_EUSAGE, "hsizes: the last size (%d) must equal the number of %s of %s (%d)",
+                       a->nout, ds->train.t ? "outputs" : "classes", cfg->dset_name, ds->train.k);
+    if (!strcmp(cfg->dset_name, "teacher") && cfg->loss_fn == MLI_LOSS_CE)
+        mli_warn("teacher is a regression set: loss_fn=ce trains on the argmax labels only");
+    return MLI_OK;
+}

@@ -1,0 +1,40 @@
+/* Training a run directory (DESIGN.md Part A): config.json, init.safetensors,
+ * checkpoint.safetensors, train.tsv, final.safetensors, traj/epoch_K.safetensors. */
+#ifndef MLI_TRAIN_H
+#define MLI_TRAIN_H
+
+#include "data/dataset.h"
+#include "nn/arch.h"
+#include "train/config.h"
+#include "train/optim.h"
+
+#include <gsl/gsl_rng.h>
+
+typedef struct {
+    const char *out;      /* run directory */
+    const char *data_dir; /* --data-dir, or NULL */
+    int force;            /* retrain a finished run */
+    int progress;         /* 1 always, -1 never, 0 when stderr is a terminal */
+    int threads;          /* recorded in config.json (0: BLAS default) */
+} mli_train_opts;
+
+/* Train, resuming from the checkpoint of an unfinished run with the same configuration.
+ * MLI_OK when done or stopped early; MLI_EFAIL when training diverged (status diverged,
+ * what was computed so far kept); MLI_EUSAGE / MLI_EINPUT as usual. */
+int mli_train_run(const mli_config *cfg, const mli_train_opts *o);
+
+/* The data of a configuration: the data set with datasize and label corruption applied,
+ * teacher targets filled in. */
+int mli_train_load_data(const mli_config *cfg, const char *data_dir, mli_dataset *ds);
+/* The architecture of a configuration on that data (checks output size against classes). */
+int mli_train_arch(const mli_config *cfg, const mli_dataset *ds, mli_arch *a);
+
+/* Checkpoint: the model tensors plus the optimizer state (optim.m, optim.v, step), the
+ * epoch and the shuffling RNG's state, everything needed to continue bit for bit. */
+int mli_checkpoint_save(const char *path, const mli_arch *a, const mli_real *theta,
+                        const mli_real *bufs, const mli_optim *o, int epoch, const gsl_rng *rng);
+/* o must be initialised with the run's optimizer; rng allocated with gsl_rng_mt19937. */
+int mli_checkpoint_load(const char *path, const mli_arch *a, mli_real *theta, mli_real *bufs,
+                        mli_optim *o, int *epoch, gsl_rng *rng);
+
+#endif
