@@ -7,8 +7,8 @@
 PREFIX   ?= /usr/local
 CC       ?= cc
 PKGS     := openblas lapacke zlib libcjson
-OPT      ?= -O2
-WARN     := -Wall -Wextra -Wshadow -Wno-unused-parameter
+OPT      ?= -O3
+WARN     := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-format-truncation
 CFLAGS   += $(OPT) -g -std=c11 -D_GNU_SOURCE $(WARN) -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # GSL's own cblas is left out on purpose: OpenBLAS provides cblas for the whole program.
 LDLIBS   := -lgsl $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread

@@ -2,6 +2,7 @@
  * message or yield tensors whose every byte lies inside the parsed buffer, and whatever the
  * reader accepts, the writer must be able to write back in a form the reader accepts. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,8 +35,10 @@ static void rewrite(const mli_st_file *f)
     size_t len;
     unsigned char *b = mli_st_serialize(w, &len);
     mli_st_file g;
-    if (!b || len % 8 || mli_st_parse(b, len, "rewrite", &g) != MLI_OK)
+    if (!b || b[0] % 8 || mli_st_parse(b, len, "rewrite", &g) != MLI_OK) { /* data 8-byte aligned */
+        fprintf(stderr, "rewrite failed: %s\n", mli_errmsg());
         abort();
+    }
     if (g.ntensors != n || g.nmeta != f->nmeta)
         abort();
     for (int i = 0; i < g.ntensors; i++)

@@ -10,7 +10,7 @@ rm -rf build/test-tmp; mkdir -p build/test-logs
 
 count_cmocka() {   # name, command...
   local name=$1; shift
-  local log=build/test-logs/$name.log
+  local log=build/test-logs/$name.log; mkdir -p "$(dirname "$log")"
   local t0=$SECONDS
   "$@" >"$log" 2>&1; local rc=$?
   local p f
@@ -25,7 +25,7 @@ count_cmocka() {   # name, command...
 
 count_tap() {      # name, script
   local name=$1 script=$2
-  local log=build/test-logs/$name.log
+  local log=build/test-logs/$name.log; mkdir -p "$(dirname "$log")"
   local t0=$SECONDS
   bash "$script" >"$log" 2>&1; local rc=$?
   local p f

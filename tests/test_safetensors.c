@@ -176,6 +176,31 @@ static void test_empty_writer(void **state)
     mli_st_writer_free(wr);
 }
 
+/* The exact bytes: key order, no blanks, integers never in exponent form, space padding. */
+static void test_exact_header(void **state)
+{
+    const mli_real x[2] = {1, -2};
+    mli_st_writer *wr = mli_st_writer_new();
+    mli_st_add_real(wr, "t", 1, (int64_t[]){2}, x);
+    mli_st_add_real(wr, "big", 2, (int64_t[]){1000000000000000, 0}, NULL);
+    mli_st_add_meta(wr, "a", "b");
+    size_t len;
+    unsigned char *b = mli_st_serialize(wr, &len);
+    const char *want = "{\"__metadata__\":{\"a\":\"b\"},\"t\":{\"dtype\":\"F32\",\"shape\":[2],"
+                       "\"data_offsets\":[0,8]},\"big\":{\"dtype\":\"F32\",\"shape\":[1000000000000000,0],"
+                       "\"data_offsets\":[8,8]}}";
+    size_t n = strlen(want), pad = (8 - n % 8) % 8;
+    assert_int_equal(len, 8 + n + pad + 8);
+    assert_int_equal(hdr_len(b), n + pad);
+    assert_memory_equal(b + 8, want, n);
+    for (size_t i = 0; i < pad; i++)
+        assert_int_equal(b[8 + n + i], ' ');
+    const float f[2] = {1, -2};
+    assert_memory_equal(b + 8 + n + pad, f, 8);
+    free(b);
+    mli_st_writer_free(wr);
+}
+
 /* Hand-built F64 file, left unpadded so that the data section is not aligned. */
 static void test_f64(void **state)
 {
@@ -469,6 +494,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_empty_writer),
+        cmocka_unit_test(test_exact_header),
         cmocka_unit_test(test_f64),
         cmocka_unit_test(test_zero_size_layout),
         cmocka_unit_test(test_base_is_valid),

@@ -90,8 +90,9 @@ int mli_dataset_locate(const char *dset_name, const char *data_dir, char *dir, s
             return mli_err(MLI_EUSAGE, "%s is generated from the seed: it has no files", dset_name);
         return unknown_name(dset_name);
     }
-    const char *want = strcmp(dset_name, "cifar10") == 0 ? "data_batch_1.bin"
-                                                           : "train-images-idx3-ubyte(.gz)";
+    const char *want = strcmp(dset_name, "cifar10") == 0
+                           ? "data_batch_1.bin (nor cifar-10-batches-bin/data_batch_1.bin)"
+                           : "train-images-idx3-ubyte(.gz)";
     char hint[256];
     how_to_get(dset_name, hint, sizeof hint);
     if (data_dir && *data_dir) {

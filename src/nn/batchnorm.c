@@ -90,3 +90,18 @@ void mli_bn_backward_eval(mli_real *dX, mli_real *dgamma, mli_real *dbeta, const
                 dX[k] = dY[k] * gamma[c] * is;
         }
 }
+
+void mli_bn_tangent_eval(mli_real *Y, const mli_real *X, const mli_real *gamma,
+                         const mli_real *beta, const mli_real *dgamma, const mli_real *dbeta,
+                         const mli_real *rmean, const mli_real *rvar, int B, int C)
+{
+    size_t blk = (size_t)B * C;
+    for (int i = 0; i < B; i++)
+        for (int c = 0; c < C; c++) {
+            size_t k = (size_t)i * C + c;
+            double s = 1 / sqrt(rvar[c] + MLI_BN_EPS), xc = X[k] - rmean[c];
+            Y[k] = (mli_real)(gamma[c] * s * xc + beta[c]);
+            Y[blk + k] = (mli_real)(dgamma[c] * s * xc + gamma[c] * s * X[blk + k] + dbeta[c]);
+            Y[2 * blk + k] = (mli_real)(2 * dgamma[c] * s * X[blk + k] + gamma[c] * s * X[2 * blk + k]);
+        }
+}

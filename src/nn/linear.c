@@ -26,3 +26,33 @@ void mli_linear_backward(mli_real *dX, mli_real *dW, mli_real *db, const mli_rea
     if (dX)
         MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, in, out, 1, dY, out, W, in, 0, dX, in);
 }
+
+void mli_linear_tangent(mli_real *Y, const mli_real *X, const mli_real *W, const mli_real *b,
+                        const mli_real *dW, const mli_real *db, int B, int in, int out)
+{
+    size_t blk_in = (size_t)B * in, blk_out = (size_t)B * out;
+    MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, 3 * B, out, in, 1, X, in, W, in, 0, Y, out);
+    MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, B, out, in, 1, X, in, dW, in, 1, Y + blk_out, out);
+    MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, B, out, in, 2, X + blk_in, in, dW, in, 1,
+             Y + 2 * blk_out, out);
+    for (int i = 0; i < B; i++)
+        for (int j = 0; j < out; j++) {
+            Y[(size_t)i * out + j] += b[j];
+            Y[blk_out + (size_t)i * out + j] += db[j];
+        }
+}
+
+void mli_linear_tangent_const_input(mli_real *Y, const mli_real *P0, const mli_real *P1,
+                                    const mli_real *b, const mli_real *db, double alpha, int B,
+                                    int out)
+{
+    size_t blk = (size_t)B * out;
+    const mli_real a = (mli_real)alpha;
+    for (int i = 0; i < B; i++)
+        for (int j = 0; j < out; j++) {
+            size_t k = (size_t)i * out + j;
+            Y[k] = P0[k] + a * P1[k] + b[j];
+            Y[blk + k] = P1[k] + db[j];
+            Y[2 * blk + k] = 0;
+        }
+}

@@ -59,3 +59,70 @@ double mli_loss_eval(mli_loss loss, const mli_real *Z, int B, int k, const int *
     }
     return sum;
 }
+
+/* g = ∂ℓ/∂z and the quadratic form vᵀHv for one example; returns ℓ. */
+static double tangent_row(mli_loss loss, const mli_real *z, const mli_real *v, const mli_real *a,
+                          int k, int y, const mli_real *t, double *dl, double *gn, double *curv)
+{
+    double l = 0, g_v = 0, g_a = 0, vHv = 0;
+    if (loss == MLI_LOSS_CE) {
+        double m = z[0];
+        for (int j = 1; j < k; j++)
+            m = fmax(m, z[j]);
+        double s = 0;
+        for (int j = 0; j < k; j++)
+            s += exp(z[j] - m);
+        double lse = m + log(s), pv = 0;
+        for (int j = 0; j < k; j++) {
+            double p = exp(z[j] - lse), g = p - (j == y);
+            g_v += g * v[j];
+            g_a += g * a[j];
+            vHv += p * v[j] * v[j];
+            pv += p * v[j];
+        }
+        vHv -= pv * pv;
+        l = lse - z[y];
+    } else {
+        for (int j = 0; j < k; j++) {
+            double r = z[j] - (t ? t[j] : (j == y));
+            l += r * r;
+            g_v += 2 * r * v[j];
+            g_a += 2 * r * a[j];
+            vHv += 2 * (double)v[j] * v[j];
+        }
+    }
+    *dl = g_v;
+    *gn = vHv;
+    *curv = g_a;
+    return l;
+}
+
+double mli_loss_tangent(mli_loss loss, const mli_real *Z, int B, int k, const int *y,
+                        const mli_real *T, double *l, double *dl, double *d2l_gn,
+                        double *d2l_curv, long *correct)
+{
+    size_t blk = (size_t)B * k;
+    double sum = 0;
+    for (int i = 0; i < B; i++) {
+        const mli_real *z = Z + (size_t)i * k;
+        double li, d, gn, cv;
+        li = tangent_row(loss, z, z + blk, z + 2 * blk, k, y ? y[i] : 0, T ? T + (size_t)i * k : NULL, &d,
+                         &gn, &cv);
+        if (l)
+            l[i] = li;
+        if (dl)
+            dl[i] = d;
+        if (d2l_gn)
+            d2l_gn[i] = gn;
+        if (d2l_curv)
+            d2l_curv[i] = cv;
+        sum += li;
+        if (correct && y && loss != MLI_LOSS_RECON) {
+            int best = 0;
+            for (int j = 1; j < k; j++)
+                best = z[j] > z[best] ? j : best;
+            *correct += best == y[i];
+        }
+    }
+    return sum;
+}

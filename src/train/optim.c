@@ -27,10 +27,10 @@ void mli_optim_free(mli_optim *o)
     o->m = o->v = NULL;
 }
 
-static void sgd_step(mli_optim *o, mli_real *theta, const mli_real *g)
+static void sgd_step(mli_optim *o, mli_real *restrict theta, const mli_real *restrict g)
 {
     const mli_real mu = (mli_real)o->beta1, lr = (mli_real)o->lr;
-    mli_real *b = o->m;
+    mli_real *restrict b = o->m;
     if (o->step == 0)
         memcpy(b, g, sizeof(mli_real) * o->n);
     else
