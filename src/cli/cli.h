@@ -28,4 +28,15 @@ const char *mli_cli_value(int argc, char **argv, int *i);
 
 const mli_command *mli_commands(int *n);
 
+#include "geometry/analyze.h"
+int mli_cmd_analyze(int argc, char **argv);
+void mli_usage_analyze(FILE *f);
+int mli_cmd_check(int argc, char **argv);
+void mli_usage_check(FILE *f);
+/* --alpha-steps, --examples, ... (see mli_cli_analysis_help): 1 consumed, 0 not ours, −1 bad */
+int mli_cli_analysis_opt(int argc, char **argv, int *i, mli_analyze_opts *o);
+void mli_cli_analysis_help(FILE *f);
+/* A run directory's configuration (config.json). */
+int mli_cli_read_run_config(const char *run_dir, mli_config *cfg);
+
 #endif

@@ -4,11 +4,17 @@
 
 #include "cli/cli.h"
 #include "io/err.h"
+#include "io/text.h"
+#include "train/config.h"
+
+#include <unistd.h>
 
 void openblas_set_num_threads(int n);
 
 static const mli_command commands[] = {
     {"train", mli_cmd_train, "train a network; writes a run directory", mli_usage_train},
+    {"analyze", mli_cmd_analyze, "interpolation, monotonicity and geometry of a run", mli_usage_analyze},
+    {"check", mli_cmd_check, "the MSE sufficient conditions, per example and for the data set", mli_usage_check},
     {"help", mli_cmd_help, "help on a command", NULL},
 };
 
@@ -80,4 +86,20 @@ int mli_cmd_help(int argc, char **argv)
         }
     fprintf(stderr, "mli help: unknown command '%s'\n", argv[1]);
     return MLI_EUSAGE;
+}
+
+int mli_cli_read_run_config(const char *run_dir, mli_config *cfg)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s/config.json", run_dir);
+    cJSON *j;
+    int rc = mli_json_read(p, &j);
+    if (rc) {
+        if (access(run_dir, F_OK) != 0)
+            return mli_err(MLI_EINPUT, "%s: no such run directory", run_dir);
+        return rc;
+    }
+    rc = mli_config_from_json(cfg, j, p);
+    cJSON_Delete(j);
+    return rc;
 }

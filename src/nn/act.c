@@ -119,3 +119,62 @@ void mli_act_tangent(mli_act act, mli_real *S, const mli_real *H, size_t n)
         S2[i] = (mli_real)(d2 * H1[i] * H1[i] + d1 * H2[i]);
     }
 }
+
+/* ---- R-op (Hessian-vector products) ---- */
+
+int mli_act_rop_needs_grad(mli_act act) { return act == MLI_ACT_TANH || act == MLI_ACT_SIGMOID; }
+
+/* σ′ from s = σ(h) for the smooth activations (as mli_act_d1) */
+static inline mli_real d1_of_s(mli_act act, mli_real s)
+{
+    return act == MLI_ACT_TANH ? 1 - s * s : s * (1 - s);
+}
+
+/* σ″ from s and σ′ (as mli_act_d2): tanh −2sσ′, sigmoid σ′(1 − 2s) */
+static inline mli_real d2_of_s(mli_act act, mli_real s, mli_real d1)
+{
+    return act == MLI_ACT_TANH ? -2 * s * d1 : d1 * (1 - 2 * s);
+}
+
+void mli_act_rop_forward(mli_act act, mli_real *SR, const mli_real *HR, size_t n)
+{
+    const mli_real *H = HR, *RH = HR + n;
+    mli_real *S = SR, *RS = SR + n;
+    if (act == MLI_ACT_IDENTITY || act == MLI_ACT_RELU) {
+        for (size_t i = 0; i < n; i++) {
+            mli_real m = act == MLI_ACT_IDENTITY || H[i] > 0 ? 1 : 0; /* σ′, with σ′(0) = 0 */
+            S[i] = H[i] * m;
+            RS[i] = RH[i] * m;
+        }
+        return;
+    }
+    mli_act_forward(act, S, H, n);
+    for (size_t i = 0; i < n; i++)
+        RS[i] = d1_of_s(act, S[i]) * RH[i];
+}
+
+void mli_act_rop_backward(mli_act act, mli_real *dHR, int want_dh, const mli_real *dSR,
+                          const mli_real *HR, const mli_real *S, size_t n)
+{
+    const mli_real *H = HR, *RH = HR + n, *RdS = dSR, *dS = dSR + n;
+    mli_real *RdH = dHR, *dH = dHR + n;
+    if (act == MLI_ACT_IDENTITY || act == MLI_ACT_RELU) { /* σ″ = 0: dS only passes through */
+        for (size_t i = 0; i < n; i++) {
+            mli_real m = act == MLI_ACT_IDENTITY || H[i] > 0 ? 1 : 0;
+            RdH[i] = RdS[i] * m;
+        }
+        if (want_dh)
+            for (size_t i = 0; i < n; i++) {
+                mli_real m = act == MLI_ACT_IDENTITY || H[i] > 0 ? 1 : 0;
+                dH[i] = dS[i] * m;
+            }
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        mli_real d1 = d1_of_s(act, S[i]), d2 = d2_of_s(act, S[i], d1);
+        RdH[i] = RdS[i] * d1 + dS[i] * d2 * RH[i];
+    }
+    if (want_dh)
+        for (size_t i = 0; i < n; i++)
+            dH[i] = dS[i] * d1_of_s(act, S[i]);
+}

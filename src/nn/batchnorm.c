@@ -105,3 +105,53 @@ void mli_bn_tangent_eval(mli_real *Y, const mli_real *X, const mli_real *gamma,
             Y[2 * blk + k] = (mli_real)(2 * dgamma[c] * s * X[blk + k] + gamma[c] * s * X[2 * blk + k]);
         }
 }
+
+/* ---- R-op (Hessian-vector products), eval mode ---- */
+
+void mli_bn_rop_forward_eval(mli_real *YR, const mli_real *XR, const mli_real *gamma,
+                             const mli_real *beta, const mli_real *ugamma, const mli_real *ubeta,
+                             const mli_real *rmean, const mli_real *rvar, int B, int C)
+{
+    size_t blk = (size_t)B * C;
+    /* the value half is the plain eval forward, so the loss matches mli_net_loss_grad's */
+    mli_bn_forward_eval(YR, XR, gamma, beta, rmean, rvar, B, C);
+    for (int i = 0; i < B; i++)
+        for (int c = 0; c < C; c++) {
+            size_t k = (size_t)i * C + c;
+            double s = 1 / sqrt(rvar[c] + MLI_BN_EPS);
+            YR[blk + k] = (mli_real)(s * (ugamma[c] * (XR[k] - rmean[c]) + gamma[c] * XR[blk + k]) + ubeta[c]);
+        }
+}
+
+void mli_bn_rop_backward_eval(mli_real *dXR, int want_dx, mli_real *Rdgamma, mli_real *Rdbeta,
+                              const mli_real *G, const mli_real *XR, const mli_real *gamma,
+                              const mli_real *ugamma, const mli_real *rmean,
+                              const mli_real *rvar, int B, int C, double *scratch)
+{
+    size_t blk = (size_t)B * C;
+    const mli_real *RdY = G, *dY = G + blk, *X = XR, *RX = XR + blk;
+    double *s = scratch, *sg = scratch + C;
+    /* 1/sqrt once per channel, and the per-channel sums in double */
+    for (int c = 0; c < C; c++) {
+        s[c] = 1 / sqrt(rvar[c] + MLI_BN_EPS);
+        sg[c] = 0;
+        Rdbeta[c] = 0;
+    }
+    for (int i = 0; i < B; i++)
+        for (int c = 0; c < C; c++) {
+            size_t k = (size_t)i * C + c;
+            sg[c] += RdY[k] * (X[k] - rmean[c]) + (double)dY[k] * RX[k];
+            Rdbeta[c] += RdY[k];
+        }
+    for (int c = 0; c < C; c++)
+        Rdgamma[c] = (mli_real)(sg[c] * s[c]);
+    if (!dXR)
+        return;
+    for (int i = 0; i < B; i++)
+        for (int c = 0; c < C; c++) {
+            size_t k = (size_t)i * C + c;
+            dXR[k] = (mli_real)((RdY[k] * gamma[c] + dY[k] * ugamma[c]) * s[c]);
+            if (want_dx)
+                dXR[blk + k] = (mli_real)(dY[k] * gamma[c] * s[c]);
+        }
+}

@@ -29,6 +29,26 @@ void mli_linear_tangent_const_input(mli_real *Y, const mli_real *P0, const mli_r
                                     const mli_real *b, const mli_real *db, double alpha, int B,
                                     int out);
 
+/* ---- Linear: R-op (Hessian-vector products, Pearlmutter's R{·} with R{θ} = u) ----
+ * Forward blocks are stacked [value; R] (2B rows), backward blocks [R; value]
+ * (G = [R{dY}; dY], 2B rows), so that R{dW} = R{dY}ᵀX + dYᵀR{X} = Gᵀ[X; R{X}] is ONE GEMM
+ * with K = 2B, and [R{dX}; dX] = G W is one GEMM with M = 2B.
+ * has_rx = 0 (the first layer): R{X} = 0, X has B rows only. */
+/* Y = X Wᵀ + b and R{Y} = R{X} Wᵀ + X U_Wᵀ + u_b: YR[2B,out] = [Y; R{Y}] from XR = [X; R{X}]
+ * (2B×in, or B×in when has_rx = 0). GEMM flops: 4·B·in·out (2·B·in·out if !has_rx). */
+void mli_linear_rop_forward(mli_real *YR, const mli_real *XR, int has_rx, const mli_real *W,
+                            const mli_real *b, const mli_real *UW, const mli_real *ub, int B,
+                            int in, int out);
+/* From G[2B,out] = [R{dY}; dY] (only R{dY} is read when has_rx = 0 and dXR is NULL):
+ * RdW[out,in] = R{dY}ᵀX + dYᵀR{X}, Rdb[out] = Σ_rows R{dY} (both overwritten), and if dXR
+ * is not NULL, R{dX} = R{dY} W + dY U_W into dXR[0:B] and, if want_dx, dX = dY W into
+ * dXR[B:2B] (the layer below needs it only if it or a layer further down has curvature in
+ * dX: σ″ ≠ 0, batch norm, or a Linear that is not the first).
+ * GEMM flops, F = 2·B·in·out: R{dW} 2F (F if !has_rx), R{dX} 2F, dX F. */
+void mli_linear_rop_backward(mli_real *dXR, int want_dx, mli_real *RdW, mli_real *Rdb,
+                             const mli_real *G, const mli_real *XR, int has_rx,
+                             const mli_real *W, const mli_real *UW, int B, int in, int out);
+
 /* ---- Elementwise activations s = σ(h) ---- */
 /* S[n] = σ(H[n]); S may equal H */
 void mli_act_forward(mli_act act, mli_real *S, const mli_real *H, size_t n);
@@ -41,6 +61,17 @@ void mli_act_tangent(mli_act act, mli_real *S, const mli_real *H, size_t n);
 /* σ′ and σ″ at one point, for Taylor mode and tests */
 double mli_act_d1(mli_act act, double h);
 double mli_act_d2(mli_act act, double h);
+
+/* ---- Activations: R-op, blocks of n = B·width, stacking as the Linear R-op ---- */
+/* SR = [S; R{S}] with S = σ(H), R{S} = σ′(H) R{H}, from HR = [H; R{H}] (2n each) */
+void mli_act_rop_forward(mli_act act, mli_real *SR, const mli_real *HR, size_t n);
+/* R{dH} = R{dS} σ′(H) + dS σ″(H) R{H} and, if want_dh, dH = dS σ′(H), into
+ * dHR = [R{dH}; dH] from dSR = [R{dS}; dS], HR = [H; R{H}], S = σ(H) (n). dS is read only
+ * when σ″ ≠ 0 (tanh, sigmoid) or want_dh: relu and identity have σ″ = 0 (mli_act_d2). */
+void mli_act_rop_backward(mli_act act, mli_real *dHR, int want_dh, const mli_real *dSR,
+                          const mli_real *HR, const mli_real *S, size_t n);
+/* 1 if the R-backward of act reads dS (σ″ ≠ 0) */
+int mli_act_rop_needs_grad(mli_act act);
 
 /* ---- BatchNorm1d over C features, PyTorch semantics ---- */
 /* Training mode: normalise with the batch mean and biased variance; if rmean/rvar are not
@@ -71,6 +102,20 @@ void mli_bn_tangent_eval(mli_real *Y, const mli_real *X, const mli_real *gamma,
                          const mli_real *beta, const mli_real *dgamma, const mli_real *dbeta,
                          const mli_real *rmean, const mli_real *rvar, int B, int C);
 
+/* ---- BatchNorm1d, eval mode: R-op. The layer is affine, y = γ s (x − μ) + β with
+ * s = 1/sqrt(rvar + eps), μ = rmean fixed; (u_γ, u_β) the direction. Stacking as Linear. ---- */
+/* YR = [Y; R{Y}], R{Y} = u_γ s (X − μ) + γ s R{X} + u_β, from XR = [X; R{X}] (2B×C) */
+void mli_bn_rop_forward_eval(mli_real *YR, const mli_real *XR, const mli_real *gamma,
+                             const mli_real *beta, const mli_real *ugamma, const mli_real *ubeta,
+                             const mli_real *rmean, const mli_real *rvar, int B, int C);
+/* From G = [R{dY}; dY] (2B×C): R{dX} = R{dY} γ s + dY u_γ s into dXR[0:B], dX = dY γ s into
+ * dXR[B:2B] if want_dx (dXR may be NULL); R{dγ} = Σ_rows [R{dY} s (X − μ) + dY s R{X}],
+ * R{dβ} = Σ_rows R{dY} (overwritten). scratch: 2C doubles. */
+void mli_bn_rop_backward_eval(mli_real *dXR, int want_dx, mli_real *Rdgamma, mli_real *Rdbeta,
+                              const mli_real *G, const mli_real *XR, const mli_real *gamma,
+                              const mli_real *ugamma, const mli_real *rmean,
+                              const mli_real *rvar, int B, int C, double *scratch);
+
 /* ---- Losses on outputs Z[B,k] ----
  * ce:    ℓ = logsumexp(z) − z_y                       (targets: labels y)
  * mse:   ℓ = Σ_j (z_j − t_j)², t = one-hot(y) or T    (T[B,k] regression targets if not NULL)
@@ -88,5 +133,11 @@ double mli_loss_eval(mli_loss loss, const mli_real *Z, int B, int k, const int *
 double mli_loss_tangent(mli_loss loss, const mli_real *Z, int B, int k, const int *y,
                         const mli_real *T, double *l, double *dl, double *d2l_gn,
                         double *d2l_curv, long *correct);
+
+/* ---- Losses: R-op ----
+ * R{dZ} = (∂²ℓ/∂z²) R{z} / B per example (the Hessian of the MEAN loss): ce (diag p − ppᵀ) R{z}
+ * with p = softmax(z); mse and recon 2 R{z}. The targets do not enter. RdZ[B,k] overwritten. */
+void mli_loss_rop(mli_loss loss, const mli_real *Z, const mli_real *RZ, int B, int k,
+                  mli_real *RdZ);
 
 #endif

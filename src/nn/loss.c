@@ -126,3 +126,36 @@ double mli_loss_tangent(mli_loss loss, const mli_real *Z, int B, int k, const in
     }
     return sum;
 }
+
+/* ---- R-op (Hessian-vector products) ---- */
+
+/* R{dz} = (diag p − ppᵀ) R{z} · scale, p = softmax(z): p ⊙ (R{z} − p·R{z}) */
+static void ce_rop_row(const mli_real *z, const mli_real *rz, int k, mli_real *rdz, double scale)
+{
+    double m = z[0];
+    for (int j = 1; j < k; j++)
+        m = fmax(m, z[j]);
+    double s = 0, prz = 0;
+    for (int j = 0; j < k; j++)
+        s += exp(z[j] - m);
+    double lse = m + log(s);
+    for (int j = 0; j < k; j++)
+        prz += exp(z[j] - lse) * rz[j];
+    for (int j = 0; j < k; j++) {
+        double p = exp(z[j] - lse);
+        rdz[j] = (mli_real)(p * (rz[j] - prz) * scale);
+    }
+}
+
+void mli_loss_rop(mli_loss loss, const mli_real *Z, const mli_real *RZ, int B, int k,
+                  mli_real *RdZ)
+{
+    double scale = 1.0 / B;
+    if (loss != MLI_LOSS_CE) { /* ∂²ℓ/∂z² = 2I */
+        for (size_t i = 0; i < (size_t)B * k; i++)
+            RdZ[i] = (mli_real)(2 * scale * RZ[i]);
+        return;
+    }
+    for (int i = 0; i < B; i++)
+        ce_rop_row(Z + (size_t)i * k, RZ + (size_t)i * k, k, RdZ + (size_t)i * k, scale);
+}

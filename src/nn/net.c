@@ -48,8 +48,13 @@ void mli_ws_free(mli_ws *w)
 const mli_real *mli_net_forward(const mli_arch *a, const mli_real *theta, mli_real *bufs,
                                 mli_ws *w, const mli_real *X, int B, mli_mode mode)
 {
-    const mli_real *in = X;
-    for (int l = 0; l < a->nlayers; l++) {
+    return mli_net_forward_from(a, theta, bufs, w, 0, X, B, mode);
+}
+
+const mli_real *mli_net_forward_from(const mli_arch *a, const mli_real *theta, mli_real *bufs,
+                                     mli_ws *w, int l0, const mli_real *in, int B, mli_mode mode)
+{
+    for (int l = l0; l < a->nlayers; l++) {
         const mli_layer *L = &a->layers[l];
         const mli_real *p = theta + L->p;
         mli_real *out = w->out[l];

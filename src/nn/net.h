@@ -29,6 +29,10 @@ void mli_ws_free(mli_ws *w);
 /* Outputs Z[B, nout] = f(X[B, input_size]; θ) for B ≤ bmax; the pointer lives in w. */
 const mli_real *mli_net_forward(const mli_arch *a, const mli_real *theta, mli_real *bufs,
                                 mli_ws *w, const mli_real *X, int B, mli_mode mode);
+/* The same from layer l0 on, with `in` the input of layer l0 (e.g. the first layer's output
+ * computed some other way). */
+const mli_real *mli_net_forward_from(const mli_arch *a, const mli_real *theta, mli_real *bufs,
+                                     mli_ws *w, int l0, const mli_real *in, int B, mli_mode mode);
 /* Gradient of Σ_i dZ_i·Z_i w.r.t. θ after a forward pass on the same X and mode;
  * grad[nparams] is overwritten. */
 void mli_net_backward(const mli_arch *a, const mli_real *theta, const mli_real *bufs,

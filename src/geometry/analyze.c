@@ -1,0 +1,553 @@
+#include "geometry/analyze.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "geometry/curve.h"
+#include "geometry/hessian.h"
+#include "io/err.h"
+#include "io/text.h"
+#include "nn/hvp.h"
+#include "nn/model.h"
+#include "nn/net.h"
+#include "nn/taylor.h"
+#include "train/train.h"
+
+#define MAX_BUMPS 1024
+
+void mli_analyze_opts_default(mli_analyze_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->bn_stats = MLI_BN_EMA;
+    o->n_examples = -1;
+    o->train_derivs = 1;
+    o->certificates = -1;
+    o->verify_steps = 1000;
+    o->hessian_iters = 0;
+    o->trace_samples = 20;
+    o->threshold = 1e-3;
+    o->write_interp = 1;
+}
+
+typedef struct {
+    const mli_config *cfg;
+    const mli_analyze_opts *o;
+    mli_dataset ds;
+    mli_arch a;
+    mli_real *theta0, *theta1, *delta, *bufs0, *bufs1, *bn;
+    int na;
+    double *alpha;
+    mli_path_means train, test;
+    mli_path_examples ex;
+    mli_cert_example *cert;
+    mli_cert_summary sum;
+    int certified; /* certificates computed */
+    double *adaptive; /* per example, or NULL */
+    cJSON *hessian;
+    mli_progress prog;
+} job;
+
+static void path_in(char *buf, const char *dir, const char *name) { snprintf(buf, 4096, "%s/%s", dir, name); }
+
+static int load_models(job *j)
+{
+    mli_arch a1;
+    int rc = mli_model_load(j->o->init_path, &j->a, &j->theta0, &j->bufs0);
+    if (!rc)
+        rc = mli_model_load(j->o->final_path, &a1, &j->theta1, &j->bufs1);
+    if (rc)
+        return rc;
+    if (a1.nparams != j->a.nparams || a1.nbuffers != j->a.nbuffers || a1.act != j->a.act ||
+        a1.use_bn != j->a.use_bn || a1.loss != j->a.loss || a1.input_size != j->a.input_size)
+        return mli_err(MLI_EINPUT, "%s and %s describe different networks", j->o->init_path, j->o->final_path);
+    if (j->a.input_size != j->ds.train.d)
+        return mli_err(MLI_EINPUT, "%s: the network takes %d inputs, the data set %s has %d", j->o->init_path,
+                       j->a.input_size, j->cfg->dset_name, j->ds.train.d);
+    if (j->a.loss != MLI_LOSS_RECON && j->a.nout != j->ds.train.k)
+        return mli_err(MLI_EINPUT, "%s: the network has %d outputs, the data set %s has %d classes",
+                       j->o->init_path, j->a.nout, j->cfg->dset_name, j->ds.train.k);
+    j->delta = mli_malloc(sizeof(mli_real) * j->a.nparams);
+    for (size_t i = 0; i < j->a.nparams; i++)
+        j->delta[i] = j->theta1[i] - j->theta0[i];
+    return MLI_OK;
+}
+
+static mli_path_ctx ctx(job *j, const char *label)
+{
+    mli_path_ctx c = {&j->a, j->theta0, j->delta, j->bn, j->na, j->alpha, 0, &j->prog, label};
+    /* chunk: large enough for efficient GEMMs, small enough that Taylor blocks stay in memory */
+    c.chunk = j->a.width_max > 2048 ? 512 : 1024;
+    return c;
+}
+
+/* ---- adaptive Gauss length: exact derivatives at any α for one example ---- */
+typedef struct {
+    job *j;
+    const mli_real *x;
+    mli_real *theta;
+    mli_tws *tws;
+} one_example;
+
+static void eval_one(double alpha, double *v, double *acc, void *p)
+{
+    one_example *e = p;
+    const mli_arch *a = &e->j->a;
+    for (size_t i = 0; i < a->nparams; i++)
+        e->theta[i] = e->j->theta0[i] + (mli_real)alpha * e->j->delta[i];
+    const mli_real *Z = mli_net_tangent(a, e->theta, e->j->delta, NULL, e->tws, e->x, 1, NULL, NULL, alpha);
+    for (int i = 0; i < a->nout; i++) {
+        v[i] = Z[a->nout + i];
+        acc[i] = Z[2 * a->nout + i];
+    }
+}
+
+static int adaptive_lengths(job *j)
+{
+    if (j->a.use_bn)
+        return mli_err(MLI_EUSAGE, "--gauss-quad adaptive needs a network without batch norm "
+                       "(its statistics are estimated on the grid only)");
+    one_example e = {j, NULL, mli_malloc(sizeof(mli_real) * j->a.nparams), mli_tws_new(&j->a, 1)};
+    j->adaptive = mli_malloc(sizeof(double) * (size_t)j->ex.n);
+    int rc = MLI_OK;
+    for (int i = 0; i < j->ex.n && !rc; i++) {
+        e.x = j->ds.test.x + (size_t)i * j->ds.test.d;
+        double G, S, err;
+        rc = mli_curve_lengths_adaptive(eval_one, &e, j->a.nout, 1e-7, 1e-6, &G, &S, &err);
+        j->adaptive[i] = G;
+        mli_progress_show(&j->prog, "adaptive Gauss length: example %d/%d", i + 1, j->ex.n);
+    }
+    free(e.theta);
+    mli_tws_free(e.tws);
+    return rc;
+}
+
+/* ---- Hessian spectra ---- */
+static void hess_cb(int done, int total, void *p)
+{
+    job *j = p;
+    mli_progress_show(&j->prog, "hessian: %d/%d", done, total);
+}
+
+static cJSON *num_array(const double *x, int n)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; i < n; i++)
+        cJSON_AddItemToArray(arr, mli_json_num(x[i]));
+    return arr;
+}
+
+static int hessian(job *j)
+{
+    const mli_analyze_opts *o = j->o;
+    int k = o->hessian_k, na = o->n_hessian_alphas ? o->n_hessian_alphas : 2;
+    double def[2] = {0, 1};
+    const double *al = o->n_hessian_alphas ? o->hessian_alphas : def;
+    j->hessian = cJSON_CreateObject();
+    cJSON *alphas = cJSON_AddArrayToObject(j->hessian, "alphas"), *top = cJSON_AddArrayToObject(j->hessian, "top_eigenvalues");
+    cJSON *bot = cJSON_AddArrayToObject(j->hessian, "bottom_eigenvalues"), *tr = cJSON_AddArrayToObject(j->hessian, "trace");
+    cJSON *tre = cJSON_AddArrayToObject(j->hessian, "trace_stderr");
+    cJSON_AddStringToObject(j->hessian, "split", "train");
+    cJSON_AddNumberToObject(j->hessian, "n_examples", j->ds.train.n);
+    cJSON_AddNumberToObject(j->hessian, "trace_samples", o->trace_samples);
+    mli_hvp_ws *w = mli_hvp_ws_new(&j->a, 1000);
+    mli_real *theta = mli_malloc(sizeof(mli_real) * j->a.nparams);
+    double *eig = mli_malloc(sizeof(double) * 2 * (size_t)k);
+    int rc = MLI_OK;
+    for (int i = 0; i < na && !rc; i++) {
+        for (size_t p = 0; p < j->a.nparams; p++)
+            theta[p] = j->theta0[p] + (mli_real)al[i] * j->delta[p];
+        const mli_real *bufs = NULL;
+        if (j->a.use_bn) { /* statistics at the nearest grid point */
+            int g = (int)lround(al[i] * (j->na - 1));
+            bufs = j->bn + (size_t)g * j->a.nbuffers;
+        }
+        rc = mli_hessian_lanczos(&j->a, theta, bufs, &j->ds.train, w, k, o->hessian_iters, 1, eig, eig + k, hess_cb, j);
+        if (rc)
+            break;
+        double se;
+        double t = mli_hessian_trace(&j->a, theta, bufs, &j->ds.train, w, o->trace_samples, 2, &se, hess_cb, j);
+        cJSON_AddItemToArray(alphas, cJSON_CreateNumber(al[i]));
+        cJSON_AddItemToArray(top, num_array(eig, k));
+        cJSON_AddItemToArray(bot, num_array(eig + k, k));
+        cJSON_AddItemToArray(tr, mli_json_num(t));
+        cJSON_AddItemToArray(tre, mli_json_num(se));
+    }
+    free(eig);
+    free(theta);
+    mli_hvp_ws_free(w);
+    return rc;
+}
+
+/* ---- output files ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* q-quantile of x[n] (sorted in place), linear interpolation between order statistics */
+static double quantile(double *x, int n, double q)
+{
+    qsort(x, (size_t)n, sizeof(double), cmp_double);
+    double pos = q * (n - 1);
+    int i = (int)pos;
+    return i + 1 < n ? x[i] + (pos - i) * (x[i + 1] - x[i]) : x[n - 1];
+}
+
+/* mean over the geometry examples of field at α_j */
+static double ex_mean(const job *j, const double *field, int a)
+{
+    double s = 0;
+    for (int e = 0; e < j->ex.n; e++)
+        s += field[(size_t)e * j->na + a];
+    return s / j->ex.n;
+}
+
+static int write_interp(job *j)
+{
+    mli_buf b = {0};
+    int geo = j->ex.n > 0, der = j->train.dl != NULL;
+    mli_buf_printf(&b, "alpha\ttrain_loss\ttrain_acc\ttest_loss\ttest_acc");
+    if (der)
+        mli_buf_printf(&b, "\ttrain_dloss\ttrain_d2loss\ttrain_d2loss_gn\ttrain_d2loss_curv");
+    if (geo)
+        mli_buf_printf(&b, "\tspeed\tcurvature\tgauss_speed\tgauss_length_cum");
+    mli_buf_printf(&b, "\n");
+    double *gs = mli_malloc(sizeof(double) * (size_t)j->na), *cum = mli_malloc(sizeof(double) * (size_t)j->na);
+    for (int a = 0; a < j->na && geo; a++)
+        gs[a] = ex_mean(j, j->ex.gauss_speed, a);
+    if (geo)
+        mli_trapz_cum(j->alpha, gs, j->na, cum); /* the mean of the cumulative lengths, by linearity */
+    for (int a = 0; a < j->na; a++) {
+        const double row[] = {j->alpha[a], j->train.loss[a], j->train.acc[a], j->test.loss[a], j->test.acc[a]};
+        for (int c = 0; c < 5; c++)
+            mli_buf_num(&b, row[c], c == 4 && !der && !geo ? '\n' : '\t');
+        if (der) {
+            const double d[] = {j->train.dl[a], j->train.d2l[a], j->train.d2l_gn[a], j->train.d2l_curv[a]};
+            for (int c = 0; c < 4; c++)
+                mli_buf_num(&b, d[c], c == 3 && !geo ? '\n' : '\t');
+        }
+        if (geo) {
+            mli_buf_num(&b, ex_mean(j, j->ex.speed, a), '\t');
+            mli_buf_num(&b, ex_mean(j, j->ex.curvature, a), '\t');
+            mli_buf_num(&b, gs[a], '\t');
+            mli_buf_num(&b, cum[a], '\n');
+        }
+    }
+    free(gs);
+    free(cum);
+    char p[4096];
+    path_in(p, j->o->out_dir, "interp.tsv");
+    int rc = mli_buf_write(&b, p);
+    mli_buf_free(&b);
+    return rc;
+}
+
+static int write_quantiles(job *j)
+{
+    static const char *names[] = {"speed", "curvature", "gauss_speed"};
+    const double *fields[] = {j->ex.speed, j->ex.curvature, j->ex.gauss_speed};
+    mli_buf b = {0};
+    mli_buf_printf(&b, "alpha");
+    for (int f = 0; f < 3; f++)
+        mli_buf_printf(&b, "\t%s_q25\t%s_q50\t%s_q75", names[f], names[f], names[f]);
+    mli_buf_printf(&b, "\n");
+    double *col = mli_malloc(sizeof(double) * (size_t)j->ex.n);
+    for (int a = 0; a < j->na; a++) {
+        mli_buf_num(&b, j->alpha[a], '\t');
+        for (int f = 0; f < 3; f++) {
+            for (int e = 0; e < j->ex.n; e++)
+                col[e] = fields[f][(size_t)e * j->na + a];
+            mli_buf_num(&b, quantile(col, j->ex.n, 0.25), '\t');
+            mli_buf_num(&b, quantile(col, j->ex.n, 0.5), '\t');
+            mli_buf_num(&b, quantile(col, j->ex.n, 0.75), f == 2 ? '\n' : '\t');
+        }
+    }
+    free(col);
+    char p[4096];
+    path_in(p, j->o->out_dir, "geometry_quantiles.tsv");
+    int rc = mli_buf_write(&b, p);
+    mli_buf_free(&b);
+    return rc;
+}
+
+static int write_examples(job *j)
+{
+    mli_buf b = {0};
+    mli_buf_printf(&b, "index\tlabel\tgauss_length\tarc_length\tmax_curvature\tmonotone\tcert_c0\tcert_c1\tcert_c2\t"
+                       "first_violation_alpha\tc1_prefix\tcert_c12\tgauss_chord%s\n",
+                   j->adaptive ? "\tgauss_length_adaptive" : "");
+    for (int e = 0; e < j->ex.n; e++) {
+        const mli_cert_example *c = &j->cert[e];
+        mli_buf_printf(&b, "%d\t%d\t", e, j->ds.test.y[e]);
+        mli_buf_num(&b, c->gauss_length, '\t');
+        mli_buf_num(&b, c->arc_length, '\t');
+        mli_buf_num(&b, c->max_curvature, '\t');
+        if (j->certified)
+            mli_buf_printf(&b, "%d\t%d\t%d\t%d\t", c->monotone, c->c0, c->c1, c->c2);
+        else
+            mli_buf_printf(&b, "%d\t-1\t-1\t-1\t", c->monotone);
+        mli_buf_num(&b, c->first_violation_alpha, '\t');
+        mli_buf_num(&b, j->certified ? c->c1_prefix : -1, '\t');
+        mli_buf_printf(&b, "%d\t", j->certified ? c->c12 : -1);
+        mli_buf_num(&b, c->gauss_chord, j->adaptive ? '\t' : '\n');
+        if (j->adaptive)
+            mli_buf_num(&b, j->adaptive[e], '\n');
+    }
+    char p[4096];
+    path_in(p, j->o->out_dir, "examples.tsv");
+    int rc = mli_buf_write(&b, p);
+    mli_buf_free(&b);
+    return rc;
+}
+
+static cJSON *cert_count_json(const mli_cert_count *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "certified", c->certified);
+    cJSON_AddNumberToObject(o, "monotone", c->monotone);
+    cJSON_AddNumberToObject(o, "counterexamples", c->counterexamples);
+    cJSON_AddNumberToObject(o, "n_examples", c->n_examples);
+    return o;
+}
+
+static cJSON *certificates_json(const job *j)
+{
+    const mli_cert_summary *s = &j->sum;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "c0", cert_count_json(&s->c0));
+    cJSON_AddNumberToObject(cJSON_GetObjectItem(o, "c0"), "missed_by_grid", s->c0.missed_by_grid);
+    if (j->a.loss != MLI_LOSS_CE) {
+        cJSON_AddItemToObject(o, "c1", cert_count_json(&s->c1));
+        cJSON_AddItemToObject(o, "c12", cert_count_json(&s->c12));
+    } else {
+        cJSON_AddStringToObject(o, "c1", "not applicable (cross-entropy)");
+        cJSON_AddStringToObject(o, "c12", "not applicable (cross-entropy)");
+    }
+    cJSON_AddItemToObject(o, "c2", cert_count_json(&s->c2));
+    cJSON *d = cJSON_AddObjectToObject(o, "dataset");
+    cJSON_AddBoolToObject(d, "c0", s->dataset_c0);
+    cJSON_AddBoolToObject(d, "c2", s->dataset_c2);
+    if (s->dataset_c12 >= 0)
+        cJSON_AddBoolToObject(d, "c12", s->dataset_c12);
+    cJSON_AddBoolToObject(d, "monotone", s->dataset_monotone);
+    cJSON_AddItemToObject(d, "first_violation_alpha", mli_json_num(s->dataset_first_violation_alpha));
+    cJSON_AddStringToObject(d, "loss", "mean loss over the analysed examples");
+    cJSON_AddNumberToObject(o, "verify_steps", j->o->verify_steps);
+    cJSON_AddNumberToObject(o, "alpha_steps", j->na);
+    cJSON *ce = cJSON_AddArrayToObject(o, "counterexample_list");
+    for (int i = 0; i < s->n_counterexamples && i < 100; i++) {
+        int e = s->counterexamples[i];
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddNumberToObject(x, "index", e);
+        cJSON_AddItemToObject(x, "alpha", mli_json_num(j->cert[e].first_violation_alpha));
+        cJSON_AddNumberToObject(x, "c1", j->cert[e].c1);
+        cJSON_AddNumberToObject(x, "c2", j->cert[e].c2);
+        cJSON_AddNumberToObject(x, "c12", j->cert[e].c12);
+        cJSON_AddItemToObject(x, "c1_prefix", mli_json_num(j->cert[e].c1_prefix));
+        cJSON_AddItemToObject(x, "loss_start", mli_json_num(j->ex.loss[(size_t)e * j->na]));
+        cJSON_AddItemToObject(x, "loss_end", mli_json_num(j->ex.loss[(size_t)e * j->na + j->na - 1]));
+        cJSON_AddItemToArray(ce, x);
+    }
+    return o;
+}
+
+static cJSON *gauss_json(job *j, mli_analysis *res)
+{
+    int n = j->ex.n, below = 0;
+    double *g = mli_malloc(sizeof(double) * (size_t)n), sum = 0;
+    for (int e = 0; e < n; e++) {
+        g[e] = j->cert[e].gauss_length;
+        sum += g[e];
+        below += g[e] < M_PI / 2;
+    }
+    cJSON *o = cJSON_CreateObject();
+    res->gauss_mean = sum / n;
+    res->gauss_median = quantile(g, n, 0.5);
+    res->gauss_frac_below_half_pi = (double)below / n;
+    cJSON_AddItemToObject(o, "mean", mli_json_num(res->gauss_mean));
+    cJSON_AddItemToObject(o, "median", mli_json_num(res->gauss_median));
+    cJSON_AddItemToObject(o, "frac_below_half_pi", mli_json_num(res->gauss_frac_below_half_pi));
+    cJSON_AddStringToObject(o, "split", "test");
+    cJSON_AddNumberToObject(o, "n_examples", n);
+    cJSON_AddStringToObject(o, "integration", "trapezoid on the alpha grid (as the reference)");
+    if (j->adaptive) {
+        double s = 0;
+        for (int e = 0; e < n; e++)
+            s += j->adaptive[e];
+        cJSON_AddItemToObject(o, "mean_adaptive", mli_json_num(s / n));
+    }
+    free(g);
+    return o;
+}
+
+static double dist(const mli_real *a, const mli_real *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)a[i] - (b ? b[i] : 0);
+        s += d * d;
+    }
+    return sqrt(s);
+}
+
+static int write_geometry(job *j, mli_analysis *res)
+{
+    cJSON *o = cJSON_CreateObject();
+    mli_bump bumps[MAX_BUMPS];
+    int nb = mli_bumps(j->alpha, j->train.loss, j->na, bumps, MAX_BUMPS);
+    res->delta = mli_bumps_max(bumps, nb < MAX_BUMPS ? nb : MAX_BUMPS);
+    res->monotone = res->delta <= j->o->threshold;
+    res->wdist = dist(j->theta1, j->theta0, j->a.nparams);
+    res->norm_wdist = res->wdist / dist(j->theta0, NULL, j->a.nparams);
+    res->final_test_acc = j->test.acc[j->na - 1];
+    res->final_train_loss = j->train.loss[j->na - 1];
+    cJSON_AddItemToObject(o, "alphas", num_array(j->alpha, j->na));
+    cJSON_AddItemToObject(o, "delta", mli_json_num(res->delta));
+    cJSON_AddBoolToObject(o, "monotone", res->monotone);
+    cJSON_AddNumberToObject(o, "nonmonotone_threshold", j->o->threshold);
+    cJSON *bl = cJSON_AddArrayToObject(o, "bumps");
+    for (int i = 0; i < nb && i < MAX_BUMPS; i++) {
+        cJSON *b = cJSON_CreateObject();
+        cJSON_AddNumberToObject(b, "start", j->alpha[bumps[i].start]);
+        cJSON_AddNumberToObject(b, "end", j->alpha[bumps[i].end]);
+        cJSON_AddItemToObject(b, "height", mli_json_num(bumps[i].height));
+        cJSON_AddNumberToObject(b, "width", bumps[i].width);
+        cJSON_AddItemToArray(bl, b);
+    }
+    mli_bump tb[MAX_BUMPS];
+    int ntb = mli_bumps(j->alpha, j->test.loss, j->na, tb, MAX_BUMPS);
+    cJSON_AddItemToObject(o, "test_delta", mli_json_num(mli_bumps_max(tb, ntb < MAX_BUMPS ? ntb : MAX_BUMPS)));
+    cJSON_AddItemToObject(o, "wdist", mli_json_num(res->wdist));
+    cJSON_AddItemToObject(o, "norm_wdist", mli_json_num(res->norm_wdist));
+    cJSON_AddItemToObject(o, "final_train_loss", mli_json_num(j->train.loss[j->na - 1]));
+    cJSON_AddItemToObject(o, "final_test_loss", mli_json_num(j->test.loss[j->na - 1]));
+    cJSON_AddItemToObject(o, "final_train_acc", mli_json_num(j->train.acc[j->na - 1]));
+    cJSON_AddItemToObject(o, "final_test_acc", mli_json_num(j->test.acc[j->na - 1]));
+    cJSON_AddItemToObject(o, "init_train_loss", mli_json_num(j->train.loss[0]));
+    cJSON_AddStringToObject(o, "bn_stats", j->a.use_bn ? (j->o->bn_stats == MLI_BN_EMA ? "ema" : "exact") : "none");
+    if (j->ex.n > 0)
+        cJSON_AddItemToObject(o, "gauss_length", gauss_json(j, res));
+    if (j->certified)
+        cJSON_AddItemToObject(o, "certificates", certificates_json(j));
+    if (j->hessian) {
+        cJSON_AddItemToObject(o, "hessian", j->hessian);
+        j->hessian = NULL;
+    }
+    char p[4096];
+    path_in(p, j->o->out_dir, "geometry.json");
+    int rc = mli_json_write(p, o);
+    cJSON_Delete(o);
+    return rc;
+}
+
+/* ---- the whole analysis ---- */
+
+static int compute(job *j)
+{
+    const mli_analyze_opts *o = j->o;
+    j->na = o->alpha_steps > 0 ? o->alpha_steps : j->cfg->alpha_steps;
+    j->alpha = mli_malloc(sizeof(double) * (size_t)j->na);
+    mli_linspace01(j->alpha, j->na);
+    if (j->a.use_bn)
+        j->bn = mli_path_bn_stats(&j->a, j->theta0, j->delta, j->alpha, j->na, &j->ds.train, j->cfg->batchsize,
+                                  o->bn_stats, &j->prog);
+    int n_geo = o->n_examples < 0 || o->n_examples > j->ds.test.n ? j->ds.test.n : o->n_examples;
+    mli_path_ctx c = ctx(j, "train");
+    mli_path_eval(&c, &j->ds.train, o->train_derivs, 0, &j->train, NULL);
+    c.label = "test";
+    mli_path_eval(&c, &j->ds.test, 0, n_geo, &j->test, &j->ex);
+    int want_cert = o->certificates > 0 || (o->certificates < 0 && j->a.loss != MLI_LOSS_CE);
+    if (j->ex.n > 0) {
+        double *fine = NULL, *af = NULL;
+        int nf = want_cert ? o->verify_steps : 0;
+        if (nf >= 2) {
+            af = mli_malloc(sizeof(double) * (size_t)nf);
+            mli_linspace01(af, nf);
+            fine = mli_malloc(sizeof(double) * (size_t)nf * j->ex.n);
+            mli_path_ctx cf = c;
+            cf.alpha = af;
+            cf.n_alpha = nf;
+            cf.bufs = NULL;
+            cf.label = "verification";
+            if (j->a.use_bn) { /* statistics from the nearest point of the analysis grid */
+                mli_real *bf = mli_malloc(sizeof(mli_real) * (size_t)nf * (j->a.nbuffers + 1));
+                for (int q = 0; q < nf; q++)
+                    memcpy(bf + (size_t)q * j->a.nbuffers, j->bn + (size_t)lround(af[q] * (j->na - 1)) * j->a.nbuffers,
+                           sizeof(mli_real) * j->a.nbuffers);
+                cf.bufs = bf;
+            }
+            mli_path_losses(&cf, &j->ds.test, j->ex.n, fine);
+            free((void *)cf.bufs);
+        }
+        j->cert = mli_calloc((size_t)j->ex.n, sizeof(mli_cert_example));
+        mli_certify(j->a.loss, j->alpha, &j->ex, af, nf >= 2 ? nf : 0, fine, j->cert, &j->sum);
+        j->certified = want_cert;
+        free(fine);
+        free(af);
+    }
+    int rc = MLI_OK;
+    if (o->adaptive && j->ex.n > 0)
+        rc = adaptive_lengths(j);
+    if (!rc && o->hessian_k > 0)
+        rc = hessian(j);
+    return rc;
+}
+
+static void job_free(job *j)
+{
+    mli_dataset_free(&j->ds);
+    free(j->theta0);
+    free(j->theta1);
+    free(j->delta);
+    free(j->bufs0);
+    free(j->bufs1);
+    free(j->bn);
+    free(j->alpha);
+    mli_path_means_free(&j->train);
+    mli_path_means_free(&j->test);
+    mli_path_examples_free(&j->ex);
+    free(j->cert);
+    free(j->adaptive);
+    cJSON_Delete(j->hessian);
+}
+
+int mli_analyze_run(const mli_config *cfg, const mli_analyze_opts *o, mli_analysis *res)
+{
+    job j = {.cfg = cfg, .o = o, .prog = mli_progress_make(o->progress)};
+    mli_analysis local;
+    if (!res)
+        res = &local;
+    memset(res, 0, sizeof *res);
+    int rc = mli_train_load_data(cfg, o->data_dir, &j.ds);
+    if (!rc)
+        rc = load_models(&j);
+    if (!rc)
+        rc = compute(&j);
+    mli_progress_end(&j.prog);
+    if (!rc && o->write_interp) {
+        rc = write_interp(&j);
+        if (!rc && j.ex.n > 0)
+            rc = write_quantiles(&j);
+        if (!rc && j.ex.n > 0)
+            rc = write_examples(&j);
+    }
+    if (!rc)
+        rc = write_geometry(&j, res);
+    res->n_examples = j.ex.n;
+    res->has_certificates = j.certified;
+    res->loss = j.a.loss;
+    res->cert = j.sum;
+    j.sum.counterexamples = NULL; /* handed over to res */
+    job_free(&j);
+    return rc;
+}
+
+void mli_analysis_free(mli_analysis *r)
+{
+    free(r->cert.counterexamples);
+    r->cert.counterexamples = NULL;
+}

@@ -1,0 +1,68 @@
+/* Certificates of monotonicity along the path, per example and for the data set (PAPER.md §3).
+ *
+ * For squared-error losses ℓ = ‖r‖² (r = z − y; mse and recon), per example:
+ *   C0  monotone on the α grid, judged from exact values and derivatives: ℓ(α_{i+1}) ≤ ℓ(α_i)
+ *       and dℓ/dα(α_i) ≤ 0 at every grid point. Evidence, not proof: a bump can hide between
+ *       grid points.
+ *   C1  the Gauss-length condition: for α with G[α,1] < π/2,
+ *       dℓ/dα ≤ 2‖v(α)‖ (‖r(1)‖ − cos(G[α,1]) S[α,1]), so ℓ decreases wherever
+ *       cos(G[α,1]) S[α,1] ≥ ‖r(1)‖. Checked cell by cell: on [α_i, α_{i+1}] the tail integrals
+ *       satisfy G[α,1] ≤ G[α_i,1] and S[α,1] ≥ S[α_{i+1},1], so the cell is certified when
+ *       cos(G⁺[α_i,1]) · S⁻[α_{i+1},1] ≥ ‖r(1)‖ with G⁺ an upper and S⁻ a lower estimate of the
+ *       integrals (margins below). c1_prefix is the α up to which every cell from 0 is
+ *       certified; C1 certifies the example when that is 1 (in practice only if r(1) ≈ 0).
+ *   C2  convexity: d²ℓ/dα² ≥ 0 on [0,1] and dℓ/dα(1) ≤ 0 imply ℓ non-increasing.
+ *   C12 C1 on [0, c1_prefix] and C2 on [c1_prefix, 1].
+ * For cross-entropy, C0 and C2 apply (they are loss-agnostic) and C1, C12 are marked −1.
+ *
+ * Margins (what makes a grid evaluation conservative):
+ *   - integrals: trapezoid on the grid, with the Richardson estimate |T_h − T_2h|/3 of its
+ *     error; G⁺ = max(G_trapz + 3·err, G_chord), where G_chord sums the angles between
+ *     consecutive tangents (a lower bound of the total turning that also sees the tangent's
+ *     jumps at ReLU kinks); S⁻ = S_trapz − 3·err;
+ *   - C2 on a cell needs min(d2_i, d2_{i+1}) ≥ |d2_{i+1} − d2_i| (room for a dip as large as
+ *     the observed change) and the secant (ℓ_{i+1}−ℓ_i)/h between dℓ/dα(α_i) and dℓ/dα(α_{i+1})
+ *     (a convex function's chord slope lies between its end slopes; a concave kink between
+ *     grid points breaks it).
+ * Every verdict is re-checked on a finer grid of values (verify_steps points): an example
+ * certified by C1, C2 or C12 that is not monotone there is a counterexample (there must be
+ * none); one that C0 called monotone but is not is "missed by the grid". The fine check
+ * tolerates float rounding: ℓ_{j+1} ≤ ℓ_j + 1e-5|ℓ_j| + 1e-6 max ℓ. */
+#ifndef MLI_CERTIFY_H
+#define MLI_CERTIFY_H
+
+#include "geometry/path.h"
+#include "nn/arch.h"
+
+typedef struct {
+    double gauss_length, arc_length, max_curvature, gauss_chord;
+    int monotone;                 /* on the verification grid (analysis grid if none) */
+    int c0, c1, c2, c12;          /* 1 certified, 0 not, −1 not applicable */
+    double c1_prefix;             /* −1 when not applicable */
+    double first_violation_alpha; /* −1 if monotone */
+} mli_cert_example;
+
+typedef struct {
+    int certified, monotone, counterexamples, n_examples, missed_by_grid;
+} mli_cert_count;
+
+typedef struct {
+    mli_cert_count c0, c1, c2, c12;
+    /* the mean loss over the analysed examples */
+    int dataset_c0, dataset_c2, dataset_c12, dataset_monotone;
+    double dataset_first_violation_alpha;
+    int n_counterexamples;
+    int *counterexamples; /* indices into the examples (caller frees) */
+} mli_cert_summary;
+
+/* Certify every example of ex (grid alpha), with fine-grid losses fine[e * n_fine + j] on
+ * alpha_fine (or NULL: no verification). out has ex->n entries. */
+void mli_certify(mli_loss loss, const double *alpha, const mli_path_examples *ex,
+                 const double *alpha_fine, int n_fine, const double *fine, mli_cert_example *out,
+                 mli_cert_summary *sum);
+
+/* Is the sampled curve l (n points) non-increasing up to the float tolerance above? Returns 1
+ * if so; else 0 and the α of the first increase in *first (when not NULL). */
+int mli_cert_monotone(const double *alpha, const double *l, int n, double *first);
+
+#endif

@@ -1,0 +1,49 @@
+/* Exact Hessian-vector products of the mean loss over a batch, H u with H = ∇²_θ L(θ),
+ * by forward-over-reverse differentiation (Pearlmutter's R{·} operator, R{θ} = u): one
+ * forward pass carrying [value; R{value}] and one backward pass carrying [R{grad}; grad]
+ * through the layer rules of layers.h. Batch norm in EVAL mode only (running statistics
+ * fixed: the layer is affine in its input and in (γ, β)), which is the mode every
+ * loss-landscape quantity of this project uses.
+ *
+ * Only the activation gradients dY that the R-backward reads are computed, never the
+ * parameter gradient: dY at a layer's output is needed when that layer reads it (a Linear
+ * layer that is not the first, batch norm, tanh/sigmoid with σ″ ≠ 0) or a layer below does.
+ *
+ * Cost in GEMM flops, F_l = 2·B·in_l·out_l for each Linear layer l (the gradient
+ * mli_net_loss_grad costs 2F for the first layer, 3F for the others):
+ *   first layer      3F  (X Wᵀ, X U_Wᵀ, R{dY}ᵀX)
+ *   other layers     7F  (2F forward, 2F R{dX}, 2F R{dW}, 1F value forward)
+ *                  + 1F  for dX = dY W when the layer below needs dY
+ * For 784-1024-1024-10 relu without batch norm: 2.056× the gradient's GEMM flops. */
+#ifndef MLI_HVP_H
+#define MLI_HVP_H
+
+#include "io/real.h"
+#include "nn/arch.h"
+#include "nn/net.h"
+
+typedef struct {
+    int bmax;
+    size_t nparams;
+    mli_real *f[MLI_MAX_LAYERS]; /* [Y; R{Y}] of each layer, 2·bmax × out */
+    mli_real *g[2];              /* [R{dY}; dY], ping-pong, 2·bmax × width_max */
+    double *loss;                /* per-example losses, bmax */
+    double *scratch;             /* 2 × width_max */
+    mli_real *u, *hv;            /* nparams each: scratch for callers that hold u in double */
+} mli_hvp_ws;
+
+/* Every buffer for batches of up to bmax examples; no allocation happens per call. */
+mli_hvp_ws *mli_hvp_ws_new(const mli_arch *a, int bmax);
+void mli_hvp_ws_free(mli_hvp_ws *w);
+
+/* hv[nparams] = H u, H the Hessian w.r.t. θ of the MEAN loss over the batch (b->n ≤ bmax),
+ * eval mode; returns that mean loss. u and hv may not alias. */
+double mli_net_hvp(const mli_arch *a, const mli_real *theta, const mli_real *bufs,
+                   mli_hvp_ws *w, const mli_batch *b, const mli_real *u, mli_real *hv);
+
+/* GEMM flops of one mli_net_hvp on n examples (for benchmarks), and of one
+ * mli_net_loss_grad with a gradient. */
+double mli_hvp_gemm_flops(const mli_arch *a, double n);
+double mli_grad_gemm_flops(const mli_arch *a, double n);
+
+#endif

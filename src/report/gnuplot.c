@@ -1,0 +1,325 @@
+#include "report/gnuplot.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "io/err.h"
+
+/* The size and font of every figure; the SVG is "dynamic" so that browsers scale it. */
+#define GP_SIZE "960,600"
+#define GP_FONT "DejaVu Sans,11"
+
+void mli_gp_init(mli_gp_fig *f, const char *name)
+{
+    memset(f, 0, sizeof *f);
+    snprintf(f->name, sizeof f->name, "%s", name);
+    f->nitems = -1;
+}
+
+void mli_gp_free(mli_gp_fig *f)
+{
+    for (int i = 0; i < f->ntab; i++)
+        mli_buf_free(&f->tab[i].text);
+    mli_buf_free(&f->body);
+    f->ntab = 0;
+}
+
+mli_buf *mli_gp_table(mli_gp_fig *f, const char *suffix, const char **file)
+{
+    char name[sizeof f->tab[0].file];
+    snprintf(name, sizeof name, "%s%s%s.tsv", f->name, suffix[0] ? "_" : "", suffix);
+    int i = 0;
+    while (i < f->ntab && strcmp(f->tab[i].file, name))
+        i++;
+    if (i == f->ntab) {
+        if (f->ntab == MLI_GP_MAXTAB)
+            abort(); /* a programming error: raise MLI_GP_MAXTAB */
+        f->ntab++;
+        memcpy(f->tab[i].file, name, sizeof name);
+    }
+    if (file)
+        *file = f->tab[i].file;
+    return &f->tab[i].text;
+}
+
+static void vcmd(mli_buf *b, const char *fmt, va_list ap)
+{
+    char small[512];
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vsnprintf(small, sizeof small, fmt, aq);
+    va_end(aq);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof small) {
+        mli_buf_printf(b, "%s", small);
+        return;
+    }
+    char *big = mli_malloc((size_t)n + 1);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    mli_buf_printf(b, "%s", big);
+    free(big);
+}
+
+void mli_gp_cmd(mli_gp_fig *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vcmd(&f->body, fmt, ap);
+    va_end(ap);
+    mli_buf_printf(&f->body, "\n");
+}
+
+void mli_gp_panel(mli_gp_fig *f) { mli_buf_printf(&f->body, "@defaults\n"); }
+
+void mli_gp_multiplot(mli_gp_fig *f, int rows, int cols, const char *title)
+{
+    if (rows > 0)
+        mli_buf_printf(&f->body, "set multiplot layout %d,%d title \"", rows, cols);
+    else
+        mli_buf_printf(&f->body, "set multiplot title \"");
+    mli_gp_quote(&f->body, title);
+    mli_buf_printf(&f->body, "\" font ',13'\n");
+}
+
+void mli_gp_plot(mli_gp_fig *f)
+{
+    mli_buf_printf(&f->body, "plot ");
+    f->nitems = 0;
+}
+
+void mli_gp_item(mli_gp_fig *f, const char *fmt, ...)
+{
+    if (f->nitems > 0)
+        mli_buf_printf(&f->body, ", \\\n     ");
+    va_list ap;
+    va_start(ap, fmt);
+    vcmd(&f->body, fmt, ap);
+    va_end(ap);
+    f->nitems++;
+}
+
+void mli_gp_end(mli_gp_fig *f)
+{
+    mli_buf_printf(&f->body, "\n");
+    f->nitems = -1;
+}
+
+void mli_gp_quote(mli_buf *b, const char *text)
+{
+    for (const char *p = text; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            mli_buf_printf(b, "\\%c", *p);
+        else if (strchr("^_@&~{}", *p))
+            mli_buf_printf(b, "\\\\%c", *p); /* \\x in a "string": a literal x in enhanced text */
+        else if (*p == '\n' || *p == '\t')
+            mli_buf_printf(b, " ");
+        else
+            mli_buf_printf(b, "%c", *p);
+    }
+}
+
+/* The part of every script before the drawing commands. The palette is set with "set
+ * linetype", which survives "reset"; everything else a panel relies on is in the defaults
+ * macro, so that each panel starts from the same state. */
+static void preamble(mli_buf *s, const mli_gp_fig *f)
+{
+    mli_buf_printf(s,
+                   "# %s.gp: written by 'mli report'. Rerun from this directory with\n"
+                   "#   gnuplot %s.gp\n"
+                   "# to draw %s.png and %s.svg from",
+                   f->name, f->name, f->name, f->name);
+    for (int i = 0; i < f->ntab; i++)
+        mli_buf_printf(s, " %s", f->tab[i].file);
+    mli_buf_printf(s, ".\n"
+                      "if (!exists(\"out\")) out = '%s'\n"
+                      "set encoding utf8\n\n",
+                   f->name);
+    static const char *const palette[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
+                                          "#E69F00", "#56B4E9", "#888888", "#000000"};
+    static const int points[] = {7, 5, 9, 11, 13, 7, 1, 7};
+    for (int i = 0; i < 8; i++)
+        mli_buf_printf(s, "set linetype %d lc rgb '%s' lw %s pt %d ps 0.7 dt %s\n", i + 1,
+                       palette[i], i == MLI_LT_REF - 1 ? "1.2" : "2", points[i],
+                       i == MLI_LT_REF - 1 ? "(8,5)" : "solid");
+    mli_buf_printf(s,
+                   "defaults = \"reset; set datafile separator tab; set datafile columnheaders; "
+                   "set grid lt 1 lc rgb '#e3e3e3' lw 1 dt solid; set border 3 lc rgb '#555555'; "
+                   "set tics nomirror out scale 0.6 textcolor rgb '#333333'; "
+                   "set key bmargin center horizontal samplen 2.5 spacing 1.1 maxrows 2; "
+                   "set title font ',12'; set style fill solid 0.85 noborder\"\n\n");
+}
+
+static int write_script(const mli_gp_fig *f, const char *dir)
+{
+    mli_buf s = {0};
+    preamble(&s, f);
+    mli_buf_printf(&s,
+                   "do for [fmt in \"png svg\"] {\n"
+                   "if (fmt eq \"png\") {\n"
+                   "    set terminal pngcairo size " GP_SIZE " enhanced font '" GP_FONT "'\n"
+                   "} else {\n"
+                   "    set terminal svg size " GP_SIZE " dynamic enhanced font '" GP_FONT
+                   "' background rgb 'white'\n"
+                   "}\n"
+                   "set output out.'.'.fmt\n"
+                   "%s"
+                   "unset output\n"
+                   "}\n",
+                   f->body.s ? f->body.s : "");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.gp", dir, f->name);
+    int rc = mli_buf_write(&s, path);
+    mli_buf_free(&s);
+    return rc;
+}
+
+int mli_gp_write(const mli_gp_fig *f, const char *dir)
+{
+    char path[4096];
+    for (int i = 0; i < f->ntab; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, f->tab[i].file);
+        int rc = mli_buf_write(&f->tab[i].text, path);
+        if (rc)
+            return rc;
+    }
+    return write_script(f, dir);
+}
+
+int mli_gp_find(char *buf, size_t n)
+{
+    const char *path = getenv("PATH");
+    if (!path)
+        return 0;
+    for (const char *p = path;; p++) {
+        const char *e = strchr(p, ':');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        /* an empty PATH entry means the current directory */
+        int k = snprintf(buf, n, "%.*s%sgnuplot", (int)len, len ? p : "", len ? "/" : "");
+        if (k > 0 && (size_t)k < n && access(buf, X_OK) == 0)
+            return 1;
+        if (!e)
+            return 0;
+        p = e;
+    }
+}
+
+/* Run gnuplot in dir on script with out=stem; its stdout and stderr are collected in err.
+ * Returns the exit status, or -1 if it could not be run. */
+static int run_gnuplot(const char *gnuplot, const char *dir, const char *script, const char *stem,
+                       mli_buf *err)
+{
+    int fd[2];
+    if (pipe(fd) != 0)
+        return -1;
+    char expr[256];
+    snprintf(expr, sizeof expr, "out='%s'", stem);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fd[0]);
+        close(fd[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        if (null >= 0)
+            dup2(null, 0);
+        dup2(fd[1], 1);
+        dup2(fd[1], 2);
+        close(fd[0]);
+        close(fd[1]);
+        if (chdir(dir) != 0)
+            _exit(126);
+        execl(gnuplot, "gnuplot", "-e", expr, script, (char *)NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    char chunk[4096];
+    ssize_t k;
+    while ((k = read(fd[0], chunk, sizeof chunk)) != 0) {
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            break;
+        mli_buf_printf(err, "%.*s", (int)k, chunk);
+    }
+    close(fd[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    if (WIFEXITED(st))
+        return WEXITSTATUS(st);
+    return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+/* The end of gnuplot's output: its error message is on the last lines. */
+static const char *tail(mli_buf *b, size_t max)
+{
+    if (!b->s)
+        return "";
+    size_t len = b->len;
+    while (len && (b->s[len - 1] == '\n' || b->s[len - 1] == ' '))
+        b->s[--len] = '\0';
+    return len > max ? b->s + len - max : b->s;
+}
+
+int mli_gp_render(const char *gnuplot, const char *dir, const char *name)
+{
+    static const char *const ext[] = {"png", "svg"};
+    char stem[128], script[128], tmp[2][4096], dst[2][4096];
+    snprintf(stem, sizeof stem, "%s.tmp-%ld", name, (long)getpid());
+    snprintf(script, sizeof script, "%s.gp", name);
+    for (int i = 0; i < 2; i++) {
+        snprintf(tmp[i], sizeof tmp[i], "%s/%s.%s", dir, stem, ext[i]);
+        snprintf(dst[i], sizeof dst[i], "%s/%s.%s", dir, name, ext[i]);
+    }
+    mli_buf out = {0};
+    int st = run_gnuplot(gnuplot, dir, script, stem, &out);
+    int rc = MLI_OK;
+    if (st != 0)
+        rc = mli_err(MLI_EFAIL, "%s/%s: gnuplot %s: %s", dir, script,
+                     st < 0 ? "could not be run" : "failed", st < 0 ? strerror(errno) : tail(&out, 600));
+    for (int i = 0; i < 2 && !rc; i++)
+        if (rename(tmp[i], dst[i]) != 0)
+            rc = mli_err(MLI_EFAIL, "%s/%s: gnuplot did not write %s: %s", dir, script, tmp[i],
+                         strerror(errno));
+    if (rc)
+        for (int i = 0; i < 2; i++)
+            unlink(tmp[i]);
+    else if (out.len)
+        mli_warn("%s/%s: gnuplot: %s", dir, script, tail(&out, 300));
+    mli_buf_free(&out);
+    return rc;
+}
+
+void mli_gp_remove(const char *dir, const char *name)
+{
+    static const char *const ext[] = {".tsv", ".gp", ".png", ".svg"};
+    char path[4096];
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s%s", dir, name, ext[i]);
+        unlink(path);
+    }
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    size_t n = strlen(name);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (!strncmp(e->d_name, name, n) && e->d_name[n] == '_' && len > n + 5 &&
+            !strcmp(e->d_name + len - 4, ".tsv")) {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    }
+    closedir(d);
+}

@@ -1,0 +1,79 @@
+/* gnuplot figures: each figure is its data (one or more TSV tables), a self-contained script
+ * NAME.gp that draws it to NAME.png (pngcairo) and NAME.svg, and the rendering of that script
+ * by the gnuplot found on PATH.
+ *
+ * The script is rerunnable from inside the report directory ("gnuplot NAME.gp"): it refers to
+ * its tables by relative names and writes to out.'.png' / out.'.svg' where out defaults to
+ * NAME. mli itself runs it with -e "out='NAME.tmp-PID'" and renames the images into place, so
+ * a killed report never leaves a half-drawn image under its final name.
+ *
+ * Every figure shares one style: the palette (linetypes 1-8, which survive "reset"), the
+ * font, the grid and the key below the plot. A plot starts with "@defaults" (emitted by
+ * mli_gp_panel), which resets whatever the previous panel of a multiplot set. */
+#ifndef MLI_GNUPLOT_H
+#define MLI_GNUPLOT_H
+
+#include <stddef.h>
+
+#include "io/text.h"
+
+enum { MLI_GP_MAXTAB = 4 };
+
+/* The palette, by role: colour-blind-safe (Okabe-Ito), used by every figure. */
+enum {
+    MLI_LT_TRAIN = 1, /* blue */
+    MLI_LT_TEST = 2,  /* vermillion */
+    MLI_LT_3 = 3,     /* bluish green */
+    MLI_LT_4 = 4,     /* reddish purple */
+    MLI_LT_5 = 5,     /* orange */
+    MLI_LT_6 = 6,     /* sky blue */
+    MLI_LT_REF = 7,   /* grey dashed: reference lines (zero, pi/2) */
+    MLI_LT_BLACK = 8
+};
+
+typedef struct {
+    char name[64];
+    int ntab;
+    struct {
+        char file[96]; /* NAME.tsv or NAME_SUFFIX.tsv */
+        mli_buf text;
+    } tab[MLI_GP_MAXTAB];
+    mli_buf body;  /* drawing commands, run once per terminal */
+    int nitems;    /* items of the plot command being built, -1 outside one */
+} mli_gp_fig;
+
+void mli_gp_init(mli_gp_fig *f, const char *name);
+void mli_gp_free(mli_gp_fig *f);
+
+/* A data table of the figure: suffix "" is NAME.tsv, else NAME_SUFFIX.tsv. Returns the
+ * buffer to fill (header line then rows) and, through file, its name for plot commands. */
+mli_buf *mli_gp_table(mli_gp_fig *f, const char *suffix, const char **file);
+
+/* Append drawing commands (a newline is added). */
+void mli_gp_cmd(mli_gp_fig *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Start a panel: the shared style, reset from anything an earlier panel set. */
+void mli_gp_panel(mli_gp_fig *f);
+/* A multiplot of rows x cols panels with an overall title (plain text, quoted here); rows 0
+ * leaves the placement to "set origin/size" in each panel. mli_gp_cmd "unset multiplot"
+ * ends it. */
+void mli_gp_multiplot(mli_gp_fig *f, int rows, int cols, const char *title);
+/* Build a plot command item by item: mli_gp_plot, mli_gp_item..., mli_gp_end. */
+void mli_gp_plot(mli_gp_fig *f);
+void mli_gp_item(mli_gp_fig *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mli_gp_end(mli_gp_fig *f);
+
+/* Escape text for a double-quoted gnuplot string shown in enhanced mode: quotes and
+ * backslashes for the string, and the enhanced-text markup characters ^ _ @ & ~ { }. */
+void mli_gp_quote(mli_buf *b, const char *text);
+
+/* Write the tables and NAME.gp into dir (atomically). */
+int mli_gp_write(const mli_gp_fig *f, const char *dir);
+/* Find gnuplot on PATH; 1 and its path in buf if found. */
+int mli_gp_find(char *buf, size_t n);
+/* Run dir/NAME.gp with the gnuplot at path, from inside dir; NAME.png and NAME.svg appear
+ * only if it succeeds. A failure (MLI_EFAIL) names the script and quotes gnuplot's error. */
+int mli_gp_render(const char *gnuplot, const char *dir, const char *name);
+/* Remove NAME.tsv, NAME_*.tsv, NAME.gp, NAME.png, NAME.svg of a figure no longer drawn. */
+void mli_gp_remove(const char *dir, const char *name);
+
+#endif
