@@ -13,6 +13,8 @@ typedef struct {
 
 int mli_cmd_train(int argc, char **argv);
 void mli_usage_train(FILE *f);
+int mli_cmd_report(int argc, char **argv);
+void mli_usage_report(FILE *f);
 int mli_cmd_help(int argc, char **argv);
 
 /* Print "mli: <message>" for a failed status and return it (the exit status). */

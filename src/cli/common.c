@@ -15,6 +15,7 @@ static const mli_command commands[] = {
     {"train", mli_cmd_train, "train a network; writes a run directory", mli_usage_train},
     {"analyze", mli_cmd_analyze, "interpolation, monotonicity and geometry of a run", mli_usage_analyze},
     {"check", mli_cmd_check, "the MSE sufficient conditions, per example and for the data set", mli_usage_check},
+    {"report", mli_cmd_report, "gnuplot figures and index.html of a run directory", mli_usage_report},
     {"help", mli_cmd_help, "help on a command", NULL},
 };
 

@@ -99,8 +99,8 @@ static int c1_prefix(const ex_view *v, double *G, double *S)
     int last = 0;
     for (int i = 0; i + 1 < n; i++) {
         double g_up = fmax(G[n - 1] - G[i] + 3 * errG, turncum[n - 1] - turncum[i]);
-        double s_low = S[n - 1] - S[i + 1] - 3 * errS;
-        if (!(g_up < M_PI / 2 && cos(g_up) * s_low >= r1 * (1 + 1e-9) + 1e-12))
+        double s_low = fmax(0, S[n - 1] - S[i + 1] - 3 * errS);
+        if (!(g_up < M_PI / 2 && cos(g_up) * s_low >= r1 * (1 + 1e-9)))
             break;
         last = i + 1;
     }

@@ -11,10 +11,16 @@
  *
  * Cost in GEMM flops, F_l = 2·B·in_l·out_l for each Linear layer l (the gradient
  * mli_net_loss_grad costs 2F for the first layer, 3F for the others):
- *   first layer      3F  (X Wᵀ, X U_Wᵀ, R{dY}ᵀX)
- *   other layers     7F  (2F forward, 2F R{dX}, 2F R{dW}, 1F value forward)
- *                  + 1F  for dX = dY W when the layer below needs dY
- * For 784-1024-1024-10 relu without batch norm: 2.056× the gradient's GEMM flops. */
+ *   first layer      3F  X Wᵀ, X U_Wᵀ, R{dY}ᵀX (R{X} = 0, no dX)
+ *   other layers     7F  [X; R{X}] Wᵀ (one GEMM, M = 2B) 2F, X U_Wᵀ 1F,
+ *                        R{dW} = [R{dY}; dY]ᵀ[X; R{X}] (one GEMM, K = 2B) 2F,
+ *                        R{dX} = R{dY} W + dY U_W 2F
+ *                  + 1F  dX = dY W, only when the layer below needs dY (stacked into the
+ *                        R{dY} W GEMM, M = 2B)
+ * For 784-1024-1024-10 relu without batch norm the middle layer's dX is not needed (relu has
+ * σ″ = 0 and the first layer reads only R{dY}): 3F₁ + 7F₂ + 8F₃ against 2F₁ + 3F₂ + 3F₃,
+ * 2.056× the gradient's GEMM flops (2.275× if dX were computed everywhere; tanh, sigmoid
+ * or batch norm need it). The elementwise passes are memory-bound and small beside this. */
 #ifndef MLI_HVP_H
 #define MLI_HVP_H
 

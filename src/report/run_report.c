@@ -22,7 +22,7 @@
 #include "report/gnuplot.h"
 
 #define HALF_PI 1.57079632679489661923
-#define MAX_INPUT (512u << 20)
+#define INPUT_MAX_BYTES (512u << 20)
 
 /* ------------------------------------------------------------------------------------------
  * Tables: a header of column names, then numbers (nan allowed), read by column name. */
@@ -134,7 +134,7 @@ static int tab_load(rtab *t, const char *run, const char *file, const char *requ
         return MLI_OK;
     unsigned char *buf;
     size_t n;
-    int rc = mli_file_read(t->path, MAX_INPUT, &buf, &n);
+    int rc = mli_file_read(t->path, INPUT_MAX_BYTES, &buf, &n);
     if (rc)
         return rc;
     if (memchr(buf, '\0', n))
@@ -246,6 +246,7 @@ static double *jvec(jck *c, const cJSON *arr, const char *key, int *n)
 typedef struct {
     int present;
     double certified, monotone, counterexamples, n_examples;
+    const char *na_text; /* why it does not apply, or NULL */
 } cert;
 
 static const char *const cert_names[] = {"c0", "c1", "c2", "c12"};
@@ -302,9 +303,12 @@ static void parse_certs(jck *c, const cJSON *o, geo *g)
     g->dataset = jobj(c, g->certs, "dataset", 0);
     g->verify_steps = jnum(c, g->certs, "verify_steps");
     for (int i = 0; i < NCERT; i++) {
-        const cJSON *e = jobj(c, g->certs, cert_names[i], 0);
+        /* a string instead of counts: the condition does not apply, e.g. C1 for cross-entropy */
+        const cJSON *e = jitem(g->certs, cert_names[i]);
         cert *k = &g->cert[i];
         k->present = e != NULL;
+        k->na_text = cJSON_IsString(e) ? e->valuestring : NULL;
+        e = k->na_text ? NULL : jobj(c, g->certs, cert_names[i], 0);
         k->certified = jnum(c, e, "certified");
         k->monotone = jnum(c, e, "monotone");
         k->counterexamples = jnum(c, e, "counterexamples");
@@ -394,7 +398,7 @@ static int json_load(const char *path, cJSON **obj)
     unsigned char *buf;
     size_t n;
     *obj = NULL;
-    int rc = mli_file_read(path, MAX_INPUT, &buf, &n);
+    int rc = mli_file_read(path, INPUT_MAX_BYTES, &buf, &n);
     if (rc)
         return rc;
     const char *end = NULL;
@@ -592,3 +596,861 @@ static int fig_acc_alpha(report *r, mli_gp_fig *f, mli_buf *cap)
     return 1;
 }
 
+/* Place the next panel of a multiplot at (x, y) with size (w, h), in fractions of the canvas. */
+static void gp_place(mli_gp_fig *f, double x, double y, double w, double h)
+{
+    mli_gp_cmd(f, "set origin %.4f,%.4f\nset size %.4f,%.4f", x, y, w, h);
+}
+
+static void train_dist_panel(const rtab *t, mli_gp_fig *f, const char *file)
+{
+    /* norm_wdist = wdist / ‖θ₀‖: one curve, with the relative distance on the right axis */
+    double k = NAN;
+    int cw = tab_col(t, "wdist"), cn = tab_col(t, "norm_wdist");
+    for (int i = 0; cw >= 0 && cn >= 0 && i < t->nrow; i++) {
+        double w = tab_at(t, i, cw), nw = tab_at(t, i, cn);
+        if (isfinite(w) && isfinite(nw) && w > 0 && nw > 0)
+            k = nw / w;
+    }
+    mli_gp_cmd(f, "set title 'Distance travelled from initialization'\nset xlabel 'epoch'");
+    if (tab_finite(t, "wdist")) {
+        mli_gp_cmd(f, "set ylabel '‖θ − θ_0‖_2  (parameter-space distance)'");
+        if (isfinite(k))
+            mli_gp_cmd(f, "set border 11 lc rgb '#555555'\nset link y2 via y*%.9g inverse y/%.9g\n"
+                          "set y2tics out scale 0.6 textcolor rgb '#333333'\n"
+                          "set y2label 'normalized distance ‖θ − θ_0‖ / ‖θ_0‖'",
+                       k, k);
+        mli_gp_plot(f);
+        gp_series(f, t, file, "epoch", "wdist", MLI_LT_3, "linespoints",
+                  isfinite(k) ? "distance (left axis; right axis: relative to ‖θ_0‖)" : "distance");
+    } else {
+        mli_gp_cmd(f, "set ylabel 'normalized distance ‖θ − θ_0‖ / ‖θ_0‖'");
+        mli_gp_plot(f);
+        gp_series(f, t, file, "epoch", "norm_wdist", MLI_LT_3, "linespoints", "normalized distance");
+    }
+    mli_gp_end(f);
+}
+
+static int fig_train_curves(report *r, mli_gp_fig *f, mli_buf *cap)
+{
+    const rtab *t = &r->train;
+    if (!t->present || !t->nrow) {
+        note(r, f->name, t->present ? "train.tsv has no epochs yet" : "no train.tsv");
+        return 0;
+    }
+    static const char *const cols[] = {"epoch",    "train_loss", "train_acc",  "test_loss",
+                                       "test_acc", "wdist",      "norm_wdist", "seconds"};
+    const char *file;
+    tab_copy(mli_gp_table(f, "", &file), t, cols, 8);
+    int loss = tab_finite(t, "train_loss") || tab_finite(t, "test_loss");
+    int acc = tab_finite(t, "train_acc") || tab_finite(t, "test_acc");
+    int dist = tab_finite(t, "wdist") || tab_finite(t, "norm_wdist");
+    if (!loss && !acc && !dist) {
+        note(r, f->name, "train.tsv has no finite values");
+        return 0;
+    }
+    /* loss and accuracy side by side on top, the distance across the bottom */
+    const char *st = cfg_str(r, "status"), *opt = cfg_str(r, "optim_name");
+    const cJSON *lr = cJSON_GetObjectItemCaseSensitive(r->config, "lr");
+    char title[256];
+    snprintf(title, sizeof title, "Training: %d epochs%s%s%s%s, lr %.3g", t->nrow,
+             st ? ", status " : "", st ? st : "", opt ? ", optimizer " : "", opt ? opt : "",
+             cJSON_IsNumber(lr) ? lr->valuedouble : NAN);
+    mli_gp_multiplot(f, 0, 0, title);
+    const double band = 0.05;
+    int ntop = loss + acc, i = 0;
+    double h = ntop && dist ? (1 - band) / 2 : 1 - band;
+    if (loss) {
+        mli_gp_panel(f);
+        gp_place(f, (double)i++ / ntop, dist ? h : 0, 1.0 / ntop, h);
+        span s = {0};
+        span_col(&s, t, "train_loss");
+        span_col(&s, t, "test_loss");
+        mli_gp_cmd(f, "set title 'Loss'\nset xlabel 'epoch'");
+        gp_log_y(f, span_log(&s), loss_label(r));
+        mli_gp_plot(f);
+        gp_series(f, t, file, "epoch", "train_loss", MLI_LT_TRAIN, "linespoints", "training");
+        gp_series(f, t, file, "epoch", "test_loss", MLI_LT_TEST, "linespoints", "test");
+        mli_gp_end(f);
+    }
+    if (acc) {
+        mli_gp_panel(f);
+        gp_place(f, (double)i++ / ntop, dist ? h : 0, 1.0 / ntop, h);
+        mli_gp_cmd(f, "set title 'Accuracy'\nset xlabel 'epoch'\n"
+                      "set ylabel 'accuracy (fraction correct)'");
+        mli_gp_plot(f);
+        gp_series(f, t, file, "epoch", "train_acc", MLI_LT_TRAIN, "linespoints", "training");
+        gp_series(f, t, file, "epoch", "test_acc", MLI_LT_TEST, "linespoints", "test");
+        mli_gp_end(f);
+    }
+    if (dist) {
+        mli_gp_panel(f);
+        gp_place(f, 0, 0, 1, ntop ? h : 1 - band);
+        train_dist_panel(t, f, file);
+    }
+    mli_gp_cmd(f, "unset multiplot");
+    mli_buf_printf(cap, "Per epoch: training and test loss, accuracy, and the distance "
+                        "‖θ − θ<sub>0</sub>‖ travelled from initialization (right axis: relative to "
+                        "‖θ<sub>0</sub>‖); the paper finds MLI violated mostly by networks that travel far.");
+    return 1;
+}
+
+static int fig_dloss_alpha(report *r, mli_gp_fig *f, mli_buf *cap)
+{
+    const rtab *t = &r->interp;
+    int d1 = tab_finite(t, "train_dloss") > 0;
+    int d2 = tab_finite(t, "train_d2loss") || tab_finite(t, "train_d2loss_gn") ||
+             tab_finite(t, "train_d2loss_curv");
+    if (!d1 && !d2) {
+        note(r, f->name, "no train_dloss / train_d2loss columns in interp.tsv");
+        return 0;
+    }
+    static const char *const cols[] = {"alpha", "train_dloss", "train_d2loss", "train_d2loss_gn",
+                                       "train_d2loss_curv"};
+    const char *file;
+    tab_copy(mli_gp_table(f, "", &file), t, cols, 5);
+    if (d1 && d2)
+        mli_gp_multiplot(f, 2, 1, "Derivatives of the training loss along the path");
+    if (d1) {
+        mli_gp_panel(f);
+        mli_gp_cmd(f, "set title 'dL/dα: the loss decreases where this is below zero'\n"
+                      "set xlabel '" ALPHA_LABEL "'\nset ylabel 'dL/dα  (loss per unit α)'");
+        mli_gp_plot(f);
+        gp_series(f, t, file, "alpha", "train_dloss", MLI_LT_TRAIN, "linespoints", "dL/dα");
+        mli_gp_item(f, "0 with lines lt %d title 'zero'", MLI_LT_REF);
+        mli_gp_end(f);
+    }
+    if (d2) {
+        mli_gp_panel(f);
+        mli_gp_cmd(f, "set title 'd^2L/dα^2 = Gauss–Newton part + output-curvature part (convex where ≥ 0)'\n"
+                      "set xlabel '" ALPHA_LABEL "'\nset ylabel 'd^2L/dα^2  (loss per unit α^2)'");
+        mli_gp_plot(f);
+        gp_series(f, t, file, "alpha", "train_d2loss", MLI_LT_BLACK, "linespoints", "d^2L/dα^2 = Δ^T H Δ");
+        gp_series(f, t, file, "alpha", "train_d2loss_gn", MLI_LT_3, "lines", "Gauss–Newton part (≥ 0)");
+        gp_series(f, t, file, "alpha", "train_d2loss_curv", MLI_LT_4, "lines", "output-curvature part");
+        mli_gp_item(f, "0 with lines lt %d title 'zero'", MLI_LT_REF);
+        mli_gp_end(f);
+    }
+    if (d1 && d2)
+        mli_gp_cmd(f, "unset multiplot");
+    mli_buf_printf(cap, "Exact first and second derivatives of the training loss along the path: "
+                        "L is monotone where dL/dα ≤ 0, and d²L/dα² splits into a Gauss–Newton part "
+                        "(never negative for a convex loss) and a part driven by the curvature of the "
+                        "network's outputs, the only one that can break convexity.");
+    return 1;
+}
+
+/* The geometry panels: the mean per α (interp.tsv) with the median and quartile band over
+ * the analysed examples (geometry_quantiles.tsv) when present. */
+typedef struct {
+    const char *col, *title, *ylabel;
+    int lt;
+} gpanel;
+
+static const gpanel geo_panels[] = {
+    {"speed", "Speed ‖v‖ = ‖dz/dα‖ of the output path", "output units per unit α", MLI_LT_TRAIN},
+    {"curvature", "Curvature κ = ‖a_⊥‖ / ‖v‖^2", "1 / output units", MLI_LT_4},
+    {"gauss_speed", "Gauss-map speed ‖dT/dα‖ = κ ‖v‖", "radians per unit α", MLI_LT_3},
+    {"gauss_length_cum", "Cumulative Gauss length ∫_0^α ‖dT/dα‖ dα", "radians", MLI_LT_5},
+};
+
+static int geo_panel_has(const report *r, const gpanel *p)
+{
+    char q50[64];
+    snprintf(q50, sizeof q50, "%s_q50", p->col);
+    return tab_finite(&r->interp, p->col) || tab_finite(&r->quant, q50);
+}
+
+static void geo_panel(report *r, mli_gp_fig *f, const gpanel *p, const char *file, const char *qfile)
+{
+    char q[3][64];
+    static const char *const qs[] = {"q25", "q50", "q75"};
+    span s = {0};
+    span_col(&s, &r->interp, p->col);
+    for (int i = 0; i < 3; i++) {
+        snprintf(q[i], sizeof q[i], "%s_%s", p->col, qs[i]);
+        span_col(&s, &r->quant, q[i]);
+    }
+    mli_gp_panel(f);
+    mli_gp_cmd(f, "set title '%s'\nset xlabel 'α'", p->title);
+    gp_log_y(f, span_log(&s), p->ylabel);
+    int band = tab_finite(&r->quant, q[0]) && tab_finite(&r->quant, q[2]);
+    mli_gp_plot(f);
+    if (band)
+        mli_gp_item(f, "'%s' using \"alpha\":\"%s\":\"%s\" with filledcurves lt %d "
+                       "fs transparent solid 0.22 noborder title 'interquartile range'",
+                    qfile, q[0], q[2], p->lt);
+    gp_series(f, &r->quant, qfile, "alpha", q[1], p->lt, "lines dt (6,4) lw 1.5", "median");
+    gp_series(f, &r->interp, file, "alpha", p->col, p->lt, "linespoints", "mean");
+    if (!strcmp(p->col, "gauss_length_cum"))
+        mli_gp_item(f, "pi/2 with lines lt %d title 'π/2'", MLI_LT_REF);
+    mli_gp_end(f);
+}
+
+static int fig_geometry_alpha(report *r, mli_gp_fig *f, mli_buf *cap)
+{
+    const int np = (int)(sizeof geo_panels / sizeof geo_panels[0]);
+    int n = 0;
+    for (int i = 0; i < np; i++)
+        n += geo_panel_has(r, &geo_panels[i]);
+    if (!n) {
+        note(r, f->name, "no speed / curvature / gauss_speed / gauss_length_cum in interp.tsv");
+        return 0;
+    }
+    static const char *const cols[] = {"alpha", "speed", "curvature", "gauss_speed", "gauss_length_cum"};
+    const char *file, *qfile = NULL;
+    tab_copy(mli_gp_table(f, "", &file), &r->interp, cols, 5);
+    if (r->quant.present)
+        tab_copy(mli_gp_table(f, "quantiles", &qfile), &r->quant, (const char *const *)r->quant.col,
+                 r->quant.ncol);
+    if (n > 1)
+        mli_gp_multiplot(f, n > 2 ? 2 : 1, 2, "Geometry of the output path z(α) = f(x; θ(α))");
+    for (int i = 0; i < np; i++)
+        if (geo_panel_has(r, &geo_panels[i]))
+            geo_panel(r, f, &geo_panels[i], file, qfile ? qfile : file);
+    if (n > 1)
+        mli_gp_cmd(f, "unset multiplot");
+    mli_buf_printf(cap, "How the network's outputs move along the path, averaged over the analysed "
+                        "examples (solid: mean; dashed: median; band: 25–75%% quantiles): speed, "
+                        "curvature and turning rate of the output curve, and the accumulated turning "
+                        "(Gauss length), which certifies monotonicity of an MSE loss while it stays "
+                        "below π/2.");
+    return 1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double quantile(const double *sorted, int n, double q)
+{
+    double pos = q * (n - 1);
+    int i = (int)pos;
+    return i + 1 < n ? sorted[i] + (pos - i) * (sorted[i + 1] - sorted[i]) : sorted[n - 1];
+}
+
+/* Bin width: Freedman–Diaconis (√n bins when the quartiles coincide), 5 to 50 bins, then
+ * rounded so that 0 and π/2 are bin edges: no bin straddles the C1 threshold. */
+static double hist_width(const double *x, int n)
+{
+    double range = x[n - 1] - x[0];
+    double h = 2 * (quantile(x, n, 0.75) - quantile(x, n, 0.25)) / cbrt(n);
+    if (!(h > 0))
+        h = range / sqrt(n);
+    if (!(h > 0))
+        h = fmax(0.05 * fabs(x[0]), 0.01);
+    if (range > 0)
+        h = fmin(fmax(h, range / 50), range / 5);
+    double m = round(HALF_PI / h);
+    return m >= 1 ? HALF_PI / m : HALF_PI * round(h / HALF_PI);
+}
+
+static int fig_gauss_hist(report *r, mli_gp_fig *f, mli_buf *cap)
+{
+    int c = tab_col(&r->ex, "gauss_length"), n = 0;
+    double *x = mli_malloc(sizeof *x * (size_t)(r->ex.nrow + 1));
+    for (int i = 0; c >= 0 && i < r->ex.nrow; i++)
+        if (isfinite(tab_at(&r->ex, i, c)))
+            x[n++] = tab_at(&r->ex, i, c);
+    if (!n) {
+        note(r, f->name, r->ex.present ? "no finite gauss_length in examples.tsv" : "no examples.tsv");
+        free(x);
+        return 0;
+    }
+    qsort(x, (size_t)n, sizeof *x, cmp_double);
+    double h = hist_width(x, n), mean = 0;
+    long j0 = (long)floor(x[0] / h), nb = (long)floor(x[n - 1] / h) + 1 - j0;
+    long *count = mli_calloc((size_t)nb, sizeof *count);
+    int below = 0;
+    for (int i = 0; i < n; i++) {
+        long j = (long)floor(x[i] / h) - j0;
+        count[j < 0 ? 0 : j >= nb ? nb - 1 : j]++;
+        below += x[i] < HALF_PI;
+        mean += x[i] / n;
+    }
+    const char *file;
+    mli_buf *b = mli_gp_table(f, "", &file);
+    mli_buf_printf(b, "left\tright\tcenter\twidth\tcount\tcount_below_half_pi\tcount_above_half_pi\n");
+    for (long j = 0; j < nb; j++) {
+        double lo = (double)(j0 + j) * h, hi = lo + h;
+        int is_below = hi <= HALF_PI * (1 + 1e-12);
+        mli_buf_printf(b, "%.9g\t%.9g\t%.9g\t%.9g\t%ld\t%ld\t%ld\n", lo, hi, lo + h / 2, h, count[j],
+                       is_below ? count[j] : 0, is_below ? 0 : count[j]);
+    }
+    double xl = (double)j0 * h, xr = (double)(j0 + nb) * h, w = xr - xl;
+    /* show π/2 when that at most doubles the axis; otherwise say where it is */
+    int show = HALF_PI >= xl - w && HALF_PI <= xr + w;
+    if (show) {
+        xl = fmin(xl, HALF_PI - 0.03 * w);
+        xr = fmax(xr, HALF_PI + 0.03 * w);
+    }
+    mli_gp_panel(f);
+    mli_gp_cmd(f, "set title 'Gauss length of the output path, per test example:  n = %d,  %.1f%% below π/2'\n"
+                  "set xlabel 'Gauss length G = ∫_0^1 ‖dT/dα‖ dα  (radians)'\n"
+                  "set ylabel 'number of examples'\nset xrange [%.9g:%.9g]\nset yrange [0:*]\n"
+                  "set style fill solid 0.85 border lc rgb 'white'",
+               n, 100.0 * below / n, xl - 0.02 * (xr - xl), xr + 0.02 * (xr - xl));
+    if (show)
+        mli_gp_cmd(f, "set arrow 1 from first pi/2, graph 0 to first pi/2, graph 1 nohead lt %d front",
+                   MLI_LT_REF);
+    else
+        mli_gp_cmd(f, "set label 1 'π/2 ≈ 1.571 is off the axis: every example is %s' "
+                      "at graph 0.98, graph 0.95 right front",
+                   below == n ? "below" : "above");
+    mli_gp_cmd(f, "set arrow 2 from first %.9g, graph 0 to first %.9g, graph 1 nohead lt %d dt (3,3) front",
+               mean, mean, MLI_LT_BLACK);
+    mli_gp_plot(f);
+    if (below)
+        mli_gp_item(f, "'%s' using \"center\":\"count_below_half_pi\":\"width\" with boxes lt %d "
+                       "title 'G < π/2'", file, MLI_LT_3);
+    if (below < n)
+        mli_gp_item(f, "'%s' using \"center\":\"count_above_half_pi\":\"width\" with boxes lt %d "
+                       "title 'G ≥ π/2'", file, MLI_LT_5);
+    if (show)
+        mli_gp_item(f, "keyentry with lines lt %d title 'π/2'", MLI_LT_REF);
+    mli_gp_item(f, "keyentry with lines lt %d dt (3,3) title 'mean %.3g'", MLI_LT_BLACK, mean);
+    mli_gp_end(f);
+    mli_buf_printf(cap, "Distribution of the Gauss length (total turning of the output path's tangent) "
+                        "over the %d analysed test examples, %ld bins of width %.3g with π/2 on a bin "
+                        "edge: for an MSE loss whose output path reaches its target, G &lt; π/2 "
+                        "certifies a monotone loss (condition C1).",
+                   n, nb, h);
+    free(count);
+    free(x);
+    return 1;
+}
+
+static int fig_certificates(report *r, mli_gp_fig *f, mli_buf *cap)
+{
+    static const char *const label[] = {"C0", "C1", "C2", "C1+C2"};
+    const geo *g = &r->g;
+    double nmax = 0;
+    int n = 0;
+    for (int i = 0; i < NCERT; i++)
+        if (g->cert[i].present) {
+            n++;
+            nmax = fmax(nmax, isfinite(g->cert[i].n_examples) ? g->cert[i].n_examples : 0);
+        }
+    if (!n) {
+        note(r, f->name, "no certificates in geometry.json (run 'mli check')");
+        return 0;
+    }
+    const char *file;
+    mli_buf *b = mli_gp_table(f, "", &file);
+    mli_buf_printf(b, "condition\tcertified\tmonotone\tcounterexamples\tn_examples\n");
+    for (int i = 0; i < NCERT; i++) {
+        const cert *k = &g->cert[i];
+        if (!k->present)
+            continue;
+        mli_buf_printf(b, "%s%s\t", label[i], isfinite(k->certified) ? "" : " (n/a)");
+        mli_buf_num(b, k->certified, '\t');
+        mli_buf_num(b, k->monotone, '\t');
+        mli_buf_num(b, k->counterexamples, '\t');
+        mli_buf_num(b, k->n_examples, '\n');
+    }
+    mli_gp_panel(f);
+    mli_gp_cmd(f, "set title 'Certificates of monotonicity per example (n = %.0f)'\n"
+                  "set style data histograms\nset style histogram clustered gap 1\n"
+                  "set style fill solid 0.85 noborder\nset xtics scale 0\nset grid noxtics ytics\n"
+                  "set xlabel 'condition   (C0: exact check on the α grid;  C1: Gauss length;  C2: convexity;  C1+C2: C1 up to a prefix, then C2)'\n"
+                  "set ylabel 'number of examples'\nset yrange [0:%.9g]",
+               nmax, nmax > 0 ? nmax * 1.15 : 1);
+    if (nmax > 0)
+        mli_gp_cmd(f, "set arrow 1 from graph 0, first %.9g to graph 1, first %.9g nohead lt %d back\n"
+                      "set label 1 'all %.0f examples' at graph 0.01, first %.9g offset 0,0.6 left",
+                   nmax, nmax, MLI_LT_REF, nmax, nmax);
+    static const char *const col[] = {"certified", "monotone", "counterexamples"};
+    static const char *const title[] = {"certified by the condition", "monotone on the fine grid",
+                                        "counterexamples: certified but not monotone"};
+    static const int lt[] = {MLI_LT_3, MLI_LT_TRAIN, MLI_LT_TEST};
+    mli_gp_plot(f);
+    for (int j = 0; j < 3; j++)
+        mli_gp_item(f, "'%s' using \"%s\"%s lt %d title '%s'", file, col[j], j ? "" : ":xtic(1)", lt[j],
+                    title[j]);
+    /* bar j of cluster i sits at i + (j - 1) / 4 (3 bars and a gap of one bar per cluster) */
+    for (int j = 0; j < 3; j++)
+        mli_gp_item(f, "'%s' using ($0%+.2f):\"%s\":(sprintf('%%.0f', column(\"%s\"))) with labels "
+                       "offset 0,0.6 font ',10' notitle",
+                    file, (j - 1) / 4.0, col[j], col[j]);
+    mli_gp_end(f);
+    mli_buf_printf(cap, "For each sufficient condition, how many analysed examples it certifies, how "
+                        "many are monotone when checked on a %s grid, and the counterexamples "
+                        "(certified yet not monotone), which must be zero for a correct "
+                        "implementation of a true theorem; conditions are evaluated at the α of the grid, "
+                        "which is evidence, not proof, between grid points.",
+                   isfinite(g->verify_steps) ? "finer" : "fine");
+    if (isfinite(g->verify_steps))
+        mli_buf_printf(cap, " Fine grid: %.0f values of α.", g->verify_steps);
+    return 1;
+}
+
+static void hess_panel(mli_gp_fig *f, const char *file, const char *prefix, int k, int lt,
+                       const char *title, const char *first, int log)
+{
+    mli_gp_panel(f);
+    mli_gp_cmd(f, "set title '%s'\nset xlabel '" ALPHA_LABEL "'\nset xrange [*:*]\nset offsets 0.03, 0.03, 0, 0",
+               title);
+    gp_log_y(f, log, "eigenvalue of the Hessian of the training loss");
+    mli_gp_plot(f);
+    mli_gp_item(f, "'%s' using \"alpha\":\"%s_1\" with linespoints lt %d pt 7 ps 1 title '%s'", file,
+                prefix, lt, first);
+    if (k >= 2)
+        mli_gp_item(f, "'%s' using \"alpha\":\"%s_2\" with points lt %d pt 6 ps 1 title 'the next %d'",
+                    file, prefix, lt, k - 1);
+    if (k >= 3)
+        mli_gp_item(f, "for [i=3:%d] '%s' using \"alpha\":(column(sprintf('%s_%%d', i))) with points "
+                       "lt %d pt 6 ps 1 notitle",
+                    k, file, prefix, lt);
+    mli_gp_end(f);
+}
+
+static int fig_hessian(report *r, mli_gp_fig *f, mli_buf *cap)
+{
+    const hess *h = &r->g.h;
+    if (!h->n || !h->ktop) {
+        note(r, f->name, "no Hessian eigenvalues in geometry.json");
+        return 0;
+    }
+    const char *file;
+    mli_buf *b = mli_gp_table(f, "", &file);
+    mli_buf_printf(b, "alpha\ttrace\ttrace_stderr");
+    for (int j = 0; j < h->ktop; j++)
+        mli_buf_printf(b, "\ttop_%d", j + 1);
+    for (int j = 0; j < h->kbot; j++)
+        mli_buf_printf(b, "\tbottom_%d", j + 1);
+    mli_buf_printf(b, "\n");
+    int pos = 1;
+    for (int i = 0; i < h->n; i++) {
+        mli_buf_num(b, h->alpha[i], '\t');
+        mli_buf_num(b, h->trace[i], '\t');
+        mli_buf_num(b, h->trace_se[i], h->ktop + h->kbot ? '\t' : '\n');
+        for (int j = 0; j < h->ktop; j++) {
+            double v = h->top[(size_t)i * (size_t)h->ktop + (size_t)j];
+            pos &= !(v <= 0);
+            mli_buf_num(b, v, j + 1 < h->ktop + h->kbot ? '\t' : '\n');
+        }
+        for (int j = 0; j < h->kbot; j++)
+            mli_buf_num(b, h->bot[(size_t)i * (size_t)h->kbot + (size_t)j], j + 1 < h->kbot ? '\t' : '\n');
+    }
+    if (h->kbot)
+        mli_gp_multiplot(f, 1, 2, "Hessian spectrum of the training loss along the path");
+    hess_panel(f, file, "top", h->ktop, MLI_LT_TRAIN, "Largest eigenvalues", "largest eigenvalue", pos);
+    if (h->kbot) {
+        hess_panel(f, file, "bottom", h->kbot, MLI_LT_TEST, "Smallest eigenvalues",
+                   "smallest eigenvalue", 0);
+        mli_gp_cmd(f, "unset multiplot");
+    }
+    mli_buf_printf(cap, "Extreme eigenvalues of the Hessian of the training loss (Lanczos) at the %d "
+                        "value(s) of α where they were computed; trace (Hutchinson estimate ± standard error):",
+                   h->n);
+    for (int i = 0; i < h->n; i++)
+        mli_buf_printf(cap, "%s α = %.3g: %.4g ± %.2g", i ? ";" : "", h->alpha[i], h->trace[i], h->trace_se[i]);
+    mli_buf_printf(cap, ".");
+    return 1;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * index.html */
+
+static void html_esc(mli_buf *b, const char *s)
+{
+    for (; *s; s++)
+        switch (*s) {
+        case '&': mli_buf_printf(b, "&amp;"); break;
+        case '<': mli_buf_printf(b, "&lt;"); break;
+        case '>': mli_buf_printf(b, "&gt;"); break;
+        case '"': mli_buf_printf(b, "&quot;"); break;
+        case '\'': mli_buf_printf(b, "&#39;"); break;
+        default: mli_buf_printf(b, "%c", *s);
+        }
+}
+
+static void html_num(mli_buf *b, double x, const char *fmt)
+{
+    if (isfinite(x))
+        mli_buf_printf(b, fmt, x);
+    else
+        mli_buf_printf(b, "<span class=\"na\">n/a</span>");
+}
+
+/* A JSON value as escaped text: lists joined with commas, objects as key: value. */
+static void html_json(mli_buf *b, const cJSON *v)
+{
+    if (!v || cJSON_IsNull(v))
+        mli_buf_printf(b, "<span class=\"na\">n/a</span>");
+    else if (cJSON_IsBool(v))
+        mli_buf_printf(b, "%s", cJSON_IsTrue(v) ? "true" : "false");
+    else if (cJSON_IsNumber(v))
+        mli_buf_printf(b, "%.9g", v->valuedouble);
+    else if (cJSON_IsString(v))
+        html_esc(b, v->valuestring);
+    else if (cJSON_IsArray(v) || cJSON_IsObject(v)) {
+        int obj = cJSON_IsObject(v);
+        mli_buf_printf(b, "%s", obj ? "" : "[");
+        for (const cJSON *e = v->child; e; e = e->next) {
+            if (obj && e->string) {
+                html_esc(b, e->string);
+                mli_buf_printf(b, ": ");
+            }
+            html_json(b, e);
+            mli_buf_printf(b, "%s", e->next ? (obj ? "; " : ", ") : "");
+        }
+        mli_buf_printf(b, "%s", obj ? "" : "]");
+    }
+}
+
+static void html_row(mli_buf *b, const char *label, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void html_row(mli_buf *b, const char *label, const char *fmt, ...)
+{
+    mli_buf_printf(b, "<tr><th>%s</th><td>", label);
+    char v[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v, sizeof v, fmt, ap);
+    va_end(ap);
+    mli_buf_printf(b, "%s</td></tr>\n", v);
+}
+
+static void html_summary(const report *r, mli_buf *b)
+{
+    const geo *g = &r->g;
+    mli_buf_printf(b, "<h2 id=\"summary\">Summary</h2>\n<table class=\"summary\">\n");
+    mli_buf_printf(b, "<tr><th>training status</th><td>");
+    html_json(b, cJSON_GetObjectItemCaseSensitive(r->config, "status"));
+    mli_buf_printf(b, "</td></tr>\n");
+    if (!g->present) {
+        mli_buf_printf(b, "<tr><th>analysis</th><td>no geometry.json: run <code>mli analyze</code></td></tr>\n"
+                          "</table>\n");
+        return;
+    }
+    mli_buf v = {0};
+    html_num(&v, g->delta, "%.4g");
+    html_row(b, "Δ (largest bump of the training loss)", "%s%s", v.s,
+             g->monotone < 0 ? "" : g->monotone ? " — <b>monotone</b>" : " — <b class=\"bad\">non-monotone</b>");
+    v.len = 0;
+    html_num(&v, g->threshold, "%.3g");
+    html_row(b, "non-monotone threshold", "%s; %d bump(s)", v.s, g->nbump);
+    static const char *const lab[] = {"‖θ<sub>1</sub> − θ<sub>0</sub>‖ (distance travelled)",
+                                      "‖θ<sub>1</sub> − θ<sub>0</sub>‖ / ‖θ<sub>0</sub>‖ (normalized)",
+                                      "final training loss", "final test loss",
+                                      "final training accuracy", "final test accuracy"};
+    const double val[] = {g->wdist, g->norm_wdist, g->final_train_loss, g->final_test_loss,
+                          g->final_train_acc, g->final_test_acc};
+    for (int i = 0; i < 6; i++) {
+        v.len = 0;
+        html_num(&v, val[i], "%.5g");
+        html_row(b, lab[i], "%s", v.s);
+    }
+    if (g->gauss) {
+        static const char *const gk[] = {"mean", "median", "frac_below_half_pi", "n_examples", "split"};
+        static const char *const gl[] = {"Gauss length: mean", "Gauss length: median",
+                                         "Gauss length: fraction below π/2", "Gauss length: examples",
+                                         "Gauss length: data split"};
+        for (int i = 0; i < 5; i++) {
+            const cJSON *e = cJSON_GetObjectItemCaseSensitive(g->gauss, gk[i]);
+            if (!e)
+                continue;
+            v.len = 0;
+            html_json(&v, e);
+            html_row(b, gl[i], "%s", v.s);
+        }
+    }
+    static const char *const cl[] = {"C0", "C1", "C2", "C1+C2 (C12)"};
+    for (int i = 0; i < NCERT; i++) {
+        const cert *k = &g->cert[i];
+        if (!k->present)
+            continue;
+        char lbl[64];
+        snprintf(lbl, sizeof lbl, "certificate %s", cl[i]);
+        v.len = 0;
+        if (k->na_text)
+            html_esc(&v, k->na_text);
+        else if (!isfinite(k->certified))
+            mli_buf_printf(&v, "not applicable");
+        else
+            mli_buf_printf(&v, "%.0f certified, %.0f monotone, <b%s>%.0f counterexamples</b> of %.0f",
+                           k->certified, k->monotone, k->counterexamples > 0 ? " class=\"bad\"" : "",
+                           k->counterexamples, k->n_examples);
+        html_row(b, lbl, "%s", v.s);
+    }
+    const cJSON *extra[] = {g->dataset, g->ntk};
+    static const char *const el[] = {"certificates for the data-set loss", "neural tangent kernel"};
+    for (int i = 0; i < 2; i++)
+        if (extra[i]) {
+            v.len = 0;
+            html_json(&v, extra[i]);
+            mli_buf_printf(b, "<tr><th>%s</th><td>%s</td></tr>\n", el[i], v.s);
+        }
+    mli_buf_free(&v);
+    mli_buf_printf(b, "</table>\n");
+}
+
+/* The configuration, flattened (dataset.n_train, ...), three keys per row. */
+static void html_config_cells(mli_buf *b, const cJSON *o, const char *prefix, int *n)
+{
+    for (const cJSON *e = o->child; e; e = e->next) {
+        char key[256];
+        snprintf(key, sizeof key, "%s%s", prefix, e->string ? e->string : "");
+        if (cJSON_IsObject(e)) {
+            char p[260];
+            snprintf(p, sizeof p, "%s.", key);
+            html_config_cells(b, e, p, n);
+            continue;
+        }
+        if (*n % 3 == 0)
+            mli_buf_printf(b, "%s<tr>", *n ? "</tr>\n" : "");
+        mli_buf_printf(b, "<th>");
+        html_esc(b, key);
+        mli_buf_printf(b, "</th><td>");
+        html_json(b, e);
+        mli_buf_printf(b, "</td>");
+        ++*n;
+    }
+}
+
+static void html_config(const report *r, mli_buf *b)
+{
+    int n = 0;
+    mli_buf_printf(b, "<h2 id=\"config\">Configuration</h2>\n<table class=\"config\">\n");
+    html_config_cells(b, r->config, "", &n);
+    mli_buf_printf(b, "%s</table>\n", n ? "</tr>\n" : "");
+}
+
+static void html_figure(const report *r, const rfig *fg, mli_buf *b)
+{
+    mli_buf_printf(b, "<section class=\"fig\" id=\"%s\">\n<h3>%s</h3>\n", fg->name, fg->heading);
+    if (fg->rendered)
+        mli_buf_printf(b, "<a href=\"%s.svg\"><img src=\"%s.png\" width=\"960\" height=\"600\" alt=\"%s\"></a>\n",
+                       fg->name, fg->name, fg->heading);
+    else
+        mli_buf_printf(b, "<p class=\"warn\">Not rendered (%s): the data and the gnuplot script are "
+                          "below.</p>\n",
+                       r->have_gnuplot ? "gnuplot failed" : "gnuplot not found");
+    mli_buf_printf(b, "<p class=\"cap\">%s</p>\n<p class=\"files\">", fg->caption.s ? fg->caption.s : "");
+    if (fg->rendered)
+        mli_buf_printf(b, "<a href=\"%s.svg\">SVG</a> · <a href=\"%s.png\">PNG</a> · ", fg->name, fg->name);
+    for (int i = 0; i < fg->ntab; i++)
+        mli_buf_printf(b, "<a href=\"%s\">%s</a> · ", fg->tab[i], fg->tab[i]);
+    mli_buf_printf(b, "<a href=\"%s.gp\">%s.gp</a> (gnuplot script)</p>\n</section>\n", fg->name, fg->name);
+}
+
+static void html_files(const report *r, mli_buf *b)
+{
+    static const char *const files[] = {"config.json", "train.tsv", "interp.tsv", "geometry.json",
+                                        "geometry_quantiles.tsv", "examples.tsv"};
+    mli_buf_printf(b, "<h2 id=\"data\">Data files</h2>\n<p>Of the run:");
+    for (int i = 0; i < 6; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", r->run, files[i]);
+        if (access(path, F_OK) == 0)
+            mli_buf_printf(b, " <a href=\"../%s\">%s</a>", files[i], files[i]);
+    }
+    mli_buf_printf(b, ".</p>\n<p>Plotted (tab-separated, one header line):");
+    for (int i = 0; i < r->nfig; i++)
+        for (int j = 0; j < r->fig[i].ntab; j++)
+            mli_buf_printf(b, " <a href=\"%s\">%s</a>", r->fig[i].tab[j], r->fig[i].tab[j]);
+    mli_buf_printf(b, ". Each figure is redrawn by <code>gnuplot NAME.gp</code> in this directory.</p>\n");
+}
+
+static const char *const CSS =
+    "body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;max-width:1000px;margin:1.5em auto;"
+    "padding:0 1em;color:#222;line-height:1.45}\n"
+    "h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.2em;border-bottom:1px solid #ccc;"
+    "margin-top:1.8em}h3{font-size:1.05em;margin-bottom:.3em}\n"
+    "table{border-collapse:collapse;font-size:.9em}th,td{padding:.2em .6em;border:1px solid #ddd;"
+    "text-align:left;vertical-align:top}th{background:#f4f4f4;font-weight:600}\n"
+    "table.config td{font-family:'DejaVu Sans Mono',monospace;font-size:.92em;word-break:break-all}\n"
+    "img{max-width:100%;height:auto;border:1px solid #eee}.cap{margin:.3em 0}"
+    ".files{font-size:.85em;color:#555}.na{color:#999}.bad{color:#b00}"
+    ".warn{background:#fff4e0;border:1px solid #e0b060;padding:.5em}"
+    "nav a{margin-right:.8em}code{font-size:.95em}\n";
+
+static int write_html(const report *r)
+{
+    char real[4096];
+    const char *name = realpath(r->run, real) ? real : r->run;
+    const char *slash = strrchr(name, '/');
+    if (slash && slash[1])
+        name = slash + 1;
+    mli_buf b = {0};
+    mli_buf_printf(&b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>mli report: ");
+    html_esc(&b, name);
+    mli_buf_printf(&b, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>mli report: ", CSS);
+    html_esc(&b, name);
+    mli_buf_printf(&b, "</h1>\n<p>Run directory <code>");
+    html_esc(&b, r->run);
+    mli_buf_printf(&b, "</code>: monotonic linear interpolation (Lucas et al., ICML 2021) along "
+                       "θ(α) = θ<sub>0</sub> + α(θ<sub>1</sub> − θ<sub>0</sub>).</p>\n<nav>"
+                       "<a href=\"#summary\">Summary</a><a href=\"#config\">Configuration</a>");
+    for (int i = 0; i < r->nfig; i++)
+        mli_buf_printf(&b, "<a href=\"#%s\">%s</a>", r->fig[i].name, r->fig[i].heading);
+    mli_buf_printf(&b, "<a href=\"#data\">Data</a></nav>\n");
+    if (!r->have_gnuplot)
+        mli_buf_printf(&b, "<p class=\"warn\">gnuplot was not found, so the figures are not drawn. "
+                           "Install <code>gnuplot-nox</code> and run <code>mli report</code> again, or "
+                           "run <code>gnuplot *.gp</code> in this directory for the images alone.</p>\n");
+    html_summary(r, &b);
+    html_config(r, &b);
+    mli_buf_printf(&b, "<h2 id=\"figures\">Figures</h2>\n<p>Click a figure for its scalable (SVG) version.</p>\n");
+    for (int i = 0; i < r->nfig; i++)
+        html_figure(r, &r->fig[i], &b);
+    if (r->notes.len)
+        mli_buf_printf(&b, "<h3>Figures left out</h3>\n<ul>\n%s</ul>\n", r->notes.s);
+    html_files(r, &b);
+    mli_buf_printf(&b, "</body>\n</html>\n");
+    char path[4300];
+    snprintf(path, sizeof path, "%s/index.html", r->dir);
+    int rc = mli_buf_write(&b, path);
+    mli_buf_free(&b);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Driver */
+
+typedef int (*fig_fn)(report *, mli_gp_fig *, mli_buf *);
+
+static const struct {
+    const char *name, *heading;
+    fig_fn make;
+} figures[MAX_FIG] = {
+    {"loss_alpha", "Loss along the path", fig_loss_alpha},
+    {"acc_alpha", "Accuracy along the path", fig_acc_alpha},
+    {"train_curves", "Training curves", fig_train_curves},
+    {"dloss_alpha", "Derivatives of the loss", fig_dloss_alpha},
+    {"geometry_alpha", "Output-space geometry", fig_geometry_alpha},
+    {"gauss_hist", "Gauss length per example", fig_gauss_hist},
+    {"certificates", "Certificates", fig_certificates},
+    {"hessian", "Hessian spectrum", fig_hessian},
+};
+
+static int make_figure(report *r, int i)
+{
+    mli_gp_fig f;
+    mli_gp_init(&f, figures[i].name);
+    /* a figure from an earlier report that is not redrawn now must not linger unlinked */
+    mli_gp_remove(r->dir, f.name);
+    rfig *fg = &r->fig[r->nfig];
+    memset(fg, 0, sizeof *fg);
+    int rc = MLI_OK;
+    if (figures[i].make(r, &f, &fg->caption)) {
+        rc = mli_gp_write(&f, r->dir);
+        if (!rc && r->have_gnuplot) {
+            fg->rendered = mli_gp_render(r->gnuplot, r->dir, f.name) == MLI_OK;
+            if (!fg->rendered && !r->rc) {
+                r->rc = MLI_EFAIL;
+                snprintf(r->err, sizeof r->err, "%s", mli_errmsg());
+            }
+        }
+        snprintf(fg->name, sizeof fg->name, "%s", f.name);
+        fg->heading = figures[i].heading;
+        fg->ntab = f.ntab;
+        for (int j = 0; j < f.ntab; j++)
+            snprintf(fg->tab[j], sizeof fg->tab[j], "%s", f.tab[j].file);
+        r->nfig++;
+    } else
+        mli_buf_free(&fg->caption);
+    mli_gp_free(&f);
+    return rc;
+}
+
+/* A run directory has config.json; a folder of run directories is a sweep. */
+static int locate(report *r, const char *run_dir)
+{
+    size_t len = strlen(run_dir);
+    while (len > 1 && run_dir[len - 1] == '/')
+        len--;
+    if (!len || len >= sizeof r->run - 32)
+        return mli_err(MLI_EUSAGE, "report: bad run directory '%s'", run_dir);
+    memcpy(r->run, run_dir, len);
+    r->run[len] = '\0';
+    snprintf(r->dir, sizeof r->dir, "%s/report", r->run);
+    struct stat st;
+    if (stat(r->run, &st) != 0)
+        return mli_err(MLI_EINPUT, "%s: no such run directory", r->run);
+    if (!S_ISDIR(st.st_mode))
+        return mli_err(MLI_EINPUT, "%s: not a directory (expected a run directory with config.json)", r->run);
+    char path[4300];
+    snprintf(path, sizeof path, "%s/config.json", r->run);
+    if (access(path, F_OK) == 0)
+        return MLI_OK;
+    DIR *d = opendir(r->run);
+    struct dirent *e;
+    int sweep = 0;
+    while (d && !sweep && (e = readdir(d))) {
+        snprintf(path, sizeof path, "%s/%s/config.json", r->run, e->d_name);
+        sweep = e->d_name[0] != '.' && access(path, F_OK) == 0;
+    }
+    if (d)
+        closedir(d);
+    if (sweep)
+        return mli_err(MLI_EUSAGE, "%s: a sweep directory (its subdirectories are runs): sweep reports "
+                                   "are not implemented yet; run 'mli report' on each run directory",
+                       r->run);
+    return mli_err(MLI_EINPUT, "%s: not a run directory: no config.json", r->run);
+}
+
+static int load(report *r)
+{
+    char path[4300];
+    snprintf(path, sizeof path, "%s/config.json", r->run);
+    int rc = json_load(path, &r->config);
+    if (!rc)
+        rc = tab_load(&r->train, r->run, "train.tsv", "epoch");
+    if (!rc)
+        rc = tab_load(&r->interp, r->run, "interp.tsv", "alpha");
+    if (!rc)
+        rc = tab_load(&r->quant, r->run, "geometry_quantiles.tsv", "alpha");
+    if (!rc)
+        rc = tab_load(&r->ex, r->run, "examples.tsv", "index");
+    snprintf(path, sizeof path, "%s/geometry.json", r->run);
+    if (!rc && access(path, F_OK) == 0) {
+        rc = json_load(path, &r->geom_json);
+        if (!rc)
+            rc = geo_parse(r->geom_json, path, &r->g);
+    }
+    return rc;
+}
+
+static int produce(report *r)
+{
+    int rc = mli_mkdirs(r->dir);
+    r->have_gnuplot = mli_gp_find(r->gnuplot, sizeof r->gnuplot);
+    for (int i = 0; i < MAX_FIG && !rc; i++)
+        rc = make_figure(r, i);
+    if (!rc)
+        rc = write_html(r);
+    if (rc)
+        return rc;
+    if (!r->have_gnuplot)
+        return mli_err(MLI_EFAIL, "gnuplot not found: the data and scripts are in %s; install "
+                                  "gnuplot-nox and run 'cd %s && gnuplot *.gp'",
+                       r->dir, r->dir);
+    if (r->rc)
+        return mli_err(r->rc, "%s", r->err);
+    return MLI_OK;
+}
+
+int mli_report_run(const char *run_dir)
+{
+    report *r = mli_calloc(1, sizeof *r);
+    int rc = locate(r, run_dir);
+    if (!rc)
+        rc = load(r);
+    if (!rc)
+        rc = produce(r);
+    for (int i = 0; i < r->nfig; i++)
+        mli_buf_free(&r->fig[i].caption);
+    mli_buf_free(&r->notes);
+    tab_free(&r->train);
+    tab_free(&r->interp);
+    tab_free(&r->quant);
+    tab_free(&r->ex);
+    geo_free(&r->g);
+    cJSON_Delete(r->config);
+    cJSON_Delete(r->geom_json);
+    free(r);
+    return rc;
+}
