@@ -75,35 +75,17 @@ static void fixture_interp(const char *dir, int optional)
         double a = i / 40.0, h = 1e-4;
         double l = loss_at(a), d1 = (loss_at(a + h) - loss_at(a - h)) / (2 * h);
         double d2 = (loss_at(a + h) - 2 * l + loss_at(a - h)) / (h * h);
-        mli_buf_printf(&b, "%.9g\t%.9g\t%.9g\t%.9g\t", a, l, 0.1 + 0.85 * a, l * 1.1 + 0.02, 0.1 + 0.8 * a);
-        if (i == 7)
-            mli_buf_printf(&b, "nan");
-        else
-            mli_buf_printf(&b, "%.9g", 0.1 + 0.8 * a);
-        /* the optional columns: one NaN in the curvature as well */
+        /* one NaN in the test accuracy, one in the curvature, which spans three decades */
+        mli_buf_printf(&b, "%.9g\t%.9g\t%.9g\t%.9g\t%.9g", a, l, 0.1 + 0.85 * a, l * 1.1 + 0.02,
+                       i == 7 ? NAN : 0.1 + 0.8 * a);
         double gs = 0.5 + a;
         if (optional)
-            mli_buf_printf(&b, "\t%.9g\t%.9g\t%.9g\t%.9g\t%.9g\t%s\t%.9g\t%.9g", d1, d2, 4.5, d2 - 4.5,
-                           2 - a, i == 3 ? "nan" : "", gs, cum);
-        if (optional && i != 3)
-            b.len -= 0; /* placeholder keeps the columns aligned below */
+            mli_buf_printf(&b, "\t%.9g\t%.9g\t%.9g\t%.9g\t%.9g\t%.9g\t%.9g\t%.9g", d1, d2, 4.5, d2 - 4.5,
+                           2 - a, i == 3 ? NAN : 0.01 * pow(1000, a), gs, cum);
         mli_buf_printf(&b, "\n");
         cum += gs / 40;
     }
-    /* fill the curvature column: it spans three decades (log scale) */
-    mli_buf c = {0};
-    char *save = NULL;
-    int row = -1;
-    for (char *line = strtok_r(b.s, "\n", &save); line; line = strtok_r(NULL, "\n", &save), row++) {
-        if (optional && row >= 0 && row != 3) {
-            char *gap = strstr(line, "\t\t");
-            *gap = '\0';
-            mli_buf_printf(&c, "%s\t%.9g\t%s\n", line, 0.01 * pow(1000, row / 40.0), gap + 2);
-        } else
-            mli_buf_printf(&c, "%s\n", line);
-    }
-    mli_buf_free(&b);
-    put_buf(dir, "interp.tsv", &c);
+    put_buf(dir, "interp.tsv", &b);
 }
 
 static void fixture_quantiles(const char *dir)
@@ -134,7 +116,7 @@ static void fixture_examples(const char *dir)
     for (int e = 0; e < 300; e++) {
         double gl = 0.4 + 1.6 * g[e] * g[(e * 7) % 300];
         mli_buf_printf(&b, "%d\t%d\t%.9g\t1.5\t3\t%d\t1\t%d\t0\t-1\t0.5\t1\n", e, e % 10, gl, gl < 1.4,
-                       gl < HALF_PI_TEST);
+                       gl < M_PI / 2);
     }
     put_buf(dir, "examples.tsv", &b);
 }
@@ -185,4 +167,442 @@ static const char *fixture(const char *tag, int optional, int ce)
         fixture_examples(dir);
     }
     return dir;
+}
+
+/* ---- checkers -------------------------------------------------------------------------- */
+
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    unsigned char *buf = NULL;
+    if (mli_file_read(path, 64u << 20, &buf, n) != 0)
+        fail_msg("cannot read %s: %s", path, mli_errmsg());
+    return buf;
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int paeth(int a, int b, int c)
+{
+    int p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
+    return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Check a PNG: signature, IHDR, IDAT that inflates to width x height pixels of 8-bit samples;
+ * returns the number of distinct pixel values (a blank image has one). */
+static int png_colours(const char *path, uint32_t *width)
+{
+    size_t n;
+    unsigned char *f = slurp(path, &n);
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    assert_true(n > 33);
+    assert_memory_equal(f, sig, 8);
+    assert_memory_equal(f + 12, "IHDR", 4);
+    uint32_t w = be32(f + 16), h = be32(f + 20);
+    int depth = f[24], type = f[25], interlace = f[28];
+    static const int channels[7] = {1, 0, 3, 1, 2, 0, 4};
+    assert_int_equal(depth, 8);
+    assert_int_equal(interlace, 0);
+    assert_true(type <= 6 && channels[type] > 0);
+    int bpp = channels[type];
+    unsigned char *idat = NULL;
+    size_t nidat = 0;
+    for (size_t p = 8; p + 12 <= n;) {
+        uint32_t len = be32(f + p);
+        assert_true(p + 12 + len <= n);
+        if (!memcmp(f + p + 4, "IDAT", 4)) {
+            idat = realloc(idat, nidat + len);
+            memcpy(idat + nidat, f + p + 8, len);
+            nidat += len;
+        }
+        p += 12 + len;
+    }
+    size_t stride = (size_t)w * bpp, raw_n = (size_t)h * (stride + 1);
+    unsigned char *raw = malloc(raw_n);
+    uLongf got = raw_n;
+    assert_int_equal(uncompress(raw, &got, idat, nidat), Z_OK);
+    assert_int_equal(got, raw_n);
+    /* undo the per-row filters, then count distinct pixels */
+    unsigned char *prev = calloc(stride, 1);
+    uint32_t *px = malloc(sizeof *px * (size_t)w * h);
+    for (uint32_t y = 0; y < h; y++) {
+        unsigned char *row = raw + (size_t)y * (stride + 1) + 1;
+        int ft = row[-1];
+        assert_true(ft <= 4);
+        for (size_t i = 0; i < stride; i++) {
+            int a = i >= (size_t)bpp ? row[i - bpp] : 0, b = prev[i], c = i >= (size_t)bpp ? prev[i - bpp] : 0;
+            int add = ft == 1 ? a : ft == 2 ? b : ft == 3 ? (a + b) / 2 : ft == 4 ? paeth(a, b, c) : 0;
+            row[i] = (unsigned char)(row[i] + add);
+        }
+        for (uint32_t x = 0; x < w; x++) {
+            uint32_t v = 0;
+            for (int k = 0; k < bpp; k++)
+                v = v << 8 | row[(size_t)x * bpp + k];
+            px[(size_t)y * w + x] = v;
+        }
+        memcpy(prev, row, stride);
+    }
+    qsort(px, (size_t)w * h, sizeof *px, cmp_u32);
+    int distinct = 1;
+    for (size_t i = 1; i < (size_t)w * h; i++)
+        distinct += px[i] != px[i - 1];
+    free(px);
+    free(prev);
+    free(raw);
+    free(idat);
+    free(f);
+    *width = w;
+    return distinct;
+}
+
+/* Well-formed enough: every start tag closed in order, one root element <svg>. */
+static void svg_check(const char *path)
+{
+    size_t n;
+    char *s = (char *)slurp(path, &n);
+    char stack[64][64];
+    int depth = 0, roots = 0;
+    for (char *p = s; (p = strchr(p, '<'));) {
+        if (!strncmp(p, "<!--", 4)) {
+            char *e = strstr(p, "-->");
+            assert_non_null(e);
+            p = e + 3;
+            continue;
+        }
+        if (!strncmp(p, "<![CDATA[", 9)) {
+            char *e = strstr(p, "]]>");
+            assert_non_null(e);
+            p = e + 3;
+            continue;
+        }
+        /* the end of the tag, skipping quoted attribute values */
+        char *e = p + 1, q = 0;
+        for (; *e && (q || *e != '>'); e++)
+            if (q ? *e == q : (*e == '"' || *e == '\''))
+                q = q ? 0 : *e;
+        assert_int_equal(*e, '>');
+        if (p[1] == '?' || p[1] == '!') {
+            p = e + 1;
+            continue;
+        }
+        int closing = p[1] == '/', empty = e[-1] == '/';
+        char name[64];
+        size_t k = strcspn(p + 1 + closing, " \t\r\n/>");
+        assert_true(k > 0 && k < sizeof name);
+        memcpy(name, p + 1 + closing, k);
+        name[k] = '\0';
+        if (closing) {
+            assert_true(depth > 0);
+            if (strcmp(stack[depth - 1], name))
+                fail_msg("%s: </%s> closes <%s>", path, name, stack[depth - 1]);
+            depth--;
+        } else if (!empty) {
+            if (!depth) {
+                roots++;
+                assert_string_equal(name, "svg");
+            }
+            assert_true(depth < 64);
+            strcpy(stack[depth++], name);
+        } else if (!depth)
+            roots++;
+        p = e + 1;
+    }
+    assert_int_equal(depth, 0);
+    assert_int_equal(roots, 1);
+    free(s);
+}
+
+static int exists(const char *dir, const char *name, const char *ext)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s%s", dir, name, ext);
+    return access(p, F_OK) == 0;
+}
+
+/* Every href/src of index.html names an existing local file (or an anchor of the page), and
+ * every .png/.svg/.tsv/.gp of the report directory is linked. Returns the number of links. */
+static int html_links(const char *rdir)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/index.html", rdir);
+    size_t n;
+    char *html = (char *)slurp(p, &n);
+    assert_null(strstr(html, "<script"));
+    assert_null(strstr(html, "a&b<c>")); /* text from the inputs is escaped */
+    assert_non_null(strstr(html, "a&amp;b&lt;c&gt;"));
+    int links = 0;
+    for (const char *a = html; (a = strstr(a, "=\"")); a += 2) {
+        int href = a >= html + 4 && !strncmp(a - 4, "href", 4), src = a >= html + 3 && !strncmp(a - 3, "src", 3);
+        if (!href && !src)
+            continue;
+        const char *v = a + 2, *e = strchr(v, '"');
+        assert_non_null(e);
+        char target[512];
+        snprintf(target, sizeof target, "%.*s", (int)(e - v), v);
+        if (target[0] == '#') {
+            char id[520];
+            snprintf(id, sizeof id, "id=\"%s\"", target + 1);
+            if (!strstr(html, id))
+                fail_msg("index.html: anchor %s has no target", target);
+            continue;
+        }
+        if (strstr(target, "://") || target[0] == '/')
+            fail_msg("index.html: non-relative link %s", target);
+        snprintf(p, sizeof p, "%s/%s", rdir, target);
+        if (access(p, F_OK) != 0)
+            fail_msg("index.html: broken link %s", target);
+        links++;
+    }
+    DIR *d = opendir(rdir);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));) {
+        const char *dot = strrchr(e->d_name, '.');
+        if (strstr(e->d_name, ".tmp"))
+            fail_msg("%s: temporary file %s left behind", rdir, e->d_name);
+        if (!dot || (strcmp(dot, ".png") && strcmp(dot, ".svg") && strcmp(dot, ".tsv") && strcmp(dot, ".gp")))
+            continue;
+        char want[600];
+        snprintf(want, sizeof want, "\"%s\"", e->d_name);
+        if (!strstr(html, want))
+            fail_msg("index.html does not link %s", e->d_name);
+    }
+    closedir(d);
+    free(html);
+    return links;
+}
+
+static int have_gnuplot(void)
+{
+    char p[4096];
+    return mli_gp_find(p, sizeof p);
+}
+
+static void check_rendered(const char *rdir, const char *name)
+{
+    char p[1024];
+    assert_true(exists(rdir, name, ".tsv"));
+    assert_true(exists(rdir, name, ".gp"));
+    snprintf(p, sizeof p, "%s/%s.png", rdir, name);
+    uint32_t w;
+    int colours = png_colours(p, &w);
+    if (w < 640 || colours < 3)
+        fail_msg("%s: width %u, %d distinct colours", p, w, colours);
+    snprintf(p, sizeof p, "%s/%s.svg", rdir, name);
+    svg_check(p);
+}
+
+/* ---- tests ----------------------------------------------------------------------------- */
+
+static void test_full_report(void **state)
+{
+    (void)state;
+    if (!have_gnuplot())
+        skip();
+    const char *dir = fixture("report-full", 1, 0);
+    char rdir[600];
+    snprintf(rdir, sizeof rdir, "%s/report", dir);
+    int rc = mli_report_run(dir);
+    if (rc)
+        fail_msg("mli_report_run: %s", mli_errmsg());
+    for (int i = 0; i < NFIG; i++)
+        check_rendered(rdir, all_figs[i]);
+    assert_true(exists(rdir, "geometry_alpha_quantiles", ".tsv"));
+    assert_true(html_links(rdir) >= 4 * NFIG);
+}
+
+static void test_cross_entropy_certificates(void **state)
+{
+    (void)state;
+    if (!have_gnuplot())
+        skip();
+    const char *dir = fixture("report-ce", 1, 1);
+    char rdir[600];
+    snprintf(rdir, sizeof rdir, "%s/report", dir);
+    int rc = mli_report_run(dir);
+    if (rc)
+        fail_msg("mli_report_run: %s", mli_errmsg());
+    check_rendered(rdir, "certificates");
+    html_links(rdir);
+    char p[700];
+    snprintf(p, sizeof p, "%s/index.html", rdir);
+    size_t n;
+    char *html = (char *)slurp(p, &n);
+    assert_non_null(strstr(html, "not applicable (cross-entropy)"));
+    free(html);
+}
+
+static void test_mandatory_only(void **state)
+{
+    (void)state;
+    if (!have_gnuplot())
+        skip();
+    const char *dir = fixture("report-min", 0, 0);
+    char rdir[600];
+    snprintf(rdir, sizeof rdir, "%s/report", dir);
+    int rc = mli_report_run(dir);
+    if (rc)
+        fail_msg("mli_report_run: %s", mli_errmsg());
+    static const char *const present[] = {"loss_alpha", "acc_alpha", "train_curves"};
+    for (int i = 0; i < 3; i++)
+        check_rendered(rdir, present[i]);
+    static const char *const absent[] = {"dloss_alpha", "geometry_alpha", "gauss_hist", "certificates", "hessian"};
+    for (int i = 0; i < 5; i++)
+        for (int k = 0; k < 4; k++)
+            assert_false(exists(rdir, absent[i], (const char *[]){".tsv", ".gp", ".png", ".svg"}[k]));
+    html_links(rdir);
+}
+
+/* Drawing again after the data of a figure went away removes that figure's files. */
+static void test_rerun_removes_stale_figures(void **state)
+{
+    (void)state;
+    if (!have_gnuplot())
+        skip();
+    const char *dir = fixture("report-rerun", 1, 0);
+    char rdir[600], p[700];
+    snprintf(rdir, sizeof rdir, "%s/report", dir);
+    assert_int_equal(mli_report_run(dir), MLI_OK);
+    assert_true(exists(rdir, "gauss_hist", ".png"));
+    snprintf(p, sizeof p, "%s/examples.tsv", dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/geometry_quantiles.tsv", dir);
+    unlink(p);
+    assert_int_equal(mli_report_run(dir), MLI_OK);
+    assert_false(exists(rdir, "gauss_hist", ".png"));
+    assert_false(exists(rdir, "gauss_hist", ".tsv"));
+    assert_false(exists(rdir, "geometry_alpha_quantiles", ".tsv"));
+    assert_true(exists(rdir, "geometry_alpha", ".png"));
+    html_links(rdir);
+}
+
+static void test_malformed_tsv(void **state)
+{
+    (void)state;
+    const char *dir = fixture("report-badtsv", 0, 0);
+    put(dir, "interp.tsv", "alpha\ttrain_loss\ttrain_acc\ttest_loss\ttest_acc\n"
+                           "0\t2.3\t0.1\t2.3\t0.1\n0.5\t1\t0.5\t1\t0.5\n1\tabc\t0.9\t0.1\t0.9\n");
+    assert_int_equal(mli_report_run(dir), MLI_EINPUT);
+    assert_non_null(strstr(mli_errmsg(), "interp.tsv:4"));
+    assert_non_null(strstr(mli_errmsg(), "train_loss"));
+    assert_false(exists(dir, "report", "")); /* nothing written */
+
+    put(dir, "interp.tsv", "alpha\ttrain_loss\n0\t1\t2\n");
+    assert_int_equal(mli_report_run(dir), MLI_EINPUT);
+    assert_non_null(strstr(mli_errmsg(), "interp.tsv:2"));
+    put(dir, "interp.tsv", "train_loss\n1\n");
+    assert_int_equal(mli_report_run(dir), MLI_EINPUT);
+    assert_non_null(strstr(mli_errmsg(), "alpha"));
+}
+
+static void test_malformed_json(void **state)
+{
+    (void)state;
+    const char *dir = fixture("report-badjson", 0, 0);
+    put(dir, "geometry.json", "{\"delta\": 0.1,\n \"bumps\": [\n oops ]}\n");
+    assert_int_equal(mli_report_run(dir), MLI_EINPUT);
+    assert_non_null(strstr(mli_errmsg(), "geometry.json:3"));
+    put(dir, "geometry.json", "{\"delta\": \"big\"}\n");
+    assert_int_equal(mli_report_run(dir), MLI_EINPUT);
+    assert_non_null(strstr(mli_errmsg(), "delta"));
+    put(dir, "geometry.json", "{\"hessian\": {\"alphas\": [0, 1], \"top_eigenvalues\": [[1]]}}\n");
+    assert_int_equal(mli_report_run(dir), MLI_EINPUT);
+    assert_non_null(strstr(mli_errmsg(), "top_eigenvalues"));
+    put(dir, "config.json", "[1, 2]");
+    assert_int_equal(mli_report_run(dir), MLI_EINPUT);
+    assert_non_null(strstr(mli_errmsg(), "config.json"));
+}
+
+static void test_not_a_run(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("report-sweep");
+    char p[700];
+    assert_int_equal(mli_report_run(dir), MLI_EINPUT); /* empty: not a run */
+    assert_non_null(strstr(mli_errmsg(), "config.json"));
+    snprintf(p, sizeof p, "%s/run1", dir);
+    mli_mkdirs(p);
+    fixture_config(p, "ce");
+    assert_int_equal(mli_report_run(dir), MLI_EUSAGE); /* a sweep */
+    assert_non_null(strstr(mli_errmsg(), "sweep"));
+    snprintf(p, sizeof p, "%s/nonexistent", dir);
+    assert_int_equal(mli_report_run(p), MLI_EINPUT);
+}
+
+/* Only config.json and train.tsv (a run not analysed yet): the training curves alone. */
+static void test_train_only(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("report-trainonly");
+    fixture_config(dir, "ce");
+    fixture_train(dir);
+    char old[8192];
+    snprintf(old, sizeof old, "%s", getenv("PATH") ? getenv("PATH") : "");
+    setenv("PATH", dir, 1); /* no gnuplot here */
+    int rc = mli_report_run(dir);
+    setenv("PATH", old, 1);
+    assert_int_equal(rc, MLI_EFAIL);
+    assert_non_null(strstr(mli_errmsg(), "gnuplot not found"));
+    assert_non_null(strstr(mli_errmsg(), "gnuplot *.gp"));
+    char rdir[600];
+    snprintf(rdir, sizeof rdir, "%s/report", dir);
+    assert_true(exists(rdir, "train_curves", ".gp"));
+    assert_true(exists(rdir, "train_curves", ".tsv"));
+    assert_false(exists(rdir, "train_curves", ".png"));
+    assert_false(exists(rdir, "loss_alpha", ".gp"));
+    html_links(rdir);
+}
+
+static void test_gnuplot_missing(void **state)
+{
+    (void)state;
+    const char *dir = fixture("report-nognuplot", 1, 0);
+    char old[8192];
+    snprintf(old, sizeof old, "%s", getenv("PATH") ? getenv("PATH") : "");
+    setenv("PATH", "/nonexistent-mli-dir", 1);
+    int rc = mli_report_run(dir);
+    setenv("PATH", old, 1);
+    assert_int_equal(rc, MLI_EFAIL);
+    char rdir[600];
+    snprintf(rdir, sizeof rdir, "%s/report", dir);
+    for (int i = 0; i < NFIG; i++) {
+        assert_true(exists(rdir, all_figs[i], ".gp"));
+        assert_true(exists(rdir, all_figs[i], ".tsv"));
+        assert_false(exists(rdir, all_figs[i], ".png"));
+    }
+    assert_true(exists(rdir, "index", ".html"));
+    html_links(rdir);
+}
+
+static void test_gp_quote(void **state)
+{
+    (void)state;
+    mli_buf b = {0};
+    mli_gp_quote(&b, "a_b^c \"q\" {x}\\");
+    assert_string_equal(b.s, "a\\\\_b\\\\^c \\\"q\\\" \\\\{x\\\\}\\\\");
+    mli_buf_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full_report),
+        cmocka_unit_test(test_cross_entropy_certificates),
+        cmocka_unit_test(test_mandatory_only),
+        cmocka_unit_test(test_rerun_removes_stale_figures),
+        cmocka_unit_test(test_malformed_tsv),
+        cmocka_unit_test(test_malformed_json),
+        cmocka_unit_test(test_not_a_run),
+        cmocka_unit_test(test_train_only),
+        cmocka_unit_test(test_gnuplot_missing),
+        cmocka_unit_test(test_gp_quote),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,8 @@ void mli_usage_train(FILE *f);
 int mli_cmd_report(int argc, char **argv);
 void mli_usage_report(FILE *f);
 int mli_cmd_help(int argc, char **argv);
+int mli_cmd_run(int argc, char **argv);
+void mli_usage_run(FILE *f);
 
 /* Print "mli: <message>" for a failed status and return it (the exit status). */
 int mli_cli_fail(int status);

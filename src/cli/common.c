@@ -12,6 +12,7 @@
 void openblas_set_num_threads(int n);
 
 static const mli_command commands[] = {
+    {"run", mli_cmd_run, "train + analyze + report with good defaults (the main job)", mli_usage_run},
     {"train", mli_cmd_train, "train a network; writes a run directory", mli_usage_train},
     {"analyze", mli_cmd_analyze, "interpolation, monotonicity and geometry of a run", mli_usage_analyze},
     {"check", mli_cmd_check, "the MSE sufficient conditions, per example and for the data set", mli_usage_check},

@@ -153,7 +153,7 @@ static void preamble(mli_buf *s, const mli_gp_fig *f)
                    "defaults = \"reset; set datafile separator tab; set datafile columnheaders; "
                    "set grid lt 1 lc rgb '#e3e3e3' lw 1 dt solid; set border 3 lc rgb '#555555'; "
                    "set tics nomirror out scale 0.6 textcolor rgb '#333333'; "
-                   "set key bmargin center horizontal samplen 2.5 spacing 1.1 maxrows 2; "
+                   "set key bmargin center horizontal reverse Left samplen 2 spacing 1.1 width 1; set bmargin 5; "
                    "set title font ',12'; set style fill solid 0.85 noborder\"\n\n");
 }
 

@@ -467,11 +467,11 @@ static const char *loss_label(const report *r)
     if (!l)
         return "loss";
     if (!strcmp(l, "ce"))
-        return "cross-entropy loss (nats, mean over examples)";
+        return "cross-entropy (nats)";
     if (!strcmp(l, "mse"))
-        return "squared-error loss (mean over examples)";
+        return "mean squared error";
     if (!strcmp(l, "recon"))
-        return "reconstruction loss (sum of squared errors per example)";
+        return "squared error per example";
     return "loss";
 }
 
@@ -509,12 +509,21 @@ static void gp_log_y(mli_gp_fig *f, int on, const char *ylabel)
         mli_gp_cmd(f, "set ylabel '%s'", ylabel);
 }
 
-/* One curve: column y against column x of a table, if the column has any finite value. */
+/* One curve: column y against column x of a table, if the column has any finite value; style
+ * is a printf format for what follows "with" (style, linetype, ...). */
 static void gp_series(mli_gp_fig *f, const rtab *t, const char *file, const char *x, const char *y,
-                      int lt, const char *with, const char *title)
+                      const char *title, const char *style, ...) __attribute__((format(printf, 7, 8)));
+static void gp_series(mli_gp_fig *f, const rtab *t, const char *file, const char *x, const char *y,
+                      const char *title, const char *style, ...)
 {
-    if (tab_finite(t, y))
-        mli_gp_item(f, "'%s' using \"%s\":\"%s\" with %s lt %d title '%s'", file, x, y, with, lt, title);
+    if (!tab_finite(t, y))
+        return;
+    char with[256];
+    va_list ap;
+    va_start(ap, style);
+    vsnprintf(with, sizeof with, style, ap);
+    va_end(ap);
+    mli_gp_item(f, "'%s' using \"%s\":\"%s\" with %s title '%s'", file, x, y, with, title);
 }
 
 /* Shading of the bumps of the training loss, and their key entry. */
@@ -555,8 +564,8 @@ static int fig_loss_alpha(report *r, mli_gp_fig *f, mli_buf *cap)
     gp_log_y(f, span_log(&s), loss_label(r));
     gp_bumps(r, f);
     mli_gp_plot(f);
-    gp_series(f, &r->interp, file, "alpha", "train_loss", MLI_LT_TRAIN, "linespoints", "training loss");
-    gp_series(f, &r->interp, file, "alpha", "test_loss", MLI_LT_TEST, "linespoints", "test loss");
+    gp_series(f, &r->interp, file, "alpha", "train_loss", "training loss", "linespoints lt %d", MLI_LT_TRAIN);
+    gp_series(f, &r->interp, file, "alpha", "test_loss", "test loss", "linespoints lt %d", MLI_LT_TEST);
     if (g->nbump)
         mli_gp_item(f, "keyentry with boxes fc lt %d fs transparent solid 0.15 noborder "
                        "title 'bumps: intervals where the training loss rises'",
@@ -588,8 +597,8 @@ static int fig_acc_alpha(report *r, mli_gp_fig *f, mli_buf *cap)
                   "set ylabel 'accuracy (fraction of examples classified correctly)'\n"
                   "set yrange [0:1.02]");
     mli_gp_plot(f);
-    gp_series(f, &r->interp, file, "alpha", "train_acc", MLI_LT_TRAIN, "linespoints", "training accuracy");
-    gp_series(f, &r->interp, file, "alpha", "test_acc", MLI_LT_TEST, "linespoints", "test accuracy");
+    gp_series(f, &r->interp, file, "alpha", "train_acc", "training accuracy", "linespoints lt %d", MLI_LT_TRAIN);
+    gp_series(f, &r->interp, file, "alpha", "test_acc", "test accuracy", "linespoints lt %d", MLI_LT_TEST);
     mli_gp_end(f);
     mli_buf_printf(cap, "Training and test accuracy along the same path as the loss, from "
                         "initialization (α = 0) to the trained network (α = 1).");
@@ -614,19 +623,20 @@ static void train_dist_panel(const rtab *t, mli_gp_fig *f, const char *file)
     }
     mli_gp_cmd(f, "set title 'Distance travelled from initialization'\nset xlabel 'epoch'");
     if (tab_finite(t, "wdist")) {
-        mli_gp_cmd(f, "set ylabel '‖θ − θ_0‖_2  (parameter-space distance)'");
+        mli_gp_cmd(f, "set ylabel '‖θ − θ_0‖_2'");
         if (isfinite(k))
             mli_gp_cmd(f, "set border 11 lc rgb '#555555'\nset link y2 via y*%.9g inverse y/%.9g\n"
                           "set y2tics out scale 0.6 textcolor rgb '#333333'\n"
-                          "set y2label 'normalized distance ‖θ − θ_0‖ / ‖θ_0‖'",
+                          "set y2label '‖θ − θ_0‖ / ‖θ_0‖'",
                        k, k);
         mli_gp_plot(f);
-        gp_series(f, t, file, "epoch", "wdist", MLI_LT_3, "linespoints",
-                  isfinite(k) ? "distance (left axis; right axis: relative to ‖θ_0‖)" : "distance");
+        gp_series(f, t, file, "epoch", "wdist",
+                  isfinite(k) ? "distance (left axis; right axis: relative to ‖θ_0‖)" : "distance",
+                  "linespoints lt %d", MLI_LT_3);
     } else {
         mli_gp_cmd(f, "set ylabel 'normalized distance ‖θ − θ_0‖ / ‖θ_0‖'");
         mli_gp_plot(f);
-        gp_series(f, t, file, "epoch", "norm_wdist", MLI_LT_3, "linespoints", "normalized distance");
+        gp_series(f, t, file, "epoch", "norm_wdist", "normalized distance", "linespoints lt %d", MLI_LT_3);
     }
     mli_gp_end(f);
 }
@@ -669,8 +679,8 @@ static int fig_train_curves(report *r, mli_gp_fig *f, mli_buf *cap)
         mli_gp_cmd(f, "set title 'Loss'\nset xlabel 'epoch'");
         gp_log_y(f, span_log(&s), loss_label(r));
         mli_gp_plot(f);
-        gp_series(f, t, file, "epoch", "train_loss", MLI_LT_TRAIN, "linespoints", "training");
-        gp_series(f, t, file, "epoch", "test_loss", MLI_LT_TEST, "linespoints", "test");
+        gp_series(f, t, file, "epoch", "train_loss", "training", "linespoints lt %d", MLI_LT_TRAIN);
+        gp_series(f, t, file, "epoch", "test_loss", "test", "linespoints lt %d", MLI_LT_TEST);
         mli_gp_end(f);
     }
     if (acc) {
@@ -679,8 +689,8 @@ static int fig_train_curves(report *r, mli_gp_fig *f, mli_buf *cap)
         mli_gp_cmd(f, "set title 'Accuracy'\nset xlabel 'epoch'\n"
                       "set ylabel 'accuracy (fraction correct)'");
         mli_gp_plot(f);
-        gp_series(f, t, file, "epoch", "train_acc", MLI_LT_TRAIN, "linespoints", "training");
-        gp_series(f, t, file, "epoch", "test_acc", MLI_LT_TEST, "linespoints", "test");
+        gp_series(f, t, file, "epoch", "train_acc", "training", "linespoints lt %d", MLI_LT_TRAIN);
+        gp_series(f, t, file, "epoch", "test_acc", "test", "linespoints lt %d", MLI_LT_TEST);
         mli_gp_end(f);
     }
     if (dist) {
@@ -716,7 +726,7 @@ static int fig_dloss_alpha(report *r, mli_gp_fig *f, mli_buf *cap)
         mli_gp_cmd(f, "set title 'dL/dα: the loss decreases where this is below zero'\n"
                       "set xlabel '" ALPHA_LABEL "'\nset ylabel 'dL/dα  (loss per unit α)'");
         mli_gp_plot(f);
-        gp_series(f, t, file, "alpha", "train_dloss", MLI_LT_TRAIN, "linespoints", "dL/dα");
+        gp_series(f, t, file, "alpha", "train_dloss", "dL/dα", "linespoints lt %d", MLI_LT_TRAIN);
         mli_gp_item(f, "0 with lines lt %d title 'zero'", MLI_LT_REF);
         mli_gp_end(f);
     }
@@ -725,9 +735,9 @@ static int fig_dloss_alpha(report *r, mli_gp_fig *f, mli_buf *cap)
         mli_gp_cmd(f, "set title 'd^2L/dα^2 = Gauss–Newton part + output-curvature part (convex where ≥ 0)'\n"
                       "set xlabel '" ALPHA_LABEL "'\nset ylabel 'd^2L/dα^2  (loss per unit α^2)'");
         mli_gp_plot(f);
-        gp_series(f, t, file, "alpha", "train_d2loss", MLI_LT_BLACK, "linespoints", "d^2L/dα^2 = Δ^T H Δ");
-        gp_series(f, t, file, "alpha", "train_d2loss_gn", MLI_LT_3, "lines", "Gauss–Newton part (≥ 0)");
-        gp_series(f, t, file, "alpha", "train_d2loss_curv", MLI_LT_4, "lines", "output-curvature part");
+        gp_series(f, t, file, "alpha", "train_d2loss", "d^2L/dα^2 = Δ^T H Δ", "linespoints lt %d", MLI_LT_BLACK);
+        gp_series(f, t, file, "alpha", "train_d2loss_gn", "Gauss–Newton part", "lines lt %d", MLI_LT_3);
+        gp_series(f, t, file, "alpha", "train_d2loss_curv", "output-curvature part", "lines lt %d", MLI_LT_4);
         mli_gp_item(f, "0 with lines lt %d title 'zero'", MLI_LT_REF);
         mli_gp_end(f);
     }
@@ -778,10 +788,10 @@ static void geo_panel(report *r, mli_gp_fig *f, const gpanel *p, const char *fil
     mli_gp_plot(f);
     if (band)
         mli_gp_item(f, "'%s' using \"alpha\":\"%s\":\"%s\" with filledcurves lt %d "
-                       "fs transparent solid 0.22 noborder title 'interquartile range'",
+                       "fs transparent solid 0.22 noborder title '25–75%% quantiles'",
                     qfile, q[0], q[2], p->lt);
-    gp_series(f, &r->quant, qfile, "alpha", q[1], p->lt, "lines dt (6,4) lw 1.5", "median");
-    gp_series(f, &r->interp, file, "alpha", p->col, p->lt, "linespoints", "mean");
+    gp_series(f, &r->quant, qfile, "alpha", q[1], "median", "lines lt %d dt (6,4) lw 1.5", p->lt);
+    gp_series(f, &r->interp, file, "alpha", p->col, "mean", "linespoints lt %d", p->lt);
     if (!strcmp(p->col, "gauss_length_cum"))
         mli_gp_item(f, "pi/2 with lines lt %d title 'π/2'", MLI_LT_REF);
     mli_gp_end(f);
@@ -893,14 +903,15 @@ static int fig_gauss_hist(report *r, mli_gp_fig *f, mli_buf *cap)
                   "set style fill solid 0.85 border lc rgb 'white'",
                n, 100.0 * below / n, xl - 0.02 * (xr - xl), xr + 0.02 * (xr - xl));
     if (show)
-        mli_gp_cmd(f, "set arrow 1 from first pi/2, graph 0 to first pi/2, graph 1 nohead lt %d front",
-                   MLI_LT_REF);
+        mli_gp_cmd(f, "set arrow 1 from first pi/2, graph 0 to first pi/2, graph 1 nohead lt %d "
+                      "dt (8,5) lw 1.5 front",
+                   MLI_LT_BLACK);
     else
         mli_gp_cmd(f, "set label 1 'π/2 ≈ 1.571 is off the axis: every example is %s' "
                       "at graph 0.98, graph 0.95 right front",
                    below == n ? "below" : "above");
-    mli_gp_cmd(f, "set arrow 2 from first %.9g, graph 0 to first %.9g, graph 1 nohead lt %d dt (3,3) front",
-               mean, mean, MLI_LT_BLACK);
+    mli_gp_cmd(f, "set arrow 2 from first %.9g, graph 0 to first %.9g, graph 1 nohead lt %d dt (2,3) lw 2 front",
+               mean, mean, MLI_LT_REF);
     mli_gp_plot(f);
     if (below)
         mli_gp_item(f, "'%s' using \"center\":\"count_below_half_pi\":\"width\" with boxes lt %d "
@@ -909,8 +920,8 @@ static int fig_gauss_hist(report *r, mli_gp_fig *f, mli_buf *cap)
         mli_gp_item(f, "'%s' using \"center\":\"count_above_half_pi\":\"width\" with boxes lt %d "
                        "title 'G ≥ π/2'", file, MLI_LT_5);
     if (show)
-        mli_gp_item(f, "keyentry with lines lt %d title 'π/2'", MLI_LT_REF);
-    mli_gp_item(f, "keyentry with lines lt %d dt (3,3) title 'mean %.3g'", MLI_LT_BLACK, mean);
+        mli_gp_item(f, "keyentry with lines lt %d dt (8,5) lw 1.5 title 'π/2'", MLI_LT_BLACK);
+    mli_gp_item(f, "keyentry with lines lt %d dt (2,3) lw 2 title 'mean %.3g'", MLI_LT_REF, mean);
     mli_gp_end(f);
     mli_buf_printf(cap, "Distribution of the Gauss length (total turning of the output path's tangent) "
                         "over the %d analysed test examples, %ld bins of width %.3g with π/2 on a bin "
@@ -954,16 +965,16 @@ static int fig_certificates(report *r, mli_gp_fig *f, mli_buf *cap)
     mli_gp_cmd(f, "set title 'Certificates of monotonicity per example (n = %.0f)'\n"
                   "set style data histograms\nset style histogram clustered gap 1\n"
                   "set style fill solid 0.85 noborder\nset xtics scale 0\nset grid noxtics ytics\n"
-                  "set xlabel 'condition   (C0: exact check on the α grid;  C1: Gauss length;  C2: convexity;  C1+C2: C1 up to a prefix, then C2)'\n"
+                  "set xlabel 'sufficient condition'\nset xrange [-0.6:%.1f]\n"
                   "set ylabel 'number of examples'\nset yrange [0:%.9g]",
-               nmax, nmax > 0 ? nmax * 1.15 : 1);
+               nmax, n - 0.4, nmax > 0 ? nmax * 1.15 : 1);
     if (nmax > 0)
         mli_gp_cmd(f, "set arrow 1 from graph 0, first %.9g to graph 1, first %.9g nohead lt %d back\n"
                       "set label 1 'all %.0f examples' at graph 0.01, first %.9g offset 0,0.6 left",
                    nmax, nmax, MLI_LT_REF, nmax, nmax);
     static const char *const col[] = {"certified", "monotone", "counterexamples"};
-    static const char *const title[] = {"certified by the condition", "monotone on the fine grid",
-                                        "counterexamples: certified but not monotone"};
+    static const char *const title[] = {"certified", "monotone on the fine grid",
+                                        "counterexamples (certified, not monotone)"};
     static const int lt[] = {MLI_LT_3, MLI_LT_TRAIN, MLI_LT_TEST};
     mli_gp_plot(f);
     for (int j = 0; j < 3; j++)
@@ -986,12 +997,21 @@ static int fig_certificates(report *r, mli_gp_fig *f, mli_buf *cap)
     return 1;
 }
 
-static void hess_panel(mli_gp_fig *f, const char *file, const char *prefix, int k, int lt,
-                       const char *title, const char *first, int log)
+static void hess_panel(mli_gp_fig *f, const hess *h, const char *file, const char *prefix, int k,
+                       int lt, const char *title, const char *first, int log)
 {
+    /* a few α only: a fixed margin around them, not gnuplot's extension to the next tic */
+    double lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < h->n; i++)
+        if (isfinite(h->alpha[i])) {
+            lo = fmin(lo, h->alpha[i]);
+            hi = fmax(hi, h->alpha[i]);
+        }
+    double pad = 0.06 * fmax(hi - lo, 1);
     mli_gp_panel(f);
-    mli_gp_cmd(f, "set title '%s'\nset xlabel '" ALPHA_LABEL "'\nset xrange [*:*]\nset offsets 0.03, 0.03, 0, 0",
-               title);
+    mli_gp_cmd(f, "set title '%s'\nset xlabel '" ALPHA_LABEL "'", title);
+    if (isfinite(lo))
+        mli_gp_cmd(f, "set xrange [%.9g:%.9g]", lo - pad, hi + pad);
     gp_log_y(f, log, "eigenvalue of the Hessian of the training loss");
     mli_gp_plot(f);
     mli_gp_item(f, "'%s' using \"alpha\":\"%s_1\" with linespoints lt %d pt 7 ps 1 title '%s'", file,
@@ -1036,9 +1056,9 @@ static int fig_hessian(report *r, mli_gp_fig *f, mli_buf *cap)
     }
     if (h->kbot)
         mli_gp_multiplot(f, 1, 2, "Hessian spectrum of the training loss along the path");
-    hess_panel(f, file, "top", h->ktop, MLI_LT_TRAIN, "Largest eigenvalues", "largest eigenvalue", pos);
+    hess_panel(f, h, file, "top", h->ktop, MLI_LT_TRAIN, "Largest eigenvalues", "largest eigenvalue", pos);
     if (h->kbot) {
-        hess_panel(f, file, "bottom", h->kbot, MLI_LT_TEST, "Smallest eigenvalues",
+        hess_panel(f, h, file, "bottom", h->kbot, MLI_LT_TEST, "Smallest eigenvalues",
                    "smallest eigenvalue", 0);
         mli_gp_cmd(f, "unset multiplot");
     }

@@ -1,0 +1,87 @@
+/* Benchmarks of the analysis along the path (issue targets in bench/README.md):
+ *   curves: loss and accuracy at 50 α on the 60,000 training and 10,000 test examples;
+ *   gauss:  the output-space geometry (Taylor mode) of the 10,000 test examples at 50 α;
+ *   derivs: dL/dα and d²L/dα² of the training loss (Taylor mode on the training set).
+ * Usage: bench_curves RUN_DIR (a run of 784-1024-1024-10 with init/final.safetensors).
+ * Prints "key value" lines: seconds and GFLOP/s on the GEMM FLOPs performed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "geometry/curve.h"
+#include "geometry/path.h"
+#include "io/err.h"
+#include "io/blas.h"
+#include "io/text.h"
+#include "nn/model.h"
+#include "train/train.h"
+
+static double gemm_flops(const mli_arch *a, double n, int na, int taylor)
+{
+    double first = 2.0 * 2 * n * a->layers[0].in * a->layers[0].out; /* X W₀ᵀ and X ΔWᵀ, once */
+    double rest = 0;
+    for (int l = 1; l < a->nlayers; l++)
+        if (a->layers[l].kind == MLI_LAYER_LINEAR)
+            rest += 2.0 * n * a->layers[l].in * a->layers[l].out;
+    return first + na * rest * (taylor ? 5 : 1);
+}
+
+int main(int argc, char **argv)
+{
+    mli_blas_tune(argv);
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_curves RUN_DIR\n");
+        return 2;
+    }
+    char p0[4096], p1[4096];
+    snprintf(p0, sizeof p0, "%s/init.safetensors", argv[1]);
+    snprintf(p1, sizeof p1, "%s/final.safetensors", argv[1]);
+    mli_arch a, a1;
+    mli_real *t0, *t1, *b0, *b1;
+    mli_dataset ds;
+    if (mli_model_load(p0, &a, &t0, &b0) || mli_model_load(p1, &a1, &t1, &b1) ||
+        mli_dataset_load("fashionmnist", NULL, 0, NULL, 0, &ds)) {
+        fprintf(stderr, "bench_curves: %s\n", mli_errmsg());
+        return 1;
+    }
+    mli_real *delta = malloc(sizeof(mli_real) * a.nparams);
+    for (size_t i = 0; i < a.nparams; i++)
+        delta[i] = t1[i] - t0[i];
+    enum { NA = 50 };
+    double alpha[NA];
+    mli_linspace01(alpha, NA);
+    mli_path_ctx c = {&a, t0, delta, NULL, NA, alpha, 1024, NULL, "bench"};
+    mli_path_means m;
+    mli_path_examples ex;
+
+    double t = mli_now();
+    mli_path_eval(&c, &ds.train, 0, 0, &m, NULL);
+    mli_path_means_free(&m);
+    mli_path_eval(&c, &ds.test, 0, 0, &m, NULL);
+    mli_path_means_free(&m);
+    t = mli_now() - t;
+    double f = gemm_flops(&a, ds.train.n + ds.test.n, NA, 0);
+    printf("curves_seconds %.2f\ncurves_gflops %.1f\n", t, f / t / 1e9);
+
+    t = mli_now();
+    mli_path_eval(&c, &ds.test, 0, ds.test.n, &m, &ex);
+    t = mli_now() - t;
+    mli_path_means_free(&m);
+    mli_path_examples_free(&ex);
+    f = gemm_flops(&a, ds.test.n, NA, 1);
+    printf("gauss_seconds %.2f\ngauss_gflops %.1f\n", t, f / t / 1e9);
+
+    t = mli_now();
+    mli_path_eval(&c, &ds.train, 1, 0, &m, NULL);
+    t = mli_now() - t;
+    mli_path_means_free(&m);
+    f = gemm_flops(&a, ds.train.n, NA, 1);
+    printf("derivs_seconds %.2f\nderivs_gflops %.1f\n", t, f / t / 1e9);
+    free(delta);
+    free(t0);
+    free(t1);
+    free(b0);
+    free(b1);
+    mli_dataset_free(&ds);
+    return 0;
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# make bench: performance figures relative to the machine's sgemm rate measured in the same
+# run, and to PyTorch on the same CPU when python3-torch is installed. Not a test.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+out=build/bench; mkdir -p "$out"
+run=$out/run-784-1024-1024-10
+echo "== machine"; echo "cores $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+./build/bench/bench_sgemm | tee "$out/sgemm.txt"
+peak=$(awk '/sgemm_gflops/{print $2}' "$out/sgemm.txt")
+
+echo "== training: 784-1024-1024-10 relu, batch 512, SGD, one epoch of 60,000 FashionMNIST images"
+./build/mli train --quiet --force --out "$run" hsizes=1024,1024,10 epochs=1 >/dev/null || exit 1
+sec=$(awk -F'\t' 'NR==2{print $8}' "$run/train.tsv")
+# GEMM FLOPs: forward 2·N·Σ(in·out); backward dW for every layer, dX for all but the first;
+# plus the forward pass over the 10,000 test images at the end of the epoch (included in seconds)
+awk -v s="$sec" -v peak="$peak" 'BEGIN{
+  w0=784*1024; w1=1024*1024; w2=1024*10; n=60000; nt=10000;
+  f = 2*n*(w0+w1+w2) + 2*n*(w0+w1+w2) + 2*n*(w1+w2) + 2*nt*(w0+w1+w2);
+  g = f/s/1e9;
+  printf "train_epoch_seconds %.2f\ntrain_gflops %.1f\ntrain_fraction_of_sgemm %.2f\n", s, g, g/peak }'
+
+echo "== analysis along the path (50 alphas)"
+./build/bench/bench_curves "$run" | tee "$out/curves.txt"
+awk -v peak="$peak" '/_gflops/{printf "%s_fraction_of_sgemm %.2f\n", substr($1,1,index($1,"_gflops")-1), $2/peak}' "$out/curves.txt"
+awk '/curves_seconds/{printf "curves_speedup_vs_reference_250s %.1f\n", 250/$2} /gauss_seconds/{printf "gauss_speedup_vs_reference_320s %.1f\n", 320/$2}' "$out/curves.txt"
+
+if [ -x build/bench/bench_hvp ]; then
+  echo "== Hessian-vector product vs gradient (full training set)"
+  ./build/bench/bench_hvp
+fi
+
+if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  echo "== PyTorch $(/usr/bin/python3 -c "import torch; print(torch.__version__)") on the same CPU ($(nproc) threads)"
+  /usr/bin/python3 bench/torch_compare.py "$(nproc)" | tee "$out/torch.txt"
+  awk -v s="$sec" '/torch_epoch_seconds/{printf "train_speedup_vs_torch %.2f\n", $2/s}' "$out/torch.txt"
+  c=$(awk '/curves_seconds/{print $2}' "$out/curves.txt")
+  awk -v s="$c" '/torch_curves_seconds/{printf "curves_speedup_vs_torch %.2f\n", $2/s}' "$out/torch.txt"
+else
+  echo "== PyTorch not installed (apt-get install python3-torch) — comparison skipped"
+fi
