@@ -57,7 +57,12 @@ build/san/%: build/s/tests/%.o build/s/tests/testutil.o build/s/libmli.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(TESTLIBS) $(LDLIBS)
 
-check: build/mli $(TESTS:%=build/tests/%) $(FLT_TESTS:%=build/san/%)
+# mli itself under the sanitizers, for a small end-to-end pass (tests/e2e_sanitized.sh)
+build/san/mli: $(CLI_SRC:%.c=build/s/%.o) build/s/libmli.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+check: build/mli build/san/mli $(TESTS:%=build/tests/%) $(FLT_TESTS:%=build/san/%)
 	@bash tests/run.sh
 
 demo: deps build/mli

@@ -21,6 +21,7 @@ void mli_gp_init(mli_gp_fig *f, const char *name)
     memset(f, 0, sizeof *f);
     snprintf(f->name, sizeof f->name, "%s", name);
     f->nitems = -1;
+    f->panel_w = 1;
 }
 
 void mli_gp_free(mli_gp_fig *f)
@@ -28,6 +29,7 @@ void mli_gp_free(mli_gp_fig *f)
     for (int i = 0; i < f->ntab; i++)
         mli_buf_free(&f->tab[i].text);
     mli_buf_free(&f->body);
+    mli_buf_free(&f->plot);
     f->ntab = 0;
 }
 
@@ -87,28 +89,58 @@ void mli_gp_multiplot(mli_gp_fig *f, int rows, int cols, const char *title)
         mli_buf_printf(&f->body, "set multiplot title \"");
     mli_gp_quote(&f->body, title);
     mli_buf_printf(&f->body, "\" font ',13'\n");
+    f->panel_w = cols > 0 ? 1.0 / cols : 1;
+}
+
+void mli_gp_place(mli_gp_fig *f, double x, double y, double w, double h)
+{
+    mli_gp_cmd(f, "set origin %.4f,%.4f\nset size %.4f,%.4f", x, y, w, h);
+    f->panel_w = w;
 }
 
 void mli_gp_plot(mli_gp_fig *f)
 {
-    mli_buf_printf(&f->body, "plot ");
-    f->nitems = 0;
+    f->plot.len = 0;
+    mli_buf_printf(&f->plot, "plot ");
+    f->nitems = f->key_n = f->key_len = 0;
 }
 
 void mli_gp_item(mli_gp_fig *f, const char *fmt, ...)
 {
     if (f->nitems > 0)
-        mli_buf_printf(&f->body, ", \\\n     ");
+        mli_buf_printf(&f->plot, ", \\\n     ");
+    size_t start = f->plot.len;
     va_list ap;
     va_start(ap, fmt);
-    vcmd(&f->body, fmt, ap);
+    vcmd(&f->plot, fmt, ap);
     va_end(ap);
     f->nitems++;
+    const char *t = strstr(f->plot.s + start, " title '");
+    if (t) {
+        const char *end = strchr(t + 8, '\'');
+        int len = end ? (int)(end - t - 8) : 0;
+        f->key_n++;
+        f->key_len = len > f->key_len ? len : f->key_len;
+    }
+}
+
+/* Key rows below the plot: entries as wide as gnuplot makes them (the longest title, counted
+ * in bytes, which overestimates UTF-8 text, plus the sample), in a panel of f->panel_w of the
+ * 960-pixel canvas less the axis margins; a little over 7 pixels per character at 11 points. */
+static int key_rows(const mli_gp_fig *f)
+{
+    if (!f->key_n)
+        return 0;
+    double avail = 960 * f->panel_w - 110, entry = 7.2 * (f->key_len + 6);
+    int cols = (int)(avail / entry);
+    cols = cols < 1 ? 1 : cols > f->key_n ? f->key_n : cols;
+    return (f->key_n + cols - 1) / cols;
 }
 
 void mli_gp_end(mli_gp_fig *f)
 {
-    mli_buf_printf(&f->body, "\n");
+    /* tick labels, the x label (with room for subscripts), the key, a little air */
+    mli_buf_printf(&f->body, "set bmargin %.1f\n%s\n", 3.6 + 1.15 * key_rows(f), f->plot.s);
     f->nitems = -1;
 }
 
@@ -139,7 +171,7 @@ static void preamble(mli_buf *s, const mli_gp_fig *f)
     for (int i = 0; i < f->ntab; i++)
         mli_buf_printf(s, " %s", f->tab[i].file);
     mli_buf_printf(s, ".\n"
-                      "if (!exists(\"out\")) out = '%s'\n"
+                      "out = exists(\"mli_output\") ? mli_output : '%s'\n"
                       "set encoding utf8\n\n",
                    f->name);
     static const char *const palette[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
@@ -153,7 +185,7 @@ static void preamble(mli_buf *s, const mli_gp_fig *f)
                    "defaults = \"reset; set datafile separator tab; set datafile columnheaders; "
                    "set grid lt 1 lc rgb '#e3e3e3' lw 1 dt solid; set border 3 lc rgb '#555555'; "
                    "set tics nomirror out scale 0.6 textcolor rgb '#333333'; "
-                   "set key bmargin center horizontal reverse Left samplen 2 spacing 1.1 width 1; set bmargin 5; "
+                   "set key bmargin center horizontal reverse Left samplen 2; "
                    "set title font ',12'; set style fill solid 0.85 noborder\"\n\n");
 }
 
@@ -220,7 +252,7 @@ static int run_gnuplot(const char *gnuplot, const char *dir, const char *script,
     if (pipe(fd) != 0)
         return -1;
     char expr[256];
-    snprintf(expr, sizeof expr, "out='%s'", stem);
+    snprintf(expr, sizeof expr, "mli_output='%s'", stem);
     pid_t pid = fork();
     if (pid < 0) {
         close(fd[0]);

@@ -2,10 +2,11 @@
  * NAME.gp that draws it to NAME.png (pngcairo) and NAME.svg, and the rendering of that script
  * by the gnuplot found on PATH.
  *
- * The script is rerunnable from inside the report directory ("gnuplot NAME.gp"): it refers to
- * its tables by relative names and writes to out.'.png' / out.'.svg' where out defaults to
- * NAME. mli itself runs it with -e "out='NAME.tmp-PID'" and renames the images into place, so
- * a killed report never leaves a half-drawn image under its final name.
+ * The script is rerunnable from inside the report directory ("gnuplot NAME.gp", or all of
+ * them at once with "gnuplot *.gp", which runs them in one session): it refers to its tables
+ * by relative names and writes NAME.png and NAME.svg. mli itself runs it with
+ * -e "mli_output='NAME.tmp-PID'", so that it draws to temporary names that are renamed into
+ * place: a killed report never leaves a half-drawn image under its final name.
  *
  * Every figure shares one style: the palette (linetypes 1-8, which survive "reset"), the
  * font, the grid and the key below the plot. A plot starts with "@defaults" (emitted by
@@ -38,8 +39,12 @@ typedef struct {
         char file[96]; /* NAME.tsv or NAME_SUFFIX.tsv */
         mli_buf text;
     } tab[MLI_GP_MAXTAB];
-    mli_buf body;  /* drawing commands, run once per terminal */
-    int nitems;    /* items of the plot command being built, -1 outside one */
+    mli_buf body;   /* drawing commands, run once per terminal */
+    mli_buf plot;   /* the plot command being built */
+    int nitems;     /* its items, -1 outside one */
+    int key_n;      /* its key entries and their longest title, in bytes */
+    int key_len;
+    double panel_w; /* width of the current panel, as a fraction of the canvas */
 } mli_gp_fig;
 
 void mli_gp_init(mli_gp_fig *f, const char *name);
@@ -57,7 +62,12 @@ void mli_gp_panel(mli_gp_fig *f);
  * leaves the placement to "set origin/size" in each panel. mli_gp_cmd "unset multiplot"
  * ends it. */
 void mli_gp_multiplot(mli_gp_fig *f, int rows, int cols, const char *title);
-/* Build a plot command item by item: mli_gp_plot, mli_gp_item..., mli_gp_end. */
+/* Place the next panel of a multiplot at (x, y), size (w, h), in fractions of the canvas. */
+void mli_gp_place(mli_gp_fig *f, double x, double y, double w, double h);
+/* Build a plot command item by item: mli_gp_plot, mli_gp_item..., mli_gp_end. Items are
+ * "'file' using ... with ... title 'text'" (or notitle). The key goes below the plot: gnuplot's
+ * own bottom margin does not always leave room for both the x label and a key of several
+ * rows, so mli_gp_end sets it from the titles, erring on the generous side. */
 void mli_gp_plot(mli_gp_fig *f);
 void mli_gp_item(mli_gp_fig *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void mli_gp_end(mli_gp_fig *f);

@@ -475,6 +475,9 @@ static const char *loss_label(const report *r)
     return "loss";
 }
 
+/* The π/2 threshold of the Gauss-length condition, drawn alike in every figure. */
+#define HALF_PI_LINE "lt 8 dt (8,5) lw 1.5"
+
 #define ALPHA_LABEL "α   (0: initialization θ_0,  1: trained parameters θ_1)"
 
 /* Min and max of the finite values of some columns; nonpos counts values <= 0. */
@@ -568,16 +571,20 @@ static int fig_loss_alpha(report *r, mli_gp_fig *f, mli_buf *cap)
     gp_series(f, &r->interp, file, "alpha", "test_loss", "test loss", "linespoints lt %d", MLI_LT_TEST);
     if (g->nbump)
         mli_gp_item(f, "keyentry with boxes fc lt %d fs transparent solid 0.15 noborder "
-                       "title 'bumps: intervals where the training loss rises'",
+                       "title 'bumps (the training loss rises)'",
                     MLI_LT_TEST);
     mli_gp_end(f);
+    char bumps[64];
+    if (g->nbump)
+        snprintf(bumps, sizeof bumps, "the shaded interval%s %s the bump%s", g->nbump > 1 ? "s" : "",
+                 g->nbump > 1 ? "are" : "is", g->nbump > 1 ? "s" : "");
     mli_buf_printf(cap,
                    "Training and test loss at the %d values of α where they were evaluated (points), "
-                   "on the straight line θ(α) = θ<sub>0</sub> + αΔ from initialization (α = 0) to the "
-                   "trained network (α = 1); shaded intervals are the %d bump(s) where the training "
-                   "loss rises, and Δ in the title is the height of the largest (the MLI property "
-                   "holds when it is below the threshold).",
-                   r->interp.nrow, g->nbump);
+                   "on the straight line θ(α) = (1 − α) θ<sub>0</sub> + α θ<sub>1</sub> from "
+                   "initialization (α = 0) to the trained network (α = 1); %s where the training loss "
+                   "rises, and Δ in the title is the height of the largest bump (the MLI property holds "
+                   "when Δ is below the threshold).",
+                   r->interp.nrow, g->nbump ? bumps : "there is no interval");
     return 1;
 }
 
@@ -605,10 +612,22 @@ static int fig_acc_alpha(report *r, mli_gp_fig *f, mli_buf *cap)
     return 1;
 }
 
-/* Place the next panel of a multiplot at (x, y) with size (w, h), in fractions of the canvas. */
-static void gp_place(mli_gp_fig *f, double x, double y, double w, double h)
+/* A round tic step (1, 2 or 5 times a power of ten) giving about five tics over range. */
+static double nice_step(double range)
 {
-    mli_gp_cmd(f, "set origin %.4f,%.4f\nset size %.4f,%.4f", x, y, w, h);
+    if (!(range > 0))
+        return 1;
+    double raw = range / 5, p = pow(10, floor(log10(raw))), m = raw / p;
+    return p * (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10);
+}
+
+/* Epochs are whole numbers: whole-number tics. */
+static void gp_epoch_axis(mli_gp_fig *f, const rtab *t)
+{
+    span s = {0};
+    span_col(&s, t, "epoch");
+    double step = fmax(1, nice_step(s.max - s.min));
+    mli_gp_cmd(f, "set xlabel 'epoch'\nset xtics %.9g", round(step));
 }
 
 static void train_dist_panel(const rtab *t, mli_gp_fig *f, const char *file)
@@ -621,14 +640,19 @@ static void train_dist_panel(const rtab *t, mli_gp_fig *f, const char *file)
         if (isfinite(w) && isfinite(nw) && w > 0 && nw > 0)
             k = nw / w;
     }
-    mli_gp_cmd(f, "set title 'Distance travelled from initialization'\nset xlabel 'epoch'");
+    mli_gp_cmd(f, "set title 'Distance travelled from initialization'");
+    gp_epoch_axis(f, t);
     if (tab_finite(t, "wdist")) {
         mli_gp_cmd(f, "set ylabel '‖θ − θ_0‖_2'");
+        /* gnuplot puts a linked axis' automatic tics where the left axis has them: give a
+         * round step instead */
+        span s = {0};
+        span_col(&s, t, "wdist");
         if (isfinite(k))
             mli_gp_cmd(f, "set border 11 lc rgb '#555555'\nset link y2 via y*%.9g inverse y/%.9g\n"
-                          "set y2tics out scale 0.6 textcolor rgb '#333333'\n"
+                          "set y2tics %.3g out scale 0.6 textcolor rgb '#333333'\n"
                           "set y2label '‖θ − θ_0‖ / ‖θ_0‖'",
-                       k, k);
+                       k, k, nice_step(k * (s.max - s.min)));
         mli_gp_plot(f);
         gp_series(f, t, file, "epoch", "wdist",
                   isfinite(k) ? "distance (left axis; right axis: relative to ‖θ_0‖)" : "distance",
@@ -672,11 +696,12 @@ static int fig_train_curves(report *r, mli_gp_fig *f, mli_buf *cap)
     double h = ntop && dist ? (1 - band) / 2 : 1 - band;
     if (loss) {
         mli_gp_panel(f);
-        gp_place(f, (double)i++ / ntop, dist ? h : 0, 1.0 / ntop, h);
+        mli_gp_place(f, (double)i++ / ntop, dist ? h : 0, 1.0 / ntop, h);
         span s = {0};
         span_col(&s, t, "train_loss");
         span_col(&s, t, "test_loss");
-        mli_gp_cmd(f, "set title 'Loss'\nset xlabel 'epoch'");
+        mli_gp_cmd(f, "set title 'Loss'");
+        gp_epoch_axis(f, t);
         gp_log_y(f, span_log(&s), loss_label(r));
         mli_gp_plot(f);
         gp_series(f, t, file, "epoch", "train_loss", "training", "linespoints lt %d", MLI_LT_TRAIN);
@@ -685,9 +710,9 @@ static int fig_train_curves(report *r, mli_gp_fig *f, mli_buf *cap)
     }
     if (acc) {
         mli_gp_panel(f);
-        gp_place(f, (double)i++ / ntop, dist ? h : 0, 1.0 / ntop, h);
-        mli_gp_cmd(f, "set title 'Accuracy'\nset xlabel 'epoch'\n"
-                      "set ylabel 'accuracy (fraction correct)'");
+        mli_gp_place(f, (double)i++ / ntop, dist ? h : 0, 1.0 / ntop, h);
+        mli_gp_cmd(f, "set title 'Accuracy'\nset ylabel 'accuracy (fraction correct)'");
+        gp_epoch_axis(f, t);
         mli_gp_plot(f);
         gp_series(f, t, file, "epoch", "train_acc", "training", "linespoints lt %d", MLI_LT_TRAIN);
         gp_series(f, t, file, "epoch", "test_acc", "test", "linespoints lt %d", MLI_LT_TEST);
@@ -695,7 +720,7 @@ static int fig_train_curves(report *r, mli_gp_fig *f, mli_buf *cap)
     }
     if (dist) {
         mli_gp_panel(f);
-        gp_place(f, 0, 0, 1, ntop ? h : 1 - band);
+        mli_gp_place(f, 0, 0, 1, ntop ? h : 1 - band);
         train_dist_panel(t, f, file);
     }
     mli_gp_cmd(f, "unset multiplot");
@@ -793,7 +818,7 @@ static void geo_panel(report *r, mli_gp_fig *f, const gpanel *p, const char *fil
     gp_series(f, &r->quant, qfile, "alpha", q[1], "median", "lines lt %d dt (6,4) lw 1.5", p->lt);
     gp_series(f, &r->interp, file, "alpha", p->col, "mean", "linespoints lt %d", p->lt);
     if (!strcmp(p->col, "gauss_length_cum"))
-        mli_gp_item(f, "pi/2 with lines lt %d title 'π/2'", MLI_LT_REF);
+        mli_gp_item(f, "pi/2 with lines " HALF_PI_LINE " title 'π/2'");
     mli_gp_end(f);
 }
 
@@ -823,8 +848,8 @@ static int fig_geometry_alpha(report *r, mli_gp_fig *f, mli_buf *cap)
     mli_buf_printf(cap, "How the network's outputs move along the path, averaged over the analysed "
                         "examples (solid: mean; dashed: median; band: 25–75%% quantiles): speed, "
                         "curvature and turning rate of the output curve, and the accumulated turning "
-                        "(Gauss length), which certifies monotonicity of an MSE loss while it stays "
-                        "below π/2.");
+                        "(Gauss length): for an MSE loss whose outputs reach their targets, a Gauss "
+                        "length below π/2 (dashed line) certifies a monotone loss.");
     return 1;
 }
 
@@ -890,28 +915,24 @@ static int fig_gauss_hist(report *r, mli_gp_fig *f, mli_buf *cap)
                        is_below ? count[j] : 0, is_below ? 0 : count[j]);
     }
     double xl = (double)j0 * h, xr = (double)(j0 + nb) * h, w = xr - xl;
-    /* show π/2 when that at most doubles the axis; otherwise say where it is */
-    int show = HALF_PI >= xl - w && HALF_PI <= xr + w;
+    /* show π/2 when that at most triples the axis; otherwise the title says where it is */
+    int show = HALF_PI >= xl - 2 * w && HALF_PI <= xr + 2 * w;
     if (show) {
         xl = fmin(xl, HALF_PI - 0.03 * w);
         xr = fmax(xr, HALF_PI + 0.03 * w);
     }
     mli_gp_panel(f);
-    mli_gp_cmd(f, "set title 'Gauss length of the output path, per test example:  n = %d,  %.1f%% below π/2'\n"
+    mli_gp_cmd(f, "set title 'Gauss length of the output path, per test example:  n = %d,  %.1f%% below π/2%s'\n"
                   "set xlabel 'Gauss length G = ∫_0^1 ‖dT/dα‖ dα  (radians)'\n"
                   "set ylabel 'number of examples'\nset xrange [%.9g:%.9g]\nset yrange [0:*]\n"
                   "set style fill solid 0.85 border lc rgb 'white'",
-               n, 100.0 * below / n, xl - 0.02 * (xr - xl), xr + 0.02 * (xr - xl));
+               n, 100.0 * below / n, show ? "" : below == n ? " (π/2 is off the axis, to the right)"
+                                                              : " (π/2 is off the axis, to the left)",
+               xl - 0.02 * (xr - xl), xr + 0.02 * (xr - xl));
     if (show)
-        mli_gp_cmd(f, "set arrow 1 from first pi/2, graph 0 to first pi/2, graph 1 nohead lt %d "
-                      "dt (8,5) lw 1.5 front",
-                   MLI_LT_BLACK);
-    else
-        mli_gp_cmd(f, "set label 1 'π/2 ≈ 1.571 is off the axis: every example is %s' "
-                      "at graph 0.98, graph 0.95 right front",
-                   below == n ? "below" : "above");
-    mli_gp_cmd(f, "set arrow 2 from first %.9g, graph 0 to first %.9g, graph 1 nohead lt %d dt (2,3) lw 2 front",
-               mean, mean, MLI_LT_REF);
+        mli_gp_cmd(f, "set arrow 1 from first pi/2, graph 0 to first pi/2, graph 1 nohead " HALF_PI_LINE " front");
+    mli_gp_cmd(f, "set arrow 2 from first %.9g, graph 0 to first %.9g, graph 1 nohead lt %d lw 1.5 front",
+               mean, mean, MLI_LT_4);
     mli_gp_plot(f);
     if (below)
         mli_gp_item(f, "'%s' using \"center\":\"count_below_half_pi\":\"width\" with boxes lt %d "
@@ -920,8 +941,8 @@ static int fig_gauss_hist(report *r, mli_gp_fig *f, mli_buf *cap)
         mli_gp_item(f, "'%s' using \"center\":\"count_above_half_pi\":\"width\" with boxes lt %d "
                        "title 'G ≥ π/2'", file, MLI_LT_5);
     if (show)
-        mli_gp_item(f, "keyentry with lines lt %d dt (8,5) lw 1.5 title 'π/2'", MLI_LT_BLACK);
-    mli_gp_item(f, "keyentry with lines lt %d dt (2,3) lw 2 title 'mean %.3g'", MLI_LT_REF, mean);
+        mli_gp_item(f, "keyentry with lines " HALF_PI_LINE " title 'π/2'");
+    mli_gp_item(f, "keyentry with lines lt %d lw 1.5 title 'mean %.3g'", MLI_LT_4, mean);
     mli_gp_end(f);
     mli_buf_printf(cap, "Distribution of the Gauss length (total turning of the output path's tangent) "
                         "over the %d analysed test examples, %ld bins of width %.3g with π/2 on a bin "
