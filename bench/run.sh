@@ -34,6 +34,10 @@ if /usr/bin/python3 -c "import torch" 2>/dev/null; then
   echo "== PyTorch $(/usr/bin/python3 -c "import torch; print(torch.__version__)") on the same CPU ($(nproc) threads)"
   /usr/bin/python3 bench/torch_compare.py "$(nproc)" | tee "$out/torch.txt"
   awk -v s="$sec" '/torch_epoch_seconds/{printf "train_speedup_vs_torch %.2f\n", $2/s}' "$out/torch.txt"
+  # PyTorch runs on the same OpenBLAS, whose generic kernels this CPU may get (see README):
+  # the same epoch with the kernel mli uses separates that choice from the rest
+  k=$(awk '/sgemm_kernel/{print $2}' "$out/sgemm.txt")
+  OPENBLAS_CORETYPE=$k /usr/bin/python3 bench/torch_compare.py "$(nproc)" epoch | sed "s/torch_epoch_seconds/torch_epoch_seconds_with_${k}_kernel/"
   c=$(awk '/curves_seconds/{print $2}' "$out/curves.txt")
   awk -v s="$c" '/torch_curves_seconds/{printf "curves_speedup_vs_torch %.2f\n", $2/s}' "$out/torch.txt"
 else

@@ -5,7 +5,7 @@ Optional: runs only where python3-torch is installed (never a build or test depe
 Times (1) one epoch of SGD training of FCNet 784-1024-1024-10 (relu, batch 512, lr 0.1,
 momentum 0.9) on the 60,000 FashionMNIST training images, and (2) the loss/accuracy curves
 at 50 alphas on the 60,000 + 10,000 images, evaluated the straightforward way (forward pass
-at each alpha, batches of 10,000, no_grad). Prints "torch_KEY VALUE" lines.
+at each alpha, batches of 10,000, no_grad). Prints "torch_KEY VALUE" lines. A second argument "epoch" stops after the training epoch.
 """
 import gzip
 import sys
@@ -56,6 +56,8 @@ def main():
         loss.backward()
         opt.step()
     print(f"torch_epoch_seconds {time.perf_counter() - t:.2f}", flush=True)
+    if len(sys.argv) > 2 and sys.argv[2] == "epoch":
+        return
 
     theta1 = [p.detach().clone() for p in net.parameters()]
     t = time.perf_counter()

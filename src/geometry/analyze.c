@@ -384,16 +384,6 @@ static cJSON *gauss_json(job *j, mli_analysis *res)
     return o;
 }
 
-static double dist(const mli_real *a, const mli_real *b, size_t n)
-{
-    double s = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)a[i] - (b ? b[i] : 0);
-        s += d * d;
-    }
-    return sqrt(s);
-}
-
 static int write_geometry(job *j, mli_analysis *res)
 {
     cJSON *o = cJSON_CreateObject();
@@ -401,8 +391,8 @@ static int write_geometry(job *j, mli_analysis *res)
     int nb = mli_bumps(j->alpha, j->train.loss, j->na, bumps, MAX_BUMPS);
     res->delta = mli_bumps_max(bumps, nb < MAX_BUMPS ? nb : MAX_BUMPS);
     res->monotone = res->delta <= j->o->threshold;
-    res->wdist = dist(j->theta1, j->theta0, j->a.nparams);
-    res->norm_wdist = res->wdist / dist(j->theta0, NULL, j->a.nparams);
+    res->wdist = mli_param_dist(j->theta1, j->theta0, j->a.nparams);
+    res->norm_wdist = res->wdist / mli_param_dist(j->theta0, NULL, j->a.nparams);
     res->final_test_acc = j->test.acc[j->na - 1];
     res->final_train_loss = j->train.loss[j->na - 1];
     cJSON_AddItemToObject(o, "alphas", num_array(j->alpha, j->na));

@@ -13,7 +13,8 @@ static int argmax(const mli_real *z, int k)
     return best;
 }
 
-static double ce_row(const mli_real *z, int k, int y, mli_real *dz, double scale)
+/* log Σ exp z_j, shifted by the maximum so that no exp overflows */
+static double logsumexp(const mli_real *z, int k)
 {
     double m = z[0];
     for (int j = 1; j < k; j++)
@@ -21,7 +22,12 @@ static double ce_row(const mli_real *z, int k, int y, mli_real *dz, double scale
     double s = 0;
     for (int j = 0; j < k; j++)
         s += exp(z[j] - m);
-    double lse = m + log(s);
+    return m + log(s);
+}
+
+static double ce_row(const mli_real *z, int k, int y, mli_real *dz, double scale)
+{
+    double lse = logsumexp(z, k);
     if (dz)
         for (int j = 0; j < k; j++)
             dz[j] = (mli_real)((exp(z[j] - lse) - (j == y)) * scale);
@@ -66,13 +72,7 @@ static double tangent_row(mli_loss loss, const mli_real *z, const mli_real *v, c
 {
     double l = 0, g_v = 0, g_a = 0, vHv = 0;
     if (loss == MLI_LOSS_CE) {
-        double m = z[0];
-        for (int j = 1; j < k; j++)
-            m = fmax(m, z[j]);
-        double s = 0;
-        for (int j = 0; j < k; j++)
-            s += exp(z[j] - m);
-        double lse = m + log(s), pv = 0;
+        double lse = logsumexp(z, k), pv = 0;
         for (int j = 0; j < k; j++) {
             double p = exp(z[j] - lse), g = p - (j == y);
             g_v += g * v[j];
@@ -117,12 +117,8 @@ double mli_loss_tangent(mli_loss loss, const mli_real *Z, int B, int k, const in
         if (d2l_curv)
             d2l_curv[i] = cv;
         sum += li;
-        if (correct && y && loss != MLI_LOSS_RECON) {
-            int best = 0;
-            for (int j = 1; j < k; j++)
-                best = z[j] > z[best] ? j : best;
-            *correct += best == y[i];
-        }
+        if (correct && y && loss != MLI_LOSS_RECON)
+            *correct += argmax(z, k) == y[i];
     }
     return sum;
 }

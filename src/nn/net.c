@@ -146,3 +146,13 @@ void mli_net_evaluate(const mli_arch *a, const mli_real *theta, const mli_real *
     *loss = sum / d->n;
     *acc = a->loss == MLI_LOSS_RECON ? NAN : (double)correct / d->n;
 }
+
+double mli_param_dist(const mli_real *a, const mli_real *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)a[i] - (b ? b[i] : 0);
+        s += d * d;
+    }
+    return sqrt(s);
+}

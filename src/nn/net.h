@@ -57,6 +57,9 @@ double mli_net_loss_grad(const mli_arch *a, const mli_real *theta, mli_real *buf
 void mli_net_evaluate(const mli_arch *a, const mli_real *theta, const mli_real *bufs, mli_ws *w,
                       const mli_data *d, double *loss, double *acc, double *per_example);
 
+/* ‖a − b‖₂ over n parameters, accumulated in double (b NULL: ‖a‖₂). */
+double mli_param_dist(const mli_real *a, const mli_real *b, size_t n);
+
 /* The batch of rows [i0, i0+n) of a data set. */
 mli_batch mli_batch_rows(const mli_data *d, int i0, int n);
 

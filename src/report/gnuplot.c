@@ -13,7 +13,11 @@
 #include "io/err.h"
 
 /* The size and font of every figure; the SVG is "dynamic" so that browsers scale it. */
-#define GP_SIZE "960,600"
+#define GP_WIDTH 960
+#define GP_HEIGHT 600
+#define GP_STR(x) #x
+#define GP_XSTR(x) GP_STR(x)
+#define GP_SIZE GP_XSTR(GP_WIDTH) "," GP_XSTR(GP_HEIGHT)
 #define GP_FONT "DejaVu Sans,11"
 
 void mli_gp_init(mli_gp_fig *f, const char *name)
@@ -115,32 +119,40 @@ void mli_gp_item(mli_gp_fig *f, const char *fmt, ...)
     vcmd(&f->plot, fmt, ap);
     va_end(ap);
     f->nitems++;
+    /* the key entry: its title, in characters (UTF-8 continuation bytes not counted) */
     const char *t = strstr(f->plot.s + start, " title '");
     if (t) {
-        const char *end = strchr(t + 8, '\'');
-        int len = end ? (int)(end - t - 8) : 0;
+        int len = 0;
+        for (const char *p = t + 8; *p && *p != '\''; p++)
+            len += ((unsigned char)*p & 0xC0) != 0x80;
         f->key_n++;
         f->key_len = len > f->key_len ? len : f->key_len;
     }
 }
 
-/* Key rows below the plot: entries as wide as gnuplot makes them (the longest title, counted
- * in bytes, which overestimates UTF-8 text, plus the sample), in a panel of f->panel_w of the
- * 960-pixel canvas less the axis margins; a little over 7 pixels per character at 11 points. */
-static int key_rows(const mli_gp_fig *f)
+/* The key below the plot, laid out here rather than by gnuplot, whose bottom margin does not
+ * always leave room for both the x label and a key of several rows. gnuplot fits as many
+ * columns as entries of (longest title + 4 characters) fit across the plot; estimating the
+ * character generously (9.5 pixels at 11 points; the PNG's is 8-9, the SVG's less) and the
+ * plot narrowly gives a column count it can always reach, which "maxcols" then imposes: the
+ * rows are known, and so is the margin they need. */
+static int key_cols(const mli_gp_fig *f)
 {
-    if (!f->key_n)
-        return 0;
-    double avail = 960 * f->panel_w - 110, entry = 7.2 * (f->key_len + 6);
+    double avail = GP_WIDTH * f->panel_w - 130, entry = 9.5 * (f->key_len + 4) + 5;
     int cols = (int)(avail / entry);
-    cols = cols < 1 ? 1 : cols > f->key_n ? f->key_n : cols;
-    return (f->key_n + cols - 1) / cols;
+    return cols < 1 ? 1 : cols > f->key_n ? f->key_n : cols;
 }
 
 void mli_gp_end(mli_gp_fig *f)
 {
-    /* tick labels, the x label (with room for subscripts), the key, a little air */
-    mli_buf_printf(&f->body, "set bmargin %.1f\n%s\n", 3.6 + 1.15 * key_rows(f), f->plot.s);
+    int rows = 0;
+    if (f->key_n) {
+        int cols = key_cols(f);
+        rows = (f->key_n + cols - 1) / cols;
+        mli_buf_printf(&f->body, "set key maxcols %d\n", cols);
+    }
+    /* tick labels, the x label (with room for subscripts), the key rows, a little air */
+    mli_buf_printf(&f->body, "set bmargin %.1f\n%s\n", 3.6 + 1.15 * rows, f->plot.s);
     f->nitems = -1;
 }
 
@@ -243,7 +255,7 @@ int mli_gp_find(char *buf, size_t n)
     }
 }
 
-/* Run gnuplot in dir on script with out=stem; its stdout and stderr are collected in err.
+/* Run gnuplot in dir on script with mli_output=stem; its stdout and stderr are collected in err.
  * Returns the exit status, or -1 if it could not be run. */
 static int run_gnuplot(const char *gnuplot, const char *dir, const char *script, const char *stem,
                        mli_buf *err)
@@ -292,7 +304,7 @@ static int run_gnuplot(const char *gnuplot, const char *dir, const char *script,
     return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
-/* The end of gnuplot's output: its error message is on the last lines. */
+/* The end of gnuplot's output, from the start of a line: its error message is there. */
 static const char *tail(mli_buf *b, size_t max)
 {
     if (!b->s)
@@ -300,7 +312,31 @@ static const char *tail(mli_buf *b, size_t max)
     size_t len = b->len;
     while (len && (b->s[len - 1] == '\n' || b->s[len - 1] == ' '))
         b->s[--len] = '\0';
-    return len > max ? b->s + len - max : b->s;
+    if (len <= max)
+        return b->s;
+    const char *p = b->s + len - max, *nl = strchr(p, '\n');
+    return nl ? nl + 1 : p;
+}
+
+/* gnuplot's output on success, less the notes that it widened a range holding a single value
+ * (one epoch, a constant curve): harmless, and what the figure shows anyway. */
+static void drop_range_notes(mli_buf *b)
+{
+    size_t w = 0;
+    for (size_t r = 0; r < b->len;) {
+        char *nl = memchr(b->s + r, '\n', b->len - r);
+        size_t n = nl ? (size_t)(nl - (b->s + r)) + 1 : b->len - r;
+        char line[256];
+        snprintf(line, sizeof line, "%.*s", (int)(n < 255 ? n : 255), b->s + r);
+        if (!(strstr(line, "Warning: empty ") && strstr(line, " range"))) {
+            memmove(b->s + w, b->s + r, n);
+            w += n;
+        }
+        r += n;
+    }
+    b->len = w;
+    if (b->s)
+        b->s[w] = '\0';
 }
 
 int mli_gp_render(const char *gnuplot, const char *dir, const char *name)
@@ -326,7 +362,9 @@ int mli_gp_render(const char *gnuplot, const char *dir, const char *name)
     if (rc)
         for (int i = 0; i < 2; i++)
             unlink(tmp[i]);
-    else if (out.len)
+    else
+        drop_range_notes(&out);
+    if (!rc && out.len)
         mli_warn("%s/%s: gnuplot: %s", dir, script, tail(&out, 300));
     mli_buf_free(&out);
     return rc;

@@ -42,7 +42,7 @@ typedef struct {
     mli_buf body;   /* drawing commands, run once per terminal */
     mli_buf plot;   /* the plot command being built */
     int nitems;     /* its items, -1 outside one */
-    int key_n;      /* its key entries and their longest title, in bytes */
+    int key_n;      /* its key entries and their longest title, in characters */
     int key_len;
     double panel_w; /* width of the current panel, as a fraction of the canvas */
 } mli_gp_fig;
@@ -65,9 +65,8 @@ void mli_gp_multiplot(mli_gp_fig *f, int rows, int cols, const char *title);
 /* Place the next panel of a multiplot at (x, y), size (w, h), in fractions of the canvas. */
 void mli_gp_place(mli_gp_fig *f, double x, double y, double w, double h);
 /* Build a plot command item by item: mli_gp_plot, mli_gp_item..., mli_gp_end. Items are
- * "'file' using ... with ... title 'text'" (or notitle). The key goes below the plot: gnuplot's
- * own bottom margin does not always leave room for both the x label and a key of several
- * rows, so mli_gp_end sets it from the titles, erring on the generous side. */
+ * "'file' using ... with ... title 'text'" (or notitle); mli_gp_end lays out the key below the
+ * plot from their titles and sets the bottom margin to fit it. */
 void mli_gp_plot(mli_gp_fig *f);
 void mli_gp_item(mli_gp_fig *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void mli_gp_end(mli_gp_fig *f);

@@ -455,6 +455,17 @@ static void note(report *r, const char *fig, const char *fmt, ...)
     mli_buf_printf(&r->notes, "<li><code>%s</code>: %s</li>\n", fig, msg); /* our own text */
 }
 
+/* A figure left out for want of what, in a table that may itself be missing. */
+static int lacks(report *r, const char *fig, const rtab *t, const char *what)
+{
+    const char *file = strrchr(t->path, '/') ? strrchr(t->path, '/') + 1 : t->path;
+    if (t->present)
+        note(r, fig, "%s has no %s", file, what);
+    else
+        note(r, fig, "no %s (written by '%s')", file, !strcmp(file, "train.tsv") ? "mli train" : "mli analyze");
+    return 0;
+}
+
 static const char *cfg_str(const report *r, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->config, key);
@@ -479,6 +490,8 @@ static const char *loss_label(const report *r)
 #define HALF_PI_LINE "lt 8 dt (8,5) lw 1.5"
 
 #define ALPHA_LABEL "α   (0: initialization θ_0,  1: trained parameters θ_1)"
+
+static void html_num(mli_buf *b, double x, const char *fmt);
 
 /* Min and max of the finite values of some columns; nonpos counts values <= 0. */
 typedef struct {
@@ -543,11 +556,8 @@ static void gp_bumps(report *r, mli_gp_fig *f)
 
 static int fig_loss_alpha(report *r, mli_gp_fig *f, mli_buf *cap)
 {
-    if (!tab_finite(&r->interp, "train_loss") && !tab_finite(&r->interp, "test_loss")) {
-        note(r, f->name, r->interp.present ? "interp.tsv has no loss values"
-                                           : "no interp.tsv (run 'mli analyze')");
-        return 0;
-    }
+    if (!tab_finite(&r->interp, "train_loss") && !tab_finite(&r->interp, "test_loss"))
+        return lacks(r, f->name, &r->interp, "loss values");
     static const char *const cols[] = {"alpha", "train_loss", "test_loss"};
     const char *file;
     tab_copy(mli_gp_table(f, "", &file), &r->interp, cols, 3);
@@ -590,11 +600,8 @@ static int fig_loss_alpha(report *r, mli_gp_fig *f, mli_buf *cap)
 
 static int fig_acc_alpha(report *r, mli_gp_fig *f, mli_buf *cap)
 {
-    if (!tab_finite(&r->interp, "train_acc") && !tab_finite(&r->interp, "test_acc")) {
-        note(r, f->name, r->interp.present ? "no accuracy in interp.tsv (not defined for this loss)"
-                                           : "no interp.tsv (run 'mli analyze')");
-        return 0;
-    }
+    if (!tab_finite(&r->interp, "train_acc") && !tab_finite(&r->interp, "test_acc"))
+        return lacks(r, f->name, &r->interp, "accuracy (not defined for this loss)");
     static const char *const cols[] = {"alpha", "train_acc", "test_acc"};
     const char *file;
     tab_copy(mli_gp_table(f, "", &file), &r->interp, cols, 3);
@@ -628,6 +635,8 @@ static void gp_epoch_axis(mli_gp_fig *f, const rtab *t)
     span_col(&s, t, "epoch");
     double step = fmax(1, nice_step(s.max - s.min));
     mli_gp_cmd(f, "set xlabel 'epoch'\nset xtics %.9g", round(step));
+    if (s.n && s.max == s.min) /* a single epoch: a range gnuplot need not invent */
+        mli_gp_cmd(f, "set xrange [%.9g:%.9g]", s.min - 1, s.max + 1);
 }
 
 static void train_dist_panel(const rtab *t, mli_gp_fig *f, const char *file)
@@ -640,7 +649,8 @@ static void train_dist_panel(const rtab *t, mli_gp_fig *f, const char *file)
         if (isfinite(w) && isfinite(nw) && w > 0 && nw > 0)
             k = nw / w;
     }
-    mli_gp_cmd(f, "set title 'Distance travelled from initialization'");
+    mli_gp_cmd(f, "set title 'Distance travelled from initialization'\n"
+                  "set yrange [0:*]"); /* a distance: from zero, so that sizes compare */
     gp_epoch_axis(f, t);
     if (tab_finite(t, "wdist")) {
         mli_gp_cmd(f, "set ylabel '‖θ − θ_0‖_2'");
@@ -652,7 +662,7 @@ static void train_dist_panel(const rtab *t, mli_gp_fig *f, const char *file)
             mli_gp_cmd(f, "set border 11 lc rgb '#555555'\nset link y2 via y*%.9g inverse y/%.9g\n"
                           "set y2tics %.3g out scale 0.6 textcolor rgb '#333333'\n"
                           "set y2label '‖θ − θ_0‖ / ‖θ_0‖'",
-                       k, k, nice_step(k * (s.max - s.min)));
+                       k, k, nice_step(k * s.max));
         mli_gp_plot(f);
         gp_series(f, t, file, "epoch", "wdist",
                   isfinite(k) ? "distance (left axis; right axis: relative to ‖θ_0‖)" : "distance",
@@ -668,10 +678,8 @@ static void train_dist_panel(const rtab *t, mli_gp_fig *f, const char *file)
 static int fig_train_curves(report *r, mli_gp_fig *f, mli_buf *cap)
 {
     const rtab *t = &r->train;
-    if (!t->present || !t->nrow) {
-        note(r, f->name, t->present ? "train.tsv has no epochs yet" : "no train.tsv");
-        return 0;
-    }
+    if (!t->present || !t->nrow)
+        return lacks(r, f->name, t, "epochs yet");
     static const char *const cols[] = {"epoch",    "train_loss", "train_acc",  "test_loss",
                                        "test_acc", "wdist",      "norm_wdist", "seconds"};
     const char *file;
@@ -679,17 +687,16 @@ static int fig_train_curves(report *r, mli_gp_fig *f, mli_buf *cap)
     int loss = tab_finite(t, "train_loss") || tab_finite(t, "test_loss");
     int acc = tab_finite(t, "train_acc") || tab_finite(t, "test_acc");
     int dist = tab_finite(t, "wdist") || tab_finite(t, "norm_wdist");
-    if (!loss && !acc && !dist) {
-        note(r, f->name, "train.tsv has no finite values");
-        return 0;
-    }
+    if (!loss && !acc && !dist)
+        return lacks(r, f->name, t, "finite values");
     /* loss and accuracy side by side on top, the distance across the bottom */
     const char *st = cfg_str(r, "status"), *opt = cfg_str(r, "optim_name");
     const cJSON *lr = cJSON_GetObjectItemCaseSensitive(r->config, "lr");
     char title[256];
-    snprintf(title, sizeof title, "Training: %d epochs%s%s%s%s, lr %.3g", t->nrow,
-             st ? ", status " : "", st ? st : "", opt ? ", optimizer " : "", opt ? opt : "",
-             cJSON_IsNumber(lr) ? lr->valuedouble : NAN);
+    int k = snprintf(title, sizeof title, "Training: %d epoch%s%s%s%s%s", t->nrow, t->nrow == 1 ? "" : "s",
+                     st ? ", status " : "", st ? st : "", opt ? ", optimizer " : "", opt ? opt : "");
+    if (cJSON_IsNumber(lr) && k > 0 && (size_t)k < sizeof title)
+        snprintf(title + k, sizeof title - (size_t)k, ", lr %.3g", lr->valuedouble);
     mli_gp_multiplot(f, 0, 0, title);
     const double band = 0.05;
     int ntop = loss + acc, i = 0;
@@ -736,10 +743,8 @@ static int fig_dloss_alpha(report *r, mli_gp_fig *f, mli_buf *cap)
     int d1 = tab_finite(t, "train_dloss") > 0;
     int d2 = tab_finite(t, "train_d2loss") || tab_finite(t, "train_d2loss_gn") ||
              tab_finite(t, "train_d2loss_curv");
-    if (!d1 && !d2) {
-        note(r, f->name, "no train_dloss / train_d2loss columns in interp.tsv");
-        return 0;
-    }
+    if (!d1 && !d2)
+        return lacks(r, f->name, t, "train_dloss / train_d2loss columns");
     static const char *const cols[] = {"alpha", "train_dloss", "train_d2loss", "train_d2loss_gn",
                                        "train_d2loss_curv"};
     const char *file;
@@ -813,7 +818,7 @@ static void geo_panel(report *r, mli_gp_fig *f, const gpanel *p, const char *fil
     mli_gp_plot(f);
     if (band)
         mli_gp_item(f, "'%s' using \"alpha\":\"%s\":\"%s\" with filledcurves lt %d "
-                       "fs transparent solid 0.22 noborder title '25–75%% quantiles'",
+                       "fs transparent solid 0.22 noborder title '25–75%%'",
                     qfile, q[0], q[2], p->lt);
     gp_series(f, &r->quant, qfile, "alpha", q[1], "median", "lines lt %d dt (6,4) lw 1.5", p->lt);
     gp_series(f, &r->interp, file, "alpha", p->col, "mean", "linespoints lt %d", p->lt);
@@ -828,10 +833,8 @@ static int fig_geometry_alpha(report *r, mli_gp_fig *f, mli_buf *cap)
     int n = 0;
     for (int i = 0; i < np; i++)
         n += geo_panel_has(r, &geo_panels[i]);
-    if (!n) {
-        note(r, f->name, "no speed / curvature / gauss_speed / gauss_length_cum in interp.tsv");
-        return 0;
-    }
+    if (!n)
+        return lacks(r, f->name, &r->interp, "speed / curvature / gauss_speed / gauss_length_cum columns");
     static const char *const cols[] = {"alpha", "speed", "curvature", "gauss_speed", "gauss_length_cum"};
     const char *file, *qfile = NULL;
     tab_copy(mli_gp_table(f, "", &file), &r->interp, cols, 5);
@@ -890,9 +893,8 @@ static int fig_gauss_hist(report *r, mli_gp_fig *f, mli_buf *cap)
         if (isfinite(tab_at(&r->ex, i, c)))
             x[n++] = tab_at(&r->ex, i, c);
     if (!n) {
-        note(r, f->name, r->ex.present ? "no finite gauss_length in examples.tsv" : "no examples.tsv");
         free(x);
-        return 0;
+        return lacks(r, f->name, &r->ex, "finite gauss_length");
     }
     qsort(x, (size_t)n, sizeof *x, cmp_double);
     double h = hist_width(x, n), mean = 0;
@@ -959,14 +961,16 @@ static int fig_certificates(report *r, mli_gp_fig *f, mli_buf *cap)
     static const char *const label[] = {"C0", "C1", "C2", "C1+C2"};
     const geo *g = &r->g;
     double nmax = 0;
-    int n = 0;
+    int n = 0, counted = 0; /* conditions listed, and those with counts */
     for (int i = 0; i < NCERT; i++)
         if (g->cert[i].present) {
             n++;
+            counted += isfinite(g->cert[i].certified) != 0;
             nmax = fmax(nmax, isfinite(g->cert[i].n_examples) ? g->cert[i].n_examples : 0);
         }
-    if (!n) {
-        note(r, f->name, "no certificates in geometry.json (run 'mli check')");
+    if (!counted) {
+        note(r, f->name, r->g.present ? "geometry.json has no certificates (computed for mse and recon models)"
+                                      : "no geometry.json (written by 'mli analyze')");
         return 0;
     }
     const char *file;
@@ -1047,11 +1051,23 @@ static void hess_panel(mli_gp_fig *f, const hess *h, const char *file, const cha
     mli_gp_end(f);
 }
 
+/* Finite entries of column j of an n x k matrix: gnuplot refuses a plot with no point. */
+static int finite_col(const double *m, int n, int k, int j)
+{
+    int c = 0;
+    for (int i = 0; m && i < n; i++)
+        c += isfinite(m[(size_t)i * (size_t)k + (size_t)j]) != 0;
+    return c;
+}
+
 static int fig_hessian(report *r, mli_gp_fig *f, mli_buf *cap)
 {
-    const hess *h = &r->g.h;
-    if (!h->n || !h->ktop) {
-        note(r, f->name, "no Hessian eigenvalues in geometry.json");
+    hess *h = &r->g.h;
+    if (!finite_col(h->bot, h->n, h->kbot, 0))
+        h->kbot = 0;
+    if (!finite_col(h->top, h->n, h->ktop, 0)) {
+        note(r, f->name, r->g.present ? "geometry.json has no Hessian eigenvalues ('mli analyze --hessian K')"
+                                      : "no geometry.json (written by 'mli analyze')");
         return 0;
     }
     const char *file;
@@ -1086,8 +1102,12 @@ static int fig_hessian(report *r, mli_gp_fig *f, mli_buf *cap)
     mli_buf_printf(cap, "Extreme eigenvalues of the Hessian of the training loss (Lanczos) at the %d "
                         "value(s) of α where they were computed; trace (Hutchinson estimate ± standard error):",
                    h->n);
-    for (int i = 0; i < h->n; i++)
-        mli_buf_printf(cap, "%s α = %.3g: %.4g ± %.2g", i ? ";" : "", h->alpha[i], h->trace[i], h->trace_se[i]);
+    for (int i = 0; i < h->n; i++) {
+        mli_buf_printf(cap, "%s α = %.3g: ", i ? ";" : "", h->alpha[i]);
+        html_num(cap, h->trace[i], "%.4g");
+        if (isfinite(h->trace[i]) && isfinite(h->trace_se[i]))
+            mli_buf_printf(cap, " ± %.2g", h->trace_se[i]);
+    }
     mli_buf_printf(cap, ".");
     return 1;
 }

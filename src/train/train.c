@@ -136,16 +136,6 @@ static int reload_tsv(run *r)
     return MLI_OK;
 }
 
-static double dist(const mli_real *a, const mli_real *b, size_t n)
-{
-    double s = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)a[i] - (b ? b[i] : 0);
-        s += d * d;
-    }
-    return sqrt(s);
-}
-
 static int setup(run *r)
 {
     int resume, rc = inspect_dir(r, &resume);
@@ -167,7 +157,7 @@ static int setup(run *r)
     memcpy(r->theta, r->theta0, sizeof(mli_real) * a->nparams);
     memcpy(r->bufs, bufs0, sizeof(mli_real) * (a->nbuffers + 1));
     mli_optim_init(&r->opt, r->cfg->optim_name, r->cfg->lr, r->cfg->beta, a->nparams);
-    r->norm0 = dist(r->theta0, NULL, a->nparams);
+    r->norm0 = mli_param_dist(r->theta0, NULL, a->nparams);
     char p[4096];
     if (resume) {
         path_in(p, r, "checkpoint.safetensors");
@@ -248,7 +238,7 @@ static int train_epoch(run *r, double *loss, double *acc)
     }
     *loss = sum / seen;
     *acc = c->loss_fn == MLI_LOSS_RECON ? NAN : (double)correct / seen;
-    if (!isfinite(dist(r->theta, NULL, r->a.nparams)))
+    if (!isfinite(mli_param_dist(r->theta, NULL, r->a.nparams)))
         return mli_err(MLI_EFAIL, "training diverged at epoch %d: parameters are not finite", r->epoch + 1);
     return MLI_OK;
 }
@@ -259,7 +249,7 @@ static int end_epoch(run *r, double loss, double acc, double seconds)
     mli_net_evaluate(&r->a, r->theta, r->bufs, r->ws, &r->ds.test, &tl, &ta, NULL);
     if (!isfinite(tl))
         return mli_err(MLI_EFAIL, "training diverged at epoch %d: test loss = %g", r->epoch + 1, tl);
-    double wd = dist(r->theta, r->theta0, r->a.nparams);
+    double wd = mli_param_dist(r->theta, r->theta0, r->a.nparams);
     r->epoch++;
     mli_buf_printf(&r->tsv, "%d\t", r->epoch);
     const double row[] = {loss, acc, tl, ta, wd, r->norm0 > 0 ? wd / r->norm0 : NAN};
