@@ -14,7 +14,7 @@ CFLAGS   += $(OPT) -g -std=c11 -D_GNU_SOURCE $(WARN) -Isrc $(shell pkg-config --
 LDLIBS   := -lgsl $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 TESTLIBS := -lcmocka
 
-SRC      := $(sort $(wildcard src/io/*.c src/data/*.c src/nn/*.c src/train/*.c src/geometry/*.c src/report/*.c))
+SRC      := $(sort $(wildcard src/io/*.c src/data/*.c src/nn/*.c src/train/*.c src/geometry/*.c src/report/*.c src/sweep/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TESTS    := $(sort $(basename $(notdir $(wildcard tests/test_*.c))))
 # Tests that check derivatives link the engine built in double precision.
@@ -23,6 +23,10 @@ FLT_TESTS := $(filter-out $(DBL_TESTS),$(TESTS))
 # The sanitized pass runs every C unit test (they are all fast); slow end-to-end
 # tests are shell scripts and run once, in the optimized build.
 SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+# Keep the test objects: make would otherwise delete them after the link (and print so after
+# the test summary, which must be the last line of `make check`).
+.SECONDARY:
 
 .PHONY: all check test-unit test-san test-e2e demo deps bench fuzz install clean paper
 all: build/mli
@@ -70,6 +74,14 @@ demo: deps build/mli
 
 deps:
 	@bash scripts/deps.sh
+
+# The reduced FashionMNIST study of the paper (README "Sweeps"): about 40 minutes on 2 cores.
+paper: build/mli
+	./build/mli sweep paper/fcnet.grid --out runs/paper -j 2 && ./build/mli table runs/paper && ./build/mli report runs/paper
+
+# SLURM end to end on a single-node cluster it starts itself (needs root; not part of check).
+check-slurm: build/mli
+	bash tests/slurm/run.sh
 
 BENCHES := $(sort $(basename $(notdir $(wildcard bench/bench_*.c))))
 build/bench/%: build/f/bench/%.o build/f/libmli.a

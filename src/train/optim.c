@@ -31,13 +31,17 @@ static void sgd_step(mli_optim *o, mli_real *restrict theta, const mli_real *res
 {
     const mli_real mu = (mli_real)o->beta1, lr = (mli_real)o->lr;
     mli_real *restrict b = o->m;
+    /* one pass over the three vectors: they are far larger than the caches */
     if (o->step == 0)
-        memcpy(b, g, sizeof(mli_real) * o->n);
+        for (size_t i = 0; i < o->n; i++) {
+            b[i] = g[i];
+            theta[i] -= lr * b[i];
+        }
     else
-        for (size_t i = 0; i < o->n; i++)
+        for (size_t i = 0; i < o->n; i++) {
             b[i] = mu * b[i] + g[i];
-    for (size_t i = 0; i < o->n; i++)
-        theta[i] -= lr * b[i];
+            theta[i] -= lr * b[i];
+        }
 }
 
 static void adam_step(mli_optim *o, mli_real *theta, const mli_real *g)
