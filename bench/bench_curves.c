@@ -2,7 +2,8 @@
  *   curves: loss and accuracy at 50 α on the 60,000 training and 10,000 test examples;
  *   gauss:  the output-space geometry (Taylor mode) of the 10,000 test examples at 50 α;
  *   derivs: dL/dα and d²L/dα² of the training loss (Taylor mode on the training set).
- * Usage: bench_curves RUN_DIR (a run of 784-1024-1024-10 with init/final.safetensors).
+ * Usage: bench_curves RUN_DIR [curves|gauss|derivs ...] (a run of 784-1024-1024-10 with
+ * init/final.safetensors; by default all three).
  * Prints "key value" lines: seconds and GFLOP/s on the GEMM FLOPs performed. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,14 +11,13 @@
 
 #include "geometry/curve.h"
 #include "geometry/path.h"
-#include "io/err.h"
 #include "io/blas.h"
+#include "io/err.h"
 #include "io/text.h"
 #include "nn/model.h"
 #include "train/train.h"
 
-static double gemm_flops(const mli_arch *a, double n, int na, int taylor)
-{
+static double gemm_flops(const mli_arch *a, double n, int na, int taylor) {
     double first = 2.0 * 2 * n * a->layers[0].in * a->layers[0].out; /* X W₀ᵀ and X ΔWᵀ, once */
     double rest = 0;
     for (int l = 1; l < a->nlayers; l++)
@@ -26,8 +26,14 @@ static double gemm_flops(const mli_arch *a, double n, int na, int taylor)
     return first + na * rest * (taylor ? 5 : 1);
 }
 
-int main(int argc, char **argv)
-{
+static int want(int argc, char **argv, const char *what) {
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], what))
+            return 1;
+    return 0;
+}
+
+int main(int argc, char **argv) {
     mli_blas_tune(argv);
     if (argc < 2) {
         fprintf(stderr, "usage: bench_curves RUN_DIR\n");
@@ -54,29 +60,37 @@ int main(int argc, char **argv)
     mli_path_means m;
     mli_path_examples ex;
 
-    double t = mli_now();
-    mli_path_eval(&c, &ds.train, 0, 0, &m, NULL);
-    mli_path_means_free(&m);
-    mli_path_eval(&c, &ds.test, 0, 0, &m, NULL);
-    mli_path_means_free(&m);
-    t = mli_now() - t;
-    double f = gemm_flops(&a, ds.train.n + ds.test.n, NA, 0);
-    printf("curves_seconds %.2f\ncurves_gflops %.1f\n", t, f / t / 1e9);
+    int all = argc < 3;
+    double t, f;
+    if (all || want(argc, argv, "curves")) {
+        t = mli_now();
+        mli_path_eval(&c, &ds.train, 0, 0, &m, NULL);
+        mli_path_means_free(&m);
+        mli_path_eval(&c, &ds.test, 0, 0, &m, NULL);
+        mli_path_means_free(&m);
+        t = mli_now() - t;
+        f = gemm_flops(&a, ds.train.n + ds.test.n, NA, 0);
+        printf("curves_seconds %.2f\ncurves_gflops %.1f\n", t, f / t / 1e9);
+    }
 
-    t = mli_now();
-    mli_path_eval(&c, &ds.test, 0, ds.test.n, &m, &ex);
-    t = mli_now() - t;
-    mli_path_means_free(&m);
-    mli_path_examples_free(&ex);
-    f = gemm_flops(&a, ds.test.n, NA, 1);
-    printf("gauss_seconds %.2f\ngauss_gflops %.1f\n", t, f / t / 1e9);
+    if (all || want(argc, argv, "gauss")) {
+        t = mli_now();
+        mli_path_eval(&c, &ds.test, 0, ds.test.n, &m, &ex);
+        t = mli_now() - t;
+        mli_path_means_free(&m);
+        mli_path_examples_free(&ex);
+        f = gemm_flops(&a, ds.test.n, NA, 1);
+        printf("gauss_seconds %.2f\ngauss_gflops %.1f\n", t, f / t / 1e9);
+    }
 
-    t = mli_now();
-    mli_path_eval(&c, &ds.train, 1, 0, &m, NULL);
-    t = mli_now() - t;
-    mli_path_means_free(&m);
-    f = gemm_flops(&a, ds.train.n, NA, 1);
-    printf("derivs_seconds %.2f\nderivs_gflops %.1f\n", t, f / t / 1e9);
+    if (all || want(argc, argv, "derivs")) {
+        t = mli_now();
+        mli_path_eval(&c, &ds.train, 1, 0, &m, NULL);
+        t = mli_now() - t;
+        mli_path_means_free(&m);
+        f = gemm_flops(&a, ds.train.n, NA, 1);
+        printf("derivs_seconds %.2f\nderivs_gflops %.1f\n", t, f / t / 1e9);
+    }
     free(delta);
     free(t0);
     free(t1);

@@ -262,12 +262,11 @@ static void test_hvp_matches_taylor_second_derivative(void **state)
 
 /* The chunked evaluation (first-layer products reused across α, chunks smaller than the data)
  * gives the same numbers as the direct forward pass at θ(α). */
-static void test_path_eval_matches_direct_forward(void **state)
+static void path_eval_matches_direct_forward(mli_act act)
 {
-    (void)state;
     net_fx f;
     int n = 37;
-    net_init(&f, MLI_ACT_RELU, MLI_LOSS_CE, n);
+    net_init(&f, act, MLI_LOSS_CE, n);
     enum { NA = 7 };
     double alpha[NA];
     mli_linspace01(alpha, NA);
@@ -307,6 +306,15 @@ static void test_path_eval_matches_direct_forward(void **state)
     mli_path_means_free(&m);
     mli_path_examples_free(&ex);
     net_free(&f);
+}
+
+/* relu takes the fused first-layer pass; the others compute and then activate in place */
+static void test_path_eval_matches_direct_forward(void **state)
+{
+    (void)state;
+    path_eval_matches_direct_forward(MLI_ACT_RELU);
+    path_eval_matches_direct_forward(MLI_ACT_TANH);
+    path_eval_matches_direct_forward(MLI_ACT_SIGMOID);
 }
 
 int main(void)

@@ -29,6 +29,7 @@ void mli_analyze_opts_default(mli_analyze_opts *o)
     o->trace_samples = 20;
     o->threshold = 1e-3;
     o->write_interp = 1;
+    mli_controls_opts_default(&o->controls);
 }
 
 typedef struct {
@@ -46,6 +47,7 @@ typedef struct {
     int certified; /* certificates computed */
     double *adaptive; /* per example, or NULL */
     cJSON *hessian;
+    cJSON *controls; /* geometry.json entries of the control experiments */
     mli_progress prog;
 } job;
 
@@ -78,7 +80,7 @@ static mli_path_ctx ctx(job *j, const char *label)
 {
     mli_path_ctx c = {&j->a, j->theta0, j->delta, j->bn, j->na, j->alpha, 0, &j->prog, label};
     /* chunk: large enough for efficient GEMMs, small enough that Taylor blocks stay in memory */
-    c.chunk = j->a.width_max > 2048 ? 512 : 1024;
+    c.chunk = j->a.width_max > 2048 ? 512 : 2048;
     return c;
 }
 
@@ -427,6 +429,7 @@ static int write_geometry(job *j, mli_analysis *res)
         cJSON_AddItemToObject(o, "hessian", j->hessian);
         j->hessian = NULL;
     }
+    mli_controls_merge(o, j->controls); /* control experiments */
     char p[4096];
     path_in(p, j->o->out_dir, "geometry.json");
     int rc = mli_json_write(p, o);
@@ -436,9 +439,21 @@ static int write_geometry(job *j, mli_analysis *res)
 
 /* ---- the whole analysis ---- */
 
+/* ---- control experiments (geometry/controls.h) ---- */
+static int controls(job *j)
+{
+    mli_controls_ctx c = {j->cfg, &j->o->controls, &j->a, &j->ds, j->theta0, j->theta1, j->delta, j->bn,
+                          j->o->bn_stats, j->na, j->alpha, j->train.loss, j->o->out_dir, &j->prog};
+    j->controls = cJSON_CreateObject();
+    return mli_controls_run(&c, j->controls);
+}
+
 static int compute(job *j)
 {
     const mli_analyze_opts *o = j->o;
+    int rc0 = mli_controls_check(&o->controls, &j->a, &j->ds); /* usage errors before any work */
+    if (rc0)
+        return rc0;
     j->na = o->alpha_steps > 0 ? o->alpha_steps : j->cfg->alpha_steps;
     j->alpha = mli_malloc(sizeof(double) * (size_t)j->na);
     mli_linspace01(j->alpha, j->na);
@@ -484,6 +499,8 @@ static int compute(job *j)
         rc = adaptive_lengths(j);
     if (!rc && o->hessian_k > 0)
         rc = hessian(j);
+    if (!rc && mli_controls_any(&o->controls))
+        rc = controls(j);
     return rc;
 }
 
@@ -503,6 +520,7 @@ static void job_free(job *j)
     free(j->cert);
     free(j->adaptive);
     cJSON_Delete(j->hessian);
+    cJSON_Delete(j->controls);
 }
 
 int mli_analyze_run(const mli_config *cfg, const mli_analyze_opts *o, mli_analysis *res)

@@ -12,6 +12,7 @@
 
 typedef struct {
     mli_real *theta, *p0, *p1;
+    mli_real *delta;  /* Δ with the first layer's bias zeroed: that bias lives in P0/P1 */
     mli_real *vprev; /* velocities at the previous α, chunk × nout */
     mli_ws *ws;
     mli_tws *tws;
@@ -22,6 +23,7 @@ static void chunk_ws_init(chunk_ws *w, const mli_arch *a, int chunk, int taylor)
 {
     size_t n1 = (size_t)a->layers[0].out;
     w->theta = mli_malloc(sizeof(mli_real) * a->nparams);
+    w->delta = mli_malloc(sizeof(mli_real) * a->nparams);
     w->p0 = mli_malloc(sizeof(mli_real) * chunk * n1);
     w->p1 = mli_malloc(sizeof(mli_real) * chunk * n1);
     w->ws = mli_ws_new(a, chunk);
@@ -36,6 +38,7 @@ static void chunk_ws_init(chunk_ws *w, const mli_arch *a, int chunk, int taylor)
 static void chunk_ws_free(chunk_ws *w)
 {
     free(w->theta);
+    free(w->delta);
     free(w->p0);
     free(w->p1);
     mli_ws_free(w->ws);
@@ -44,12 +47,12 @@ static void chunk_ws_free(chunk_ws *w)
     free(w->l);
 }
 
-/* θ(α) for every layer but the first one's weight matrix: with the precomputed products the
- * first layer needs only its bias at α. */
+/* θ(α) for every layer but the first: its products with the inputs, bias folded in, are
+ * computed once per chunk (first_layer) and combined per α. */
 static void interpolate(const mli_path_ctx *c, double alpha, mli_real *theta)
 {
     const mli_layer *L0 = &c->a->layers[0];
-    size_t from = L0->p + (size_t)L0->out * L0->in;
+    size_t from = L0->p + (size_t)L0->out * (L0->in + 1);
     for (size_t i = from; i < c->a->nparams; i++)
         theta[i] = c->theta0[i] + (mli_real)alpha * c->delta[i];
 }
@@ -59,23 +62,46 @@ static const mli_real *bufs_at(const mli_path_ctx *c, int j)
     return c->bufs ? c->bufs + (size_t)j * c->a->nbuffers : NULL;
 }
 
+/* P0 = X W₀ᵀ + b₀ and P1 = X ΔWᵀ + Δb for the m rows of the chunk: the first layer's
+ * pre-activation at α is then P0 + αP1, with no GEMM and no bias pass per α. */
+static void first_layer(const mli_path_ctx *c, chunk_ws *w, const mli_real *X, int m)
+{
+    const mli_layer *L0 = &c->a->layers[0];
+    size_t wb = (size_t)L0->out * L0->in;
+    const mli_real *b0 = c->theta0 + L0->p + wb, *db = c->delta + L0->p + wb;
+    mli_taylor_first_layer(c->a, c->theta0, c->delta, X, m, w->p0, w->p1);
+    for (int i = 0; i < m; i++)
+        for (int u = 0; u < L0->out; u++) {
+            w->p0[(size_t)i * L0->out + u] += b0[u];
+            w->p1[(size_t)i * L0->out + u] += db[u];
+        }
+}
+
 /* Values only for rows [r0, r1) of the chunk: returns Σℓ and adds to *correct. */
 static double values(const mli_path_ctx *c, chunk_ws *w, const mli_data *d, int i0, int r0, int r1,
                      int j, long *correct)
 {
     const mli_arch *a = c->a;
-    const mli_layer *L0 = &a->layers[0];
-    int B = r1 - r0, n1 = L0->out;
-    size_t wb = (size_t)L0->out * L0->in;
-    const mli_real *b = w->theta + L0->p + wb;
-    mli_real *H = w->ws->out[0], al = (mli_real)c->alpha[j];
-    const mli_real *P0 = w->p0 + (size_t)r0 * n1, *P1 = w->p1 + (size_t)r0 * n1;
-    for (int i = 0; i < B; i++)
-        for (int u = 0; u < n1; u++) {
-            size_t k = (size_t)i * n1 + u;
-            H[k] = P0[k] + al * P1[k] + b[u];
+    int B = r1 - r0, n1 = a->layers[0].out;
+    size_t n = (size_t)B * n1;
+    const mli_real al = (mli_real)c->alpha[j];
+    const mli_real *restrict P0 = w->p0 + (size_t)r0 * n1, *restrict P1 = w->p1 + (size_t)r0 * n1;
+    /* when an activation follows, apply it in the same pass (one sweep over memory less) */
+    int fuse = a->nlayers > 1 && a->layers[1].kind == MLI_LAYER_ACT;
+    mli_real *restrict H = w->ws->out[fuse];
+    if (fuse && a->act == MLI_ACT_RELU)
+        for (size_t k = 0; k < n; k++) {
+            mli_real h = P0[k] + al * P1[k];
+            H[k] = h > 0 ? h : 0;
         }
-    const mli_real *Z = mli_net_forward_from(a, w->theta, (mli_real *)bufs_at(c, j), w->ws, 1, H, B, MLI_MODE_EVAL);
+    else {
+        for (size_t k = 0; k < n; k++)
+            H[k] = P0[k] + al * P1[k];
+        if (fuse)
+            mli_act_forward(a->act, H, H, n);
+    }
+    const mli_real *Z = mli_net_forward_from(a, w->theta, (mli_real *)bufs_at(c, j), w->ws, 1 + fuse, H, B,
+                                             MLI_MODE_EVAL);
     mli_batch bt = mli_batch_rows(d, i0 + r0, B);
     const mli_real *T = a->loss == MLI_LOSS_RECON ? bt.x : bt.t;
     return mli_loss_eval(a->loss, Z, B, a->nout, bt.y, T, NULL, w->l, correct);
@@ -129,7 +155,7 @@ static void derivs(const mli_path_ctx *c, chunk_ws *w, const mli_data *d, int i0
 {
     const mli_arch *a = c->a;
     int B = r1 - r0, n1 = a->layers[0].out;
-    const mli_real *Z = mli_net_tangent(a, w->theta, c->delta, bufs_at(c, j), w->tws, NULL, B,
+    const mli_real *Z = mli_net_tangent(a, w->theta, w->delta, bufs_at(c, j), w->tws, NULL, B,
                                         w->p0 + (size_t)r0 * n1, w->p1 + (size_t)r0 * n1, c->alpha[j]);
     mli_batch bt = mli_batch_rows(d, i0 + r0, B);
     const mli_real *T = a->loss == MLI_LOSS_RECON ? bt.x : bt.t;
@@ -142,6 +168,18 @@ static void derivs(const mli_path_ctx *c, chunk_ws *w, const mli_data *d, int i0
     int geo = n_geo - (i0 + r0);
     if (ex && geo > 0)
         record_geometry(c, Z, B, geo < B ? geo : B, i0 + r0, r0, w, j, ex);
+}
+
+/* θ and Δ as the per-α passes see them: the first layer's bias is zero in both, since it
+ * is folded into P0 and P1. */
+static void prepare(const mli_path_ctx *c, chunk_ws *w)
+{
+    const mli_layer *L0 = &c->a->layers[0];
+    size_t b = L0->p + (size_t)L0->out * L0->in;
+    memcpy(w->theta, c->theta0, sizeof(mli_real) * c->a->nparams);
+    memcpy(w->delta, c->delta, sizeof(mli_real) * c->a->nparams);
+    memset(w->theta + b, 0, sizeof(mli_real) * (size_t)L0->out);
+    memset(w->delta + b, 0, sizeof(mli_real) * (size_t)L0->out);
 }
 
 static double *alloc_or_null(int want, int n) { return want ? mli_calloc((size_t)n, sizeof(double)) : NULL; }
@@ -182,11 +220,11 @@ void mli_path_eval(const mli_path_ctx *c, const mli_data *d, int derivs_all, int
         examples_alloc(ex, n_geo, na);
     long *correct = mli_calloc((size_t)na, sizeof(long));
     double *sums = mli_calloc(4 * (size_t)na, sizeof(double));
-    memcpy(w.theta, c->theta0, sizeof(mli_real) * a->nparams);
+    prepare(c, &w);
     int nchunks = (d->n + chunk - 1) / chunk;
     for (int i0 = 0, ci = 0; i0 < d->n; i0 += chunk, ci++) {
         int m = d->n - i0 < chunk ? d->n - i0 : chunk;
-        mli_taylor_first_layer(a, c->theta0, c->delta, d->x + (size_t)i0 * d->d, m, w.p0, w.p1);
+        first_layer(c, &w, d->x + (size_t)i0 * d->d, m);
         int split = n_taylor - i0; /* rows [0, split) of the chunk take Taylor mode */
         split = split < 0 ? 0 : split > m ? m : split;
         for (int j = 0; j < na; j++) {
@@ -224,10 +262,10 @@ void mli_path_losses(const mli_path_ctx *c, const mli_data *d, int n, double *ou
     n = n < d->n ? n : d->n;
     chunk_ws w;
     chunk_ws_init(&w, c->a, chunk, 0);
-    memcpy(w.theta, c->theta0, sizeof(mli_real) * c->a->nparams);
+    prepare(c, &w);
     for (int i0 = 0; i0 < n; i0 += chunk) {
         int m = n - i0 < chunk ? n - i0 : chunk;
-        mli_taylor_first_layer(c->a, c->theta0, c->delta, d->x + (size_t)i0 * d->d, m, w.p0, w.p1);
+        first_layer(c, &w, d->x + (size_t)i0 * d->d, m);
         for (int j = 0; j < c->n_alpha; j++) {
             interpolate(c, c->alpha[j], w.theta);
             values(c, &w, d, i0, 0, m, j, NULL);
