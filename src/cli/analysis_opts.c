@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/controls_opts.h"
 #include "io/err.h"
 
 static int parse_int(const char *opt, const char *v, int lo, int hi, int *out)
@@ -36,6 +37,8 @@ int mli_cli_analysis_opt(int argc, char **argv, int *i, mli_analyze_opts *o)
     int c = mli_cli_common(argc, argv, i, &o->progress, &o->threads);
     if (c)
         return c < 0 ? -1 : 1;
+    if ((c = mli_cli_controls_opt(argc, argv, i, &o->controls))) /* control experiments */
+        return c;
     int rc = MLI_OK;
     if (!strcmp(a, "--alpha-steps"))
         rc = parse_int(a, mli_cli_value(argc, argv, i), 2, 100000, &o->alpha_steps);
@@ -107,4 +110,5 @@ void mli_cli_analysis_help(FILE *f)
                "  --threshold T        non-monotone when delta > T (default 1e-3)\n"
                "  --data-dir DIR       the folder holding the data set's files\n"
                "  --threads N          BLAS threads;  --progress / --quiet\n");
+    mli_cli_controls_help(f);
 }

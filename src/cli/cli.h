@@ -18,6 +18,10 @@ void mli_usage_report(FILE *f);
 int mli_cmd_help(int argc, char **argv);
 int mli_cmd_run(int argc, char **argv);
 void mli_usage_run(FILE *f);
+int mli_cmd_sweep(int argc, char **argv);
+void mli_usage_sweep(FILE *f);
+int mli_cmd_table(int argc, char **argv);
+void mli_usage_table(FILE *f);
 
 /* Print "mli: <message>" for a failed status and return it (the exit status). */
 int mli_cli_fail(int status);

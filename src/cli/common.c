@@ -16,7 +16,9 @@ static const mli_command commands[] = {
     {"train", mli_cmd_train, "train a network; writes a run directory", mli_usage_train},
     {"analyze", mli_cmd_analyze, "interpolation, monotonicity and geometry of a run", mli_usage_analyze},
     {"check", mli_cmd_check, "the MSE sufficient conditions, per example and for the data set", mli_usage_check},
-    {"report", mli_cmd_report, "gnuplot figures and index.html of a run directory", mli_usage_report},
+    {"report", mli_cmd_report, "gnuplot figures and index.html of a run or sweep directory", mli_usage_report},
+    {"table", mli_cmd_table, "the paper's table and summary.tsv of a sweep directory", mli_usage_table},
+    {"sweep", mli_cmd_sweep, "train and analyse every configuration of a grid file (or SLURM)", mli_usage_sweep},
     {"help", mli_cmd_help, "help on a command", NULL},
 };
 

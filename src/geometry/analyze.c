@@ -443,7 +443,8 @@ static int write_geometry(job *j, mli_analysis *res)
 static int controls(job *j)
 {
     mli_controls_ctx c = {j->cfg, &j->o->controls, &j->a, &j->ds, j->theta0, j->theta1, j->delta, j->bn,
-                          j->o->bn_stats, j->na, j->alpha, j->train.loss, j->o->out_dir, &j->prog};
+                          j->o->bn_stats, j->na, j->alpha, j->train.loss, j->o->out_dir, &j->prog,
+                          ctx(j, "").chunk};
     j->controls = cJSON_CreateObject();
     return mli_controls_run(&c, j->controls);
 }

@@ -5,6 +5,7 @@
 #define MLI_ANALYZE_H
 
 #include "geometry/certify.h"
+#include "geometry/controls.h"
 #include "geometry/path.h"
 #include "train/config.h"
 
@@ -29,6 +30,7 @@ typedef struct {
     int progress;
     int threads;             /* recorded only: the CLI sets the BLAS thread count */
     int write_interp;        /* write interp.tsv and the per-α files (check writes geometry.json only) */
+    mli_controls_opts controls; /* control experiments (geometry/controls.h) */
 } mli_analyze_opts;
 
 void mli_analyze_opts_default(mli_analyze_opts *o);

@@ -15,13 +15,15 @@ void mli_linear_forward(mli_real *Y, const mli_real *X, const mli_real *W, const
 void mli_linear_backward(mli_real *dX, mli_real *dW, mli_real *db, const mli_real *dY,
                          const mli_real *X, const mli_real *W, int B, int in, int out, mli_real beta)
 {
-    MLI_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, B, 1, dY, out, X, in, beta, dW, in);
-    if (beta == 0)
-        memset(db, 0, sizeof(mli_real) * (size_t)out);
-    for (int i = 0; i < B; i++) {
-        const mli_real *row = dY + (size_t)i * out;
-        for (int j = 0; j < out; j++)
-            db[j] += row[j];
+    if (dW) { /* NULL: the input gradient alone (per-example Jacobians, nn/jacobian.c) */
+        MLI_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, B, 1, dY, out, X, in, beta, dW, in);
+        if (beta == 0)
+            memset(db, 0, sizeof(mli_real) * (size_t)out);
+        for (int i = 0; i < B; i++) {
+            const mli_real *row = dY + (size_t)i * out;
+            for (int j = 0; j < out; j++)
+                db[j] += row[j];
+        }
     }
     if (dX)
         MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, in, out, 1, dY, out, W, in, 0, dX, in);

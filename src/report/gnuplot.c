@@ -170,6 +170,11 @@ void mli_gp_quote(mli_buf *b, const char *text)
     }
 }
 
+static const char *const palette[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
+                                      "#E69F00", "#56B4E9", "#888888", "#000000"};
+
+const char *mli_gp_rgb(int lt) { return palette[(lt - 1 + 8) % 8]; }
+
 /* The part of every script before the drawing commands. The palette is set with "set
  * linetype", which survives "reset"; everything else a panel relies on is in the defaults
  * macro, so that each panel starts from the same state. */
@@ -186,8 +191,6 @@ static void preamble(mli_buf *s, const mli_gp_fig *f)
                       "out = exists(\"mli_output\") ? mli_output : '%s'\n"
                       "set encoding utf8\n\n",
                    f->name);
-    static const char *const palette[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
-                                          "#E69F00", "#56B4E9", "#888888", "#000000"};
     static const int points[] = {7, 5, 9, 11, 13, 7, 1, 7};
     for (int i = 0; i < 8; i++)
         mli_buf_printf(s, "set linetype %d lc rgb '%s' lw %s pt %d ps 0.7 dt %s\n", i + 1,

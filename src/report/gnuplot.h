@@ -32,6 +32,10 @@ enum {
     MLI_LT_BLACK = 8
 };
 
+/* The colour of linetype lt as "#RRGGBB", for a transparent variant ("#AARRGGBB", where AA
+ * is the transparency) of a palette colour, e.g. for many overlapping curves. */
+const char *mli_gp_rgb(int lt);
+
 typedef struct {
     char name[64];
     int ntab;

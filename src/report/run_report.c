@@ -19,7 +19,9 @@
 #include "io/atomic.h"
 #include "io/err.h"
 #include "io/text.h"
+#include "report/control_figs.h"
 #include "report/gnuplot.h"
+#include "report/html.h"
 
 #define HALF_PI 1.57079632679489661923
 #define INPUT_MAX_BYTES (512u << 20)
@@ -419,7 +421,7 @@ static int json_load(const char *path, cJSON **obj)
 /* ------------------------------------------------------------------------------------------
  * The report. */
 
-enum { MAX_FIG = 8 };
+enum { MAX_FIG = 13 }; /* 8 of the path, 5 of the control experiments */
 
 typedef struct {
     char name[64];
@@ -435,6 +437,7 @@ typedef struct {
     cJSON *config, *geom_json;
     rtab train, interp, quant, ex;
     geo g;
+    mli_ctl_figs *ctl; /* control experiments (report/control_figs.h) */
     char gnuplot[4096];
     int have_gnuplot;
     rfig fig[MAX_FIG];
@@ -1115,19 +1118,6 @@ static int fig_hessian(report *r, mli_gp_fig *f, mli_buf *cap)
 /* ------------------------------------------------------------------------------------------
  * index.html */
 
-static void html_esc(mli_buf *b, const char *s)
-{
-    for (; *s; s++)
-        switch (*s) {
-        case '&': mli_buf_printf(b, "&amp;"); break;
-        case '<': mli_buf_printf(b, "&lt;"); break;
-        case '>': mli_buf_printf(b, "&gt;"); break;
-        case '"': mli_buf_printf(b, "&quot;"); break;
-        case '\'': mli_buf_printf(b, "&#39;"); break;
-        default: mli_buf_printf(b, "%c", *s);
-        }
-}
-
 static void html_num(mli_buf *b, double x, const char *fmt)
 {
     if (isfinite(x))
@@ -1146,13 +1136,13 @@ static void html_json(mli_buf *b, const cJSON *v)
     else if (cJSON_IsNumber(v))
         mli_buf_printf(b, "%.9g", v->valuedouble);
     else if (cJSON_IsString(v))
-        html_esc(b, v->valuestring);
+        mli_html_esc(b, v->valuestring);
     else if (cJSON_IsArray(v) || cJSON_IsObject(v)) {
         int obj = cJSON_IsObject(v);
         mli_buf_printf(b, "%s", obj ? "" : "[");
         for (const cJSON *e = v->child; e; e = e->next) {
             if (obj && e->string) {
-                html_esc(b, e->string);
+                mli_html_esc(b, e->string);
                 mli_buf_printf(b, ": ");
             }
             html_json(b, e);
@@ -1227,7 +1217,7 @@ static void html_summary(const report *r, mli_buf *b)
         snprintf(lbl, sizeof lbl, "certificate %s", cl[i]);
         v.len = 0;
         if (k->na_text)
-            html_esc(&v, k->na_text);
+            mli_html_esc(&v, k->na_text);
         else if (!isfinite(k->certified))
             mli_buf_printf(&v, "not applicable");
         else
@@ -1260,10 +1250,12 @@ static void html_config_cells(mli_buf *b, const cJSON *o, const char *prefix, in
             html_config_cells(b, e, p, n);
             continue;
         }
+        if (cJSON_IsArray(e) && cJSON_IsObject(e->child))
+            continue; /* lists of records (the data files) are listed below the table */
         if (*n % 3 == 0)
             mli_buf_printf(b, "%s<tr>", *n ? "</tr>\n" : "");
         mli_buf_printf(b, "<th>");
-        html_esc(b, key);
+        mli_html_esc(b, key);
         mli_buf_printf(b, "</th><td>");
         html_json(b, e);
         mli_buf_printf(b, "</td>");
@@ -1277,6 +1269,20 @@ static void html_config(const report *r, mli_buf *b)
     mli_buf_printf(b, "<h2 id=\"config\">Configuration</h2>\n<table class=\"config\">\n");
     html_config_cells(b, r->config, "", &n);
     mli_buf_printf(b, "%s</table>\n", n ? "</tr>\n" : "");
+    const cJSON *ds = cJSON_GetObjectItemCaseSensitive(r->config, "dataset");
+    const cJSON *files = ds ? cJSON_GetObjectItemCaseSensitive(ds, "files") : NULL, *f;
+    if (cJSON_IsArray(files) && cJSON_GetArraySize(files) > 0) {
+        mli_buf_printf(b, "<p class=\"files\">Data files:</p>\n<ul class=\"files\">\n");
+        cJSON_ArrayForEach(f, files)
+        {
+            const cJSON *path = cJSON_GetObjectItemCaseSensitive(f, "path");
+            const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(f, "bytes");
+            mli_buf_printf(b, "<li><code>");
+            mli_html_esc(b, cJSON_IsString(path) ? path->valuestring : "?");
+            mli_buf_printf(b, "</code> (%.0f bytes)</li>\n", cJSON_IsNumber(bytes) ? bytes->valuedouble : 0.0);
+        }
+        mli_buf_printf(b, "</ul>\n");
+    }
 }
 
 static void html_figure(const report *r, const rfig *fg, mli_buf *b)
@@ -1300,9 +1306,12 @@ static void html_figure(const report *r, const rfig *fg, mli_buf *b)
 static void html_files(const report *r, mli_buf *b)
 {
     static const char *const files[] = {"config.json", "train.tsv", "interp.tsv", "geometry.json",
-                                        "geometry_quantiles.tsv", "examples.tsv"};
+                                        "geometry_quantiles.tsv", "examples.tsv",
+                                        /* control experiments */
+                                        "random_inits.tsv", "permute.tsv", "plane.tsv", "plane_points.tsv",
+                                        "logits.tsv"};
     mli_buf_printf(b, "<h2 id=\"data\">Data files</h2>\n<p>Of the run:");
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < (int)(sizeof files / sizeof files[0]); i++) {
         char path[4200];
         snprintf(path, sizeof path, "%s/%s", r->run, files[i]);
         if (access(path, F_OK) == 0)
@@ -1315,19 +1324,6 @@ static void html_files(const report *r, mli_buf *b)
     mli_buf_printf(b, ". Each figure is redrawn by <code>gnuplot NAME.gp</code> in this directory.</p>\n");
 }
 
-static const char *const CSS =
-    "body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;max-width:1000px;margin:1.5em auto;"
-    "padding:0 1em;color:#222;line-height:1.45}\n"
-    "h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.2em;border-bottom:1px solid #ccc;"
-    "margin-top:1.8em}h3{font-size:1.05em;margin-bottom:.3em}\n"
-    "table{border-collapse:collapse;font-size:.9em}th,td{padding:.2em .6em;border:1px solid #ddd;"
-    "text-align:left;vertical-align:top}th{background:#f4f4f4;font-weight:600}\n"
-    "table.config td{font-family:'DejaVu Sans Mono',monospace;font-size:.92em;word-break:break-all}\n"
-    "img{max-width:100%;height:auto;border:1px solid #eee}.cap{margin:.3em 0}"
-    ".files{font-size:.85em;color:#555}.na{color:#999}.bad{color:#b00}"
-    ".warn{background:#fff4e0;border:1px solid #e0b060;padding:.5em}"
-    "nav a{margin-right:.8em}code{font-size:.95em}\n";
-
 static int write_html(const report *r)
 {
     char real[4096];
@@ -1337,11 +1333,11 @@ static int write_html(const report *r)
         name = slash + 1;
     mli_buf b = {0};
     mli_buf_printf(&b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>mli report: ");
-    html_esc(&b, name);
-    mli_buf_printf(&b, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>mli report: ", CSS);
-    html_esc(&b, name);
+    mli_html_esc(&b, name);
+    mli_buf_printf(&b, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>mli report: ", mli_html_css);
+    mli_html_esc(&b, name);
     mli_buf_printf(&b, "</h1>\n<p>Run directory <code>");
-    html_esc(&b, r->run);
+    mli_html_esc(&b, r->run);
     mli_buf_printf(&b, "</code>: monotonic linear interpolation (Lucas et al., ICML 2021) along "
                        "θ(α) = θ<sub>0</sub> + α(θ<sub>1</sub> − θ<sub>0</sub>).</p>\n<nav>"
                        "<a href=\"#summary\">Summary</a><a href=\"#config\">Configuration</a>");
@@ -1373,6 +1369,16 @@ static int write_html(const report *r)
 
 typedef int (*fig_fn)(report *, mli_gp_fig *, mli_buf *);
 
+/* The figures of the control experiments, drawn by report/control_figs.c (named by f->name). */
+static int fig_control(report *r, mli_gp_fig *f, mli_buf *cap)
+{
+    char why[512];
+    int drawn = mli_ctl_fig_draw(r->ctl, f, cap, why, sizeof why);
+    if (!drawn)
+        note(r, f->name, "%s", why);
+    return drawn;
+}
+
 static const struct {
     const char *name, *heading;
     fig_fn make;
@@ -1385,6 +1391,11 @@ static const struct {
     {"gauss_hist", "Gauss length per example", fig_gauss_hist},
     {"certificates", "Certificates", fig_certificates},
     {"hessian", "Hessian spectrum", fig_hessian},
+    {"random_inits", "Unrelated initializations", fig_control},
+    {"permute", "Permuted hidden units", fig_control},
+    {"plane", "2D slice of the loss", fig_control},
+    {"logits", "Logit paths", fig_control},
+    {"ntk", "Neural tangent kernel", fig_control},
 };
 
 static int make_figure(report *r, int i)
@@ -1447,8 +1458,9 @@ static int locate(report *r, const char *run_dir)
     if (d)
         closedir(d);
     if (sweep)
-        return mli_err(MLI_EUSAGE, "%s: a sweep directory (its subdirectories are runs): sweep reports "
-                                   "are not implemented yet; run 'mli report' on each run directory",
+        return mli_err(MLI_EUSAGE, "%s: a folder of run directories, not a sweep directory (a sweep "
+                                   "keeps its runs in runs/, as 'mli sweep' writes them); run 'mli report' "
+                                   "on each run directory",
                        r->run);
     return mli_err(MLI_EINPUT, "%s: not a run directory: no config.json", r->run);
 }
@@ -1472,6 +1484,8 @@ static int load(report *r)
         if (!rc)
             rc = geo_parse(r->geom_json, path, &r->g);
     }
+    if (!rc)
+        rc = mli_ctl_figs_load(r->run, r->geom_json, &r->ctl); /* control experiments */
     return rc;
 }
 
@@ -1510,6 +1524,7 @@ int mli_report_run(const char *run_dir)
     tab_free(&r->quant);
     tab_free(&r->ex);
     geo_free(&r->g);
+    mli_ctl_figs_free(r->ctl);
     cJSON_Delete(r->config);
     cJSON_Delete(r->geom_json);
     free(r);
