@@ -25,6 +25,10 @@ echo "== analysis along the path (50 alphas)"
 awk -v peak="$peak" '/_gflops/{printf "%s_fraction_of_sgemm %.2f\n", substr($1,1,index($1,"_gflops")-1), $2/peak}' "$out/curves.txt"
 awk '/curves_seconds/{printf "curves_speedup_vs_reference_250s %.1f\n", 250/$2} /gauss_seconds/{printf "gauss_speedup_vs_reference_320s %.1f\n", 320/$2}' "$out/curves.txt"
 
+echo "== controls: NTK of 1,000 test images at both ends; 25x25 plane over the 10,000 test images"
+./build/bench/bench_ntk "$run" ntk plane | tee "$out/ntk.txt"
+awk -v peak="$peak" '/_gflops/{printf "%s_fraction_of_sgemm %.2f\n", substr($1,1,index($1,"_gflops")-1), $2/peak}' "$out/ntk.txt"
+
 if [ -x build/bench/bench_hvp ]; then
   echo "== Hessian-vector product vs gradient (full training set)"
   ./build/bench/bench_hvp
