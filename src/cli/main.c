@@ -23,6 +23,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     mli_blas_tune(argv);
+    mli_fp_flush_denormals();
     if (argc < 2) {
         usage(stderr);
         return MLI_EUSAGE;

@@ -5,7 +5,18 @@
 #include <strings.h>
 #include <unistd.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
+
 char *openblas_get_corename(void);
+
+void mli_fp_flush_denormals(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_setcsr(_mm_getcsr() | 0x8040); /* FTZ (bit 15) and DAZ (bit 6) */
+#endif
+}
 
 const char *mli_blas_core(void) { return openblas_get_corename(); }
 

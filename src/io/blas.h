@@ -8,6 +8,12 @@
  * re-executes itself once with the right core type. A user's own OPENBLAS_CORETYPE, or
  * MLI_BLAS_TUNE=0, wins. Call first thing in main(). */
 void mli_blas_tune(char **argv);
+/* Flush denormal floats to zero on the calling thread (x86 MXCSR FTZ and DAZ). Optimizer
+ * state of parameters whose gradient has stopped (dead units, constant input pixels) decays
+ * geometrically into the denormal range, where every multiply costs ~100 cycles: Adam ran 15x
+ * slower without this. Values below 1.2e-38 carry no information for training; results stay
+ * deterministic (the same setting every run). Call first thing in main(). */
+void mli_fp_flush_denormals(void);
 /* The kernel OpenBLAS uses ("SkylakeX", ...). */
 const char *mli_blas_core(void);
 
