@@ -396,3 +396,26 @@ void mli_gp_remove(const char *dir, const char *name)
     }
     closedir(d);
 }
+
+int mli_gp_entry_make(mli_gp_sink *s, mli_gp_fig *f, int made, const char *heading, mli_gp_entry *e)
+{
+    mli_gp_remove(s->dir, f->name);
+    if (!made) {
+        mli_buf_free(&e->caption);
+        return MLI_OK;
+    }
+    int rc = mli_gp_write(f, s->dir);
+    if (!rc && s->gnuplot) {
+        e->rendered = mli_gp_render(s->gnuplot, s->dir, f->name) == MLI_OK;
+        if (!e->rendered && !s->rc) {
+            s->rc = MLI_EFAIL;
+            snprintf(s->err, sizeof s->err, "%s", mli_errmsg());
+        }
+    }
+    snprintf(e->name, sizeof e->name, "%s", f->name);
+    e->heading = heading;
+    e->ntab = f->ntab;
+    for (int j = 0; j < f->ntab; j++)
+        snprintf(e->tab[j], sizeof e->tab[j], "%s", f->tab[j].file);
+    return rc;
+}

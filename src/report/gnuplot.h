@@ -89,4 +89,28 @@ int mli_gp_render(const char *gnuplot, const char *dir, const char *name);
 /* Remove NAME.tsv, NAME_*.tsv, NAME.gp, NAME.png, NAME.svg of a figure no longer drawn. */
 void mli_gp_remove(const char *dir, const char *name);
 
+/* A figure as a report page lists it, once written. */
+typedef struct {
+    char name[64];
+    const char *heading;
+    mli_buf caption; /* HTML */
+    int ntab, rendered;
+    char tab[MLI_GP_MAXTAB][96];
+} mli_gp_entry;
+
+/* Where a report renders its figures, and its first rendering failure. */
+typedef struct {
+    const char *dir;     /* the report directory */
+    const char *gnuplot; /* the gnuplot binary, NULL when there is none */
+    int rc;
+    char err[1024];
+} mli_gp_sink;
+
+/* After a figure function filled f (made = 1) or left it out (made = 0): remove the files of
+ * an earlier figure of that name (a figure not drawn now must not linger unlinked), write the
+ * new one, render it, and describe it in *e (whose caption the figure function wrote; it is
+ * freed when the figure is left out). Returns the status of writing; a rendering failure
+ * leaves e->rendered = 0 and is recorded in the sink (the first one). */
+int mli_gp_entry_make(mli_gp_sink *s, mli_gp_fig *f, int made, const char *heading, mli_gp_entry *e);
+
 #endif

@@ -27,3 +27,20 @@ void mli_html_esc(mli_buf *b, const char *s)
         default: mli_buf_printf(b, "%c", *s);
         }
 }
+
+void mli_html_figure(mli_buf *b, const mli_gp_entry *e, int have_gnuplot)
+{
+    mli_buf_printf(b, "<section class=\"fig\" id=\"%s\">\n<h3>%s</h3>\n", e->name, e->heading);
+    if (e->rendered)
+        mli_buf_printf(b, "<a href=\"%s.svg\"><img src=\"%s.png\" width=\"960\" height=\"600\" alt=\"%s\"></a>\n",
+                       e->name, e->name, e->heading);
+    else
+        mli_buf_printf(b, "<p class=\"warn\">Not rendered (%s): the data and the gnuplot script are below.</p>\n",
+                       have_gnuplot ? "gnuplot failed" : "gnuplot not found");
+    mli_buf_printf(b, "<p class=\"cap\">%s</p>\n<p class=\"files\">", e->caption.s ? e->caption.s : "");
+    if (e->rendered)
+        mli_buf_printf(b, "<a href=\"%s.svg\">SVG</a> · <a href=\"%s.png\">PNG</a> · ", e->name, e->name);
+    for (int i = 0; i < e->ntab; i++)
+        mli_buf_printf(b, "<a href=\"%s\">%s</a> · ", e->tab[i], e->tab[i]);
+    mli_buf_printf(b, "<a href=\"%s.gp\">%s.gp</a> (gnuplot script)</p>\n</section>\n", e->name, e->name);
+}

@@ -424,14 +424,6 @@ static int json_load(const char *path, cJSON **obj)
 enum { MAX_FIG = 13 }; /* 8 of the path, 5 of the control experiments */
 
 typedef struct {
-    char name[64];
-    const char *heading;
-    mli_buf caption; /* HTML */
-    int ntab, rendered;
-    char tab[MLI_GP_MAXTAB][96];
-} rfig;
-
-typedef struct {
     char run[4096]; /* the run directory, without trailing slashes */
     char dir[4200]; /* its report/ */
     cJSON *config, *geom_json;
@@ -440,11 +432,10 @@ typedef struct {
     mli_ctl_figs *ctl; /* control experiments (report/control_figs.h) */
     char gnuplot[4096];
     int have_gnuplot;
-    rfig fig[MAX_FIG];
+    mli_gp_entry fig[MAX_FIG];
     int nfig;
     mli_buf notes; /* HTML <li> items: figures left out and why */
-    int rc;        /* first rendering failure */
-    char err[1024];
+    mli_gp_sink sink; /* where figures render, and the first rendering failure */
 } report;
 
 static void note(report *r, const char *fig, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -1285,24 +1276,6 @@ static void html_config(const report *r, mli_buf *b)
     }
 }
 
-static void html_figure(const report *r, const rfig *fg, mli_buf *b)
-{
-    mli_buf_printf(b, "<section class=\"fig\" id=\"%s\">\n<h3>%s</h3>\n", fg->name, fg->heading);
-    if (fg->rendered)
-        mli_buf_printf(b, "<a href=\"%s.svg\"><img src=\"%s.png\" width=\"960\" height=\"600\" alt=\"%s\"></a>\n",
-                       fg->name, fg->name, fg->heading);
-    else
-        mli_buf_printf(b, "<p class=\"warn\">Not rendered (%s): the data and the gnuplot script are "
-                          "below.</p>\n",
-                       r->have_gnuplot ? "gnuplot failed" : "gnuplot not found");
-    mli_buf_printf(b, "<p class=\"cap\">%s</p>\n<p class=\"files\">", fg->caption.s ? fg->caption.s : "");
-    if (fg->rendered)
-        mli_buf_printf(b, "<a href=\"%s.svg\">SVG</a> · <a href=\"%s.png\">PNG</a> · ", fg->name, fg->name);
-    for (int i = 0; i < fg->ntab; i++)
-        mli_buf_printf(b, "<a href=\"%s\">%s</a> · ", fg->tab[i], fg->tab[i]);
-    mli_buf_printf(b, "<a href=\"%s.gp\">%s.gp</a> (gnuplot script)</p>\n</section>\n", fg->name, fg->name);
-}
-
 static void html_files(const report *r, mli_buf *b)
 {
     static const char *const files[] = {"config.json", "train.tsv", "interp.tsv", "geometry.json",
@@ -1352,7 +1325,7 @@ static int write_html(const report *r)
     html_config(r, &b);
     mli_buf_printf(&b, "<h2 id=\"figures\">Figures</h2>\n<p>Click a figure for its scalable (SVG) version.</p>\n");
     for (int i = 0; i < r->nfig; i++)
-        html_figure(r, &r->fig[i], &b);
+        mli_html_figure(&b, &r->fig[i], r->have_gnuplot);
     if (r->notes.len)
         mli_buf_printf(&b, "<h3>Figures left out</h3>\n<ul>\n%s</ul>\n", r->notes.s);
     html_files(r, &b);
@@ -1402,28 +1375,11 @@ static int make_figure(report *r, int i)
 {
     mli_gp_fig f;
     mli_gp_init(&f, figures[i].name);
-    /* a figure from an earlier report that is not redrawn now must not linger unlinked */
-    mli_gp_remove(r->dir, f.name);
-    rfig *fg = &r->fig[r->nfig];
-    memset(fg, 0, sizeof *fg);
-    int rc = MLI_OK;
-    if (figures[i].make(r, &f, &fg->caption)) {
-        rc = mli_gp_write(&f, r->dir);
-        if (!rc && r->have_gnuplot) {
-            fg->rendered = mli_gp_render(r->gnuplot, r->dir, f.name) == MLI_OK;
-            if (!fg->rendered && !r->rc) {
-                r->rc = MLI_EFAIL;
-                snprintf(r->err, sizeof r->err, "%s", mli_errmsg());
-            }
-        }
-        snprintf(fg->name, sizeof fg->name, "%s", f.name);
-        fg->heading = figures[i].heading;
-        fg->ntab = f.ntab;
-        for (int j = 0; j < f.ntab; j++)
-            snprintf(fg->tab[j], sizeof fg->tab[j], "%s", f.tab[j].file);
-        r->nfig++;
-    } else
-        mli_buf_free(&fg->caption);
+    mli_gp_entry *e = &r->fig[r->nfig];
+    memset(e, 0, sizeof *e);
+    int made = figures[i].make(r, &f, &e->caption) != 0;
+    int rc = mli_gp_entry_make(&r->sink, &f, made, figures[i].heading, e);
+    r->nfig += made;
     mli_gp_free(&f);
     return rc;
 }
@@ -1493,6 +1449,8 @@ static int produce(report *r)
 {
     int rc = mli_mkdirs(r->dir);
     r->have_gnuplot = mli_gp_find(r->gnuplot, sizeof r->gnuplot);
+    r->sink.dir = r->dir;
+    r->sink.gnuplot = r->have_gnuplot ? r->gnuplot : NULL;
     for (int i = 0; i < MAX_FIG && !rc; i++)
         rc = make_figure(r, i);
     if (!rc)
@@ -1503,8 +1461,8 @@ static int produce(report *r)
         return mli_err(MLI_EFAIL, "gnuplot not found: the data and scripts are in %s; install "
                                   "gnuplot-nox and run 'cd %s && gnuplot *.gp'",
                        r->dir, r->dir);
-    if (r->rc)
-        return mli_err(r->rc, "%s", r->err);
+    if (r->sink.rc)
+        return mli_err(r->sink.rc, "%s", r->sink.err);
     return MLI_OK;
 }
 

@@ -145,14 +145,6 @@ static void curve_free(curve *c)
 enum { MAX_FIG = 7, MAX_OPTIM = 4 };
 
 typedef struct {
-    char name[64];
-    const char *heading;
-    mli_buf caption; /* HTML */
-    int ntab, rendered;
-    char tab[MLI_GP_MAXTAB][96];
-} sfig;
-
-typedef struct {
     mli_table_sweep s;
     mli_table t;
     curve *cv;               /* per run */
@@ -162,11 +154,10 @@ typedef struct {
     double floor;            /* where delta = 0 is drawn on a log axis */
     char gnuplot[4096];
     int have_gnuplot;
-    sfig fig[MAX_FIG];
+    mli_gp_entry fig[MAX_FIG];
     int nfig;
     mli_buf notes; /* figures left out, as <li> items */
-    int rc;
-    char err[2048];
+    mli_gp_sink sink; /* where figures render, and the first rendering failure */
 } sreport;
 
 static void note(sreport *r, const char *fig, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -725,23 +716,6 @@ static void html_runs(const sreport *r, mli_buf *b)
                       "(<code>mli report</code> on the run directory).</p>\n");
 }
 
-static void html_figure(const sreport *r, const sfig *fg, mli_buf *b)
-{
-    mli_buf_printf(b, "<section class=\"fig\" id=\"%s\">\n<h3>%s</h3>\n", fg->name, fg->heading);
-    if (fg->rendered)
-        mli_buf_printf(b, "<a href=\"%s.svg\"><img src=\"%s.png\" width=\"960\" height=\"600\" alt=\"%s\"></a>\n",
-                       fg->name, fg->name, fg->heading);
-    else
-        mli_buf_printf(b, "<p class=\"warn\">Not rendered (%s): the data and the gnuplot script are below.</p>\n",
-                       r->have_gnuplot ? "gnuplot failed" : "gnuplot not found");
-    mli_buf_printf(b, "<p class=\"cap\">%s</p>\n<p class=\"files\">", fg->caption.s ? fg->caption.s : "");
-    if (fg->rendered)
-        mli_buf_printf(b, "<a href=\"%s.svg\">SVG</a> · <a href=\"%s.png\">PNG</a> · ", fg->name, fg->name);
-    for (int i = 0; i < fg->ntab; i++)
-        mli_buf_printf(b, "<a href=\"%s\">%s</a> · ", fg->tab[i], fg->tab[i]);
-    mli_buf_printf(b, "<a href=\"%s.gp\">%s.gp</a> (gnuplot script)</p>\n</section>\n", fg->name, fg->name);
-}
-
 static const char *const SWEEP_CSS = "td.num{text-align:right;font-variant-numeric:tabular-nums}\n";
 
 static void html_head(const sreport *r, mli_buf *b)
@@ -784,7 +758,7 @@ static int write_html(const sreport *r)
                        "<code>mli table</code> rewrites them with others.</p>\n");
     mli_buf_printf(&b, "<h2 id=\"figures\">Figures</h2>\n<p>Click a figure for its scalable (SVG) version.</p>\n");
     for (int i = 0; i < r->nfig; i++)
-        html_figure(r, &r->fig[i], &b);
+        mli_html_figure(&b, &r->fig[i], r->have_gnuplot);
     if (r->notes.len)
         mli_buf_printf(&b, "<h3>Figures left out</h3>\n<ul>\n%s</ul>\n", r->notes.s);
     html_runs(r, &b);
@@ -825,27 +799,11 @@ static int make_figure(sreport *r, int i)
 {
     mli_gp_fig f;
     mli_gp_init(&f, figures[i].name);
-    mli_gp_remove(r->dir, f.name); /* a figure of an earlier report not drawn now must go */
-    sfig *fg = &r->fig[r->nfig];
-    memset(fg, 0, sizeof *fg);
-    int rc = MLI_OK;
-    if (figures[i].make(r, &f, &fg->caption)) {
-        rc = mli_gp_write(&f, r->dir);
-        if (!rc && r->have_gnuplot) {
-            fg->rendered = mli_gp_render(r->gnuplot, r->dir, f.name) == MLI_OK;
-            if (!fg->rendered && !r->rc) {
-                r->rc = MLI_EFAIL;
-                snprintf(r->err, sizeof r->err, "%s", mli_errmsg());
-            }
-        }
-        snprintf(fg->name, sizeof fg->name, "%s", f.name);
-        fg->heading = figures[i].heading;
-        fg->ntab = f.ntab;
-        for (int j = 0; j < f.ntab; j++)
-            snprintf(fg->tab[j], sizeof fg->tab[j], "%s", f.tab[j].file);
-        r->nfig++;
-    } else
-        mli_buf_free(&fg->caption);
+    mli_gp_entry *e = &r->fig[r->nfig];
+    memset(e, 0, sizeof *e);
+    int made = figures[i].make(r, &f, &e->caption) != 0;
+    int rc = mli_gp_entry_make(&r->sink, &f, made, figures[i].heading, e);
+    r->nfig += made;
     mli_gp_free(&f);
     return rc;
 }
@@ -890,6 +848,8 @@ static int produce(sreport *r)
     if (!rc)
         rc = mli_table_write(&r->s, &r->t.opts, NULL);
     r->have_gnuplot = mli_gp_find(r->gnuplot, sizeof r->gnuplot);
+    r->sink.dir = r->dir;
+    r->sink.gnuplot = r->have_gnuplot ? r->gnuplot : NULL;
     for (int i = 0; i < MAX_FIG && !rc; i++)
         rc = make_figure(r, i);
     if (!rc)
@@ -900,8 +860,8 @@ static int produce(sreport *r)
         return mli_err(MLI_EFAIL, "gnuplot not found: the data and scripts are in %s; install "
                                   "gnuplot-nox and run 'cd %s && gnuplot *.gp'",
                        r->dir, r->dir);
-    if (r->rc)
-        return mli_err(r->rc, "%s", r->err);
+    if (r->sink.rc)
+        return mli_err(r->sink.rc, "%s", r->sink.err);
     return MLI_OK;
 }
 
