@@ -419,3 +419,14 @@ int mli_gp_entry_make(mli_gp_sink *s, mli_gp_fig *f, int made, const char *headi
         snprintf(e->tab[j], sizeof e->tab[j], "%s", f->tab[j].file);
     return rc;
 }
+
+int mli_gp_sink_status(const mli_gp_sink *s)
+{
+    if (!s->gnuplot)
+        return mli_err(MLI_EFAIL, "gnuplot not found: the data and scripts are in %s; install "
+                                  "gnuplot-nox and run 'cd %s && gnuplot *.gp'",
+                       s->dir, s->dir);
+    if (s->rc)
+        return mli_err(s->rc, "%s", s->err);
+    return MLI_OK;
+}

@@ -112,5 +112,8 @@ typedef struct {
  * freed when the figure is left out). Returns the status of writing; a rendering failure
  * leaves e->rendered = 0 and is recorded in the sink (the first one). */
 int mli_gp_entry_make(mli_gp_sink *s, mli_gp_fig *f, int made, const char *heading, mli_gp_entry *e);
+/* The outcome once every figure is written: MLI_EFAIL saying how to render later when there
+ * is no gnuplot, the first rendering failure, or MLI_OK. */
+int mli_gp_sink_status(const mli_gp_sink *s);
 
 #endif

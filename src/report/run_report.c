@@ -1455,15 +1455,7 @@ static int produce(report *r)
         rc = make_figure(r, i);
     if (!rc)
         rc = write_html(r);
-    if (rc)
-        return rc;
-    if (!r->have_gnuplot)
-        return mli_err(MLI_EFAIL, "gnuplot not found: the data and scripts are in %s; install "
-                                  "gnuplot-nox and run 'cd %s && gnuplot *.gp'",
-                       r->dir, r->dir);
-    if (r->sink.rc)
-        return mli_err(r->sink.rc, "%s", r->sink.err);
-    return MLI_OK;
+    return rc ? rc : mli_gp_sink_status(&r->sink);
 }
 
 int mli_report_run(const char *run_dir)
