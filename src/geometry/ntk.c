@@ -10,6 +10,7 @@
 #include <lapacke.h>
 
 #include "io/err.h"
+#include "io/parallel.h"
 #include "io/text.h"
 #include "nn/jacobian.h"
 
@@ -77,22 +78,36 @@ void mli_ntk_factors_free(mli_ntk_factors *f)
 /* Rows q < m of S (global rows r0 + q, leading dimension lds), columns [0, cols):
  * S[q, s] = (add ? S[q, s] : 0) + T[q, s] · Kx[(r0 + q) mod N, s mod N]; T may be S (then add
  * must be 0: the product is scaled in place). */
+typedef struct {
+    mli_real *S;
+    size_t lds;
+    const mli_real *T, *Kx;
+    int N, r0, cols, add;
+} hadamard_job;
+
+static void hadamard_rows(void *p, int q0, int q1, int t)
+{
+    const hadamard_job *h = p;
+    for (int q = q0; q < q1; q++) {
+        const mli_real *kx = h->Kx + (size_t)((h->r0 + q) % h->N) * h->N, *tr = h->T + (size_t)q * h->lds;
+        mli_real *row = h->S + (size_t)q * h->lds;
+        for (int s0 = 0; s0 < h->cols; s0 += h->N) {
+            int len = h->cols - s0 < h->N ? h->cols - s0 : h->N;
+            if (h->add)
+                for (int j = 0; j < len; j++)
+                    row[s0 + j] += tr[s0 + j] * kx[j];
+            else
+                for (int j = 0; j < len; j++)
+                    row[s0 + j] = tr[s0 + j] * kx[j];
+        }
+    }
+}
+
 static void hadamard(mli_real *S, size_t lds, const mli_real *T, const mli_real *Kx, int N, int r0, int m, int cols,
                      int add)
 {
-    for (int q = 0; q < m; q++) {
-        const mli_real *kx = Kx + (size_t)((r0 + q) % N) * N, *t = T + (size_t)q * lds;
-        mli_real *row = S + (size_t)q * lds;
-        for (int s0 = 0; s0 < cols; s0 += N) {
-            int len = cols - s0 < N ? cols - s0 : N;
-            if (add)
-                for (int j = 0; j < len; j++)
-                    row[s0 + j] += t[s0 + j] * kx[j];
-            else
-                for (int j = 0; j < len; j++)
-                    row[s0 + j] = t[s0 + j] * kx[j];
-        }
-    }
+    hadamard_job h = {S, lds, T, Kx, N, r0, cols, add};
+    mli_parallel_rows(m, hadamard_rows, &h);
 }
 
 /* Copy the lower triangle onto the upper, in tiles (a plain transpose of a 400 MB matrix would
@@ -153,19 +168,40 @@ static double gram_block(const mli_arch *a, const mli_ntk_factors *f, mli_real *
 /* The block's share of ‖S‖²_F and, if O is not NULL, of ⟨O, S⟩_F for symmetric matrices of
  * which the block holds lower-triangle rows [r0, r0+m): Σ w·x·y with w = 2 off the diagonal, 1
  * on it. One pass, the same order for both sums. */
-static void block_dots(const mli_real *O, size_t ldo, const mli_real *S, size_t lds, int r0, int m, double *ss,
-                       double *so)
+typedef struct {
+    const mli_real *O, *S;
+    size_t ldo, lds;
+    int r0;
+    double ss[MLI_PARALLEL_MAX], so[MLI_PARALLEL_MAX];
+} dots_job;
+
+static void dots_rows(void *p, int q0, int q1, int t)
 {
-    for (int q = 0; q < m; q++) {
-        const mli_real *s = S + (size_t)q * lds, *o = O ? O + (size_t)q * ldo : s;
+    dots_job *d = p;
+    double ss = 0, so = 0;
+    for (int q = q0; q < q1; q++) {
+        const mli_real *s = d->S + (size_t)q * d->lds, *o = d->O ? d->O + (size_t)q * d->ldo : s;
         double a = 0, b = 0;
-        int d = r0 + q;
-        for (int j = 0; j < d; j++) {
+        int diag = d->r0 + q;
+        for (int j = 0; j < diag; j++) {
             a += (double)s[j] * s[j];
             b += (double)o[j] * s[j];
         }
-        *ss += 2 * a + (double)s[d] * s[d];
-        *so += 2 * b + (double)o[d] * s[d];
+        ss += 2 * a + (double)s[diag] * s[diag];
+        so += 2 * b + (double)o[diag] * s[diag];
+    }
+    d->ss[t] = ss;
+    d->so[t] = so;
+}
+
+static void block_dots(const mli_real *O, size_t ldo, const mli_real *S, size_t lds, int r0, int m, double *ss,
+                       double *so)
+{
+    dots_job d = {O, S, ldo, lds, r0, {0}, {0}};
+    int nt = mli_parallel_rows(m, dots_rows, &d);
+    for (int t = 0; t < nt; t++) { /* in order: deterministic for a given thread count */
+        *ss += d.ss[t];
+        *so += d.so[t];
     }
 }
 

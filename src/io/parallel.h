@@ -1,0 +1,15 @@
+/* Row-parallel loops for the memory-bound passes that sit between BLAS calls (OpenBLAS
+ * threads only its own routines; a pass over a 400 MB matrix on one core then costs as much
+ * as the GEMMs around it). */
+#ifndef MLI_PARALLEL_H
+#define MLI_PARALLEL_H
+
+#define MLI_PARALLEL_MAX 8
+
+/* Run fn(ctx, q0, q1, t) over [0, m) split into contiguous ranges, one per thread t (as many
+ * threads as BLAS uses, at most MLI_PARALLEL_MAX; one when m is small). The split depends only
+ * on m and the thread count, so per-thread partial sums combined in order t = 0, 1, … are
+ * deterministic. Returns the number of ranges used. */
+int mli_parallel_rows(int m, void (*fn)(void *ctx, int q0, int q1, int t), void *ctx);
+
+#endif
