@@ -9,143 +9,13 @@
 
 #include "io/atomic.h"
 #include "io/err.h"
+#include "io/tsv.h"
 
-#define TABLE_MAX_BYTES (512u << 20)
 #define ALPHA_LABEL "α   (0: the starting point,  1: the end point)"
 
 /* ---- tables: numbers by column name; a column named "name" holds text ---------------------- */
 
-typedef struct {
-    char path[4200];
-    int present, ncol, nrow, name_col;
-    char **col;
-    double *v;    /* nrow × ncol */
-    char **names; /* nrow, when name_col ≥ 0 */
-} tsv;
-
-static void tsv_free(tsv *t)
-{
-    for (int j = 0; j < t->ncol; j++)
-        free(t->col[j]);
-    for (int i = 0; t->names && i < t->nrow; i++)
-        free(t->names[i]);
-    free(t->col);
-    free(t->v);
-    free(t->names);
-    memset(t, 0, sizeof *t);
-}
-
-/* Split at tabs in place; returns the number of cells (at most max + 1: one too many). */
-static int cells(char *line, char **cell, int max)
-{
-    int n = 0;
-    for (char *p = line; n <= max;) {
-        cell[n++] = p;
-        char *tab = strchr(p, '\t');
-        if (!tab)
-            break;
-        *tab = '\0';
-        p = tab + 1;
-    }
-    return n;
-}
-
-static int tsv_row(tsv *t, char *line, int lineno, size_t *cap, char **cell)
-{
-    int n = cells(line, cell, t->ncol);
-    if (n != t->ncol)
-        return mli_err(MLI_EINPUT, "%s:%d: %d cells, the header has %d columns", t->path, lineno, n, t->ncol);
-    if ((size_t)(t->nrow + 1) > *cap) {
-        *cap = 2 * *cap + 64;
-        t->v = mli_realloc(t->v, sizeof(double) * *cap * (size_t)t->ncol);
-        if (t->name_col >= 0)
-            t->names = mli_realloc(t->names, sizeof(char *) * *cap);
-    }
-    double *row = t->v + (size_t)t->nrow * t->ncol;
-    for (int j = 0; j < n; j++) {
-        if (j == t->name_col) {
-            row[j] = NAN;
-            continue;
-        }
-        char *end;
-        row[j] = strtod(cell[j], &end);
-        if (end == cell[j] || *end)
-            return mli_err(MLI_EINPUT, "%s:%d: column '%s': '%.40s' is not a number", t->path, lineno, t->col[j], cell[j]);
-    }
-    if (t->name_col >= 0)
-        t->names[t->nrow] = mli_strdup(cell[t->name_col]);
-    t->nrow++;
-    return MLI_OK;
-}
-
-static int tsv_parse(tsv *t, char *text)
-{
-    int lineno = 0, rc = MLI_OK;
-    size_t cap = 0;
-    char **cell = NULL;
-    for (char *p = text; *p && !rc;) {
-        char *nl = strchr(p, '\n');
-        if (nl)
-            *nl = '\0';
-        size_t len = strlen(p);
-        if (len && p[len - 1] == '\r')
-            p[--len] = '\0';
-        if (++lineno == 1) {
-            t->ncol = 1;
-            for (const char *q = p; *q; q++)
-                t->ncol += *q == '\t';
-            cell = mli_malloc(sizeof(char *) * (size_t)(t->ncol + 1));
-            cells(p, cell, t->ncol);
-            t->col = mli_malloc(sizeof(char *) * (size_t)t->ncol);
-            t->name_col = -1;
-            for (int j = 0; j < t->ncol; j++) {
-                t->col[j] = mli_strdup(cell[j]);
-                if (!strcmp(cell[j], "name"))
-                    t->name_col = j;
-            }
-        } else if (*p)
-            rc = tsv_row(t, p, lineno, &cap, cell);
-        p = nl ? nl + 1 : p + len;
-    }
-    free(cell);
-    if (!rc && !lineno)
-        rc = mli_err(MLI_EINPUT, "%s: empty file, expected a header line of column names", t->path);
-    return rc;
-}
-
-static int tsv_col(const tsv *t, const char *name)
-{
-    for (int j = 0; j < t->ncol; j++)
-        if (!strcmp(t->col[j], name))
-            return j;
-    return -1;
-}
-
-static double tsv_at(const tsv *t, int r, int c) { return t->v[(size_t)r * t->ncol + c]; }
-
-/* Read run/file if it exists, requiring the named columns (NULL-terminated). */
-static int tsv_load(tsv *t, const char *run, const char *file, const char *const *required)
-{
-    memset(t, 0, sizeof *t);
-    t->name_col = -1;
-    snprintf(t->path, sizeof t->path, "%s/%s", run, file);
-    if (access(t->path, F_OK) != 0)
-        return MLI_OK;
-    unsigned char *buf;
-    size_t n;
-    int rc = mli_file_read(t->path, TABLE_MAX_BYTES, &buf, &n);
-    if (rc)
-        return rc;
-    rc = memchr(buf, '\0', n) ? mli_err(MLI_EINPUT, "%s: binary data in a text table", t->path) : tsv_parse(t, (char *)buf);
-    free(buf);
-    for (int i = 0; !rc && required[i]; i++)
-        if (tsv_col(t, required[i]) < 0)
-            rc = mli_err(MLI_EINPUT, "%s:1: no '%s' column in the header", t->path, required[i]);
-    if (rc)
-        tsv_free(t);
-    t->present = !rc;
-    return rc;
-}
+typedef mli_tsv tsv;
 
 /* The table as TSV, a blank line before each row whose column `group` changes (gnuplot then
  * draws each group as its own curve or scan line); group < 0: none. */
@@ -154,13 +24,13 @@ static void tsv_write(mli_buf *b, const tsv *t, int group)
     for (int j = 0; j < t->ncol; j++)
         mli_buf_printf(b, "%s%c", t->col[j], j + 1 < t->ncol ? '\t' : '\n');
     for (int r = 0; r < t->nrow; r++) {
-        if (group >= 0 && r && tsv_at(t, r, group) != tsv_at(t, r - 1, group))
+        if (group >= 0 && r && mli_tsv_at(t, r, group) != mli_tsv_at(t, r - 1, group))
             mli_buf_printf(b, "\n");
         for (int j = 0; j < t->ncol; j++) {
             if (j == t->name_col)
                 mli_buf_printf(b, "%s%c", t->names[r], j + 1 < t->ncol ? '\t' : '\n');
             else
-                mli_buf_num(b, tsv_at(t, r, j), j + 1 < t->ncol ? '\t' : '\n');
+                mli_buf_num(b, mli_tsv_at(t, r, j), j + 1 < t->ncol ? '\t' : '\n');
         }
     }
 }
@@ -172,7 +42,7 @@ static int count_series(const tsv *t, const char *prefix)
     char name[64];
     for (;; k++) {
         snprintf(name, sizeof name, "%s_%d", prefix, k);
-        if (tsv_col(t, name) < 0)
+        if (mli_tsv_col(t, name) < 0)
             return k;
     }
 }
@@ -194,15 +64,15 @@ int mli_ctl_figs_load(const char *run, const cJSON *geo, mli_ctl_figs **out)
     static const char *const lg[] = {"example", "label", "alpha", "pc1", "pc2", NULL};
     mli_ctl_figs *c = mli_calloc(1, sizeof *c);
     c->geo = geo;
-    int rc = tsv_load(&c->ri, run, "random_inits.tsv", ri);
+    int rc = mli_tsv_load(&c->ri, run, "random_inits.tsv", ri);
     if (!rc)
-        rc = tsv_load(&c->pm, run, "permute.tsv", pm);
+        rc = mli_tsv_load(&c->pm, run, "permute.tsv", pm);
     if (!rc)
-        rc = tsv_load(&c->plane, run, "plane.tsv", pl);
+        rc = mli_tsv_load(&c->plane, run, "plane.tsv", pl);
     if (!rc)
-        rc = tsv_load(&c->pts, run, "plane_points.tsv", pp);
+        rc = mli_tsv_load(&c->pts, run, "plane_points.tsv", pp);
     if (!rc)
-        rc = tsv_load(&c->logits, run, "logits.tsv", lg);
+        rc = mli_tsv_load(&c->logits, run, "logits.tsv", lg);
     if (rc) {
         mli_ctl_figs_free(c);
         c = NULL;
@@ -215,11 +85,11 @@ void mli_ctl_figs_free(mli_ctl_figs *c)
 {
     if (!c)
         return;
-    tsv_free(&c->ri);
-    tsv_free(&c->pm);
-    tsv_free(&c->plane);
-    tsv_free(&c->pts);
-    tsv_free(&c->logits);
+    mli_tsv_free(&c->ri);
+    mli_tsv_free(&c->pm);
+    mli_tsv_free(&c->plane);
+    mli_tsv_free(&c->pts);
+    mli_tsv_free(&c->logits);
     free(c);
 }
 
@@ -252,9 +122,9 @@ static void html_num(mli_buf *b, double x, const char *fmt)
 static void range_cols(const tsv *t, const char *const *names, int n, double *lo, double *hi)
 {
     for (int i = 0; i < n; i++) {
-        int c = tsv_col(t, names[i]);
+        int c = mli_tsv_col(t, names[i]);
         for (int r = 0; c >= 0 && r < t->nrow; r++) {
-            double x = tsv_at(t, r, c);
+            double x = mli_tsv_at(t, r, c);
             if (isfinite(x)) {
                 *lo = fmin(*lo, x);
                 *hi = fmax(*hi, x);
@@ -384,14 +254,14 @@ static int fig_plane(const mli_ctl_figs *c, mli_gp_fig *f, mli_buf *cap, char *w
         why_set(why, nwhy, "no plane.tsv (written by 'mli analyze --plane')");
         return 0;
     }
-    int cx = tsv_col(t, "x"), cy = tsv_col(t, "y"), cl = tsv_col(t, "train_loss");
+    int cx = mli_tsv_col(t, "x"), cy = mli_tsv_col(t, "y"), cl = mli_tsv_col(t, "train_loss");
     double lo = INFINITY, hi = -INFINITY, x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
     const char *lc[] = {"train_loss"};
     range_cols(t, lc, 1, &lo, &hi);
     int n = 0;
     for (int r = 0; r < t->nrow; r++) {
-        double x = tsv_at(t, r, cx), y = tsv_at(t, r, cy);
-        n += y == tsv_at(t, 0, cy); /* nodes per row */
+        double x = mli_tsv_at(t, r, cx), y = mli_tsv_at(t, r, cy);
+        n += y == mli_tsv_at(t, 0, cy); /* nodes per row */
         x0 = fmin(x0, x), x1 = fmax(x1, x), y0 = fmin(y0, y), y1 = fmax(y1, y);
     }
     if (!(lo > 0) || n < 2 || t->nrow % n || t->nrow / n < 2) {
@@ -404,11 +274,11 @@ static int fig_plane(const mli_ctl_figs *c, mli_gp_fig *f, mli_buf *cap, char *w
     mli_buf *b = mli_gp_table(f, "", &grid);
     mli_buf_printf(b, "x\ty\ttrain_loss\n");
     for (int r = 0; r < t->nrow; r++) {
-        if (r && tsv_at(t, r, cy) != tsv_at(t, r - 1, cy))
+        if (r && mli_tsv_at(t, r, cy) != mli_tsv_at(t, r - 1, cy))
             mli_buf_printf(b, "\n");
-        mli_buf_num(b, tsv_at(t, r, cx), '\t');
-        mli_buf_num(b, tsv_at(t, r, cy), '\t');
-        mli_buf_num(b, tsv_at(t, r, cl), '\n');
+        mli_buf_num(b, mli_tsv_at(t, r, cx), '\t');
+        mli_buf_num(b, mli_tsv_at(t, r, cy), '\t');
+        mli_buf_num(b, mli_tsv_at(t, r, cl), '\n');
     }
     int ntraj = 0, have_rand = 0;
     double max_off = 0;
@@ -419,7 +289,7 @@ static int fig_plane(const mli_ctl_figs *c, mli_gp_fig *f, mli_buf *cap, char *w
     for (int pass = 0; pass < 2 && p->present; pass++)
         for (int r = 0; r < p->nrow; r++) {
             const char *nm = p->names[r];
-            double x = tsv_at(p, r, tsv_col(p, "x")), y = tsv_at(p, r, tsv_col(p, "y"));
+            double x = mli_tsv_at(p, r, mli_tsv_col(p, "x")), y = mli_tsv_at(p, r, mli_tsv_col(p, "y"));
             int epoch = !strncmp(nm, "epoch_", 6);
             if (pass == 0 && !epoch) { /* labels without spaces: the table is read with whitespace separators */
                 const char *lab = !strcmp(nm, "theta0") ? "θ_0" : !strcmp(nm, "theta1") ? "θ_1" : !strcmp(nm, "theta_rand") ? "θ_r" : "?";
@@ -433,7 +303,7 @@ static int fig_plane(const mli_ctl_figs *c, mli_gp_fig *f, mli_buf *cap, char *w
                 mli_buf_num(tb, y, '\n');
                 ntraj += epoch;
                 if (epoch)
-                    max_off = fmax(max_off, tsv_at(p, r, tsv_col(p, "off_plane")));
+                    max_off = fmax(max_off, mli_tsv_at(p, r, mli_tsv_col(p, "off_plane")));
             }
         }
     double levels[12];
@@ -508,7 +378,7 @@ static int fig_logits(const mli_ctl_figs *c, mli_gp_fig *f, mli_buf *cap, char *
         return 0;
     }
     const char *file;
-    tsv_write(mli_gp_table(f, "", &file), t, tsv_col(t, "example"));
+    tsv_write(mli_gp_table(f, "", &file), t, mli_tsv_col(t, "example"));
     double lmin = INFINITY, lmax = -INFINITY, emax = -INFINITY, emin = INFINITY;
     const char *lc[] = {"label"}, *ec[] = {"example"};
     range_cols(t, lc, 1, &lmin, &lmax);

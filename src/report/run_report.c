@@ -19,6 +19,7 @@
 #include "io/atomic.h"
 #include "io/err.h"
 #include "io/text.h"
+#include "io/tsv.h"
 #include "report/control_figs.h"
 #include "report/gnuplot.h"
 #include "report/html.h"
@@ -29,148 +30,21 @@
 /* ------------------------------------------------------------------------------------------
  * Tables: a header of column names, then numbers (nan allowed), read by column name. */
 
-typedef struct {
-    char path[4200];
-    int present;
-    int ncol, nrow;
-    char **col;
-    double *v; /* nrow x ncol, row-major */
-} rtab;
-
-static void tab_free(rtab *t)
-{
-    for (int j = 0; j < t->ncol; j++)
-        free(t->col[j]);
-    free(t->col);
-    free(t->v);
-    t->col = NULL;
-    t->v = NULL;
-    t->ncol = t->nrow = 0;
-}
-
-/* Split line at tabs into at most max cells (the rest stays in the last); returns the count. */
-static int split_tabs(char *line, char **cell, int max)
-{
-    int n = 0;
-    for (char *p = line;; p++) {
-        cell[n++] = p;
-        char *tab = strchr(p, '\t');
-        if (!tab || n == max)
-            return tab && n == max ? n + 1 : n;
-        *tab = '\0';
-        p = tab;
-    }
-}
-
-static int tab_header(rtab *t, char *line)
-{
-    int n = 1;
-    for (const char *p = line; *p; p++)
-        n += *p == '\t';
-    t->col = mli_calloc((size_t)n, sizeof *t->col);
-    char **cell = mli_malloc(sizeof *cell * (size_t)n);
-    t->ncol = split_tabs(line, cell, n);
-    for (int j = 0; j < t->ncol; j++)
-        t->col[j] = mli_strdup(cell[j]);
-    free(cell);
-    if (t->ncol == 1 && !t->col[0][0])
-        return mli_err(MLI_EINPUT, "%s:1: empty header line, expected column names", t->path);
-    return MLI_OK;
-}
-
-static int tab_row(rtab *t, char *line, int lineno, size_t *cap)
-{
-    char **cell = mli_malloc(sizeof *cell * (size_t)t->ncol);
-    int n = split_tabs(line, cell, t->ncol);
-    int rc = MLI_OK;
-    if (n != t->ncol)
-        rc = mli_err(MLI_EINPUT, "%s:%d: %s cells, the header has %d columns", t->path, lineno,
-                     n > t->ncol ? "more" : "fewer", t->ncol);
-    if ((size_t)(t->nrow + 1) * (size_t)t->ncol > *cap) {
-        *cap = 2 * *cap + (size_t)t->ncol * 64;
-        t->v = mli_realloc(t->v, sizeof *t->v * *cap);
-    }
-    double *row = t->v + (size_t)t->nrow * (size_t)t->ncol;
-    for (int j = 0; j < n && !rc; j++) {
-        char *end;
-        row[j] = strtod(cell[j], &end);
-        if (end == cell[j] || *end)
-            rc = mli_err(MLI_EINPUT, "%s:%d: column '%s': '%.40s' is not a number", t->path, lineno,
-                         t->col[j], cell[j]);
-    }
-    free(cell);
-    if (!rc)
-        t->nrow++;
-    return rc;
-}
-
-static int tab_parse(rtab *t, char *text)
-{
-    int lineno = 0, rc = MLI_OK;
-    size_t cap = 0;
-    for (char *p = text; *p && !rc;) {
-        char *nl = strchr(p, '\n');
-        if (nl)
-            *nl = '\0';
-        size_t len = strlen(p);
-        if (len && p[len - 1] == '\r')
-            p[len - 1] = '\0';
-        lineno++;
-        if (lineno == 1)
-            rc = tab_header(t, p);
-        else if (*p)
-            rc = tab_row(t, p, lineno, &cap);
-        p = nl ? nl + 1 : p + len;
-    }
-    if (!rc && !lineno)
-        rc = mli_err(MLI_EINPUT, "%s: empty file, expected a header line of column names", t->path);
-    return rc;
-}
+typedef mli_tsv rtab;
 
 /* Read run/file if it exists; required names a column without which the table is useless. */
 static int tab_load(rtab *t, const char *run, const char *file, const char *required)
 {
-    memset(t, 0, sizeof *t);
-    snprintf(t->path, sizeof t->path, "%s/%s", run, file);
-    if (access(t->path, F_OK) != 0)
-        return MLI_OK;
-    unsigned char *buf;
-    size_t n;
-    int rc = mli_file_read(t->path, INPUT_MAX_BYTES, &buf, &n);
-    if (rc)
-        return rc;
-    if (memchr(buf, '\0', n))
-        rc = mli_err(MLI_EINPUT, "%s: binary data in a text table", t->path);
-    if (!rc)
-        rc = tab_parse(t, (char *)buf);
-    free(buf);
-    int found = 0;
-    for (int j = 0; !rc && j < t->ncol; j++)
-        found |= !strcmp(t->col[j], required);
-    if (!rc && !found)
-        rc = mli_err(MLI_EINPUT, "%s:1: no '%s' column in the header", t->path, required);
-    if (rc)
-        tab_free(t);
-    t->present = !rc;
-    return rc;
+    const char *req[] = {required, NULL};
+    return mli_tsv_load(t, run, file, req);
 }
-
-static int tab_col(const rtab *t, const char *name)
-{
-    for (int j = 0; j < t->ncol; j++)
-        if (!strcmp(t->col[j], name))
-            return j;
-    return -1;
-}
-
-static double tab_at(const rtab *t, int r, int c) { return t->v[(size_t)r * (size_t)t->ncol + (size_t)c]; }
 
 /* Number of finite values of a column (0 if there is no such column). */
 static int tab_finite(const rtab *t, const char *name)
 {
-    int c = tab_col(t, name), n = 0;
+    int c = mli_tsv_col(t, name), n = 0;
     for (int r = 0; c >= 0 && r < t->nrow; r++)
-        n += isfinite(tab_at(t, r, c)) != 0;
+        n += isfinite(mli_tsv_at(t, r, c)) != 0;
     return n;
 }
 
@@ -179,12 +53,12 @@ static void tab_copy(mli_buf *b, const rtab *t, const char *const *names, int n)
 {
     int *c = mli_malloc(sizeof *c * (size_t)n), m = 0;
     for (int i = 0; i < n; i++)
-        if ((c[m] = tab_col(t, names[i])) >= 0)
+        if ((c[m] = mli_tsv_col(t, names[i])) >= 0)
             mli_buf_printf(b, "%s%s", m++ ? "\t" : "", names[i]);
     mli_buf_printf(b, "\n");
     for (int r = 0; r < t->nrow; r++)
         for (int i = 0; i < m; i++)
-            mli_buf_num(b, tab_at(t, r, c[i]), i + 1 < m ? '\t' : '\n');
+            mli_buf_num(b, mli_tsv_at(t, r, c[i]), i + 1 < m ? '\t' : '\n');
     free(c);
 }
 
@@ -495,9 +369,9 @@ typedef struct {
 
 static void span_col(span *s, const rtab *t, const char *name)
 {
-    int c = tab_col(t, name);
+    int c = mli_tsv_col(t, name);
     for (int i = 0; c >= 0 && i < t->nrow; i++) {
-        double x = tab_at(t, i, c);
+        double x = mli_tsv_at(t, i, c);
         if (!isfinite(x))
             continue;
         if (!s->n++)
@@ -637,9 +511,9 @@ static void train_dist_panel(const rtab *t, mli_gp_fig *f, const char *file)
 {
     /* norm_wdist = wdist / ‖θ₀‖: one curve, with the relative distance on the right axis */
     double k = NAN;
-    int cw = tab_col(t, "wdist"), cn = tab_col(t, "norm_wdist");
+    int cw = mli_tsv_col(t, "wdist"), cn = mli_tsv_col(t, "norm_wdist");
     for (int i = 0; cw >= 0 && cn >= 0 && i < t->nrow; i++) {
-        double w = tab_at(t, i, cw), nw = tab_at(t, i, cn);
+        double w = mli_tsv_at(t, i, cw), nw = mli_tsv_at(t, i, cn);
         if (isfinite(w) && isfinite(nw) && w > 0 && nw > 0)
             k = nw / w;
     }
@@ -881,11 +755,11 @@ static double hist_width(const double *x, int n)
 
 static int fig_gauss_hist(report *r, mli_gp_fig *f, mli_buf *cap)
 {
-    int c = tab_col(&r->ex, "gauss_length"), n = 0;
+    int c = mli_tsv_col(&r->ex, "gauss_length"), n = 0;
     double *x = mli_malloc(sizeof *x * (size_t)(r->ex.nrow + 1));
     for (int i = 0; c >= 0 && i < r->ex.nrow; i++)
-        if (isfinite(tab_at(&r->ex, i, c)))
-            x[n++] = tab_at(&r->ex, i, c);
+        if (isfinite(mli_tsv_at(&r->ex, i, c)))
+            x[n++] = mli_tsv_at(&r->ex, i, c);
     if (!n) {
         free(x);
         return lacks(r, f->name, &r->ex, "finite gauss_length");
@@ -1469,10 +1343,10 @@ int mli_report_run(const char *run_dir)
     for (int i = 0; i < r->nfig; i++)
         mli_buf_free(&r->fig[i].caption);
     mli_buf_free(&r->notes);
-    tab_free(&r->train);
-    tab_free(&r->interp);
-    tab_free(&r->quant);
-    tab_free(&r->ex);
+    mli_tsv_free(&r->train);
+    mli_tsv_free(&r->interp);
+    mli_tsv_free(&r->quant);
+    mli_tsv_free(&r->ex);
     geo_free(&r->g);
     mli_ctl_figs_free(r->ctl);
     cJSON_Delete(r->config);

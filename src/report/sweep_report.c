@@ -15,11 +15,11 @@
 #include "io/atomic.h"
 #include "io/err.h"
 #include "io/text.h"
+#include "io/tsv.h"
 #include "report/gnuplot.h"
 #include "report/html.h"
 #include "report/sweep_table.h"
 
-#define INPUT_MAX_BYTES (512u << 20)
 #define ALPHA_LABEL "α   (0: initialization θ_0,  1: trained parameters θ_1)"
 
 /* Colours by role, distinct from each other across the figures: optimizers take linetypes
@@ -35,102 +35,25 @@ typedef struct {
     double *alpha, *loss;
 } curve;
 
-/* Split line at tabs in place; returns the number of cells (at most max are recorded). */
-static int cells(char *line, char **cell, int max)
-{
-    int n = 0;
-    for (char *p = line;; n++) {
-        if (n < max)
-            cell[n] = p;
-        char *tab = strchr(p, '\t');
-        if (!tab)
-            return n + 1;
-        *tab = '\0';
-        p = tab + 1;
-    }
-}
-
-static int cell_num(const char *path, int lineno, const char *col, const char *text, double *x)
-{
-    char *end;
-    *x = strtod(text, &end);
-    if (end == text || *end)
-        return mli_err(MLI_EINPUT, "%s:%d: column '%s': '%.40s' is not a number", path, lineno, col, text);
-    return MLI_OK;
-}
-
-/* The header: how many columns, and where alpha and train_loss are. */
-static int curve_header(const char *path, char *line, int *ncol, int *ca, int *cl)
-{
-    enum { MAXCOL = 256 };
-    char *cell[MAXCOL];
-    *ncol = cells(line, cell, MAXCOL);
-    *ca = *cl = -1;
-    for (int j = 0; j < *ncol && j < MAXCOL; j++) {
-        if (!strcmp(cell[j], "alpha"))
-            *ca = j;
-        if (!strcmp(cell[j], "train_loss"))
-            *cl = j;
-    }
-    if (*ca < 0 || *cl < 0)
-        return mli_err(MLI_EINPUT, "%s:1: no '%s' column in the header", path, *ca < 0 ? "alpha" : "train_loss");
-    return MLI_OK;
-}
-
-static int curve_parse(curve *c, const char *path, char *text)
-{
-    int ncol = 0, ca = -1, cl = -1, lineno = 0, rc = MLI_OK, cap = 0;
-    char **cell = NULL;
-    for (char *p = text; *p && !rc;) {
-        char *nl = strchr(p, '\n'), *next = nl ? nl + 1 : p + strlen(p);
-        if (nl)
-            *nl = '\0';
-        size_t len = strlen(p);
-        if (len && p[len - 1] == '\r')
-            p[len - 1] = '\0';
-        if (++lineno == 1) {
-            rc = curve_header(path, p, &ncol, &ca, &cl);
-            cell = mli_malloc(sizeof *cell * (size_t)ncol);
-        } else if (*p) {
-            int n = cells(p, cell, ncol);
-            if (n != ncol)
-                rc = mli_err(MLI_EINPUT, "%s:%d: %d cells, the header has %d columns", path, lineno, n, ncol);
-            if (c->n == cap) {
-                cap = 2 * cap + 64;
-                c->alpha = mli_realloc(c->alpha, sizeof *c->alpha * (size_t)cap);
-                c->loss = mli_realloc(c->loss, sizeof *c->loss * (size_t)cap);
-            }
-            if (!rc)
-                rc = cell_num(path, lineno, "alpha", cell[ca], &c->alpha[c->n]);
-            if (!rc)
-                rc = cell_num(path, lineno, "train_loss", cell[cl], &c->loss[c->n]);
-            c->n += !rc;
-        }
-        p = next;
-    }
-    if (!rc && !lineno)
-        rc = mli_err(MLI_EINPUT, "%s: empty file, expected a header line of column names", path);
-    free(cell);
-    return rc;
-}
-
-/* A run's curve, if it has interp.tsv: only the two columns plotted are read. */
+/* A run's curve, if it has interp.tsv: the two columns plotted. */
 static int curve_load(curve *c, const mli_table_run *r)
 {
+    static const char *const need[] = {"alpha", "train_loss", NULL};
     memset(c, 0, sizeof *c);
-    char path[MLI_TABLE_PATH + 16];
-    snprintf(path, sizeof path, "%s/interp.tsv", r->dir);
-    if (access(path, F_OK) != 0)
-        return MLI_OK;
-    unsigned char *buf;
-    size_t n;
-    int rc = mli_file_read(path, INPUT_MAX_BYTES, &buf, &n);
-    if (rc)
+    mli_tsv t;
+    int rc = mli_tsv_load(&t, r->dir, "interp.tsv", need);
+    if (rc || !t.present)
         return rc;
-    rc = memchr(buf, '\0', n) ? mli_err(MLI_EINPUT, "%s: binary data in a text table", path)
-                              : curve_parse(c, path, (char *)buf);
-    free(buf);
-    return rc;
+    int ca = mli_tsv_col(&t, "alpha"), cl = mli_tsv_col(&t, "train_loss");
+    c->n = t.nrow;
+    c->alpha = mli_malloc(sizeof *c->alpha * (size_t)(t.nrow + 1));
+    c->loss = mli_malloc(sizeof *c->loss * (size_t)(t.nrow + 1));
+    for (int i = 0; i < t.nrow; i++) {
+        c->alpha[i] = mli_tsv_at(&t, i, ca);
+        c->loss[i] = mli_tsv_at(&t, i, cl);
+    }
+    mli_tsv_free(&t);
+    return MLI_OK;
 }
 
 static void curve_free(curve *c)
