@@ -11,7 +11,10 @@ OPT      ?= -O3
 WARN     := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-format-truncation
 CFLAGS   += $(OPT) -g -std=c11 -D_GNU_SOURCE $(WARN) -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # GSL's own cblas is left out on purpose: OpenBLAS provides cblas for the whole program.
-LDLIBS   := -lgsl $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+# CFLAGS and LDLIBS are expanded when used ('=' and '+=', never ':='): on a fresh machine
+# `make demo` and `make check` install the packages pkg-config describes before anything is
+# compiled or linked, so the flags must not be computed when the Makefile is read.
+LDLIBS    = -lgsl $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 TESTLIBS := -lcmocka
 
 SRC      := $(sort $(wildcard src/io/*.c src/data/*.c src/nn/*.c src/train/*.c src/geometry/*.c src/report/*.c src/sweep/*.c))
@@ -28,7 +31,7 @@ SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanit
 # the test summary, which must be the last line of `make check`).
 .SECONDARY:
 
-.PHONY: all check test-unit test-san test-e2e demo deps bench fuzz install clean paper
+.PHONY: all check check-run test-unit test-san test-e2e demo deps bench fuzz install clean paper
 all: build/mli
 
 build/f/%.o: %.c
@@ -66,10 +69,16 @@ build/san/mli: $(CLI_SRC:%.c=build/s/%.o) build/s/libmli.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 
-check: build/mli build/san/mli $(TESTS:%=build/tests/%) $(FLT_TESTS:%=build/san/%)
+# `make check` and `make demo` are the README's first commands on a fresh machine: each installs
+# what is missing first, then builds in a second make, so that no compile or link starts before
+# the packages are there (also under make -j).
+check: deps
+	@$(MAKE) --no-print-directory check-run
+check-run: build/mli build/san/mli $(TESTS:%=build/tests/%) $(FLT_TESTS:%=build/san/%)
 	@bash tests/run.sh
 
-demo: deps build/mli
+demo: deps
+	@$(MAKE) --no-print-directory build/mli
 	./build/mli run $(DEMO_ARGS)
 
 deps:
@@ -93,7 +102,7 @@ bench: build/mli $(BENCHES:%=build/bench/%)
 	@bash bench/run.sh $(BENCHES)
 
 FUZZERS := $(sort $(basename $(notdir $(wildcard fuzz/fuzz_*.c))))
-FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -fsanitize=fuzzer,address,undefined
+FUZZ_CFLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -fsanitize=fuzzer,address,undefined
 build/fuzz/%: fuzz/%.c $(SRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(SRC) $(LDLIBS)
