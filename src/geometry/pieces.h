@@ -1,0 +1,77 @@
+/* The exact piece structure of the output path z(α) = f(x; θ₀ + αΔ) of a piecewise-linear
+ * network: a chain of Linear layers with relu or identity between them and no batch norm
+ * (docs/exact.md).
+ *
+ * Along the path, Linear layer l (0-based, L layers) maps a polynomial input of degree l to
+ * a polynomial pre-activation of degree l+1: (W₀ + αΔW) s(α) + b₀ + αΔb. A relu unit keeps
+ * its state while its pre-activation keeps its sign, so between consecutive switches of any
+ * unit every layer is a fixed polynomial map and z(α) is a polynomial of degree L. This
+ * module finds, for one input, every switch on [0,1] and the coefficients of z on every
+ * piece, by a left-to-right sweep:
+ *   - the first layer's pre-activations are linear, p + αq: each unit switches at most once,
+ *     at −p/q, computed once (for a batch of inputs by two GEMMs, hoisted out of the sweep);
+ *   - on the current piece, a deeper unit's pre-activation is a polynomial; a Bernstein
+ *     test on the candidate piece discards the units that cannot change sign there, and the
+ *     first sign change of the others is isolated exactly (ppoly.h);
+ *   - at the earliest switch one unit toggles: the next layer's pre-activations change by a
+ *     rank-one term (its column of W₀ + αΔW times the unit's polynomial) and the layers after
+ *     it are recomputed.
+ * The per-input work uses no BLAS (contiguous axpy loops over transposed weights), so that
+ * inputs can be swept on several threads at once.
+ * All in double. A unit whose pre-activation touches 0 without changing sign does not
+ * switch; two switches at the same α give one breakpoint. */
+#ifndef MLI_GEOMETRY_PIECES_H
+#define MLI_GEOMETRY_PIECES_H
+
+#include <stddef.h>
+
+#include "nn/arch.h"
+
+#define MLI_PWL_MAXLIN (MLI_MAX_HIDDEN + 1)
+
+/* A chain of L Linear layers; after each but the last, relu (1) or identity (0). The
+ * parameters are double copies of θ₀ and Δ = θ₁ − θ₀ (weights out×in row-major). */
+typedef struct {
+    int nlin;
+    int width[MLI_PWL_MAXLIN + 1]; /* width[0] inputs; width[l+1] outputs of Linear l */
+    int relu[MLI_PWL_MAXLIN];
+    double *W0[MLI_PWL_MAXLIN], *dW[MLI_PWL_MAXLIN], *b0[MLI_PWL_MAXLIN], *db[MLI_PWL_MAXLIN];
+    double *WT0[MLI_PWL_MAXLIN], *dWT[MLI_PWL_MAXLIN]; /* the weights transposed, in × out */
+    int width_max;
+} mli_pwl;
+
+/* The chain of an FCNet with parameters θ₀, θ₁ (a->nparams each). A network with batch norm
+ * or a smooth activation has no exact pieces: MLI_EUSAGE with a message naming why. */
+int mli_pwl_from_arch(const mli_arch *a, const mli_real *theta0, const mli_real *theta1,
+                      mli_pwl *out);
+void mli_pwl_free(mli_pwl *n);
+
+/* The first layer for B inputs X[B × width[0]] (float data): P = X W₀ᵀ + b₀ and
+ * Q = X ΔWᵀ + Δb, each B × width[1], so that input i's first pre-activations are
+ * P[i] + α Q[i]. */
+void mli_pwl_first_layer(const mli_pwl *n, const mli_real *X, int B, double *P, double *Q);
+
+/* The pieces of one input's output path. */
+typedef struct {
+    int npieces;
+    int k, deg;    /* outputs, degree L */
+    double *brk;   /* npieces + 1 breakpoints, 0 … 1 */
+    double *z;     /* piece j, output o: z[(j·k + o)·(deg+1) + m] multiplies α^m */
+    int *layer;    /* layer[j] (j ≥ 1): the layer of the unit that switches at brk[j] */
+    long nswitch;  /* switches processed (≥ npieces − 1: simultaneous ones share a piece) */
+} mli_pwl_path;
+
+typedef struct mli_pwl_ws mli_pwl_ws;
+mli_pwl_ws *mli_pwl_ws_new(const mli_pwl *n);
+void mli_pwl_ws_free(mli_pwl_ws *w);
+
+/* The pieces of z(α) for the input whose first-layer rows are p, q (mli_pwl_first_layer).
+ * The result lives in the workspace until the next call. */
+const mli_pwl_path *mli_pwl_sweep(const mli_pwl *n, mli_pwl_ws *w, const double *p,
+                                  const double *q);
+
+/* z(α) and its first two derivatives at α from the pieces (the piece on the right at a
+ * breakpoint); any pointer may be NULL. */
+void mli_pwl_path_eval(const mli_pwl_path *pp, double alpha, double *z, double *v, double *a);
+
+#endif

@@ -1,0 +1,307 @@
+/* Exact per-example analysis (src/geometry/pwlgeo.c): hand-made output paths with known
+ * answers (a straight path to the target, a parabola whose turning is atan 2, a kinked path
+ * whose pointwise Gauss length is 0 but whose loss rises first, a bump narrower than the
+ * 50-point grid), then random ReLU networks in the double build: the exact decision against
+ * a dense grid of the engine's own losses (squared error and cross-entropy), and no
+ * certificate ever wrong. */
+#include "testutil.h"
+
+#include <gsl/gsl_errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "geometry/pieces.h"
+#include "geometry/pwlgeo.h"
+#include "io/err.h"
+#include "nn/layers.h"
+#include "nn/net.h"
+
+static void assert_close(double got, double want, double tol, const char *what)
+{
+    if (!(fabs(got - want) <= tol))
+        fail_msg("%s: got %.17g, want %.17g (|diff| %.3g > %.3g)", what, got, want,
+                 fabs(got - want), tol);
+}
+
+/* A path of n pieces in ℝᵏ of degree deg; z filled by the caller. */
+typedef struct {
+    mli_pwl_path p;
+    double brk[8], z[8 * 4 * 4];
+    int layer[8];
+} hand_path;
+
+static void hand_init(hand_path *h, int n, int k, int deg, const double *brk)
+{
+    memset(h, 0, sizeof *h);
+    h->p.npieces = n;
+    h->p.k = k;
+    h->p.deg = deg;
+    h->p.brk = h->brk;
+    h->p.z = h->z;
+    h->p.layer = h->layer;
+    memcpy(h->brk, brk, sizeof(double) * (n + 1));
+}
+
+static double *coef(hand_path *h, int piece, int o)
+{
+    return h->z + ((size_t)piece * h->p.k + o) * (h->p.deg + 1);
+}
+
+static mli_pwl_result analyse(const mli_pwl_path *p, mli_loss loss, const double *t)
+{
+    mli_pwlgeo_ws *w = mli_pwlgeo_ws_new(p->k, p->deg);
+    mli_pwl_result r;
+    mli_pwlgeo_example(p, loss, 0, t, w, &r);
+    mli_pwlgeo_ws_free(w);
+    return r;
+}
+
+/* z(α) = (1 − α) z₀ + α t: straight to the target. */
+static void test_straight_path_to_target(void **state)
+{
+    double brk[2] = {0, 1}, t[2] = {0.5, -1};
+    hand_path h;
+    hand_init(&h, 1, 2, 1, brk);
+    double z0[2] = {2, 1};
+    for (int o = 0; o < 2; o++) {
+        coef(&h, 0, o)[0] = z0[o];
+        coef(&h, 0, o)[1] = t[o] - z0[o];
+    }
+    mli_pwl_result r = analyse(&h.p, MLI_LOSS_MSE, t);
+    assert_int_equal(r.monotone, 1);
+    assert_close(r.max_bump, 0, 1e-15, "max bump");
+    assert_close(r.total_turning, 0, 1e-12, "turning");
+    assert_close(r.arc_length, sqrt(1.5 * 1.5 + 2 * 2), 1e-10, "arc length");
+    assert_close(r.loss0, 1.5 * 1.5 + 4, 1e-14, "loss at 0");
+    assert_int_equal(r.c1, 1);
+    assert_int_equal(r.c2, 1);
+    assert_int_equal(r.c12, 1);
+}
+
+/* z(α) = (α, α²): the tangent turns from (1, 0) to (1, 2), total turning atan 2, arc length
+ * (2√5 + asinh 2)/4; no kink, so the pointwise part is all of it. */
+static void test_parabola_turning(void **state)
+{
+    double brk[2] = {0, 1};
+    hand_path h;
+    hand_init(&h, 1, 2, 2, brk);
+    coef(&h, 0, 0)[1] = 1;
+    coef(&h, 0, 1)[2] = 1;
+    double t[2] = {5, 5};
+    mli_pwl_result r = analyse(&h.p, MLI_LOSS_MSE, t);
+    assert_close(r.total_turning, atan(2.0), 1e-9, "parabola turning");
+    assert_close(r.smooth_turning, atan(2.0), 1e-9, "parabola pointwise turning");
+    assert_close(r.arc_length, (2 * sqrt(5.0) + asinh(2.0)) / 4, 1e-9, "parabola arc length");
+}
+
+/* Target 0. Piece 1 moves from (1, 0) to (1, 0.5): straight, away from the target, so ℓ rises
+ * from 1 to 1.25. Piece 2 runs straight to 0. The tangent turns by the angle between (0, 1)
+ * and (−1, −0.5) at the kink; the pointwise Gauss length is 0. The pointwise condition
+ * "certifies" the whole path, the total turning (kink included) certifies nothing before the
+ * kink, and the exact decision finds the rise at 0. */
+static void test_kink_breaks_pointwise_condition(void **state)
+{
+    double brk[3] = {0, 0.5, 1}, t[2] = {0, 0};
+    hand_path h;
+    hand_init(&h, 2, 2, 1, brk);
+    coef(&h, 0, 0)[0] = 1;                          /* x = 1 */
+    coef(&h, 0, 1)[1] = 1;                          /* y = α */
+    coef(&h, 1, 0)[0] = 2, coef(&h, 1, 0)[1] = -2;  /* x = 2 − 2α: 1 at 0.5, 0 at 1 */
+    coef(&h, 1, 1)[0] = 1, coef(&h, 1, 1)[1] = -1;  /* y = 1 − α: 0.5 at 0.5, 0 at 1 */
+    mli_pwl_result r = analyse(&h.p, MLI_LOSS_MSE, t);
+    double kink = acos(-0.5 / sqrt(1.25));
+    assert_close(r.total_turning, kink, 1e-12, "total turning = the kink");
+    assert_close(r.smooth_turning, 0, 1e-12, "pointwise Gauss length");
+    assert_int_equal(r.monotone, 0);
+    assert_close(r.first_rise, 0, 0, "first rise");
+    assert_close(r.max_bump, 0.25, 1e-14, "max bump");
+    assert_close(r.c1p_prefix, 1, 0, "pointwise condition certifies everything");
+    assert_int_equal(r.c1p, 1);
+    assert_true(r.c1_prefix <= 0.5 + 1e-12); /* the kink's turning > π/2 before it */
+    assert_int_equal(r.c1, 0);
+    assert_int_equal(r.c2, 0);
+    assert_int_equal(r.c12, 0);
+}
+
+/* A scalar output whose squared loss has a tent-shaped bump on [0.29, 0.31]: caught exactly,
+ * and invisible to the 50-point grid. */
+static void test_narrow_bump(void **state)
+{
+    double brk[5] = {0, 0.29, 0.30, 0.31, 1};
+    hand_path h;
+    hand_init(&h, 4, 1, 1, brk);
+    /* z = 2 − α, then up to 2 − 0.29 + 0.01 at 0.30, down to 2 − 0.31 at 0.31, then 2 − α */
+    double v[5] = {2, 1.71, 1.72, 1.69, 1};
+    for (int j = 0; j < 4; j++) {
+        double s = (v[j + 1] - v[j]) / (brk[j + 1] - brk[j]);
+        coef(&h, j, 0)[1] = s;
+        coef(&h, j, 0)[0] = v[j] - s * brk[j];
+    }
+    double t[1] = {0};
+    mli_pwl_result r = analyse(&h.p, MLI_LOSS_MSE, t);
+    assert_int_equal(r.monotone, 0);
+    assert_close(r.first_rise, 0.29, 1e-14, "first rise");
+    assert_close(r.max_bump, 1.72 * 1.72 - 1.71 * 1.71, 1e-12, "bump height");
+    int grid_monotone = 1;
+    double prev = 4;
+    for (int i = 1; i < 50; i++) {
+        double z;
+        mli_pwl_path_eval(&h.p, i / 49.0, &z, NULL, NULL);
+        grid_monotone &= z * z <= prev;
+        prev = z * z;
+    }
+    assert_int_equal(grid_monotone, 1);
+    assert_int_equal(r.c2, 0);
+}
+
+/* ---- random ReLU networks, double engine -------------------------------------------- */
+
+typedef struct {
+    mli_arch a;
+    mli_real *t0, *t1, *th, *bufs;
+    mli_ws *ws;
+} eng;
+
+static double engine_loss(eng *e, const mli_real *x, int y, const mli_real *t, double al)
+{
+    for (size_t i = 0; i < e->a.nparams; i++)
+        e->th[i] = e->t0[i] + al * (e->t1[i] - e->t0[i]);
+    const mli_real *z = mli_net_forward(&e->a, e->th, e->bufs, e->ws, x, 1, MLI_MODE_EVAL);
+    double l;
+    mli_loss_eval(e->a.loss, z, 1, e->a.nout, &y, t, NULL, &l, NULL);
+    return l;
+}
+
+static int n_cert; /* examples certified by C1, C2 or C12 */
+
+static void random_networks(mli_loss loss, int *n_mono, int *n_viol, int *n_undec)
+{
+    static const int shapes[][3] = {{8, 3, 0}, {6, 5, 3}, {5, 4, 3}};
+    static const int nhs[] = {2, 3, 3};
+    gsl_error_handler_t *old = gsl_set_error_handler_off();
+    enum { NG = 20001 };
+    for (int s = 0; s < 3; s++)
+        for (int trial = 0; trial < 8; trial++) {
+            eng e;
+            assert_int_equal(mli_arch_init(&e.a, 3, shapes[s], nhs[s], MLI_ACT_RELU, 0, loss), 0);
+            size_t P = e.a.nparams;
+            e.t0 = malloc(sizeof(mli_real) * P);
+            e.t1 = malloc(sizeof(mli_real) * P);
+            e.th = malloc(sizeof(mli_real) * P);
+            e.bufs = calloc(1, sizeof(mli_real));
+            e.ws = mli_ws_new(&e.a, 1);
+            tu_fill_uniform(e.t0, P, -1, 1, 900 + 10 * s + trial);
+            tu_fill_uniform(e.t1, P, -1.5, 1.5, 1900 + 10 * s + trial);
+            mli_pwl pwl;
+            assert_int_equal(mli_pwl_from_arch(&e.a, e.t0, e.t1, &pwl), 0);
+            mli_pwl_ws *pw = mli_pwl_ws_new(&pwl);
+            int k = e.a.nout;
+            mli_pwlgeo_ws *gw = mli_pwlgeo_ws_new(k, pwl.nlin);
+            for (int ex = 0; ex < 6; ex++) {
+                mli_real x[3], tt[8];
+                double td[8];
+                tu_fill_uniform(x, 3, -2, 2, 77 * trial + ex + 1000 * s);
+                tu_fill_uniform(tt, k, -1, 1, 5 + ex);
+                if (ex % 2 == 0) { /* half the targets where the path ends: r(1) = 0 */
+                    for (size_t i = 0; i < P; i++)
+                        e.th[i] = e.t1[i];
+                    const mli_real *z1 =
+                        mli_net_forward(&e.a, e.th, e.bufs, e.ws, x, 1, MLI_MODE_EVAL);
+                    memcpy(tt, z1, sizeof(mli_real) * k);
+                }
+                for (int o = 0; o < k; o++)
+                    td[o] = tt[o];
+                int y = ex % k;
+                double p[8], q[8];
+                mli_pwl_first_layer(&pwl, x, 1, p, q);
+                const mli_pwl_path *pp = mli_pwl_sweep(&pwl, pw, p, q);
+                mli_pwl_result r;
+                const mli_real *tp = loss == MLI_LOSS_CE ? NULL : tt;
+                mli_pwlgeo_example(pp, loss, y, loss == MLI_LOSS_CE ? NULL : td, gw, &r);
+                /* the engine on a dense grid */
+                double runmin = INFINITY, gd = 0, l0 = 0;
+                for (int g = 0; g < NG; g++) {
+                    double l = engine_loss(&e, x, y, tp, (double)g / (NG - 1));
+                    if (g == 0)
+                        l0 = l;
+                    runmin = fmin(runmin, l);
+                    gd = fmax(gd, l - runmin);
+                }
+                if (loss != MLI_LOSS_CE) {
+                    assert_close(r.loss0, l0, 1e-9 * (1 + fabs(l0)), "loss at 0");
+                    /* exact Δ ≥ the grid's, and the grid resolves it to its step */
+                    if (r.max_bump < gd - 1e-9 * (1 + l0))
+                        fail_msg("shape %d trial %d ex %d: exact bump %.17g < grid %.17g", s,
+                                 trial, ex, r.max_bump, gd);
+                    if (r.monotone == 1 && gd > 1e-9 * (1 + l0))
+                        fail_msg("shape %d trial %d ex %d: proved monotone, grid rises by %g", s,
+                                 trial, ex, gd);
+                } else {
+                    if (r.monotone == 1 && gd > 1e-9 * (1 + l0))
+                        fail_msg("ce shape %d trial %d ex %d: proved monotone, grid rises by %g",
+                                 s, trial, ex, gd);
+                    if (r.monotone == 0) {
+                        double a1 = engine_loss(&e, x, y, NULL, r.witness[0]);
+                        double a2 = engine_loss(&e, x, y, NULL, r.witness[1]);
+                        if (!(r.witness[0] < r.witness[1] && a2 > a1))
+                            fail_msg("ce witness (%g, %g): losses %.17g, %.17g", r.witness[0],
+                                     r.witness[1], a1, a2);
+                    }
+                }
+                /* certificates never wrong */
+                if ((r.c1 == 1 || r.c2 == 1 || r.c12 == 1) && r.monotone != 1)
+                    fail_msg("shape %d trial %d ex %d: certified (C1 %d C2 %d C12 %d) but not "
+                             "monotone", s, trial, ex, r.c1, r.c2, r.c12);
+                if (r.monotone == 0 && r.c1_prefix > r.first_rise && r.c1_prefix >= 0)
+                    fail_msg("C1 prefix %g beyond the first rise %g", r.c1_prefix, r.first_rise);
+                n_cert += r.c1 == 1 || r.c2 == 1 || r.c12 == 1;
+                *n_mono += r.monotone == 1;
+                *n_viol += r.monotone == 0;
+                *n_undec += r.monotone == -1;
+            }
+            mli_pwlgeo_ws_free(gw);
+            mli_pwl_ws_free(pw);
+            mli_pwl_free(&pwl);
+            mli_ws_free(e.ws);
+            free(e.t0);
+            free(e.t1);
+            free(e.th);
+            free(e.bufs);
+        }
+    gsl_set_error_handler(old);
+}
+
+static void test_random_mse_against_engine(void **state)
+{
+    int m = 0, v = 0, u = 0;
+    n_cert = 0;
+    random_networks(MLI_LOSS_MSE, &m, &v, &u);
+    print_message("squared error: %d monotone, %d not, %d undecided, %d certified\n", m, v, u,
+                  n_cert);
+    assert_int_equal(u, 0);
+    assert_true(n_cert > 0); /* the certificates are exercised, not vacuous */
+    assert_true(m > 0 && v > 0); /* both verdicts occur */
+}
+
+static void test_random_ce_against_engine(void **state)
+{
+    int m = 0, v = 0, u = 0;
+    random_networks(MLI_LOSS_CE, &m, &v, &u);
+    print_message("cross-entropy: %d monotone, %d not, %d undecided\n", m, v, u);
+    assert_true(m > 0 && v > 0);
+    assert_true(u <= (m + v + u) / 10); /* undecided is the exception */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_straight_path_to_target),
+        cmocka_unit_test(test_parabola_turning),
+        cmocka_unit_test(test_kink_breaks_pointwise_condition),
+        cmocka_unit_test(test_narrow_bump),
+        cmocka_unit_test(test_random_mse_against_engine),
+        cmocka_unit_test(test_random_ce_against_engine),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
