@@ -43,9 +43,27 @@ if [ "$(id -u)" -eq 0 ] && mkdir -p "$T/full" && mount -t tmpfs -o size=300k tmp
   run "  clean run for comparison" 0 "$MLI" train --out "$T/fclean" "${fargs[@]}"
   check "  space freed: same final.safetensors as a clean run" cmp -s "$T/fclean/final.safetensors" "$T/full/r/final.safetensors"
   umount "$T/full"
+  mkdir -p "$T/full/r"; mount -t tmpfs -o size=1m tmpfs "$T/full"; mkdir "$T/full/r"; mount -o remount,ro "$T/full"
+  run "a read-only directory: exit 1" 1 "$MLI" train --out "$T/full/r" "${G[@]}" epochs=1
+  check "  names the file and the system error" grep -q "$T/full/r/init.safetensors: .*Read-only file system" "$T/last.err"
+  umount "$T/full"
 else
   skip "disk full on a small tmpfs" "needs root to mount a tmpfs"
 fi
+
+# in a sweep: a failed write is a failure the next sweep retries, not a diverged result
+printf 'dset_name = gaussmix\ndatasize = 600\nsynth_test = 200\nbatchsize = 50\nepochs = 2\nsave_freq = 1\nhsizes = 16,10\nanalyze.examples = 20\nanalyze.verify_steps = 20\n' > "$T/grid"
+MLI_FAULT_KILL=1:1 "$MLI" sweep "$T/grid" --out "$T/sw" --quiet >/dev/null 2>&1   # only to create the run
+id=$(cut -f2 "$T/sw/jobs.txt")
+touch "$T/sw/runs/$id/traj"
+run "sweep: a run whose write fails" 1 "$MLI" sweep "$T/grid" --out "$T/sw" --quiet
+check "  is counted as failed, not diverged" grep -q "1 run: 0 done, 1 failed, 0 diverged" "$T/last.out" "$T/last.err"
+check "  and stays resumable" status_is "$T/sw/runs/$id" running
+run "  mli table does not count it as excluded" 0 "$MLI" table "$T/sw" --quiet
+check "  (its row says running)" grep -qP "^$id\trunning\t" "$T/sw/summary.tsv"
+rm "$T/sw/runs/$id/traj"
+run "  the same sweep command retries it" 0 "$MLI" sweep "$T/grid" --out "$T/sw" --quiet
+check "  and finishes it" grep -q "1 run: 1 done, 0 failed, 0 diverged" "$T/last.out" "$T/last.err"
 
 # ---- 2. --force leaves nothing of the model it replaces ----------------------------------
 run "a finished run" 0 "$MLI" train --out "$T/f" "${G[@]}" epochs=2 save_freq=1
