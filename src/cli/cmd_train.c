@@ -13,9 +13,12 @@ void mli_usage_train(FILE *f)
                "                 [--threads N] [--progress|--quiet] [key=value ...]\n\n"
                "Trains the reference FCNet and writes the run directory DIR (default runs/train):\n"
                "config.json, init.safetensors, train.tsv, checkpoint.safetensors, final.safetensors.\n"
-               "Re-running the same command on an unfinished run resumes it from its checkpoint;\n"
-               "on a finished run it refuses unless --force. Keys (config-file lines are key=value,\n"
-               "command-line keys win):\n\n");
+               "Re-running the same command on an unfinished run (killed, or stopped by a failed\n"
+               "write) resumes it from its checkpoint; on a finished run it refuses unless --force,\n"
+               "which deletes the old run's files (model, analysis, report, snapshots) first. One\n"
+               "mli process at a time trains in DIR: a second one fails at once (exit status 1).\n"
+               "Keys (config-file lines are key=value; a command-line key overrides the file's, a\n"
+               "key given twice elsewhere is an error):\n\n");
     mli_config_print_help(f);
 }
 
