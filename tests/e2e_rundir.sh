@@ -151,6 +151,10 @@ if [ "$(cat /proc/sys/vm/overcommit_memory 2>/dev/null)" != 1 ]; then
   run "an allocation that cannot succeed" 1 "$MLI" train --out "$T/oom" "${G[@]/hsizes=16,10/hsizes=1000000,1000000,10}" epochs=1
   check "  names the size and the key" grep -q "cannot allocate [0-9]* bytes for .*(hsizes=1000000,1000000,10)" "$T/last.err"
   check "  wrote nothing" test ! -e "$T/oom/config.json"
+  run "a synthetic set too large for memory" 1 "$MLI" train --out "$T/oom2" --quiet dset_name=gaussmix datasize=1000000000 synth_dim=100000 epochs=0
+  check "  names the size and the keys" grep -q "cannot allocate [0-9]* bytes for the training set of gaussmix (datasize=1000000000, synth_dim=100000)" "$T/last.err"
+  run "minibatch activations too large for memory" 1 "$MLI" train --out "$T/oom3" --quiet dset_name=gaussmix datasize=1000000 batchsize=1000000 hsizes=1000000,10 synth_dim=2 epochs=1
+  check "  names the size and the keys" grep -q "cannot allocate [0-9]* bytes for .*(batchsize=1000000, hsizes=1000000,10)" "$T/last.err"
 else
   skip "an allocation that cannot succeed" "vm.overcommit_memory=1 would let it succeed"
 fi

@@ -167,6 +167,15 @@ static int alloc_all(run *r, int B)
     if (!probe)
         return MLI_EFAIL;
     free(probe);
+    /* the workspace of a minibatch (nn/net.c): a few rows of every layer's width */
+    size_t width = 0;
+    for (int i = 0; i < c->nh; i++)
+        width += (size_t)c->hsizes[i];
+    probe = mli_alloc_for((size_t)(B > 1000 ? B : 1000) * 3, width * sizeof(mli_real),
+                          "the activations of a minibatch (batchsize=%d, hsizes=%s)", B, hs);
+    if (!probe)
+        return MLI_EFAIL;
+    free(probe);
     if (!(r->xb = mli_alloc_for((size_t)B * a->input_size, sizeof(mli_real), "a minibatch (batchsize=%d)", B)) ||
         (r->ds.train.t &&
          !(r->tb = mli_alloc_for((size_t)B * a->nout, sizeof(mli_real), "a minibatch (batchsize=%d)", B))) ||
