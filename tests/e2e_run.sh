@@ -19,7 +19,9 @@ import json; c=json.load(open('$T/r/geometry.json'))['certificates']; assert c['
 before=$(stat -c %Y "$T/r/final.safetensors")
 run "a second run reuses the finished training" 0 ./build/mli run --quiet --out "$T/r" datasize=2000 epochs=2 hsizes=32,10
 check "final.safetensors untouched" test "$(stat -c %Y "$T/r/final.safetensors")" = "$before"
-run "other keys in the same folder train again" 0 ./build/mli run --quiet --out "$T/r" datasize=1000 epochs=1 hsizes=32,10
+run "other keys in the same folder are refused" 2 ./build/mli run --quiet --out "$T/r" datasize=1000 epochs=1 hsizes=32,10
+check "the refusal says --force" grep -q -- "--force" "$T/last.err"
+run "--force trains the other keys" 0 ./build/mli run --quiet --force --out "$T/r" datasize=1000 epochs=1 hsizes=32,10
 check "the new configuration is recorded" grep -q '"datasize":[[:space:]]*1000' "$T/r/config.json"
 run "bad key" 2 ./build/mli run --out "$T/x" nosuch=1
 finish

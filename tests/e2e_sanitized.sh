@@ -15,6 +15,15 @@ run "analyze exact statistics" 0 $S analyze --quiet "$T/a" --examples 10 --bn-st
 run "analyze mse with adaptive quadrature" 0 $S analyze --quiet "$T/k" --examples 10 --verify-steps 20 --gauss-quad adaptive --alpha-steps 9
 run "check" 0 $S check "$T/k" --examples 20 --verify-steps 20 --alpha-steps 9
 run "report" 0 $S report "$T/k"
+run "retrain over the analysed and reported run (--force)" 0 $S train --quiet --force --out "$T/k" dset_name=teacher loss_fn=mse hsizes=16,10 datasize=600 epochs=1 batchsize=100
+check "  leaves nothing of the old analysis or report" test -z "$(ls "$T/k" | grep -v -x -e config.json -e init.safetensors -e checkpoint.safetensors -e final.safetensors -e train.tsv)"
+mkdir -p "$T/w" && touch "$T/w/traj"
+run "a failed write" 1 $S train --quiet --out "$T/w" datasize=600 epochs=2 hsizes=16,10 save_freq=1
+rm "$T/w/traj"
+run "  resumes once fixed" 0 $S train --quiet --out "$T/w" datasize=600 epochs=2 hsizes=16,10 save_freq=1
+printf 'epochs=1\n#%5000s\nseed=2\0\n' x > "$T/nul.cfg"
+run "a config file with a long line and a NUL byte" 3 $S train --out "$T/x" --config "$T/nul.cfg"
+run "a key twice" 2 $S train --out "$T/x" seed=1 seed=2
 run "bad input" 2 $S train --out "$T/x" lr=oops
 head -c 3000 "$T/a/final.safetensors" > "$T/a/final.safetensors.cut" && mv "$T/a/final.safetensors.cut" "$T/a/final.safetensors"
 run "truncated model" 3 $S analyze "$T/a"

@@ -41,7 +41,7 @@ check "mid-epoch resume is byte-identical" cmp -s "$T/ref/final.safetensors" "$T
 run "a finished run is refused" 2 ./build/mli train --out "$T/ref" "${args[@]}"
 check "the refusal says why" grep -q -- "--force" "$T/last.err"
 MLI_FAULT_KILL=1:3 ./build/mli train --out "$T/other" "${args[@]}" 2>/dev/null
-run "an unfinished run with other keys is refused" 2 ./build/mli train --out "$T/other" "${args[@]}" lr=0.1
+run "an unfinished run with other keys is refused" 2 ./build/mli train --out "$T/other" "${args[@]/lr=0.003/lr=0.1}"
 check "the refusal names the reason" grep -q "different configuration" "$T/last.err"
 run "--force retrains a finished run" 0 ./build/mli train --force --out "$T/ref" "${args[@]}"
 check "--force gives the same result" cmp -s "$T/same/final.safetensors" "$T/ref/final.safetensors"

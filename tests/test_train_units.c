@@ -6,8 +6,15 @@
 #include <string.h>
 #include <gsl/gsl_rng.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io/alloc.h"
 #include "io/err.h"
+#include "io/lock.h"
 #include "train/config.h"
+#include "train/rundir.h"
 #include "train/init.h"
 #include "train/optim.h"
 #include "train/reg.h"
@@ -186,6 +193,219 @@ static void test_config_json_round_trip_and_file(void **state)
     assert_non_null(strstr(mli_errmsg(), "foo"));
 }
 
+/* Issue 9: lines of any length, NUL bytes, a directory. */
+static void test_config_file_long_lines_nul_dir(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("config9");
+    char path[600];
+    snprintf(path, sizeof path, "%s/c.cfg", dir);
+    mli_config d;
+    /* a comment of 4095 bytes, then what the old fixed buffer read as a line of its own */
+    size_t n = 4095 + 20;
+    char *text = malloc(n + 32);
+    text[0] = '#';
+    memset(text + 1, 'x', 4094);
+    strcpy(text + 4095, "seed=5\nepochs=3\n");
+    tu_write_file(path, text, strlen(text));
+    mli_config_default(&d);
+    assert_int_equal(mli_config_load_file(&d, path), 0);
+    assert_int_equal(d.seed, 0);
+    assert_int_equal(d.epochs, 3);
+    /* an error after a 10,000-byte line names the right line */
+    free(text);
+    text = malloc(12000);
+    strcpy(text, "lr=0.5 # ");
+    memset(text + 9, 'y', 10000);
+    strcpy(text + 10009, "\nepochs=2\nfoo=1\n");
+    tu_write_file(path, text, strlen(text));
+    mli_config_default(&d);
+    assert_int_equal(mli_config_load_file(&d, path), MLI_EINPUT);
+    assert_non_null(strstr(mli_errmsg(), "c.cfg:3:"));
+    assert_non_null(strstr(mli_errmsg(), "foo"));
+    free(text);
+    /* a NUL byte */
+    const char nul[] = "epochs=2\nseed=5\0seed=6\n";
+    tu_write_file(path, nul, sizeof nul - 1);
+    mli_config_default(&d);
+    assert_int_equal(mli_config_load_file(&d, path), MLI_EINPUT);
+    assert_non_null(strstr(mli_errmsg(), "c.cfg:2:"));
+    assert_non_null(strstr(mli_errmsg(), "NUL"));
+    /* a directory */
+    mli_config_default(&d);
+    assert_int_equal(mli_config_load_file(&d, dir), MLI_EINPUT);
+    assert_non_null(strstr(mli_errmsg(), dir));
+    assert_non_null(strstr(mli_errmsg(), "directory"));
+}
+
+/* Issue 9: a key given twice is refused, naming both places; two sources may override. */
+static void test_config_key_twice(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("config9b");
+    char path[600];
+    snprintf(path, sizeof path, "%s/twice.cfg", dir);
+    const char *text = "seed=1\nepochs=2\n seed = 2\n";
+    tu_write_file(path, text, strlen(text));
+    mli_config c;
+    mli_config_default(&c);
+    assert_int_equal(mli_config_load_file(&c, path), MLI_EUSAGE);
+    assert_non_null(strstr(mli_errmsg(), "'seed' given twice"));
+    assert_non_null(strstr(mli_errmsg(), "twice.cfg:1"));
+    assert_non_null(strstr(mli_errmsg(), "twice.cfg:3"));
+
+    mli_config_seen *file = calloc(1, sizeof *file), *cli = calloc(1, sizeof *cli);
+    mli_config_default(&c);
+    assert_int_equal(mli_config_set_pair_once(&c, file, "lr=0.5", "f:1"), 0);
+    assert_int_equal(mli_config_set_pair_once(&c, cli, "lr=0.25", "argument 2"), 0); /* overrides */
+    assert_float_equal(c.lr, 0.25, 0);
+    assert_int_equal(mli_config_set_pair_once(&c, cli, "lr=0.125", "argument 4"), MLI_EUSAGE);
+    assert_non_null(strstr(mli_errmsg(), "argument 2 and argument 4"));
+    assert_float_equal(c.lr, 0.25, 0);
+    /* an unknown key keeps its own message */
+    assert_int_equal(mli_config_set_pair_once(&c, cli, "nosuch=1", "argument 5"), MLI_EUSAGE);
+    assert_non_null(strstr(mli_errmsg(), "unknown key 'nosuch'"));
+    free(file);
+    free(cli);
+}
+
+/* Issue 9: train accepts the α grids analyze accepts, no more. */
+static void test_alpha_steps_range(void **state)
+{
+    (void)state;
+    mli_config c;
+    mli_config_default(&c);
+    char buf[64];
+    snprintf(buf, sizeof buf, "alpha_steps=%d", MLI_ALPHA_STEPS_MAX);
+    assert_int_equal(mli_config_set_pair(&c, buf), 0);
+    snprintf(buf, sizeof buf, "alpha_steps=%d", MLI_ALPHA_STEPS_MAX + 1);
+    assert_int_equal(mli_config_set_pair(&c, buf), MLI_EUSAGE);
+    assert_int_equal(mli_config_set_pair(&c, "alpha_steps=1"), MLI_EUSAGE);
+}
+
+static void test_alloc_for_names_the_keys(void **state)
+{
+    (void)state;
+    void *p = mli_alloc_for(16, 4, "x (k=%d)", 1);
+    assert_non_null(p);
+    free(p);
+    assert_null(mli_alloc_for((size_t)1 << 62, 4, "the parameters (hsizes=%s)", "9,9"));
+    assert_non_null(strstr(mli_errmsg(), "cannot allocate"));
+    assert_non_null(strstr(mli_errmsg(), "(hsizes=9,9)"));
+    assert_null(mli_alloc_for(((size_t)1 << 50), ((size_t)1 << 20), "a minibatch (batchsize=%d)", 7));
+    assert_non_null(strstr(mli_errmsg(), "batchsize=7"));
+}
+
+static void test_rundir_names(void **state)
+{
+    (void)state;
+    assert_true(mli_rundir_known("config.json"));
+    assert_true(mli_rundir_known("geometry_quantiles.tsv"));
+    assert_false(mli_rundir_known("notes.txt"));
+    assert_true(mli_rundir_known_traj("epoch_12.safetensors"));
+    assert_false(mli_rundir_known_traj("epoch_.safetensors"));
+    assert_false(mli_rundir_known_traj("epoch_1x.safetensors"));
+    assert_true(mli_rundir_known_report("index.html"));
+    assert_true(mli_rundir_known_report("loss_alpha.png"));
+    assert_true(mli_rundir_known_report("certificates_c12.tsv"));
+    assert_true(mli_rundir_known_report("plane.tmp-1234.svg"));
+    assert_false(mli_rundir_known_report("loss_alpha.pdf"));
+    assert_false(mli_rundir_known_report("mine.png"));
+    assert_true(mli_rundir_is_tmp("checkpoint.safetensors.tmp.Ab12Cd", mli_rundir_known));
+    assert_true(mli_rundir_is_tmp("epoch_3.safetensors.tmp.zzzzzz", mli_rundir_known_traj));
+    assert_false(mli_rundir_is_tmp("checkpoint.safetensors.tmp.Ab12C", mli_rundir_known));
+    assert_false(mli_rundir_is_tmp("checkpoint.safetensors.tmp.Ab12Cd7", mli_rundir_known));
+    assert_false(mli_rundir_is_tmp("checkpoint.safetensors.tmp.Ab-2Cd", mli_rundir_known));
+    assert_false(mli_rundir_is_tmp("mydata.tsv.tmp.Ab12Cd", mli_rundir_known));
+    assert_false(mli_rundir_is_tmp("notes.tmp.txt", mli_rundir_known));
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char p[800];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return access(p, F_OK) == 0;
+}
+
+static void test_rundir_clean_and_stale(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("rundir");
+    char p[800];
+    snprintf(p, sizeof p, "%s/traj", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/report", dir);
+    mkdir(p, 0755);
+    const char *mli[] = {"config.json", "final.safetensors", "interp.tsv", "logits.tsv",
+                         "train.tsv.tmp.aaaaaa", "traj/epoch_1.safetensors", "report/index.html",
+                         "report/gauss_hist.svg", "report/geometry_alpha_q.tsv"};
+    const char *user[] = {"notes.txt", "report/mine.png", "traj/keep.safetensors", "x.tmp.aaaaaa"};
+    for (int i = 0; i < 9; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, mli[i]);
+        tu_write_file(p, "1", 1);
+    }
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, user[i]);
+        tu_write_file(p, "1", 1);
+    }
+    /* stale temporary files only */
+    assert_int_equal(mli_rundir_remove_stale_tmp(dir), 0);
+    assert_false(exists(dir, "train.tsv.tmp.aaaaaa"));
+    assert_true(exists(dir, "config.json"));
+    assert_true(exists(dir, "x.tmp.aaaaaa"));
+    /* everything mli wrote */
+    assert_int_equal(mli_rundir_clean(dir), 0);
+    for (int i = 0; i < 9; i++)
+        assert_false(exists(dir, mli[i]));
+    for (int i = 0; i < 4; i++)
+        assert_true(exists(dir, user[i]));
+    /* emptied subdirectories go */
+    snprintf(p, sizeof p, "%s/report/mine.png", dir);
+    unlink(p);
+    assert_int_equal(mli_rundir_clean(dir), 0);
+    assert_false(exists(dir, "report"));
+    assert_true(exists(dir, "traj"));
+}
+
+static void test_dir_lock(void **state)
+{
+    (void)state;
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s", tu_tmpdir("lock")); /* tu_tmpdir's buffer is reused below */
+    unsetenv(MLI_LOCK_ENV);
+    int a, b;
+    assert_int_equal(mli_dir_lock(dir, &a), 0);
+    /* a second holder (a separate open of the directory) is refused, naming the directory */
+    assert_int_equal(mli_dir_lock(dir, &b), MLI_EFAIL);
+    assert_non_null(strstr(mli_errmsg(), dir));
+    assert_non_null(strstr(mli_errmsg(), "another mli process"));
+    /* the holder's own descriptor, handed down, is taken over */
+    char v[32];
+    int d = dup(a);
+    snprintf(v, sizeof v, "%d", d);
+    setenv(MLI_LOCK_ENV, v, 1);
+    assert_int_equal(mli_dir_lock(dir, &b), 0);
+    assert_int_equal(b, d);
+    /* a descriptor of another directory is not a lock of this one */
+    const char *other = tu_tmpdir("lock2");
+    int o = open(other, O_RDONLY | O_DIRECTORY);
+    snprintf(v, sizeof v, "%d", o);
+    setenv(MLI_LOCK_ENV, v, 1);
+    assert_int_equal(mli_dir_lock(dir, &b), MLI_EFAIL);
+    close(o);
+    unsetenv(MLI_LOCK_ENV);
+    mli_dir_unlock(d);
+    mli_dir_unlock(a);
+    assert_int_equal(mli_dir_lock(dir, &b), 0); /* released */
+    mli_dir_unlock(b);
+    char **env = mli_dir_lock_env();
+    int found = 0;
+    for (int i = 0; env[i]; i++)
+        found += !strncmp(env[i], MLI_LOCK_ENV "=", strlen(MLI_LOCK_ENV) + 1);
+    assert_int_equal(found, 1);
+    mli_dir_lock_env_free(env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +415,13 @@ int main(void)
         cmocka_unit_test(test_regularizers),
         cmocka_unit_test(test_config_defaults_and_keys),
         cmocka_unit_test(test_config_json_round_trip_and_file),
+        cmocka_unit_test(test_config_file_long_lines_nul_dir),
+        cmocka_unit_test(test_config_key_twice),
+        cmocka_unit_test(test_alpha_steps_range),
+        cmocka_unit_test(test_alloc_for_names_the_keys),
+        cmocka_unit_test(test_rundir_names),
+        cmocka_unit_test(test_rundir_clean_and_stale),
+        cmocka_unit_test(test_dir_lock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

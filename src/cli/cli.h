@@ -44,6 +44,11 @@ void mli_usage_check(FILE *f);
 /* --alpha-steps, --examples, ... (see mli_cli_analysis_help): 1 consumed, 0 not ours, −1 bad */
 int mli_cli_analysis_opt(int argc, char **argv, int *i, mli_analyze_opts *o);
 void mli_cli_analysis_help(FILE *f);
+/* The arguments of `mli train` and `mli run` after the config file: --out, --data-dir,
+ * --force, the common options and key=value (a key given twice is MLI_EUSAGE). argv[0] is
+ * the subcommand; --config (train only) is skipped, it was read before. */
+#include "train/train.h"
+int mli_cli_train_args(int argc, char **argv, mli_config *cfg, mli_config_seen *seen, mli_train_opts *o);
 /* A run directory's configuration (config.json). */
 int mli_cli_read_run_config(const char *run_dir, mli_config *cfg);
 

@@ -1,7 +1,9 @@
 /* mli run [--out DIR] [key=value ...]: the main job, train → analyze → report. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "io/err.h"
@@ -16,8 +18,10 @@ void mli_usage_run(FILE *f)
                "momentum 0.9, batch 512, 10 epochs) on FashionMNIST, analyses the path from theta0 to\n"
                "theta1 (loss curves, derivatives, output-space geometry of the test set, certificates)\n"
                "and writes the report. key=value go to training (see 'mli train --help'). Writes\n"
-               "runs/demo unless --out says otherwise; a finished training is reused (analysis and\n"
-               "report are redone), --force trains again.\n");
+               "runs/demo unless --out says otherwise. Training follows 'mli train': a finished\n"
+               "training with the same keys is reused (analysis and report are redone), an unfinished\n"
+               "one resumes, a run with other keys is refused unless --force, which trains again and\n"
+               "deletes the old run's analysis and report.\n");
 }
 
 static void summary(const char *out, const mli_analysis *r)
@@ -38,54 +42,50 @@ static void summary(const char *out, const mli_analysis *r)
     printf("report: %s/report/index.html\n", out);
 }
 
+/* mli train's rules: a finished training with the same keys is reused; anything else goes
+ * to mli_train_run, which resumes an unfinished run with the same keys and refuses a run
+ * with other keys (or a finished one) unless --force. */
+static int finished_same(const mli_train_opts *t, const mli_config *cfg)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/config.json", t->out);
+    cJSON *j;
+    if (t->force || access(p, F_OK) != 0 || mli_json_read(p, &j) != MLI_OK) {
+        mli_err_clear();
+        return 0;
+    }
+    mli_config prev;
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "status");
+    int finished = cJSON_IsString(st) && (!strcmp(st->valuestring, "done") || !strcmp(st->valuestring, "stopped_early"));
+    int same = 0;
+    if (mli_config_from_json(&prev, j, p) == MLI_OK) {
+        cJSON *a = mli_config_to_json(&prev), *b = mli_config_to_json(cfg);
+        same = cJSON_Compare(a, b, 1);
+        cJSON_Delete(a);
+        cJSON_Delete(b);
+    }
+    cJSON_Delete(j);
+    mli_err_clear();
+    snprintf(p, sizeof p, "%s/final.safetensors", t->out);
+    return finished && same && access(p, F_OK) == 0;
+}
+
 int mli_cmd_run(int argc, char **argv)
 {
     mli_config cfg;
     mli_config_default(&cfg);
     mli_train_opts t = {.out = "runs/demo"};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (mli_cli_is_help(a)) {
+    for (int i = 1; i < argc; i++)
+        if (mli_cli_is_help(argv[i])) {
             mli_usage_run(stdout);
             return 0;
         }
-        int c = mli_cli_common(argc, argv, &i, &t.progress, &t.threads);
-        if (c < 0)
-            return mli_cli_fail(MLI_EUSAGE);
-        if (c > 0)
-            continue;
-        if (!strcmp(a, "--out") || !strcmp(a, "--data-dir")) {
-            const char *v = mli_cli_value(argc, argv, &i);
-            if (!v)
-                return mli_cli_fail(MLI_EUSAGE);
-            *(a[2] == 'o' ? &t.out : &t.data_dir) = v;
-        } else if (!strcmp(a, "--force"))
-            t.force = 1;
-        else if (a[0] == '-') {
-            mli_err(MLI_EUSAGE, "run: unknown option '%s' (see 'mli run --help')", a);
-            return mli_cli_fail(MLI_EUSAGE);
-        } else if (mli_config_set_pair(&cfg, a))
-            return mli_cli_fail(MLI_EUSAGE);
-    }
-    /* a finished training with the same keys is reused: run is rerunnable */
-    mli_config prev;
-    char cj[4096];
-    snprintf(cj, sizeof cj, "%s/config.json", t.out);
-    int reuse = 0;
-    if (!t.force && mli_cli_read_run_config(t.out, &prev) == MLI_OK) {
-        cJSON *a = mli_config_to_json(&prev), *b = mli_config_to_json(&cfg);
-        char fin[4096];
-        snprintf(fin, sizeof fin, "%s/final.safetensors", t.out);
-        FILE *f = fopen(fin, "rb");
-        reuse = cJSON_Compare(a, b, 1) && f;
-        if (f)
-            fclose(f);
-        cJSON_Delete(a);
-        cJSON_Delete(b);
-        if (!reuse)
-            t.force = 1; /* another configuration in the same folder: train it */
-    }
-    int rc = reuse ? MLI_OK : mli_train_run(&cfg, &t);
+    mli_config_seen *seen = mli_calloc(1, sizeof *seen);
+    int rc = mli_cli_train_args(argc, argv, &cfg, seen, &t);
+    free(seen);
+    if (rc)
+        return mli_cli_fail(rc);
+    rc = finished_same(&t, &cfg) ? MLI_OK : mli_train_run(&cfg, &t);
     if (rc)
         return mli_cli_fail(rc);
     mli_analyze_opts o;

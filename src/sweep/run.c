@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -21,6 +20,7 @@
 
 #include "io/atomic.h"
 #include "io/err.h"
+#include "io/lock.h"
 #include "nn/model.h" /* MLI_VERSION */
 
 /* ---- the plan: grid.txt, jobs.txt, sweep.json -------------------------------------------- */
@@ -145,7 +145,7 @@ typedef struct {
     jstate st;
     jresult res;
     pid_t pid;
-    int lock; /* the run directory, flocked while this sweep works on it (−1: not held) */
+    int lock; /* the run directory's lock (io/lock.h), held while this sweep works on it (−1: not held) */
 } job;
 
 typedef struct {
@@ -158,6 +158,7 @@ typedef struct {
     mli_sweep_summary *s;
     mli_progress prog;
     double t0;
+    char **env; /* the children's environment: they inherit the run's lock (io/lock.h) */
 } sweep;
 
 static volatile sig_atomic_t stop_signal;
@@ -247,7 +248,9 @@ static int spawn(sweep *sw, job *j, char **words)
             dup2(nul, 0);
         dup2(fd, 1);
         dup2(fd, 2);
-        execv(exe, words);
+        if (j->lock >= 0)
+            dup2(j->lock, MLI_LOCK_CHILD_FD); /* the child's training takes this lock over */
+        execve(exe, words, sw->env);
         static const char msg[] = "mli sweep: cannot execute the mli binary\n";
         ssize_t w = write(2, msg, sizeof msg - 1);
         (void)w;
@@ -320,8 +323,7 @@ static void end_job(sweep *sw, job *j, jresult res, int now)
     j->st = J_END;
     j->res = res;
     j->pid = 0;
-    if (j->lock >= 0)
-        close(j->lock); /* releases the flock */
+    mli_dir_unlock(j->lock);
     j->lock = -1;
     count(sw, res, now);
 }
@@ -372,9 +374,8 @@ static void start_job(sweep *sw, job *j)
         fail_job(sw, j, mli_errmsg());
         return;
     }
-    j->lock = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (j->lock < 0 || flock(j->lock, LOCK_EX | LOCK_NB)) {
-        fail_job(sw, j, "busy: another mli sweep is working on this run");
+    if (mli_dir_lock(j->dir, &j->lock)) {
+        fail_job(sw, j, mli_errmsg());
         return;
     }
     char status[32];
@@ -427,7 +428,7 @@ static void child_ended(sweep *sw, job *j, int wstatus)
         j->pid = 0;
         j->st = J_WAITING;
         sw->running--;
-        close(j->lock);
+        mli_dir_unlock(j->lock);
         j->lock = -1;
         return;
     }
@@ -553,7 +554,9 @@ int mli_sweep_run(const mli_grid *g, const mli_grid_run *runs, int n, const mli_
     stop_signal = 0;
     for (int i = 0; i < 3; i++)
         sigaction(sigs[i], &sa, &old[i]);
+    sw.env = mli_dir_lock_env();
     pool(&sw);
+    mli_dir_lock_env_free(sw.env);
     for (int i = 0; i < 3; i++)
         sigaction(sigs[i], &old[i], NULL);
     mli_progress_end(&sw.prog);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "io/err.h"
 
@@ -53,7 +54,7 @@ static const key_spec keys[] = {
      "stop early if the training loss is still above this ..."},
     {"min_loss_epoch_check", K_INT, OFF(min_loss_epoch_check), "10", NULL, 0, 1e6,
      "... after this epoch (status stopped_early)"},
-    {"alpha_steps", K_INT, OFF(alpha_steps), "50", NULL, 2, 1e6, "points of the alpha grid on [0,1]"},
+    {"alpha_steps", K_INT, OFF(alpha_steps), "50", NULL, 2, MLI_ALPHA_STEPS_MAX, "points of the alpha grid on [0,1]"},
     {"seed", K_LONG, OFF(seed), "0", NULL, 0, 4294967295.0, "random seed"},
     {"save_freq", K_INT, OFF(save_freq), "0", NULL, 0, 1e6,
      "write traj/epoch_K.safetensors every K epochs (0: never)"},
@@ -63,6 +64,7 @@ static const key_spec keys[] = {
     {"synth_test", K_INT, OFF(synth_test), "1000", NULL, 1, 1e8, "gaussmix/teacher: test examples"},
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
+_Static_assert(sizeof keys / sizeof keys[0] <= MLI_CONFIG_MAX_KEYS, "mli_config_seen holds every key");
 
 static const key_spec *find_key(const char *name)
 {
@@ -202,6 +204,38 @@ int mli_config_set_pair(mli_config *c, const char *pair)
     return mli_config_set(c, key, eq + 1);
 }
 
+/* Record where key is set; MLI_EUSAGE if it was set before. */
+static int mark_seen(mli_config_seen *seen, const char *key, const char *where)
+{
+    const key_spec *k = find_key(key);
+    if (!k)
+        return MLI_OK; /* mli_config_set says it is unknown */
+    char *w = seen->where[k - keys];
+    if (w[0])
+        return mli_err(MLI_EUSAGE, "key '%s' given twice: %s and %s; give it once", key, w, where);
+    snprintf(w, sizeof seen->where[0], "%s", where);
+    return MLI_OK;
+}
+
+int mli_config_set_once(mli_config *c, mli_config_seen *seen, const char *key, const char *value,
+                        const char *where)
+{
+    int rc = mark_seen(seen, key, where);
+    return rc ? rc : mli_config_set(c, key, value);
+}
+
+int mli_config_set_pair_once(mli_config *c, mli_config_seen *seen, const char *pair, const char *where)
+{
+    const char *eq = strchr(pair, '=');
+    char key[64];
+    size_t n = eq ? (size_t)(eq - pair) : 0;
+    if (!eq || eq == pair || n >= sizeof key)
+        return mli_config_set_pair(c, pair); /* its message */
+    memcpy(key, pair, n);
+    key[n] = '\0';
+    return mli_config_set_once(c, seen, key, eq + 1, where);
+}
+
 static char *trim(char *s)
 {
     while (*s == ' ' || *s == '\t')
@@ -217,10 +251,28 @@ int mli_config_load_file(mli_config *c, const char *path)
     FILE *f = fopen(path, "r");
     if (!f)
         return mli_err(MLI_EINPUT, "%s: cannot open: %s", path, strerror(errno));
-    char line[4096];
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return mli_err(MLI_EINPUT, "%s: is a directory, expected a config file of key=value lines", path);
+    }
+    mli_config_seen *seen = calloc(1, sizeof *seen);
+    if (!seen) {
+        fclose(f);
+        return mli_err(MLI_EFAIL, "cannot allocate %zu bytes for reading %s", sizeof *seen, path);
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
     int lineno = 0, rc = MLI_OK;
-    while (rc == MLI_OK && fgets(line, sizeof line, f)) {
+    errno = 0;
+    while (rc == MLI_OK && (len = getline(&line, &cap, f)) >= 0) { /* lines of any length */
         lineno++;
+        if (memchr(line, '\0', (size_t)len)) {
+            rc = mli_err(MLI_EINPUT, "%s:%d: contains a NUL byte; a config file is text, key=value lines", path,
+                         lineno);
+            break;
+        }
         char *hash = strchr(line, '#');
         if (hash)
             *hash = '\0';
@@ -229,16 +281,24 @@ int mli_config_load_file(mli_config *c, const char *path)
             continue;
         char *eq = strchr(s, '=');
         if (!eq) {
-            rc = mli_err(MLI_EINPUT, "%s:%d: '%s' is not of the form key=value", path, lineno, s);
+            rc = mli_err(MLI_EINPUT, "%s:%d: '%.200s' is not of the form key=value", path, lineno, s);
             break;
         }
         *eq = '\0';
-        if (mli_config_set(c, trim(s), trim(eq + 1)) != MLI_OK) {
+        char where[4200];
+        snprintf(where, sizeof where, "%s:%d", path, lineno);
+        char *key = trim(s);
+        rc = mark_seen(seen, key, where);
+        if (!rc && mli_config_set(c, key, trim(eq + 1)) != MLI_OK) {
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", mli_errmsg());
             rc = mli_err(MLI_EINPUT, "%s:%d: %s", path, lineno, msg);
         }
     }
+    if (rc == MLI_OK && ferror(f))
+        rc = mli_err(MLI_EINPUT, "%s: read failed: %s", path, strerror(errno));
+    free(line);
+    free(seen);
     fclose(f);
     return rc;
 }

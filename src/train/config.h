@@ -41,14 +41,31 @@ typedef struct {
     int synth_test;
 } mli_config;
 
+/* The largest α grid, for train's alpha_steps and analyze's --alpha-steps alike. */
+#define MLI_ALPHA_STEPS_MAX 100000
+
 /* The defaults of the reference code. */
 void mli_config_default(mli_config *c);
 /* Set one key from its text form; MLI_EUSAGE naming the key and the expected form. */
 int mli_config_set(mli_config *c, const char *key, const char *value);
 /* "key=value" */
 int mli_config_set_pair(mli_config *c, const char *pair);
-/* A file of key=value lines, '#' comments; errors are MLI_EINPUT naming file and line. */
+/* A file of key=value lines of any length, '#' comments; errors are MLI_EINPUT naming file
+ * and line (a NUL byte, a directory too), except a key given twice in the file: MLI_EUSAGE
+ * naming both lines. */
 int mli_config_load_file(mli_config *c, const char *path);
+
+/* Where each key was set, to refuse a key given twice (a repeated key is never silently
+ * last-wins; the command line overriding a config file uses two of these). */
+#define MLI_CONFIG_MAX_KEYS 64
+typedef struct {
+    char where[MLI_CONFIG_MAX_KEYS][160]; /* "" not set yet */
+} mli_config_seen;
+/* mli_config_set, or MLI_EUSAGE "key 'K' given twice: WHERE1 and WHERE2" when seen has it. */
+int mli_config_set_once(mli_config *c, mli_config_seen *seen, const char *key, const char *value,
+                        const char *where);
+/* The same for "key=value". */
+int mli_config_set_pair_once(mli_config *c, mli_config_seen *seen, const char *pair, const char *where);
 /* Checks across keys (e.g. recon needs the output size to equal the input size is checked
  * later, with the data); MLI_EUSAGE. */
 int mli_config_validate(const mli_config *c);

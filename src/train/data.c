@@ -5,6 +5,7 @@
 #include <string.h>
 #include <gsl/gsl_rng.h>
 
+#include "io/alloc.h"
 #include "io/err.h"
 #include "nn/net.h"
 #include "train/init.h"
@@ -38,8 +39,26 @@ static void teacher_targets(mli_data *d, long seed)
     free(theta);
 }
 
+/* Whether the machine can hold n × dim reals (allocated and freed at once): the synthetic
+ * sets' sizes are keys, and a failure should name them. */
+static int probe(size_t n, size_t dim, const char *what, const mli_config *cfg, int count)
+{
+    void *p = mli_alloc_for(n * dim, sizeof(mli_real), "the %s set of %s (%s=%d, synth_dim=%d)", what,
+                            cfg->dset_name, *what == 't' && what[1] == 'r' ? "datasize" : "synth_test", count,
+                            cfg->synth_dim);
+    free(p);
+    return p ? MLI_OK : MLI_EFAIL;
+}
+
 int mli_train_load_data(const mli_config *cfg, const char *data_dir, mli_dataset *ds)
 {
+    if (!strcmp(cfg->dset_name, "gaussmix") || !strcmp(cfg->dset_name, "teacher")) {
+        int rc = probe((size_t)cfg->datasize, (size_t)cfg->synth_dim, "training", cfg, cfg->datasize);
+        if (!rc)
+            rc = probe((size_t)cfg->synth_test, (size_t)cfg->synth_dim, "test", cfg, cfg->synth_test);
+        if (rc)
+            return rc;
+    }
     mli_synth_opts synth = {cfg->synth_dim, cfg->synth_classes, cfg->synth_test};
     int rc = mli_dataset_load(cfg->dset_name, data_dir, cfg->datasize, &synth, (uint64_t)cfg->seed, ds);
     if (rc)

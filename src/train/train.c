@@ -1,6 +1,8 @@
-/* The training loop over a run directory. Order of writes per epoch: train.tsv, then the
- * checkpoint; a resumed run keeps only the train.tsv rows its checkpoint covers, so a kill
- * at any point resumes to the same bytes. */
+/* The training loop over a run directory. The directory is locked for the whole run
+ * (io/lock.h). Order of writes per epoch: train.tsv, the snapshot traj/epoch_K, then the
+ * checkpoint; a resumed run keeps only the train.tsv rows its checkpoint covers and rewrites
+ * the snapshot, so a kill or a failed write at any point resumes to the same bytes. Only a
+ * non-finite loss is divergence: a failed write leaves the run unfinished (status running). */
 #include "train/train.h"
 
 #include <math.h>
@@ -12,13 +14,16 @@
 #include <unistd.h>
 #include <gsl/gsl_randist.h>
 
+#include "io/alloc.h"
 #include "io/atomic.h"
 #include "io/err.h"
+#include "io/lock.h"
 #include "io/text.h"
 #include "nn/model.h"
 #include "nn/net.h"
 #include "train/init.h"
 #include "train/reg.h"
+#include "train/rundir.h"
 
 typedef struct {
     const mli_config *cfg;
@@ -34,6 +39,8 @@ typedef struct {
     mli_buf tsv;
     double norm0;
     int epoch; /* epochs completed */
+    int saved; /* the epoch of the checkpoint on disk (0: none) */
+    int diverged; /* a non-finite loss or parameter: the only failure recorded as diverged */
     mli_progress prog;
 } run;
 
@@ -101,13 +108,15 @@ static int inspect_dir(run *r, int *resume)
         return rc;
     if (r->o->force)
         return MLI_OK;
-    if (strcmp(status, "running"))
-        return mli_err(MLI_EUSAGE, "%s: the run directory holds a finished run (status %s); "
-                       "use --force to train it again", r->o->out, status);
     cJSON *a = mli_config_to_json(&prev), *b = mli_config_to_json(r->cfg);
     int same = cJSON_Compare(a, b, 1);
     cJSON_Delete(a);
     cJSON_Delete(b);
+    if (strcmp(status, "running"))
+        return mli_err(MLI_EUSAGE, "%s: the run directory holds a finished run (status %s)%s; use --force to "
+                       "train %s (it deletes the old run's model, analysis and report), or another directory",
+                       r->o->out, status, same ? "" : " with a different configuration",
+                       same ? "it again" : "these keys there");
     if (!same)
         return mli_err(MLI_EUSAGE, "%s: holds an unfinished run with a different configuration; "
                        "give the same keys to resume it, or --force to start again", r->o->out);
@@ -136,6 +145,47 @@ static int reload_tsv(run *r)
     return MLI_OK;
 }
 
+/* The buffers whose sizes the keys choose, before anything is written: a size the machine
+ * cannot give fails naming the keys, with the run directory untouched. */
+static int alloc_all(run *r, int B)
+{
+    const mli_arch *a = &r->a;
+    const mli_config *c = r->cfg;
+    char hs[256];
+    mli_config_get(c, "hsizes", hs, sizeof hs);
+    size_t np = a->nparams, nb = a->nbuffers + 1;
+    if (!(r->theta0 = mli_alloc_for(np, sizeof(mli_real), "the parameters theta0 (hsizes=%s)", hs)) ||
+        !(r->theta = mli_alloc_for(np, sizeof(mli_real), "the parameters theta (hsizes=%s)", hs)) ||
+        !(r->grad = mli_alloc_for(np, sizeof(mli_real), "the gradient (hsizes=%s)", hs)) ||
+        !(r->bufs = mli_alloc_for(nb, sizeof(mli_real), "the batch-norm buffers (hsizes=%s)", hs)))
+        return MLI_EFAIL;
+    /* the optimizer state: one or two more copies of the parameters */
+    size_t nopt = np * (c->optim_name == MLI_OPT_ADAM ? 2 : 1);
+    void *probe = mli_alloc_for(nopt, sizeof(mli_real), "the %s state (hsizes=%s, optim_name=%s)",
+                                c->optim_name == MLI_OPT_ADAM ? "Adam" : "momentum", hs,
+                                c->optim_name == MLI_OPT_ADAM ? "adam" : "sgd");
+    if (!probe)
+        return MLI_EFAIL;
+    free(probe);
+    /* the workspace of a minibatch (nn/net.c): a few rows of every layer's width */
+    size_t width = 0;
+    for (int i = 0; i < c->nh; i++)
+        width += (size_t)c->hsizes[i];
+    probe = mli_alloc_for((size_t)(B > 1000 ? B : 1000) * 3, width * sizeof(mli_real),
+                          "the activations of a minibatch (batchsize=%d, hsizes=%s)", B, hs);
+    if (!probe)
+        return MLI_EFAIL;
+    free(probe);
+    if (!(r->xb = mli_alloc_for((size_t)B * a->input_size, sizeof(mli_real), "a minibatch (batchsize=%d)", B)) ||
+        (r->ds.train.t &&
+         !(r->tb = mli_alloc_for((size_t)B * a->nout, sizeof(mli_real), "a minibatch (batchsize=%d)", B))) ||
+        !(r->yb = mli_alloc_for((size_t)B, sizeof(int), "a minibatch (batchsize=%d)", B)) ||
+        !(r->perm = mli_alloc_for((size_t)r->ds.train.n, sizeof(int), "the shuffling order (datasize=%d)",
+                                  r->ds.train.n)))
+        return MLI_EFAIL;
+    return MLI_OK;
+}
+
 static int setup(run *r)
 {
     int resume, rc = inspect_dir(r, &resume);
@@ -143,13 +193,12 @@ static int setup(run *r)
         rc = mli_train_load_data(r->cfg, r->o->data_dir, &r->ds);
     if (!rc)
         rc = mli_train_arch(r->cfg, &r->ds, &r->a);
+    int B = r->cfg->batchsize < r->ds.train.n ? r->cfg->batchsize : r->ds.train.n;
+    if (!rc)
+        rc = alloc_all(r, B);
     if (rc)
         return rc;
     mli_arch *a = &r->a;
-    r->theta0 = mli_malloc(sizeof(mli_real) * a->nparams);
-    r->theta = mli_malloc(sizeof(mli_real) * a->nparams);
-    r->grad = mli_malloc(sizeof(mli_real) * a->nparams);
-    r->bufs = mli_malloc(sizeof(mli_real) * (a->nbuffers + 1));
     mli_real *bufs0 = mli_malloc(sizeof(mli_real) * (a->nbuffers + 1));
     r->rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r->rng, (unsigned long)r->cfg->seed);
@@ -158,40 +207,43 @@ static int setup(run *r)
     memcpy(r->bufs, bufs0, sizeof(mli_real) * (a->nbuffers + 1));
     mli_optim_init(&r->opt, r->cfg->optim_name, r->cfg->lr, r->cfg->beta, a->nparams);
     r->norm0 = mli_param_dist(r->theta0, NULL, a->nparams);
+    r->ws = mli_ws_new(a, B > 1000 ? B : 1000);
     char p[4096];
     if (resume) {
         path_in(p, r, "checkpoint.safetensors");
         rc = mli_checkpoint_load(p, a, r->theta, r->bufs, &r->opt, &r->epoch, r->rng);
+        r->saved = r->epoch;
     } else {
-        path_in(p, r, "checkpoint.safetensors");
-        unlink(p);
-        path_in(p, r, "final.safetensors");
-        unlink(p);
+        /* a new run: nothing of the model it replaces stays (config.json goes first) */
+        rc = mli_rundir_clean(r->o->out);
         path_in(p, r, "init.safetensors");
-        rc = mli_model_save(p, a, r->theta0, bufs0);
+        if (!rc)
+            rc = mli_model_save(p, a, r->theta0, bufs0);
     }
     free(bufs0);
     if (!rc)
         rc = reload_tsv(r);
+    if (!rc) { /* the header even before the first epoch (epochs=0), and no row past the checkpoint */
+        path_in(p, r, "train.tsv");
+        rc = mli_buf_write(&r->tsv, p);
+    }
     if (!rc)
         rc = write_config(r, "running");
-    int B = r->cfg->batchsize < r->ds.train.n ? r->cfg->batchsize : r->ds.train.n;
-    r->ws = mli_ws_new(a, B > 1000 ? B : 1000);
-    r->xb = mli_malloc(sizeof(mli_real) * (size_t)B * a->input_size);
-    r->tb = r->ds.train.t ? mli_malloc(sizeof(mli_real) * (size_t)B * a->nout) : NULL;
-    r->yb = mli_malloc(sizeof(int) * (size_t)B);
-    r->perm = mli_malloc(sizeof(int) * (size_t)r->ds.train.n);
     return rc;
 }
 
 /* Fault injection for the resume tests: MLI_FAULT_KILL=E:B sends SIGKILL to this process
- * after batch B of epoch E (B = 0: when epoch E starts, after epoch E−1's checkpoint). */
+ * after batch B of epoch E (B = 0: when epoch E starts, after epoch E−1's checkpoint);
+ * MLI_FAULT_STOP=E:B stops it there (SIGSTOP), holding its lock, for the second-writer test. */
 static void fault_point(int epoch, int batch)
 {
-    const char *f = getenv("MLI_FAULT_KILL");
-    int e, b;
-    if (f && sscanf(f, "%d:%d", &e, &b) == 2 && e == epoch && b == batch)
-        raise(SIGKILL);
+    static const char *const var[] = {"MLI_FAULT_KILL", "MLI_FAULT_STOP"};
+    for (int i = 0; i < 2; i++) {
+        const char *f = getenv(var[i]);
+        int e, b;
+        if (f && sscanf(f, "%d:%d", &e, &b) == 2 && e == epoch && b == batch)
+            raise(i ? SIGSTOP : SIGKILL);
+    }
 }
 
 static void gather(run *r, int i0, int n)
@@ -227,7 +279,7 @@ static int train_epoch(run *r, double *loss, double *acc)
         mli_batch batch = {m, r->xb, r->yb, r->tb};
         double l = mli_net_loss_grad(&r->a, r->theta, r->bufs, r->ws, &batch, MLI_MODE_TRAIN, r->grad, &correct);
         mli_reg_apply(&r->a, c->regularization, c->regscale, c->outR_reg, r->theta, r->grad);
-        if (!isfinite(l))
+        if (!isfinite(l) && (r->diverged = 1))
             return mli_err(MLI_EFAIL, "training diverged at epoch %d, batch %d: loss = %g", r->epoch + 1, b + 1, l);
         mli_optim_step(&r->opt, r->theta, r->grad);
         fault_point(r->epoch + 1, b + 1);
@@ -238,7 +290,7 @@ static int train_epoch(run *r, double *loss, double *acc)
     }
     *loss = sum / seen;
     *acc = c->loss_fn == MLI_LOSS_RECON ? NAN : (double)correct / seen;
-    if (!isfinite(mli_param_dist(r->theta, NULL, r->a.nparams)))
+    if (!isfinite(mli_param_dist(r->theta, NULL, r->a.nparams)) && (r->diverged = 1))
         return mli_err(MLI_EFAIL, "training diverged at epoch %d: parameters are not finite", r->epoch + 1);
     return MLI_OK;
 }
@@ -247,7 +299,7 @@ static int end_epoch(run *r, double loss, double acc, double seconds)
 {
     double tl, ta;
     mli_net_evaluate(&r->a, r->theta, r->bufs, r->ws, &r->ds.test, &tl, &ta, NULL);
-    if (!isfinite(tl))
+    if (!isfinite(tl) && (r->diverged = 1))
         return mli_err(MLI_EFAIL, "training diverged at epoch %d: test loss = %g", r->epoch + 1, tl);
     double wd = mli_param_dist(r->theta, r->theta0, r->a.nparams);
     r->epoch++;
@@ -259,10 +311,7 @@ static int end_epoch(run *r, double loss, double acc, double seconds)
     char p[4096];
     path_in(p, r, "train.tsv");
     int rc = mli_buf_write(&r->tsv, p);
-    if (!rc) {
-        path_in(p, r, "checkpoint.safetensors");
-        rc = mli_checkpoint_save(p, &r->a, r->theta, r->bufs, &r->opt, r->epoch, r->rng);
-    }
+    /* the snapshot before the checkpoint: a resume from the previous checkpoint rewrites it */
     if (!rc && r->cfg->save_freq > 0 && r->epoch % r->cfg->save_freq == 0) {
         char name[64];
         snprintf(name, sizeof name, "traj/epoch_%d.safetensors", r->epoch);
@@ -272,6 +321,12 @@ static int end_epoch(run *r, double loss, double acc, double seconds)
         if (!rc)
             rc = mli_model_save(p, &r->a, r->theta, r->bufs);
     }
+    if (!rc) {
+        path_in(p, r, "checkpoint.safetensors");
+        rc = mli_checkpoint_save(p, &r->a, r->theta, r->bufs, &r->opt, r->epoch, r->rng);
+    }
+    if (!rc)
+        r->saved = r->epoch;
     return rc;
 }
 
@@ -293,47 +348,65 @@ static void run_free(run *r)
     mli_buf_free(&r->tsv);
 }
 
+/* After a failed write: what the user does about it. */
+static int io_failure(const run *r, int rc)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", mli_errmsg());
+    if (r->saved > 0)
+        return mli_err(rc, "%s; the run is unfinished (status running): once the cause is fixed, the same "
+                       "command resumes it from the checkpoint of epoch %d", msg, r->saved);
+    return mli_err(rc, "%s; the run is unfinished (status running): once the cause is fixed, the same command "
+                   "trains it", msg);
+}
+
 int mli_train_run(const mli_config *cfg, const mli_train_opts *o)
 {
     run r = {.cfg = cfg, .o = o, .prog = mli_progress_make(o->progress)};
+    int lock = -1;
     int rc = mli_config_validate(cfg);
     if (!rc)
         rc = mli_mkdirs(o->out);
     if (!rc)
+        rc = mli_dir_lock(o->out, &lock);
+    if (!rc) /* a killed writer's temporary files; nothing else writes here while we hold the lock */
+        rc = mli_rundir_remove_stale_tmp(o->out);
+    if (!rc)
         rc = setup(&r);
     const char *status = "done";
+    int looping = !rc;
     while (!rc && r.epoch < cfg->epochs) {
         double t0 = mli_now(), loss = NAN, acc = NAN;
         rc = train_epoch(&r, &loss, &acc);
-        if (rc == MLI_EFAIL) {
-            status = "diverged";
-            break;
-        }
         if (!rc)
             rc = end_epoch(&r, loss, acc, mli_now() - t0);
-        if (rc == MLI_EFAIL) {
-            status = "diverged";
-            break;
-        }
         if (!rc && r.epoch == cfg->min_loss_epoch_check && loss > cfg->min_loss_threshold) {
             status = "stopped_early";
             break;
         }
     }
     mli_progress_end(&r.prog);
-    if (!rc || !strcmp(status, "diverged")) {
+    if (r.diverged) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", mli_errmsg());
+        int wrc = write_config(&r, "diverged");
+        if (wrc)
+            rc = io_failure(&r, wrc);
+        else if (r.saved > 0)
+            rc = mli_err(rc, "%s; kept init.safetensors, the checkpoint of epoch %d and train.tsv", msg, r.saved);
+        else
+            rc = mli_err(rc, "%s; kept init.safetensors and train.tsv (no epoch finished)", msg);
+    } else if (!rc) {
         char p[4096];
         path_in(p, &r, "final.safetensors");
-        int wrc = strcmp(status, "diverged") ? mli_model_save(p, &r.a, r.theta, r.bufs) : 0;
-        if (!wrc)
-            wrc = write_config(&r, status);
+        rc = mli_model_save(p, &r.a, r.theta, r.bufs);
+        if (!rc)
+            rc = write_config(&r, status);
         if (rc)
-            rc = mli_err(rc, "%s; kept init.safetensors, the checkpoint of epoch %d and train.tsv", msg, r.epoch);
-        else
-            rc = wrc;
-    }
+            rc = io_failure(&r, rc);
+    } else if (looping)
+        rc = io_failure(&r, rc);
     run_free(&r);
+    mli_dir_unlock(lock);
     return rc;
 }

@@ -18,9 +18,13 @@ typedef struct {
     int threads;          /* recorded in config.json (0: BLAS default) */
 } mli_train_opts;
 
-/* Train, resuming from the checkpoint of an unfinished run with the same configuration.
+/* Train, resuming from the checkpoint of an unfinished run with the same configuration; a
+ * run that starts from scratch (--force, or nothing to resume) first removes every file mli
+ * wrote into the directory (train/rundir.h). The directory is locked throughout (io/lock.h).
  * MLI_OK when done or stopped early; MLI_EFAIL when training diverged (status diverged,
- * what was computed so far kept); MLI_EUSAGE / MLI_EINPUT as usual. */
+ * what was computed so far kept), when a write failed (status stays running: the same call
+ * resumes), when another process holds the directory, or when a key asks for more memory
+ * than there is; MLI_EUSAGE / MLI_EINPUT as usual. */
 int mli_train_run(const mli_config *cfg, const mli_train_opts *o);
 
 /* The data of a configuration: the data set with datasize and label corruption applied,
