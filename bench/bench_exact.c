@@ -8,6 +8,7 @@
 #include "geometry/curve.h"
 #include "geometry/path.h"
 #include "geometry/pieces.h"
+#include "geometry/pwlan.h"
 #include "io/blas.h"
 #include "io/err.h"
 #include "io/text.h"
@@ -59,6 +60,17 @@ int main(int argc, char **argv)
     printf("exact_examples %d\nexact_seconds %.2f\nexact_pieces_mean %.1f\nexact_pieces_max %ld\n",
            n, te, (double)pieces / n, maxp);
 
+    /* the whole exact analysis of the same examples (per-example results, all threads) */
+    mli_pwlan_opts po = {50, 0, 0, 0};
+    mli_pwlan an;
+    t = mli_now();
+    mli_pwlan_run(&a, t0, t1, &ds.test, n, NULL, &po, &an);
+    double ta = mli_now() - t;
+    printf("exact_analysis_seconds %.2f\nexact_monotone %d\nexact_violating %d\nexact_missed_by_grid %d\n"
+           "exact_turning_mean %.3f\nexact_pointwise_mean %.3f\nexact_counterexamples %d\nexact_c1p_false %d\n",
+           ta, an.n_monotone, an.n_violating, an.n_missed_by_grid, an.turning_mean, an.smooth_mean,
+           an.counterexamples, an.c1p_false);
+    mli_pwlan_free(&an);
     if (argc > 3) /* exact only */
         return 0;
     /* the grid geometry (Taylor mode, 50 α) of the same examples */

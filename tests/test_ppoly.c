@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "geometry/ppoly.h"
+#include "geometry/pwlsum.h"
 
 static void assert_close(double got, double want, double tol, const char *what)
 {
@@ -313,6 +314,52 @@ static void test_bumps_bad_pieces(void **state)
     assert_int_equal(mli_ppoly_bumps(&p, 0, &m, NULL, 0), 2);
 }
 
+/* The sum of 50 random continuous piecewise polynomials, formed from sorted events, equals the
+ * sum of their values everywhere (including right at breakpoints), and two accumulators
+ * merged give the same sum as one. */
+static void test_pwlsum_against_pointwise_sum(void **state)
+{
+    rng_state = 99;
+    enum { NC = 50, DEG = 4 };
+    double brk[NC][9], coef[NC][8 * (DEG + 1)];
+    int np[NC];
+    mli_pwlsum a, b;
+    mli_pwlsum_init(&a, DEG);
+    mli_pwlsum_init(&b, DEG);
+    for (int c = 0; c < NC; c++) {
+        np[c] = 1 + c % 8;
+        brk[c][0] = 0;
+        for (int j = 1; j < np[c]; j++)
+            brk[c][j] = brk[c][j - 1] + (1 - brk[c][j - 1]) * (0.05 + 0.5 * urand());
+        brk[c][np[c]] = 1;
+        double prev = urand();
+        for (int j = 0; j < np[c]; j++) {
+            double *cf = coef[c] + j * (DEG + 1);
+            for (int m = 0; m <= DEG; m++)
+                cf[m] = 2 * urand() - 1;
+            cf[0] += prev - mli_poly_eval(cf, DEG, brk[c][j]);
+            prev = mli_poly_eval(cf, DEG, brk[c][j + 1]);
+        }
+        mli_pwlsum_add(c % 2 ? &a : &b, brk[c], coef[c], np[c]);
+    }
+    mli_pwlsum_merge(&a, &b);
+    mli_ppoly sum;
+    int n = mli_pwlsum_finish(&a, 1.0 / NC, &sum);
+    assert_true(n > NC); /* the union of the breakpoints */
+    for (int i = 0; i <= 2000; i++) {
+        double al = i < 1000 ? i / 1000.0 : brk[i % NC][(i / NC) % (np[i % NC] + 1)];
+        double want = 0;
+        for (int c = 0; c < NC; c++) {
+            mli_ppoly p = {np[c], DEG, brk[c], coef[c]};
+            want += mli_ppoly_eval(&p, al);
+        }
+        want /= NC;
+        assert_close(mli_ppoly_eval(&sum, al), want, 1e-12, "sum at alpha");
+    }
+    mli_pwlsum_free(&a);
+    mli_pwlsum_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_bumps_running_minimum),
         cmocka_unit_test(test_bumps_random_against_dense_grid),
         cmocka_unit_test(test_bumps_bad_pieces),
+        cmocka_unit_test(test_pwlsum_against_pointwise_sum),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 
 #include "io/err.h"
 
@@ -262,6 +263,25 @@ int mli_ppoly_bumps(const mli_ppoly *p, double tol, mli_cmono *out, mli_cbump *b
     return MLI_OK;
 }
 
+/* B[deg][j][i] = C(j,i)/C(deg,i): the power-to-Bernstein conversion on [0,1] for the low
+ * degrees, computed once (the exact sweep converts millions of small polynomials). */
+#define BTAB 12
+static double btab[BTAB + 1][BTAB + 1][BTAB + 1];
+static pthread_once_t btab_once = PTHREAD_ONCE_INIT;
+
+static void btab_init(void)
+{
+    for (int n = 0; n <= BTAB; n++)
+        for (int j = 0; j <= n; j++) {
+            double cji = 1, cdi = 1; /* C(j,i), C(n,i) built up with i */
+            for (int i = 0; i <= j; i++) {
+                btab[n][j][i] = cji / cdi;
+                cji = cji * (j - i) / (i + 1);
+                cdi = cdi * (n - i) / (i + 1);
+            }
+        }
+}
+
 /* beta[0..deg]: the Bernstein coefficients of p on [a, b]. */
 static void bernstein(const double *c, int deg, double a, double b, double *beta)
 {
@@ -269,9 +289,18 @@ static void bernstein(const double *c, int deg, double a, double b, double *beta
     mli_poly_taylor(c, deg, a, t); /* α = a + h u, u ∈ [0,1] */
     for (int m = 0; m <= deg; m++, hp *= h)
         t[m] *= hp;
-    /* β_j = Σ_{i ≤ j} C(j,i)/C(deg,i) t_i */
-    for (int j = 0; j <= deg; j++) {
-        double v = 0, cji = 1, cdi = 1; /* C(j,i), C(deg,i) built up with i */
+    if (deg <= BTAB) {
+        pthread_once(&btab_once, btab_init);
+        for (int j = 0; j <= deg; j++) {
+            double v = 0;
+            for (int i = 0; i <= j; i++)
+                v += btab[deg][j][i] * t[i];
+            beta[j] = v;
+        }
+        return;
+    }
+    for (int j = 0; j <= deg; j++) { /* β_j = Σ_{i ≤ j} C(j,i)/C(deg,i) t_i */
+        double v = 0, cji = 1, cdi = 1;
         for (int i = 0; i <= j; i++) {
             v += cji / cdi * t[i];
             cji = cji * (j - i) / (i + 1);

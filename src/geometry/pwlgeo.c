@@ -21,7 +21,7 @@ struct mli_pwlgeo_ws {
     double *cell_a;     /* cells: start, turning (smooth, with the kink at its start), length */
     double *cell_g, *cell_k, *cell_s, *cell_e;
     double *tg, *tgp, *ts; /* tails from each cell's start (tg with kinks, tgp without) */
-    double *v, *a, *z;  /* k each */
+    double *v, *a, *z, *vb; /* k each */
 };
 
 mli_pwlgeo_ws *mli_pwlgeo_ws_new(int k, int deg)
@@ -35,9 +35,10 @@ mli_pwlgeo_ws *mli_pwlgeo_ws_new(int k, int deg)
         free(w);
         return NULL;
     }
-    w->v = mli_malloc(sizeof(double) * 3 * k);
+    w->v = mli_malloc(sizeof(double) * 4 * k);
     w->a = w->v + k;
     w->z = w->a + k;
+    w->vb = w->z + k;
     return w;
 }
 
@@ -123,28 +124,65 @@ static double integrate(double (*f)(double, void *), piece_ctx *c, double a, dou
     return r;
 }
 
+/* Angle between two vectors of ℝᵏ (0 when either is zero: no direction). */
+static double angle(const double *u, const double *v, int k)
+{
+    double d = 0, n1 = 0, n2 = 0;
+    for (int o = 0; o < k; o++) {
+        d += u[o] * v[o];
+        n1 += u[o] * u[o];
+        n2 += v[o] * v[o];
+    }
+    if (n1 == 0 || n2 == 0)
+        return 0;
+    double c = d / sqrt(n1 * n2);
+    return acos(c > 1 ? 1 : c < -1 ? -1 : c);
+}
+
+/* ∫ √(u² + s) du from u1 to u2 (s ≥ 0), in the asinh form that has no cancellation. */
+static double sqrt_quad_integral(double u1, double u2, double s)
+{
+    if (s <= 0)
+        return 0.5 * (u2 * fabs(u2) - u1 * fabs(u1));
+    double rs = sqrt(s);
+    return 0.5 * (u2 * sqrt(u2 * u2 + s) + s * asinh(u2 / rs)) -
+           0.5 * (u1 * sqrt(u1 * u1 + s) + s * asinh(u1 / rs));
+}
+
+/* Closed forms on [x1, x2] of a piece of degree ≤ 2, where the velocity v0 + α·acc is linear:
+ * the tangent turns in one plane, by the angle between its end directions, and the speed is
+ * the root of a quadratic. */
+static void linear_velocity_lengths(const double *v1, const double *v2, const double *acc,
+                                    int k, double x1, double x2, double *g, double *len)
+{
+    *g = angle(v1, v2, k);
+    double A = 0, B = 0, C = 0; /* ‖v1 + u·acc‖² = A u² + B u + C, u = α − x1 */
+    for (int o = 0; o < k; o++) {
+        A += acc[o] * acc[o];
+        B += 2 * v1[o] * acc[o];
+        C += v1[o] * v1[o];
+    }
+    double h = x2 - x1;
+    if (A == 0) {
+        *len = sqrt(C) * h;
+        return;
+    }
+    double c = B / (2 * A), s = fmax(C / A - c * c, 0);
+    *len = sqrt(A) * sqrt_quad_integral(c, h + c, s);
+}
+
 /* The angle between the tangents of pieces j−1 and j at their common breakpoint. */
 static double kink_angle(const mli_pwl_path *pp, int j, double *v1, double *v2, double *a)
 {
     piece_ctx c1 = {pp, j - 1, v1, a}, c2 = {pp, j, v2, a};
     piece_va(&c1, pp->brk[j]);
     piece_va(&c2, pp->brk[j]);
-    double d = 0, n1 = 0, n2 = 0;
-    for (int o = 0; o < pp->k; o++) {
-        d += v1[o] * v2[o];
-        n1 += v1[o] * v1[o];
-        n2 += v2[o] * v2[o];
-    }
-    if (n1 == 0 || n2 == 0)
-        return 0; /* a stop: the tangent is undefined on one side */
-    double c = d / sqrt(n1 * n2);
-    return acos(c > 1 ? 1 : c < -1 ? -1 : c);
+    return angle(v1, v2, pp->k); /* 0 at a stop: no tangent on one side */
 }
 
 /* ---- squared error ----------------------------------------------------------------- */
 
-/* ℓ = Σ_o (z_o − t_o)² on every piece, degree 2L. */
-static void loss_pieces(const mli_pwl_path *pp, int y, const double *t, double *lc)
+void mli_pwlgeo_loss_pieces(const mli_pwl_path *pp, int y, const double *t, double *lc)
 {
     int k = pp->k, D = pp->deg, D2 = 2 * D;
     for (int j = 0; j < pp->npieces; j++) {
@@ -212,7 +250,7 @@ static int convex_from(const mli_pwl_path *pp, const double *lc, double from, do
 
 /* ---- cross-entropy ----------------------------------------------------------------- */
 
-static double ce_loss(const mli_pwl_path *pp, int y, double al, double *z)
+double mli_pwlgeo_ce_loss(const mli_pwl_path *pp, int y, double al, double *z)
 {
     mli_pwl_path_eval(pp, al, z, NULL, NULL);
     double m = z[0];
@@ -240,17 +278,24 @@ static double ce_slope_bound(const mli_pwl_path *pp, int j, int y, double a, dou
         mli_poly_deriv(c, D, dc);
         mli_poly_range(dc, D - 1, a, b, &ul[i], &uu[i]);
     }
+    /* p_i ≤ e^{du_i} / (e^{du_i} + Σ_{q≠i} e^{dl_q}), p_i ≥ e^{dl_i} / (e^{dl_i} + Σ_{q≠i} e^{du_q});
+     * the sums are formed directly (no total minus a term, which could round the wrong way). */
+    double el[64], eu[64];
+    for (int q = 0; q < k; q++) {
+        el[q] = q == y ? 1 : exp(dl[q]);
+        eu[q] = q == y ? 1 : exp(du[q]);
+    }
     double bound = 0;
     for (int i = 0; i < k; i++) {
         if (i == y)
             continue;
-        double rest_lo = 0, rest_hi = 0; /* Σ_{j≠i} exp(d_j), d_y = 0 */
+        double rest_lo = 0, rest_hi = 0;
         for (int q = 0; q < k; q++)
             if (q != i) {
-                rest_lo += q == y ? 1 : exp(dl[q]);
-                rest_hi += q == y ? 1 : exp(du[q]);
+                rest_lo += el[q];
+                rest_hi += eu[q];
             }
-        double pmax = 1 / (1 + rest_lo * exp(-du[i])), pmin = 1 / (1 + rest_hi * exp(-dl[i]));
+        double pmax = eu[i] / (eu[i] + rest_lo), pmin = el[i] / (el[i] + rest_hi);
         bound += uu[i] >= 0 ? pmax * uu[i] : pmin * uu[i];
     }
     return bound;
@@ -274,9 +319,9 @@ static int ce_interval(ce_state *s, int j, double a, double b, int depth)
         return -1;
     if (ce_slope_bound(s->pp, j, s->y, a, b) <= -s->tol * 1e-3)
         return 1;
-    double m = 0.5 * (a + b), lm = ce_loss(s->pp, s->y, m, s->z);
+    double m = 0.5 * (a + b), lm = mli_pwlgeo_ce_loss(s->pp, s->y, m, s->z);
     for (double h = b - m; h > (b - a) * 1e-6; h *= 0.5) {
-        double l2 = ce_loss(s->pp, s->y, m + h, s->z);
+        double l2 = mli_pwlgeo_ce_loss(s->pp, s->y, m + h, s->z);
         if (l2 - lm > s->tol) {
             s->w1 = m;
             s->w2 = m + h;
@@ -327,8 +372,16 @@ void mli_pwlgeo_example(const mli_pwl_path *pp, mli_loss loss, int y, const doub
             w->cell_a[ci] = ca;
             w->cell_e[ci] = cb;
             w->cell_k[ci] = s == 0 ? kink : 0;
-            w->cell_g[ci] = integrate(gauss_speed, &c, ca, cb, w->qw, &err);
-            w->cell_s[ci] = integrate(speed, &c, ca, cb, w->qw, &err);
+            if (D <= 2) {
+                piece_va(&c, cb); /* v at the cell's end; the acceleration is constant */
+                memcpy(w->vb, w->v, sizeof(double) * k);
+                piece_va(&c, ca);
+                linear_velocity_lengths(w->v, w->vb, w->a, k, ca, cb, &w->cell_g[ci],
+                                        &w->cell_s[ci]);
+            } else {
+                w->cell_g[ci] = integrate(gauss_speed, &c, ca, cb, w->qw, &err);
+                w->cell_s[ci] = integrate(speed, &c, ca, cb, w->qw, &err);
+            }
             out->smooth_turning += w->cell_g[ci];
             out->total_turning += w->cell_g[ci] + w->cell_k[ci];
             out->arc_length += w->cell_s[ci];
@@ -348,8 +401,8 @@ void mli_pwlgeo_example(const mli_pwl_path *pp, mli_loss loss, int y, const doub
         double zmax = zscale;
         ce_state s = {pp, y, 2 * rnd * zmax + 1e-14, CE_MAX_INTERVALS, w->z, 0, -1, -1, 0};
         out->tol = s.tol;
-        out->loss0 = ce_loss(pp, y, 0, w->z);
-        out->loss1 = ce_loss(pp, y, 1, w->z);
+        out->loss0 = mli_pwlgeo_ce_loss(pp, y, 0, w->z);
+        out->loss1 = mli_pwlgeo_ce_loss(pp, y, 1, w->z);
         int verdict = 1;
         for (int j = 0; j < n && verdict != 0; j++) {
             int r = ce_interval(&s, j, pp->brk[j], pp->brk[j + 1], 0);
@@ -367,7 +420,7 @@ void mli_pwlgeo_example(const mli_pwl_path *pp, mli_loss loss, int y, const doub
     }
 
     /* Squared error: the loss pieces, their exact bumps. */
-    loss_pieces(pp, y, t, w->lc);
+    mli_pwlgeo_loss_pieces(pp, y, t, w->lc);
     double lscale = 0;
     for (int j = 0; j < n; j++)
         lscale = fmax(lscale, coef_scale(w->lc + (size_t)j * (D2 + 1), D2));

@@ -60,6 +60,12 @@ void mli_pwlgeo_ws_free(mli_pwlgeo_ws *w);
 void mli_pwlgeo_example(const mli_pwl_path *pp, mli_loss loss, int y, const double *t,
                         mli_pwlgeo_ws *w, mli_pwl_result *out);
 
+/* ℓ = Σ_o (z_o − t_o)² on every piece of pp (t NULL: one-hot of y), degree 2L, into
+ * lc[j·(2L+1) …]. */
+void mli_pwlgeo_loss_pieces(const mli_pwl_path *pp, int y, const double *t, double *lc);
+/* ℓ(α) of a cross-entropy example from its pieces; z holds pp->k doubles of scratch. */
+double mli_pwlgeo_ce_loss(const mli_pwl_path *pp, int y, double alpha, double *z);
+
 /* The loss polynomials of the pieces of the last mli_pwlgeo_example call on w (squared
  * error): piece j's coefficients at loss_coef[j·(2L+1)], degree 2L. */
 const double *mli_pwlgeo_loss_coef(const mli_pwlgeo_ws *w);

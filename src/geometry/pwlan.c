@@ -1,0 +1,357 @@
+/* The exact analysis of a piecewise-linear network: see pwlan.h. */
+#include "geometry/pwlan.h"
+
+#include <gsl/gsl_errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "geometry/curve.h"
+#include "geometry/pieces.h"
+#include "geometry/pwlsum.h"
+#include "io/err.h"
+#include "io/parallel.h"
+#include "io/text.h"
+
+#define CHUNK 2048
+
+typedef struct {
+    const mli_pwl *net;
+    mli_loss loss;
+    const mli_data *d;
+    int i0;              /* first example of the chunk */
+    const double *P, *Q; /* the chunk's first-layer rows */
+    int n_alpha;
+    /* per thread */
+    mli_pwl_ws *pw[MLI_PARALLEL_MAX];
+    mli_pwlgeo_ws *gw[MLI_PARALLEL_MAX];
+    mli_pwlsum sum[MLI_PARALLEL_MAX];
+    double *cell_lo[MLI_PARALLEL_MAX], *cell_hi[MLI_PARALLEL_MAX], *edge[MLI_PARALLEL_MAX];
+    double *scratch[MLI_PARALLEL_MAX];
+    double *lbuf[MLI_PARALLEL_MAX]; /* loss pieces of the example in hand */
+    size_t lcap[MLI_PARALLEL_MAX];
+    int ncells;
+    /* outputs */
+    mli_pwl_result *res;
+    int *grid_monotone;
+} job;
+
+static const double *targets(const mli_data *d, int i, double *buf)
+{
+    if (!d->t)
+        return NULL;
+    for (int o = 0; o < d->k; o++)
+        buf[o] = d->t[(size_t)i * d->k + o];
+    return buf;
+}
+
+/* The example's own loss on the analysis grid has no sampled rise beyond its tolerance. */
+static int grid_monotone(const mli_pwl_path *pp, mli_loss loss, int y, const double *t,
+                         int n_alpha, double tol, const double *lc, double *z)
+{
+    double prev = 0;
+    mli_ppoly p = {pp->npieces, 2 * pp->deg, pp->brk, lc};
+    for (int g = 0; g < n_alpha; g++) {
+        double al = (double)g / (n_alpha - 1);
+        double l = loss == MLI_LOSS_CE ? mli_pwlgeo_ce_loss(pp, y, al, z) : mli_ppoly_eval(&p, al);
+        if (g > 0 && l > prev + tol)
+            return 0;
+        prev = l;
+    }
+    (void)t;
+    return 1;
+}
+
+static void examples_rows(void *ctx, int q0, int q1, int th)
+{
+    job *j = ctx;
+    int w1 = j->net->width[1];
+    double *tb = j->scratch[th];
+    for (int q = q0; q < q1; q++) {
+        int i = j->i0 + q;
+        const mli_pwl_path *pp =
+            mli_pwl_sweep(j->net, j->pw[th], j->P + (size_t)q * w1, j->Q + (size_t)q * w1);
+        const double *t = targets(j->d, i, tb);
+        mli_pwl_result *r = &j->res[i];
+        mli_pwlgeo_example(pp, j->loss, j->d->y[i], t, j->gw[th], r);
+        j->grid_monotone[i] = grid_monotone(pp, j->loss, j->d->y[i], t, j->n_alpha, r->tol,
+                                            mli_pwlgeo_loss_coef(j->gw[th]), tb + j->d->k);
+    }
+}
+
+/* Cross-entropy enclosure of one example's loss on each cell of [0,1], and its exact values
+ * at the cell edges: ℓ = log Σ_o exp(z_o − z_y) is increasing in each z_o − z_y, so the
+ * Bernstein enclosures of those differences on a sub-interval bound it there. */
+static void ce_cells(const mli_pwl_path *pp, int y, int ncells, double *lo, double *hi,
+                     double *edge, double *z)
+{
+    int k = pp->k, D = pp->deg, j = 0;
+    for (int c = 0; c < ncells; c++) {
+        double a = (double)c / ncells, b = (double)(c + 1) / ncells, cl = INFINITY, ch = -INFINITY;
+        while (j < pp->npieces - 1 && pp->brk[j + 1] <= a)
+            j++;
+        for (int jj = j; jj < pp->npieces && pp->brk[jj] < b; jj++) {
+            double sa = fmax(a, pp->brk[jj]), sb = fmin(b, pp->brk[jj + 1]);
+            const double *zy = pp->z + ((size_t)jj * k + y) * (D + 1);
+            double slo = 0, shi = 0;
+            for (int o = 0; o < k; o++) {
+                double cf[MLI_POLY_MAXDEG + 1], dl, du;
+                const double *zo = pp->z + ((size_t)jj * k + o) * (D + 1);
+                for (int m = 0; m <= D; m++)
+                    cf[m] = zo[m] - zy[m];
+                if (o == y)
+                    dl = du = 0;
+                else
+                    mli_poly_range(cf, D, sa, sb, &dl, &du);
+                slo += exp(dl);
+                shi += exp(du);
+            }
+            cl = fmin(cl, log(slo));
+            ch = fmax(ch, log(shi));
+        }
+        lo[c] += cl;
+        hi[c] += ch;
+    }
+    for (int c = 0; c <= ncells; c++)
+        edge[c] += mli_pwlgeo_ce_loss(pp, y, (double)c / ncells, z);
+}
+
+static void train_rows(void *ctx, int q0, int q1, int th)
+{
+    job *j = ctx;
+    int w1 = j->net->width[1], D2 = 2 * j->net->nlin;
+    double *tb = j->scratch[th];
+    for (int q = q0; q < q1; q++) {
+        int i = j->i0 + q;
+        const mli_pwl_path *pp =
+            mli_pwl_sweep(j->net, j->pw[th], j->P + (size_t)q * w1, j->Q + (size_t)q * w1);
+        if (j->loss == MLI_LOSS_CE) {
+            ce_cells(pp, j->d->y[i], j->ncells, j->cell_lo[th], j->cell_hi[th], j->edge[th], tb);
+            continue;
+        }
+        size_t need = (size_t)pp->npieces * (D2 + 1);
+        if (need > j->lcap[th]) { /* grows with the largest piece count seen, then stays */
+            j->lcap[th] = 2 * need;
+            j->lbuf[th] = mli_realloc(j->lbuf[th], sizeof(double) * j->lcap[th]);
+        }
+        mli_pwlgeo_loss_pieces(pp, j->d->y[i], targets(j->d, i, tb), j->lbuf[th]);
+        mli_pwlsum_add(&j->sum[th], pp->brk, j->lbuf[th], pp->npieces);
+    }
+}
+
+/* Sweep `n` examples of d chunk by chunk: the first layer by GEMM, then rows on threads. */
+static void run_chunks(job *j, const mli_data *d, int n, void (*rows)(void *, int, int, int),
+                       int progress, const char *what)
+{
+    mli_progress pr = mli_progress_make(progress);
+    int w1 = j->net->width[1];
+    double *P = mli_malloc(sizeof(double) * CHUNK * w1), *Q = mli_malloc(sizeof(double) * CHUNK * w1);
+    j->d = d;
+    j->P = P;
+    j->Q = Q;
+    for (int i0 = 0; i0 < n; i0 += CHUNK) {
+        int B = n - i0 < CHUNK ? n - i0 : CHUNK;
+        mli_pwl_first_layer(j->net, d->x + (size_t)i0 * d->d, B, P, Q);
+        j->i0 = i0;
+        mli_parallel_rows(B, rows, j);
+        mli_progress_show(&pr, "%s %d/%d", what, i0 + B, n);
+    }
+    mli_progress_end(&pr);
+    free(P);
+    free(Q);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void summarise(mli_pwlan *r)
+{
+    double *tt = mli_malloc(sizeof(double) * (r->n + 1));
+    long pieces = 0;
+    int below = 0, sbelow = 0;
+    for (int i = 0; i < r->n; i++) {
+        const mli_pwl_result *e = &r->ex[i];
+        r->n_monotone += e->monotone == 1;
+        r->n_violating += e->monotone == 0;
+        r->n_undecided += e->monotone == -1;
+        r->n_missed_by_grid += e->monotone == 0 && r->grid_monotone[i];
+        r->c1 += e->c1 == 1;
+        r->c2 += e->c2 == 1;
+        r->c12 += e->c12 == 1;
+        r->counterexamples += (e->c1 == 1 || e->c2 == 1 || e->c12 == 1) && e->monotone == 0;
+        r->counterexamples += e->monotone == 0 && e->c1_prefix > e->first_rise;
+        r->c1p_false += e->monotone == 0 && e->c1p_prefix > e->first_rise;
+        pieces += e->npieces;
+        if (e->npieces > r->pieces_max)
+            r->pieces_max = e->npieces;
+        r->turning_mean += e->total_turning;
+        r->smooth_mean += e->smooth_turning;
+        below += e->total_turning < M_PI / 2;
+        sbelow += e->smooth_turning < M_PI / 2;
+        tt[i] = e->total_turning;
+    }
+    if (r->n > 0) {
+        r->pieces_mean = (double)pieces / r->n;
+        r->turning_mean /= r->n;
+        r->smooth_mean /= r->n;
+        r->frac_turning_below = (double)below / r->n;
+        r->frac_smooth_below = (double)sbelow / r->n;
+        qsort(tt, r->n, sizeof(double), cmp_double);
+        r->turning_median = r->n % 2 ? tt[r->n / 2] : 0.5 * (tt[r->n / 2 - 1] + tt[r->n / 2]);
+    }
+    free(tt);
+}
+
+/* The reference's bump scan of the curve sampled on the analysis grid. */
+static double sampled_delta(const mli_ppoly *p, int n_alpha)
+{
+    double *al = mli_malloc(sizeof(double) * n_alpha), *l = mli_malloc(sizeof(double) * n_alpha);
+    mli_linspace01(al, n_alpha);
+    for (int g = 0; g < n_alpha; g++)
+        l[g] = mli_ppoly_eval(p, al[g]);
+    int nb = mli_bumps(al, l, n_alpha, NULL, 0);
+    mli_bump *b = mli_malloc(sizeof(mli_bump) * (nb + 1));
+    mli_bumps(al, l, n_alpha, b, nb);
+    double d = mli_bumps_max(b, nb);
+    free(b);
+    free(al);
+    free(l);
+    return d;
+}
+
+static void curve_exact(job *j, int nth, mli_pwlan *r, int n_train, int n_alpha)
+{
+    for (int t = 1; t < nth; t++)
+        mli_pwlsum_merge(&j->sum[0], &j->sum[t]);
+    mli_ppoly p;
+    r->curve_pieces = mli_pwlsum_finish(&j->sum[0], 1.0 / n_train, &p);
+    double scale = 0;
+    for (int q = 0; q < p.n; q++)
+        for (int m = 0; m <= p.deg; m++)
+            scale = fmax(scale, fabs(p.coef[(size_t)q * (p.deg + 1) + m]));
+    mli_cmono m;
+    mli_ppoly_bumps(&p, 1e-12 * (1 + scale), &m, r->bumps, MLI_PWLAN_MAX_BUMPS);
+    r->have_curve = r->curve_exact = 1;
+    r->delta = r->delta_lo = r->delta_hi = m.delta;
+    r->delta_start = m.delta_start;
+    r->delta_end = m.delta_end;
+    r->first_rise = m.first_rise;
+    r->nbumps = m.nbumps;
+    r->grid_delta = sampled_delta(&p, n_alpha);
+}
+
+/* Enclosure of the mean cross-entropy: Δ ≥ the largest sampled rise over the cell edges
+ * (exact values), and Δ ≤ max over cells c of (upper bound on c − the least lower bound on
+ * the cells up to c). */
+static void curve_enclosure(job *j, int nth, mli_pwlan *r, int n_train, int n_alpha)
+{
+    int M = j->ncells;
+    double *lo = j->cell_lo[0], *hi = j->cell_hi[0], *edge = j->edge[0];
+    for (int t = 1; t < nth; t++)
+        for (int c = 0; c <= M; c++) {
+            if (c < M) {
+                lo[c] += j->cell_lo[t][c];
+                hi[c] += j->cell_hi[t][c];
+            }
+            edge[c] += j->edge[t][c];
+        }
+    double runmin = INFINITY, dlo = 0, dhi = 0, lowrun = INFINITY;
+    for (int c = 0; c <= M; c++) {
+        double v = edge[c] / n_train;
+        runmin = fmin(runmin, v);
+        dlo = fmax(dlo, v - runmin);
+        if (c < M) {
+            lowrun = fmin(lowrun, lo[c] / n_train);
+            dhi = fmax(dhi, hi[c] / n_train - lowrun);
+        }
+    }
+    r->have_curve = 1;
+    r->curve_exact = 0;
+    r->delta_lo = dlo;
+    r->delta_hi = dhi;
+    r->delta = dlo;
+    r->delta_start = r->delta_end = r->first_rise = -1;
+    r->curve_pieces = M;
+    /* the edge samples thinned to the analysis grid, for comparison */
+    double *al = mli_malloc(sizeof(double) * n_alpha), *l = mli_malloc(sizeof(double) * n_alpha);
+    mli_linspace01(al, n_alpha);
+    for (int g = 0; g < n_alpha; g++)
+        l[g] = edge[(int)lround(al[g] * M)] / n_train;
+    int nb = mli_bumps(al, l, n_alpha, NULL, 0);
+    mli_bump *b = mli_malloc(sizeof(mli_bump) * (nb + 1));
+    mli_bumps(al, l, n_alpha, b, nb);
+    r->grid_delta = mli_bumps_max(b, nb);
+    free(b);
+    free(al);
+    free(l);
+}
+
+int mli_pwlan_run(const mli_arch *a, const mli_real *theta0, const mli_real *theta1,
+                  const mli_data *examples, int n_examples, const mli_data *train,
+                  const mli_pwlan_opts *o, mli_pwlan *out)
+{
+    memset(out, 0, sizeof *out);
+    mli_pwl net;
+    int st = mli_pwl_from_arch(a, theta0, theta1, &net);
+    if (st)
+        return st;
+    job j = {.net = &net, .loss = a->loss, .n_alpha = o->n_alpha < 2 ? 2 : o->n_alpha,
+             .ncells = o->ce_cells > 0 ? o->ce_cells : 256};
+    for (int t = 0; t < MLI_PARALLEL_MAX; t++) {
+        j.pw[t] = mli_pwl_ws_new(&net);
+        j.gw[t] = mli_pwlgeo_ws_new(net.width[net.nlin], net.nlin);
+        j.scratch[t] = mli_malloc(sizeof(double) * 4 * (a->nout + 1));
+        if (!j.gw[t])
+            return MLI_EFAIL;
+    }
+    gsl_error_handler_t *old = gsl_set_error_handler_off();
+
+    out->n = n_examples;
+    out->ex = mli_calloc(n_examples + 1, sizeof(mli_pwl_result));
+    out->grid_monotone = mli_calloc(n_examples + 1, sizeof(int));
+    j.res = out->ex;
+    j.grid_monotone = out->grid_monotone;
+    run_chunks(&j, examples, n_examples, examples_rows, o->progress, "exact: examples");
+    summarise(out);
+
+    if (o->curve && train && train->n > 0) {
+        int nth = MLI_PARALLEL_MAX;
+        out->n_train = train->n;
+        for (int t = 0; t < nth; t++) {
+            mli_pwlsum_init(&j.sum[t], 2 * net.nlin);
+            j.cell_lo[t] = mli_calloc(j.ncells + 1, sizeof(double));
+            j.cell_hi[t] = mli_calloc(j.ncells + 1, sizeof(double));
+            j.edge[t] = mli_calloc(j.ncells + 1, sizeof(double));
+        }
+        run_chunks(&j, train, train->n, train_rows, o->progress, "exact: training curve");
+        if (a->loss == MLI_LOSS_CE)
+            curve_enclosure(&j, nth, out, train->n, j.n_alpha);
+        else
+            curve_exact(&j, nth, out, train->n, j.n_alpha);
+        for (int t = 0; t < nth; t++) {
+            mli_pwlsum_free(&j.sum[t]);
+            free(j.cell_lo[t]);
+            free(j.cell_hi[t]);
+            free(j.edge[t]);
+        }
+    }
+    gsl_set_error_handler(old);
+    for (int t = 0; t < MLI_PARALLEL_MAX; t++) {
+        mli_pwl_ws_free(j.pw[t]);
+        mli_pwlgeo_ws_free(j.gw[t]);
+        free(j.scratch[t]);
+        free(j.lbuf[t]);
+    }
+    mli_pwl_free(&net);
+    return MLI_OK;
+}
+
+void mli_pwlan_free(mli_pwlan *r)
+{
+    free(r->ex);
+    free(r->grid_monotone);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,104 @@
+/* Sum of continuous piecewise polynomials: see pwlsum.h. */
+#include "geometry/pwlsum.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/err.h"
+
+void mli_pwlsum_init(mli_pwlsum *s, int deg)
+{
+    memset(s, 0, sizeof *s);
+    s->deg = deg;
+    s->init = mli_calloc(deg + 1, sizeof(double));
+}
+
+void mli_pwlsum_free(mli_pwlsum *s)
+{
+    free(s->init);
+    free(s->ev);
+    free(s->brk);
+    free(s->coef);
+    memset(s, 0, sizeof *s);
+}
+
+static void reserve(mli_pwlsum *s, size_t more)
+{
+    if (s->n + more <= s->cap)
+        return;
+    size_t cap = s->cap ? s->cap : 1024;
+    while (cap < s->n + more)
+        cap *= 2;
+    s->ev = mli_realloc(s->ev, sizeof(double) * cap * (s->deg + 2));
+    s->cap = cap;
+}
+
+void mli_pwlsum_add(mli_pwlsum *s, const double *brk, const double *coef, int npieces)
+{
+    int D = s->deg;
+    for (int m = 0; m <= D; m++)
+        s->init[m] += coef[m];
+    reserve(s, npieces > 1 ? npieces - 1 : 0);
+    for (int j = 1; j < npieces; j++) {
+        double *e = s->ev + s->n++ * (D + 2);
+        e[0] = brk[j];
+        for (int m = 0; m <= D; m++)
+            e[1 + m] = coef[(size_t)j * (D + 1) + m] - coef[(size_t)(j - 1) * (D + 1) + m];
+    }
+    s->nadd++;
+}
+
+void mli_pwlsum_merge(mli_pwlsum *dst, mli_pwlsum *src)
+{
+    int D = dst->deg;
+    for (int m = 0; m <= D; m++)
+        dst->init[m] += src->init[m];
+    reserve(dst, src->n);
+    memcpy(dst->ev + dst->n * (D + 2), src->ev, sizeof(double) * src->n * (D + 2));
+    dst->n += src->n;
+    dst->nadd += src->nadd;
+    src->n = 0;
+    src->nadd = 0;
+    memset(src->init, 0, sizeof(double) * (D + 1));
+}
+
+static int cmp_alpha(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int mli_pwlsum_finish(mli_pwlsum *s, double scale, mli_ppoly *out)
+{
+    int D = s->deg;
+    size_t esz = sizeof(double) * (D + 2);
+    qsort(s->ev, s->n, esz, cmp_alpha);
+    free(s->brk);
+    free(s->coef);
+    s->brk = mli_malloc(sizeof(double) * (s->n + 2));
+    s->coef = mli_malloc(sizeof(double) * (s->n + 1) * (D + 1));
+    double acc[MLI_POLY_MAXDEG + 1];
+    memcpy(acc, s->init, sizeof(double) * (D + 1));
+    int np = 0;
+    s->brk[0] = 0;
+    for (size_t i = 0; i <= s->n; i++) {
+        double t = i < s->n ? s->ev[i * (D + 2)] : 1;
+        if (t - s->brk[np] > 1e-15) { /* close the piece [brk[np], t] with the sum so far */
+            for (int m = 0; m <= D; m++)
+                s->coef[(size_t)np * (D + 1) + m] = acc[m] * scale;
+            s->brk[++np] = t;
+        }
+        if (i < s->n)
+            for (int m = 0; m <= D; m++)
+                acc[m] += s->ev[i * (D + 2) + 1 + m];
+    }
+    if (np == 0) { /* everything at α = 1 or no event at all: one piece */
+        for (int m = 0; m <= D; m++)
+            s->coef[m] = acc[m] * scale;
+        s->brk[np = 1] = 1;
+    }
+    s->brk[np] = 1;
+    s->npieces = np;
+    *out = (mli_ppoly){np, D, s->brk, s->coef};
+    return np;
+}
