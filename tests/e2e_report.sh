@@ -108,6 +108,10 @@ run "no run directory" 2 "$MLI" report
 run "two run directories" 2 "$MLI" report "$T/full" "$T/min"
 run "missing run directory" 3 "$MLI" report "$T/nonexistent"
 check "the message names it" grep -q "$T/nonexistent" "$T/last.err"
+long=$T/$(printf 'x%.0s' $(seq 99))
+while [ ${#long} -lt 3900 ]; do long=$long/$(printf 'y%.0s' $(seq 99)); done
+run "missing run directory with a 4000-byte path" 3 "$MLI" report "$long"
+check "  the message keeps the whole path and the cause" grep -qF "$long: no such run directory" "$T/last.err"
 mkdir -p "$T/notarun"
 run "a directory without config.json" 3 "$MLI" report "$T/notarun"
 mkdir -p "$T/sweep" && fixture "$T/sweep/lr0.1" && fixture "$T/sweep/lr1"
