@@ -490,6 +490,10 @@ static void test_malformed(void **state)
     if (rc != MLI_EINPUT || !strstr(msg, c->expect) || !strstr(msg, name))
         fail_msg("status %d, message \"%s\", expected MLI_EINPUT and \"%s\"", rc, msg, c->expect);
     assert_null(x.data); /* nothing to free on failure */
+    /* The reader from memory agrees, gzip or not. */
+    rc = mli_idx_load(b.p, b.n, "mem", &x);
+    if (rc != MLI_EINPUT || !strstr(mli_errmsg(), c->expect) || x.data)
+        fail_msg("load: status %d, message \"%s\"", rc, mli_errmsg());
     /* The in-memory parser agrees on the uncompressed cases. */
     if (b.n < 2 || b.p[0] != 0x1f) {
         rc = mli_idx_parse(b.p, b.n, "mem", &x);

@@ -219,6 +219,13 @@ static int read_gzip(const unsigned char *raw, size_t rawlen, const char *path, 
     return MLI_OK;
 }
 
+int mli_idx_load(const unsigned char *buf, size_t len, const char *label, mli_idx *out)
+{
+    if (is_gzip(buf, len))
+        return read_gzip(buf, len, label, out);
+    return mli_idx_parse(buf, len, label, out);
+}
+
 int mli_idx_read(const char *path, mli_idx *out)
 {
     memset(out, 0, sizeof *out);

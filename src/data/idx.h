@@ -25,6 +25,8 @@ int mli_idx_parse(const unsigned char *buf, size_t len, const char *label, mli_i
  * is refused at its first byte, so memory stays bounded by the header whatever the file
  * inflates to. */
 int mli_idx_read(const char *path, mli_idx *out);
+/* The same from memory: a gzip-compressed image (inflated as mli_idx_read does) or not. */
+int mli_idx_load(const unsigned char *buf, size_t len, const char *label, mli_idx *out);
 void mli_idx_free(mli_idx *x);
 
 /* gunzip a whole buffer (or copy it when it is not gzip); at most max output bytes. */
