@@ -144,6 +144,23 @@ for l in '$T'/two/runs/*/sweep.log; do [ \$(grep -c ' done\$' \"\$l\") -eq 1 ] |
 run "  the table lists the 4 runs, all done" 0 "$MLI" table "$T/two" --quiet
 check "  summary.tsv: 4 runs with status done" test "$(awk -F'\t' 'NR==1{for(i=1;i<=NF;i++) if($i=="status") c=i} NR>1 && $c=="done"' "$T/two/summary.tsv" | wc -l)" -eq 4
 
+# another process holds a run and lets it go unfinished: the sweep waits, then does the run
+# itself (a run is never lost). flock(1) stands in for that process.
+if command -v flock >/dev/null; then
+  id0=$(head -1 "$T/two/jobs.txt" | cut -f2)
+  mkdir -p "$T/held/runs/$id0"
+  flock "$T/held/runs/$id0" sleep 1.5 &
+  pf=$!
+  sleep 0.3
+  run "a run held by another process and let go unfinished: exit 0" 0 "$MLI" sweep "$T/grid" --out "$T/held" --task 0
+  wait "$pf"
+  check "  it was reported busy" grep -q "run 0 (.*) is busy" "$T/last.err"
+  check "  then trained and analysed here" grep -q "1 run: 1 done, 0 failed" "$T/last.out"
+  check "  and is complete" test -s "$T/held/runs/$id0/geometry.json"
+else
+  echo "# skipped: flock(1) is not installed"
+fi
+
 # ---- --task K: one run (a SLURM array task) ------------------------------------------------
 run "--task 2 runs only run 2" 0 "$MLI" sweep "$T/grid" --out "$T/one" --task 2
 id2=$(sed -n 3p "$T/one/jobs.txt" | cut -f2)
