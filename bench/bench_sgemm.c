@@ -1,5 +1,5 @@
 /* The machine's sgemm rate: best of 5 cblas_sgemm calls, 4096×1024×1024 (as the issues ask).
- * Prints "sgemm_gflops VALUE" and the OpenBLAS kernel in use. */
+ * Prints "sgemm_gflops VALUE", the OpenBLAS kernel in use and the OPENBLAS_CORETYPE in force. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -27,7 +27,11 @@ int main(int argc, char **argv)
         if (r > 0 && t < best) /* the first call warms up the threads */
             best = t;
     }
+    /* the kernel in force and how it was chosen: OPENBLAS_CORETYPE (the user's, or the one
+     * mli_blas_tune set before re-executing), or OpenBLAS's own detection */
+    const char *ct = getenv("OPENBLAS_CORETYPE");
     printf("sgemm_kernel %s\n", openblas_get_corename());
+    printf("openblas_coretype %s\n", ct ? ct : "(not set: OpenBLAS's own detection)");
     printf("sgemm_gflops %.1f\n", 2.0 * M * N * K / best / 1e9);
     free(A);
     free(B);

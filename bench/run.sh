@@ -5,7 +5,14 @@ set -u
 cd "$(dirname "$0")/.." || exit 2
 out=build/bench; mkdir -p "$out"
 run=$out/run-784-1024-1024-10
-echo "== machine"; echo "cores $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+# The machine as this run sees it: figures are quoted as ratios measured in the same run, and
+# the machine by these lines only (a virtual machine's CPU model string is whatever the host says).
+echo "== machine"
+echo "cpu_model $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+echo "cpu_cores $(nproc)"
+echo "cpu_simd $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'sse4_2|avx|avx2|fma|avx512f|avx512bw|avx512vl|avx512_vnni|avx512_bf16' | tr '\n' ' ' | sed 's/ $//')"
+echo "memory $(awk '/^MemTotal/{printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+echo "openblas $(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo unknown) (libopenblas0-pthread)"
 ./build/bench/bench_sgemm | tee "$out/sgemm.txt"
 peak=$(awk '/sgemm_gflops/{print $2}' "$out/sgemm.txt")
 

@@ -1,4 +1,5 @@
-/* libFuzzer target for the IDX reader: the input as a (possibly gzipped) file, gunzipped
+/* libFuzzer target for the IDX reader: the input as a (possibly gzipped) file, read as
+ * mli_idx_read reads it (gzip inflated as it is read, bounded by the header), gunzipped whole
  * with a small bound and parsed, and the raw input parsed directly. Every path must end in
  * MLI_OK or MLI_EINPUT with nothing leaked. */
 #include <stddef.h>
@@ -33,5 +34,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(out);
     }
     parse(data, size);
+    mli_idx x;
+    rc = mli_idx_load(data, size, "fuzz", &x);
+    if (rc != MLI_OK && rc != MLI_EINPUT)
+        abort();
+    if (rc == MLI_OK && (x.n == 0 || !x.data))
+        abort();
+    mli_idx_free(&x);
     return 0;
 }

@@ -101,6 +101,44 @@ check "no image without gnuplot" test -z "$(ls "$T/nognu/report" | grep -E '\.(p
 check "index.html still written, without broken links" links_ok "$T/nognu"
 check "rendering later works as the message says" bash -c "cd '$T/nognu/report' && gnuplot *.gp && test -s loss_alpha.png"
 
+# --- a full disk: gnuplot exits 0 after a failed write; what it cut must not be put in place --
+# every PNG of a directory whole (signature, chunks within the file, IEND at its very end)
+# and every SVG ending with </svg>
+whole_images() {
+  python3 - "$1" <<'PY'
+import glob, struct, sys
+for f in glob.glob(sys.argv[1] + "/*.png"):
+    d = open(f, "rb").read(); pos = 8
+    assert d[:8] == b"\x89PNG\r\n\x1a\n", f
+    while True:
+        assert pos + 12 <= len(d), f + ": cut"
+        n, t = struct.unpack(">I4s", d[pos:pos + 8]); pos += 12 + n
+        assert pos <= len(d), f + ": chunk beyond the end"
+        if t == b"IEND": assert pos == len(d), f; break
+for f in glob.glob(sys.argv[1] + "/*.svg"):
+    assert open(f, "rb").read().rstrip().endswith(b"</svg>"), f + ": cut"
+PY
+}
+if [ "$(id -u)" -ne 0 ]; then
+  echo "# skipped: the full-disk report test needs root (it mounts a small tmpfs)"
+else
+  for size in 200k 120k 60k; do
+    d=$T/disk$size
+    fixture "$d" full
+    mkdir -p "$d/report"
+    if ! mount -t tmpfs -o size=$size tmpfs "$d/report"; then
+      echo "# skipped: cannot mount a tmpfs of $size"; continue
+    fi
+    run "report on a full disk ($size tmpfs): exit 1" 1 "$MLI" report "$d"
+    check "  the message names the cut figure and the cause" grep -qE \
+      "$d/report/[a-z_]+\.(png|svg): gnuplot wrote an incomplete (PNG|SVG) \(.*\): No space left on device" "$T/last.err"
+    check "  every image in place is whole" whole_images "$d/report"
+    check "  no temporary file left behind" test -z "$(find "$d/report" -name '*.tmp*')"
+    if [ -e "$d/report/index.html" ]; then check "  index.html links only what is there" links_ok "$d"; fi
+    umount "$d/report"
+  done
+fi
+
 # --- bad input and usage -----------------------------------------------------------------
 run "unknown option" 2 "$MLI" report --frobnicate "$T/full"
 check "the message names the option" grep -q -- "--frobnicate" "$T/last.err"
@@ -108,6 +146,10 @@ run "no run directory" 2 "$MLI" report
 run "two run directories" 2 "$MLI" report "$T/full" "$T/min"
 run "missing run directory" 3 "$MLI" report "$T/nonexistent"
 check "the message names it" grep -q "$T/nonexistent" "$T/last.err"
+long=$T/$(printf 'x%.0s' $(seq 99))
+while [ ${#long} -lt 3900 ]; do long=$long/$(printf 'y%.0s' $(seq 99)); done
+run "missing run directory with a 4000-byte path" 3 "$MLI" report "$long"
+check "  the message keeps the whole path and the cause" grep -qF "$long: no such run directory" "$T/last.err"
 mkdir -p "$T/notarun"
 run "a directory without config.json" 3 "$MLI" report "$T/notarun"
 mkdir -p "$T/sweep" && fixture "$T/sweep/lr0.1" && fixture "$T/sweep/lr1"

@@ -110,6 +110,57 @@ check "SIGTERM: no child left" group_gone "$pid"
 run "the interrupted sweep resumed" 0 "$MLI" sweep "$T/grid" --out "$T/t" -j 2
 check "  every run directory complete" complete "$T/t"
 
+# ---- two sweeps on one directory: a run the other is working on is busy, not failed ---------
+# The second starts once the first holds run 0, so that it meets a busy run; both must end
+# with every run finished (by one or the other), exit 0, and each run trained once.
+wait_log() {
+  local i
+  for ((i = 0; i < 1200; i++)); do
+    compgen -G "$1/runs/*/sweep.log" >/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+"$MLI" sweep "$T/grid" --out "$T/two" >"$T/two-a.out" 2>"$T/two-a.err" &
+pa=$!
+wait_log "$T/two"
+"$MLI" sweep "$T/grid" --out "$T/two" >"$T/two-b.out" 2>"$T/two-b.err" &
+pb=$!
+wait "$pa"; ra=$?
+wait "$pb"; rb=$?
+check "two sweeps on one directory: the first exits 0" test "$ra" -eq 0
+check "  the second exits 0" test "$rb" -eq 0
+check "  no run reported failed" bash -c "! grep -q 'failed:' '$T/two-a.err' '$T/two-b.err' && grep -q ' 0 failed' '$T/two-a.out' && grep -q ' 0 failed' '$T/two-b.out'"
+check "  the second says a run was busy" grep -q "run 0 (.*) is busy: another process is working on it" "$T/two-b.err"
+check "  and counts it finished by another process" grep -qE "4 runs: .* 0 failed, 0 diverged, .*[1-9] finished by another process" "$T/two-b.out"
+# every run counted once by each sweep: done + skipped + finished by another = 4
+sum_ok() { awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(done|skipped|another)/) n += $(i - 1) + 0 } END { exit n != 4 }' \
+  <(sed -E 's/ finished by another process/ another/; s/[:,()]//g' "$1"); }
+check "  the first's summary accounts for every run" sum_ok "$T/two-a.out"
+check "  the second's summary accounts for every run" sum_ok "$T/two-b.out"
+check "  every run directory complete" complete "$T/two"
+check "  each run trained and analysed once (one 'done' in its log)" bash -c "
+for l in '$T'/two/runs/*/sweep.log; do [ \$(grep -c ' done\$' \"\$l\") -eq 1 ] || exit 1; done"
+run "  the table lists the 4 runs, all done" 0 "$MLI" table "$T/two" --quiet
+check "  summary.tsv: 4 runs with status done" test "$(awk -F'\t' 'NR==1{for(i=1;i<=NF;i++) if($i=="status") c=i} NR>1 && $c=="done"' "$T/two/summary.tsv" | wc -l)" -eq 4
+
+# another process holds a run and lets it go unfinished: the sweep waits, then does the run
+# itself (a run is never lost). flock(1) stands in for that process.
+if command -v flock >/dev/null; then
+  id0=$(head -1 "$T/two/jobs.txt" | cut -f2)
+  mkdir -p "$T/held/runs/$id0"
+  flock "$T/held/runs/$id0" sleep 1.5 &
+  pf=$!
+  sleep 0.3
+  run "a run held by another process and let go unfinished: exit 0" 0 "$MLI" sweep "$T/grid" --out "$T/held" --task 0
+  wait "$pf"
+  check "  it was reported busy" grep -q "run 0 (.*) is busy" "$T/last.err"
+  check "  then trained and analysed here" grep -q "1 run: 1 done, 0 failed" "$T/last.out"
+  check "  and is complete" test -s "$T/held/runs/$id0/geometry.json"
+else
+  echo "# skipped: flock(1) is not installed"
+fi
+
 # ---- --task K: one run (a SLURM array task) ------------------------------------------------
 run "--task 2 runs only run 2" 0 "$MLI" sweep "$T/grid" --out "$T/one" --task 2
 id2=$(sed -n 3p "$T/one/jobs.txt" | cut -f2)

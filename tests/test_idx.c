@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <zlib.h>
 
 #include "data/idx.h"
@@ -190,6 +191,82 @@ static void test_missing_file(void **state)
     assert_int_equal(mli_idx_read("/nonexistent/dir/train-images-idx3-ubyte.gz", &x), MLI_EINPUT);
     assert_non_null(strstr(mli_errmsg(), "/nonexistent/dir/train-images-idx3-ubyte.gz"));
     assert_null(x.data);
+}
+
+/* A gzip file whose IDX header declares few bytes but whose data inflates to `total` bytes
+ * of zeros after them, compressed chunk by chunk so that the test itself never holds more
+ * than a megabyte of it (64 MB of zeros compress to about 64 KB). */
+static buf gzip_bomb(const uint32_t *dims, int ndim, size_t total)
+{
+    z_stream s;
+    memset(&s, 0, sizeof s);
+    assert_int_equal(deflateInit2(&s, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    buf head = make_idx(8, ndim, dims, 0);
+    size_t chunk = 1 << 20, cap = 1 << 20;
+    unsigned char *zeros = calloc(chunk, 1);
+    buf out = {malloc(cap), 0};
+    for (size_t done = 0, step = 0; step == 0 || done < total; step++) {
+        size_t n = step == 0 ? head.n : total - done < chunk ? total - done : chunk;
+        s.next_in = step == 0 ? head.p : zeros;
+        s.avail_in = (uInt)n;
+        done += step == 0 ? 0 : n;
+        int flush = step > 0 && done >= total ? Z_FINISH : Z_NO_FLUSH;
+        int zr;
+        do {
+            if (out.n + 65536 > cap)
+                out.p = realloc(out.p, cap *= 2);
+            s.next_out = out.p + out.n;
+            s.avail_out = (uInt)(cap - out.n);
+            zr = deflate(&s, flush);
+            out.n = cap - s.avail_out;
+        } while (s.avail_in > 0 || (flush == Z_FINISH && zr != Z_STREAM_END));
+    }
+    deflateEnd(&s);
+    free(zeros);
+    buf_free(&head);
+    return out;
+}
+
+static long maxrss_kb(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_maxrss;
+}
+
+/* Issue 9: a small gzip file that inflates far beyond what its header declares is refused
+ * as soon as the excess appears, without buffering it: the reader's peak memory stays near
+ * what the header asks for. (First test of the program, so that the high-water mark of
+ * resident memory measures this read alone.) */
+static void test_gzip_bomb_bounded(void **state)
+{
+    (void)state;
+    uint32_t d[] = {1000};
+    buf z = gzip_bomb(d, 1, (size_t)64 << 20);
+    assert_true(z.n < (1 << 20)); /* really a bomb: 64 MB from well under 1 MB */
+    const char *path = write_tmp("bomb-idx1-ubyte.gz", &z);
+    buf_free(&z);
+    long before = maxrss_kb();
+    mli_idx x;
+    int rc = mli_idx_read(path, &x);
+    long grew = maxrss_kb() - before;
+    if (rc != MLI_EINPUT || !strstr(mli_errmsg(), "oversized") || !strstr(mli_errmsg(), "bomb-idx1-ubyte.gz"))
+        fail_msg("status %d, message \"%s\", expected MLI_EINPUT and oversized", rc, mli_errmsg());
+    assert_null(x.data);
+    if (grew > 16 * 1024)
+        fail_msg("reading a 1000-byte IDX file inflating to 64 MB raised the peak memory by %ld KB", grew);
+    /* a header asking for more than a small file can hold: refused before allocating it */
+    uint32_t big[] = {65536, 32767}; /* just under 2 GiB */
+    z = gzip_bomb(big, 2, 100);
+    path = write_tmp("claims-idx2-ubyte.gz", &z);
+    buf_free(&z);
+    before = maxrss_kb();
+    rc = mli_idx_read(path, &x);
+    grew = maxrss_kb() - before;
+    if (rc != MLI_EINPUT || !strstr(mli_errmsg(), "truncated: header says 65536×32767"))
+        fail_msg("status %d, message \"%s\"", rc, mli_errmsg());
+    if (grew > 16 * 1024)
+        fail_msg("a header declaring 2 GiB in a tiny file raised the peak memory by %ld KB", grew);
 }
 
 static void test_empty_free(void **state)
@@ -413,6 +490,10 @@ static void test_malformed(void **state)
     if (rc != MLI_EINPUT || !strstr(msg, c->expect) || !strstr(msg, name))
         fail_msg("status %d, message \"%s\", expected MLI_EINPUT and \"%s\"", rc, msg, c->expect);
     assert_null(x.data); /* nothing to free on failure */
+    /* The reader from memory agrees, gzip or not. */
+    rc = mli_idx_load(b.p, b.n, "mem", &x);
+    if (rc != MLI_EINPUT || !strstr(mli_errmsg(), c->expect) || x.data)
+        fail_msg("load: status %d, message \"%s\"", rc, mli_errmsg());
     /* The in-memory parser agrees on the uncompressed cases. */
     if (b.n < 2 || b.p[0] != 0x1f) {
         rc = mli_idx_parse(b.p, b.n, "mem", &x);
@@ -426,7 +507,8 @@ int main(void)
 {
     enum { NBAD = sizeof bad_cases / sizeof bad_cases[0] };
     _Static_assert(NBAD >= 20, "at least 20 malformed files");
-    struct CMUnitTest tests[7 + NBAD] = {
+    struct CMUnitTest tests[8 + NBAD] = {
+        cmocka_unit_test(test_gzip_bomb_bounded), /* first: it measures the peak memory */
         cmocka_unit_test(test_roundtrip_raw),     cmocka_unit_test(test_roundtrip_gzfile),
         cmocka_unit_test(test_roundtrip_gzip_mem), cmocka_unit_test(test_gzip_concatenated),
         cmocka_unit_test(test_gunzip_plain_copy), cmocka_unit_test(test_missing_file),
@@ -435,9 +517,9 @@ int main(void)
     char names[NBAD][64];
     for (int i = 0; i < NBAD; i++) {
         snprintf(names[i], sizeof names[i], "malformed %s", bad_cases[i].name);
-        tests[7 + i] = (struct CMUnitTest){names[i], test_malformed, NULL, NULL,
+        tests[8 + i] = (struct CMUnitTest){names[i], test_malformed, NULL, NULL,
                                            (void *)&bad_cases[i]};
     }
     /* What cmocka_run_group_tests expands to, with a count known here rather than by sizeof. */
-    return _cmocka_run_group_tests("test_idx", tests, 7 + NBAD, NULL, NULL);
+    return _cmocka_run_group_tests("test_idx", tests, 8 + NBAD, NULL, NULL);
 }

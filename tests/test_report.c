@@ -4,10 +4,13 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -581,6 +584,175 @@ static void test_gnuplot_missing(void **state)
     html_links(rdir);
 }
 
+/* ---- incomplete images (issue 9: a full disk) ------------------------------------------- */
+
+static void png_chunk(mli_buf *b, const char *type, const unsigned char *data, uint32_t len)
+{
+    unsigned char hdr[8] = {len >> 24, len >> 16 & 255, len >> 8 & 255, len & 255};
+    memcpy(hdr + 4, type, 4);
+    uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), hdr + 4, 4);
+    if (len)
+        crc = (uint32_t)crc32(crc, data, len);
+    unsigned char c[4] = {crc >> 24, crc >> 16 & 255, crc >> 8 & 255, crc & 255};
+    size_t at = b->len;
+    mli_buf_printf(b, "%*s", (int)(12 + len), "");
+    memcpy(b->s + at, hdr, 8);
+    if (len)
+        memcpy(b->s + at + 8, data, len);
+    memcpy(b->s + at + 8 + len, c, 4);
+}
+
+/* A whole PNG: a 2x2 RGB image. */
+static void tiny_png(mli_buf *b)
+{
+    mli_buf_printf(b, "%*s", 8, "");
+    memcpy(b->s, "\x89PNG\r\n\x1a\n", 8);
+    const unsigned char ihdr[13] = {0, 0, 0, 2, 0, 0, 0, 2, 8, 2, 0, 0, 0};
+    png_chunk(b, "IHDR", ihdr, 13);
+    unsigned char raw[14] = {0, 255, 0, 0, 0, 255, 0, 0, 0, 0, 255, 9, 9, 9}, z[64];
+    uLongf zn = sizeof z;
+    assert_int_equal(compress(z, &zn, raw, sizeof raw), Z_OK);
+    png_chunk(b, "IDAT", z, (uint32_t)zn);
+    png_chunk(b, "IEND", NULL, 0);
+}
+
+static const char whole_svg[] = "<?xml version=\"1.0\" encoding=\"utf-8\"  standalone=\"no\"?>\n"
+                                "<svg width=\"960\" height=\"600\">\n<g><path d=\"M1,1 L2,2\"/></g>\n</svg>\n\n";
+
+/* The validators, handed whole and cut images: every cut is refused, with a reason. */
+static void test_image_validators(void **state)
+{
+    (void)state;
+    mli_buf png = {0};
+    tiny_png(&png);
+    char why[256];
+    const unsigned char *p = (const unsigned char *)png.s;
+    if (mli_gp_check_png(p, png.len, why, sizeof why))
+        fail_msg("a whole PNG refused: %s", why);
+    for (size_t n = 0; n < png.len; n++) {
+        why[0] = '\0';
+        if (mli_gp_check_png(p, n, why, sizeof why) != MLI_EFAIL || !why[0])
+            fail_msg("a PNG cut at %zu of %zu bytes accepted", n, png.len);
+    }
+    assert_int_equal(mli_gp_check_png(p, 8 + 12 + 13, why, sizeof why), MLI_EFAIL); /* IHDR only */
+    assert_non_null(strstr(why, "no IEND"));
+    /* the lengths must add up to the file: a PNG with bytes after IEND, or a chunk longer
+     * than the file, or a corrupted byte */
+    mli_buf longer = {0};
+    mli_buf_printf(&longer, "%*s", (int)png.len + 3, "");
+    memcpy(longer.s, png.s, png.len);
+    assert_int_equal(mli_gp_check_png((unsigned char *)longer.s, longer.len, why, sizeof why), MLI_EFAIL);
+    assert_non_null(strstr(why, "after the IEND"));
+    longer.s[8 + 12 + 13 + 3] ^= 0x40; /* the IDAT length */
+    assert_int_equal(mli_gp_check_png((unsigned char *)longer.s, png.len, why, sizeof why), MLI_EFAIL);
+    memcpy(longer.s, png.s, png.len);
+    longer.s[8 + 12 + 13 + 8] ^= 1; /* the first byte of the IDAT data */
+    assert_int_equal(mli_gp_check_png((unsigned char *)longer.s, png.len, why, sizeof why), MLI_EFAIL);
+    assert_non_null(strstr(why, "CRC"));
+    assert_int_equal(mli_gp_check_png((const unsigned char *)"GIF89a..........", 16, why, sizeof why), MLI_EFAIL);
+    mli_buf_free(&longer);
+    mli_buf_free(&png);
+
+    size_t n = strlen(whole_svg);
+    const unsigned char *v = (const unsigned char *)whole_svg;
+    if (mli_gp_check_svg(v, n, why, sizeof why))
+        fail_msg("a whole SVG refused: %s", why);
+    for (size_t k = 0; k < n - 2; k++) /* cut anywhere before its closing tag and newlines */
+        if (mli_gp_check_svg(v, k, why, sizeof why) != MLI_EFAIL)
+            fail_msg("an SVG cut at %zu of %zu bytes accepted", k, n);
+    assert_int_equal(mli_gp_check_svg(v, 0, why, sizeof why), MLI_EFAIL);
+    assert_non_null(strstr(why, "empty"));
+    assert_int_equal(mli_gp_check_svg((const unsigned char *)"\n\n", 2, why, sizeof why), MLI_EFAIL);
+}
+
+/* A stand-in for gnuplot that does what gnuplot does on a full disk: exits 0 after writing
+ * the images given to it here (bin/out.png, bin/out.svg) under the names mli asked for. */
+static const char *fake_gnuplot(const mli_buf *png, const char *svg)
+{
+    static char bin[PATH_MAX + 32];
+    if (!realpath(tu_tmpdir("fake-gnuplot"), bin)) /* gnuplot runs from the report directory */
+        fail_msg("realpath: %s", strerror(errno));
+    char p[700];
+    snprintf(p, sizeof p, "%s/gnuplot", bin);
+    const char *script = "#!/bin/sh\n"
+                         "# mli runs: gnuplot -e \"mli_output='STEM'\" NAME.gp\n"
+                         "stem=$(printf '%s' \"$2\" | sed \"s/^mli_output='\\(.*\\)'$/\\1/\")\n"
+                         "bin=$(dirname \"$0\")\n"
+                         "cp \"$bin/out.png\" \"$stem.png\" && cp \"$bin/out.svg\" \"$stem.svg\"\n"
+                         "exit 0\n";
+    tu_write_file(p, script, strlen(script));
+    chmod(p, 0755);
+    snprintf(p, sizeof p, "%s/out.png", bin);
+    tu_write_file(p, png->s, png->len);
+    snprintf(p, sizeof p, "%s/out.svg", bin);
+    tu_write_file(p, svg, strlen(svg));
+    strcat(bin, ":/usr/bin:/bin"); /* the PATH: the stand-in first, then the tools it uses */
+    return bin;
+}
+
+static int report_with_path(const char *dir, const char *path)
+{
+    char old[8192];
+    snprintf(old, sizeof old, "%s", getenv("PATH") ? getenv("PATH") : "");
+    setenv("PATH", path, 1);
+    int rc = mli_report_run(dir);
+    setenv("PATH", old, 1);
+    return rc;
+}
+
+/* gnuplot exits 0 on a failed write: a cut PNG or an empty SVG must not be put in place, nor
+ * linked from index.html; the report fails naming the figure file and the cause. */
+static void test_incomplete_images_not_in_place(void **state)
+{
+    (void)state;
+    mli_buf png = {0}, cut = {0};
+    tiny_png(&png);
+    mli_buf_printf(&cut, "%*s", (int)png.len - 20, "");
+    memcpy(cut.s, png.s, cut.len);
+    static const struct {
+        int cut_png;
+        const char *svg, *expect;
+    } cases[] = {
+        {1, whole_svg, "loss_alpha.png: gnuplot wrote an incomplete PNG"},
+        {0, "", "loss_alpha.svg: gnuplot wrote an incomplete SVG (empty file)"},
+        {0, "<?xml version=\"1.0\"?>\n<svg width=\"960\">\n<g>\n", "loss_alpha.svg: gnuplot wrote an incomplete SVG"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const char *bin = fake_gnuplot(cases[c].cut_png ? &cut : &png, cases[c].svg);
+        const char *dir = fixture("report-incomplete", 1, 0);
+        char rdir[600];
+        snprintf(rdir, sizeof rdir, "%s/report", dir);
+        int rc = report_with_path(dir, bin);
+        const char *m = mli_errmsg();
+        if (rc != MLI_EFAIL || !strstr(m, cases[c].expect) || !strstr(m, rdir))
+            fail_msg("case %zu: status %d, message \"%s\"; expected 1 and \"%s\"", c, rc, m, cases[c].expect);
+        for (int i = 0; i < NFIG; i++) {
+            if (exists(rdir, all_figs[i], ".png") || exists(rdir, all_figs[i], ".svg"))
+                fail_msg("case %zu: an image of %s is in place", c, all_figs[i]);
+            assert_true(exists(rdir, all_figs[i], ".gp"));
+        }
+        html_links(rdir); /* links only what is there, no temporary file left */
+        char p[700];
+        snprintf(p, sizeof p, "%s/index.html", rdir);
+        size_t n;
+        char *html = (char *)slurp(p, &n);
+        assert_non_null(strstr(html, "Not rendered (loss_alpha."));
+        free(html);
+    }
+    /* the same stand-in writing whole images: in place, linked */
+    const char *bin = fake_gnuplot(&png, whole_svg);
+    const char *dir = fixture("report-whole", 1, 0);
+    char rdir[600];
+    snprintf(rdir, sizeof rdir, "%s/report", dir);
+    if (report_with_path(dir, bin))
+        fail_msg("whole images refused: %s", mli_errmsg());
+    for (int i = 0; i < NFIG; i++)
+        assert_true(exists(rdir, all_figs[i], ".png") && exists(rdir, all_figs[i], ".svg"));
+    html_links(rdir);
+    mli_buf_free(&png);
+    mli_buf_free(&cut);
+}
+
 static void test_gp_quote(void **state)
 {
     (void)state;
@@ -603,6 +775,8 @@ int main(void)
         cmocka_unit_test(test_train_only),
         cmocka_unit_test(test_gnuplot_missing),
         cmocka_unit_test(test_gp_quote),
+        cmocka_unit_test(test_image_validators),
+        cmocka_unit_test(test_incomplete_images_not_in_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

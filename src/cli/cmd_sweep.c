@@ -27,7 +27,9 @@ void mli_usage_sweep(FILE *f)
             "Each run is `mli train` then `mli analyze` in a child process (their output goes to\n"
             "runs/<id>/sweep.log). Finished runs are skipped, unfinished ones resumed, so the same\n"
             "command continues a killed sweep. A failed run is reported and the sweep carries on;\n"
-            "a diverged run is a result (status diverged) and is not analysed.\n\n"
+            "a diverged run is a result (status diverged) and is not analysed. Two sweeps may share\n"
+            "SWEEP: a run the other one is working on is busy, not failed; it is taken up again\n"
+            "once that sweep lets it go (counted as finished by another process when it finished).\n\n"
             "options:\n"
             "  -j, --jobs N        runs at a time (default 1)\n"
             "  --threads T         BLAS threads of each run (default: max(1, CPUs / N))\n"
@@ -183,9 +185,13 @@ int mli_cmd_sweep(int argc, char **argv)
     else if (!rc) {
         mli_sweep_summary s;
         rc = mli_sweep_run(&g, runs, n, &a.run, &s);
-        if (rc != MLI_EUSAGE)
-            printf("sweep %s: %d run%s: %d done, %d failed, %d diverged, %d skipped (finished before)\n",
+        if (rc != MLI_EUSAGE) {
+            printf("sweep %s: %d run%s: %d done, %d failed, %d diverged, %d skipped (finished before)",
                    a.run.out, s.total, s.total == 1 ? "" : "s", s.done, s.failed, s.diverged, s.skipped);
+            if (s.others)
+                printf(", %d finished by another process", s.others);
+            printf("\n");
+        }
     }
     mli_grid_runs_free(runs, n);
     mli_grid_free(&g);

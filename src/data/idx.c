@@ -33,10 +33,11 @@ static void dims_str(const mli_idx *x, char *s, size_t len)
         k += (size_t)snprintf(s + k, len - k, "%s%u", i ? "×" : "", (unsigned)x->dims[i]);
 }
 
-/* Check the header and that the data is exactly as long as it says; fills ndim, dims, n
- * and returns the header length in *hdr. Allocates nothing. */
+/* Check the header and that the data is exactly as long as it says (only the header when
+ * header_only: the data comes later, from a stream); fills ndim, dims, n and returns the
+ * header length in *hdr. Allocates nothing. */
 static int parse_header(const unsigned char *buf, size_t len, const char *label, mli_idx *out,
-                        size_t *hdr)
+                        size_t *hdr, int header_only)
 {
     memset(out, 0, sizeof *out);
     if (len == 0)
@@ -72,6 +73,9 @@ static int parse_header(const unsigned char *buf, size_t len, const char *label,
         n *= d;
     }
     out->n = n;
+    *hdr = need;
+    if (header_only)
+        return MLI_OK;
     char ds[64];
     dims_str(out, ds, sizeof ds);
     if (len - need < n)
@@ -88,8 +92,8 @@ static int parse_header(const unsigned char *buf, size_t len, const char *label,
 
 int mli_idx_parse(const unsigned char *buf, size_t len, const char *label, mli_idx *out)
 {
-    size_t hdr;
-    int rc = parse_header(buf, len, label, out, &hdr);
+    size_t hdr = 0;
+    int rc = parse_header(buf, len, label, out, &hdr, 0);
     if (rc) {
         memset(out, 0, sizeof *out);
         return rc;
@@ -99,33 +103,152 @@ int mli_idx_parse(const unsigned char *buf, size_t len, const char *label, mli_i
     return MLI_OK;
 }
 
+/* A gzip-compressed IDX file, decompressed as it is read: the header first, then exactly the
+ * data it declares, into a buffer of that size. More data than the header declares is refused
+ * as soon as its first byte comes out, never buffered: a small file that inflates to gigabytes
+ * costs the reader no more memory than its header asks for (and a header asking for more than
+ * the compressed file can hold is refused before anything is allocated). */
+typedef struct {
+    z_stream s;
+    const unsigned char *buf;
+    size_t len, in;
+    const char *label;
+    int end; /* every member inflated, the input consumed */
+} gzin;
+
+static void feed(z_stream *s, const unsigned char *buf, size_t len, size_t *pos);
+
+/* Up to want bytes into out (fewer only at the end of the data); *got says how many. */
+static int gz_get(gzin *g, unsigned char *out, size_t want, size_t *got)
+{
+    z_stream *s = &g->s;
+    *got = 0;
+    while (*got < want && !g->end) {
+        if (s->avail_in == 0 && g->in < g->len)
+            feed(s, g->buf, g->len, &g->in);
+        size_t room = want - *got < UINT_MAX ? want - *got : UINT_MAX;
+        s->next_out = out + *got;
+        s->avail_out = (uInt)room;
+        uInt avail_in = s->avail_in;
+        int zr = inflate(s, Z_NO_FLUSH);
+        *got += room - s->avail_out;
+        if (zr == Z_STREAM_END) {
+            size_t pos = g->in - s->avail_in; /* first byte not consumed */
+            if (pos == g->len) {
+                g->end = 1;
+                break;
+            }
+            /* Concatenated members are valid gzip (`cat a.gz b.gz`); anything else is not. */
+            if (!is_gzip(g->buf + pos, g->len - pos))
+                return mli_err(MLI_EINPUT, "%s: %zu bytes of trailing garbage after the gzip stream",
+                               g->label, g->len - pos);
+            inflateReset(s);
+            g->in = pos;
+            feed(s, g->buf, g->len, &g->in);
+        } else if (zr == Z_BUF_ERROR || (zr == Z_OK && s->avail_out == room && s->avail_in == avail_in)) {
+            if (s->avail_in == 0 && g->in == g->len)
+                return mli_err(MLI_EINPUT, "%s: truncated gzip stream: it ends after %zu bytes, "
+                                           "before its end marker and checksum",
+                               g->label, g->len);
+        } else if (zr != Z_OK) {
+            if (zr == Z_MEM_ERROR)
+                return mli_err(MLI_EFAIL, "%s: out of memory in zlib", g->label);
+            return mli_err(MLI_EINPUT, "%s: corrupt gzip data: %s", g->label, s->msg ? s->msg : zError(zr));
+        }
+    }
+    return MLI_OK;
+}
+
+static int read_gzip(const unsigned char *raw, size_t rawlen, const char *path, mli_idx *out)
+{
+    gzin g = {.buf = raw, .len = rawlen, .label = path};
+    if (inflateInit2(&g.s, 15 + 32) != Z_OK) /* 15 + 32: full window, gzip header auto-detected */
+        return mli_err(MLI_EFAIL, "%s: zlib initialisation failed", path);
+    unsigned char head[IDX_MAX_HEADER];
+    size_t got, more;
+    /* the magic and the number of dimensions, then the dimensions */
+    int rc = gz_get(&g, head, 4, &got);
+    if (!rc && got == 4 && head[0] == 0 && head[1] == 0 && head[2] == 0x08 && head[3] >= 1 && head[3] <= 4) {
+        rc = gz_get(&g, head + 4, 4 * (size_t)head[3], &more);
+        got += more;
+    }
+    size_t hdr = 0;
+    if (!rc)
+        rc = parse_header(head, got, path, out, &hdr, 1);
+    /* deflate expands at most about 1032:1: a header asking for more than the file can hold
+     * is refused before the buffer is allocated */
+    size_t can_hold = rawlen < SIZE_MAX / 1032 - 1024 ? 1032 * rawlen + 1024 : SIZE_MAX;
+    if (!rc && out->n > can_hold) {
+        char ds[64];
+        dims_str(out, ds, sizeof ds);
+        rc = mli_err(MLI_EINPUT, "%s: truncated: header says %s = %zu bytes of data, more than the %zu "
+                                 "compressed bytes of the file can hold (at most %zu)",
+                     path, ds, out->n, rawlen, can_hold);
+    }
+    unsigned char *data = NULL;
+    if (!rc) {
+        data = mli_malloc(out->n);
+        rc = gz_get(&g, data, out->n, &got);
+        if (!rc && got < out->n) {
+            char ds[64];
+            dims_str(out, ds, sizeof ds);
+            rc = mli_err(MLI_EINPUT, "%s: truncated: header says %s = %zu bytes of data, file has %zu",
+                         path, ds, out->n, got);
+        }
+    }
+    if (!rc) {
+        /* one byte more is enough to refuse; the end of the stream checks the CRC */
+        unsigned char extra;
+        rc = gz_get(&g, &extra, 1, &got);
+        if (!rc && got) {
+            char ds[64];
+            dims_str(out, ds, sizeof ds);
+            rc = mli_err(MLI_EINPUT,
+                         "%s: oversized: header says %s = %zu bytes of data, the gzip data holds "
+                         "more (refused at the first byte beyond them)",
+                         path, ds, out->n);
+        }
+    }
+    inflateEnd(&g.s);
+    if (rc) {
+        free(data);
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
+    out->data = data;
+    return MLI_OK;
+}
+
+int mli_idx_load(const unsigned char *buf, size_t len, const char *label, mli_idx *out)
+{
+    if (is_gzip(buf, len))
+        return read_gzip(buf, len, label, out);
+    return mli_idx_parse(buf, len, label, out);
+}
+
 int mli_idx_read(const char *path, mli_idx *out)
 {
     memset(out, 0, sizeof *out);
-    unsigned char *raw, *buf;
-    size_t rawlen, len;
+    unsigned char *raw;
+    size_t rawlen;
     int rc = mli_file_read(path, IDX_MAX_FILE, &raw, &rawlen);
     if (rc)
         return rc;
     if (is_gzip(raw, rawlen)) {
-        rc = mli_gunzip(raw, rawlen, path, MLI_IDX_MAX_BYTES + IDX_MAX_HEADER, &buf, &len);
+        rc = read_gzip(raw, rawlen, path, out);
         free(raw);
-        if (rc)
-            return rc;
-    } else {
-        buf = raw;
-        len = rawlen;
+        return rc;
     }
-    size_t hdr;
-    rc = parse_header(buf, len, path, out, &hdr);
+    size_t hdr = 0;
+    rc = parse_header(raw, rawlen, path, out, &hdr, 0);
     if (rc) {
-        free(buf);
+        free(raw);
         memset(out, 0, sizeof *out);
         return rc;
     }
     /* Hand the buffer over rather than copy it: the training images are 47 MB. */
-    memmove(buf, buf + hdr, out->n);
-    out->data = buf;
+    memmove(raw, raw + hdr, out->n);
+    out->data = raw;
     return MLI_OK;
 }
 

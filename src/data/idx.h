@@ -20,8 +20,13 @@ typedef struct {
 
 /* Parse an uncompressed IDX image in memory. label names the source in messages. */
 int mli_idx_parse(const unsigned char *buf, size_t len, const char *label, mli_idx *out);
-/* Read a file, gzip-compressed or not (detected from its first bytes). */
+/* Read a file, gzip-compressed or not (detected from its first bytes). A gzip file is
+ * inflated as it is read, into a buffer of the size its header declares: data beyond that
+ * is refused at its first byte, so memory stays bounded by the header whatever the file
+ * inflates to. */
 int mli_idx_read(const char *path, mli_idx *out);
+/* The same from memory: a gzip-compressed image (inflated as mli_idx_read does) or not. */
+int mli_idx_load(const unsigned char *buf, size_t len, const char *label, mli_idx *out);
 void mli_idx_free(mli_idx *x);
 
 /* gunzip a whole buffer (or copy it when it is not gzip); at most max output bytes. */

@@ -31,14 +31,19 @@ int mli_atomic_open(mli_atomic *a, const char *path)
 
 int mli_atomic_commit(mli_atomic *a)
 {
-    int bad = ferror(a->fp) || fflush(a->fp) != 0 || fsync(fileno(a->fp)) != 0;
-    int err = errno;
-    if (fclose(a->fp) != 0 && !bad) {
-        bad = 1;
+    /* every step checked, the first failure's errno kept: a full disk often shows only at
+     * the flush of the last buffer, at fsync, or at close (network file systems) */
+    int err = 0;
+    if (fflush(a->fp) != 0)
+        err = errno ? errno : EIO;
+    else if (ferror(a->fp))
+        err = EIO; /* an earlier write failed and the caller did not say why */
+    if (!err && fsync(fileno(a->fp)) != 0)
         err = errno;
-    }
+    if (fclose(a->fp) != 0 && !err)
+        err = errno ? errno : EIO;
     a->fp = NULL;
-    if (bad) {
+    if (err) {
         unlink(a->tmp);
         return mli_err(MLI_EFAIL, "%s: write failed: %s", a->path, strerror(err));
     }
@@ -65,8 +70,9 @@ int mli_atomic_write(const char *path, const void *buf, size_t n)
     if (rc)
         return rc;
     if (n && fwrite(buf, 1, n, a.fp) != n) {
+        int err = errno ? errno : EIO;
         mli_atomic_abort(&a);
-        return mli_err(MLI_EFAIL, "%s: write failed: %s", path, strerror(errno));
+        return mli_err(MLI_EFAIL, "%s: write failed: %s", path, strerror(err));
     }
     return mli_atomic_commit(&a);
 }

@@ -13,11 +13,17 @@ enum {
     MLI_EINPUT = 3  /* invalid input file: dataset, model, config */
 };
 
-/* Record a message for the current thread and return status. */
+/* Record a message for the current thread and return status. The message is kept whole,
+ * however long (no cut after a long path); its arguments may include mli_errmsg(), so that
+ * mli_err(rc, "%s: %s", file, mli_errmsg()) prefixes the current message. */
 int mli_err(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The last recorded message ("" if none). */
+/* The last recorded message ("" if none), valid until the next mli_err of the thread. */
 const char *mli_errmsg(void);
 void mli_err_clear(void);
+/* Copy src into dst (n bytes), shortening it in the middle with "…" when it does not fit:
+ * its head (where a path starts) and its end (where the cause is) are kept. For messages
+ * that must go into a fixed-size field. */
+void mli_err_shorten(char *dst, size_t n, const char *src);
 
 /* Allocation that never returns NULL: on failure it prints and exits with MLI_EFAIL,
  * since no caller can do anything better with an out-of-memory condition. */

@@ -33,8 +33,13 @@ static int inherited(const char *dir)
     return (int)n;
 }
 
+static _Thread_local int last_busy;
+
+int mli_dir_lock_was_busy(void) { return last_busy; }
+
 int mli_dir_lock(const char *dir, int *fd)
 {
+    last_busy = 0;
     *fd = inherited(dir);
     if (*fd >= 0)
         return MLI_OK;
@@ -44,6 +49,7 @@ int mli_dir_lock(const char *dir, int *fd)
     if (flock(d, LOCK_EX | LOCK_NB) != 0) {
         int err = errno;
         close(d);
+        last_busy = err == EWOULDBLOCK;
         if (err == EWOULDBLOCK)
             return mli_err(MLI_EFAIL, "%s: another mli process holds this run directory (training it, or a "
                            "sweep working on it); wait for it to finish, or use another directory", dir);

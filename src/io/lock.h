@@ -14,6 +14,9 @@
  * inherited descriptor (MLI_LOCK_ENV) on the same directory, whose lock this process already
  * shares, is used instead of a new one. */
 int mli_dir_lock(const char *dir, int *fd);
+/* Is the last mli_dir_lock failure of this thread "another process holds it" (1), as opposed
+ * to a system error (0)? A sweep skips a busy run for now and fails on an error. */
+int mli_dir_lock_was_busy(void);
 /* Release (close) a lock; fd < 0 is ignored. */
 void mli_dir_unlock(int fd);
 /* The environment for a child that inherits the lock at MLI_LOCK_CHILD_FD: a copy of environ

@@ -67,17 +67,13 @@ int mli_model_arch(const mli_st_file *f, const char *label, mli_arch *a)
     if (rc)
         return rc;
     if (mli_hsizes_parse(hs, h, &nh) || mli_act_parse(act_s, &act) || mli_loss_parse(loss_s, &loss)) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", mli_errmsg());
-        return mli_err(MLI_EINPUT, "%s: metadata: %s", label, msg);
+        return mli_err(MLI_EINPUT, "%s: metadata: %s", label, mli_errmsg());
     }
     if (strcmp(bn_s, "true") && strcmp(bn_s, "false"))
         return mli_err(MLI_EINPUT, "%s: metadata 'mli.use_batchnorm' = '%s' is not true or false", label, bn_s);
     bn = !strcmp(bn_s, "true");
     if (mli_arch_init(a, input, h, nh, act, bn, loss)) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", mli_errmsg());
-        return mli_err(MLI_EINPUT, "%s: metadata describes an impossible network: %s", label, msg);
+        return mli_err(MLI_EINPUT, "%s: metadata describes an impossible network: %s", label, mli_errmsg());
     }
     return MLI_OK;
 }

@@ -4,12 +4,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
+#include "io/atomic.h"
 #include "io/err.h"
 
 /* The size and font of every figure; the SVG is "dynamic" so that browsers scale it. */
@@ -342,6 +346,109 @@ static void drop_range_notes(mli_buf *b)
         b->s[w] = '\0';
 }
 
+/* ---- is an image whole? ------------------------------------------------------------------
+ * gnuplot exits 0 when it could not write its output (a full disk leaves a 0-byte SVG, a PNG
+ * cut at a buffer boundary), so what it wrote is checked before it is renamed into place. */
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+int mli_gp_check_png(const unsigned char *p, size_t n, char *why, size_t nwhy)
+{
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (n == 0)
+        return snprintf(why, nwhy, "empty file"), MLI_EFAIL;
+    if (n < 8 || memcmp(p, sig, 8))
+        return snprintf(why, nwhy, "no PNG signature"), MLI_EFAIL;
+    size_t pos = 8;
+    int chunks = 0;
+    for (;;) {
+        if (n - pos < 12)
+            return snprintf(why, nwhy, "%zu bytes, cut after chunk %d: no IEND chunk at the end", n,
+                            chunks),
+                   MLI_EFAIL;
+        uint32_t len = be32(p + pos);
+        const unsigned char *type = p + pos + 4;
+        if (len > 0x7fffffffu || (size_t)len > n - pos - 12)
+            return snprintf(why, nwhy, "%zu bytes, cut inside chunk %d ('%.4s' of %u bytes at offset %zu)",
+                            n, chunks, (const char *)type, (unsigned)len, pos),
+                   MLI_EFAIL;
+        if (chunks == 0 && (memcmp(type, "IHDR", 4) || len != 13))
+            return snprintf(why, nwhy, "the first chunk is not a 13-byte IHDR"), MLI_EFAIL;
+        uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), type, (uInt)len + 4);
+        if (crc != be32(p + pos + 8 + len))
+            return snprintf(why, nwhy, "chunk %d ('%.4s' at offset %zu) has a bad CRC", chunks,
+                            (const char *)type, pos),
+                   MLI_EFAIL;
+        pos += 12 + (size_t)len;
+        chunks++;
+        if (!memcmp(type, "IEND", 4)) {
+            if (pos != n)
+                return snprintf(why, nwhy, "%zu bytes after the IEND chunk", n - pos), MLI_EFAIL;
+            return MLI_OK;
+        }
+    }
+}
+
+int mli_gp_check_svg(const unsigned char *p, size_t n, char *why, size_t nwhy)
+{
+    while (n && strchr(" \t\r\n", p[n - 1]))
+        n--;
+    if (n == 0)
+        return snprintf(why, nwhy, "empty file"), MLI_EFAIL;
+    if (!memmem(p, n, "<svg", 4))
+        return snprintf(why, nwhy, "no <svg> element"), MLI_EFAIL;
+    if (n < 6 || memcmp(p + n - 6, "</svg>", 6))
+        return snprintf(why, nwhy, "%zu bytes, cut before its closing </svg>", n), MLI_EFAIL;
+    return MLI_OK;
+}
+
+/* The system's reason for an incomplete file in dir, 0 if none shows: the file system has no
+ * room left (statvfs), or a test write of 256 KiB fails. */
+static int write_errno(const char *dir)
+{
+    struct statvfs v;
+    if (statvfs(dir, &v) == 0 && (v.f_bavail == 0 || (v.f_favail == 0 && v.f_files > 0)))
+        return ENOSPC;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/.mli-space-test.XXXXXX", dir);
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return errno;
+    unlink(path);
+    static const char zeros[65536];
+    int err = 0;
+    for (int i = 0; i < 4 && !err; i++)
+        if (write(fd, zeros, sizeof zeros) != (ssize_t)sizeof zeros)
+            err = errno ? errno : ENOSPC;
+    if (!err && fsync(fd) != 0)
+        err = errno;
+    close(fd);
+    return err;
+}
+
+/* The file gnuplot wrote, checked: MLI_OK, or MLI_EFAIL naming the figure file (its final
+ * name, dst) and the cause. */
+static int check_output(const char *tmp, const char *dst, const char *dir, int png)
+{
+    unsigned char *buf;
+    size_t n;
+    const char *kind = png ? "PNG" : "SVG";
+    if (mli_file_read(tmp, (size_t)1 << 30, &buf, &n))
+        return mli_err(MLI_EFAIL, "%s: gnuplot did not write the %s: %s", dst, kind, mli_errmsg());
+    char why[256];
+    int bad = png ? mli_gp_check_png(buf, n, why, sizeof why) : mli_gp_check_svg(buf, n, why, sizeof why);
+    free(buf);
+    if (!bad)
+        return MLI_OK;
+    int err = write_errno(dir);
+    if (err)
+        return mli_err(MLI_EFAIL, "%s: gnuplot wrote an incomplete %s (%s): %s", dst, kind, why, strerror(err));
+    return mli_err(MLI_EFAIL, "%s: gnuplot wrote an incomplete %s (%s)", dst, kind, why);
+}
+
 int mli_gp_render(const char *gnuplot, const char *dir, const char *name)
 {
     static const char *const ext[] = {"png", "svg"};
@@ -358,14 +465,19 @@ int mli_gp_render(const char *gnuplot, const char *dir, const char *name)
     if (st != 0)
         rc = mli_err(MLI_EFAIL, "%s/%s: gnuplot %s: %s", dir, script,
                      st < 0 ? "could not be run" : "failed", st < 0 ? strerror(errno) : tail(&out, 600));
+    /* both images whole before either is in place */
     for (int i = 0; i < 2 && !rc; i++)
+        rc = check_output(tmp[i], dst[i], dir, i == 0);
+    int renamed = 0;
+    for (int i = 0; i < 2 && !rc; i++, renamed++)
         if (rename(tmp[i], dst[i]) != 0)
-            rc = mli_err(MLI_EFAIL, "%s/%s: gnuplot did not write %s: %s", dir, script, tmp[i],
-                         strerror(errno));
-    if (rc)
+            rc = mli_err(MLI_EFAIL, "%s: cannot rename %s into place: %s", dst[i], tmp[i], strerror(errno));
+    if (rc) {
         for (int i = 0; i < 2; i++)
             unlink(tmp[i]);
-    else
+        for (int i = 0; i < renamed; i++)
+            unlink(dst[i]); /* a figure is in place whole, or not at all */
+    } else
         drop_range_notes(&out);
     if (!rc && out.len)
         mli_warn("%s/%s: gnuplot: %s", dir, script, tail(&out, 300));
@@ -407,9 +519,18 @@ int mli_gp_entry_make(mli_gp_sink *s, mli_gp_fig *f, int made, const char *headi
     int rc = mli_gp_write(f, s->dir);
     if (!rc && s->gnuplot) {
         e->rendered = mli_gp_render(s->gnuplot, s->dir, f->name) == MLI_OK;
-        if (!e->rendered && !s->rc) {
-            s->rc = MLI_EFAIL;
-            snprintf(s->err, sizeof s->err, "%s", mli_errmsg());
+        if (!e->rendered) {
+            /* the cause for the page, without the report directory it lives in */
+            const char *m = mli_errmsg();
+            size_t k = strlen(s->dir);
+            if (!strncmp(m, s->dir, k) && m[k] == '/')
+                m += k + 1;
+            mli_err_shorten(e->why, sizeof e->why, m);
+            if (!s->rc) {
+                s->rc = MLI_EFAIL;
+                s->err = mli_strdup(mli_errmsg());
+            } else
+                s->more++;
         }
     }
     snprintf(e->name, sizeof e->name, "%s", f->name);
@@ -426,7 +547,16 @@ int mli_gp_sink_status(const mli_gp_sink *s)
         return mli_err(MLI_EFAIL, "gnuplot not found: the data and scripts are in %s; install "
                                   "gnuplot-nox and run 'cd %s && gnuplot *.gp'",
                        s->dir, s->dir);
+    if (s->rc && s->more)
+        return mli_err(s->rc, "%s (and %d more figure%s not rendered: see index.html)", s->err, s->more,
+                       s->more == 1 ? "" : "s");
     if (s->rc)
         return mli_err(s->rc, "%s", s->err);
     return MLI_OK;
+}
+
+void mli_gp_sink_free(mli_gp_sink *s)
+{
+    free(s->err);
+    s->err = NULL;
 }

@@ -84,8 +84,17 @@ int mli_gp_write(const mli_gp_fig *f, const char *dir);
 /* Find gnuplot on PATH; 1 and its path in buf if found. */
 int mli_gp_find(char *buf, size_t n);
 /* Run dir/NAME.gp with the gnuplot at path, from inside dir; NAME.png and NAME.svg appear
- * only if it succeeds. A failure (MLI_EFAIL) names the script and quotes gnuplot's error. */
+ * only if it succeeds and both images are whole (mli_gp_check_png, mli_gp_check_svg: gnuplot
+ * exits 0 when it could not write them, on a full disk say); otherwise the temporary images
+ * are removed and nothing is put in place. A failure (MLI_EFAIL) names the script and quotes
+ * gnuplot's error, or names the image and why it is incomplete, with the system's error
+ * ("No space left on device") when the file system shows one. */
 int mli_gp_render(const char *gnuplot, const char *dir, const char *name);
+/* Is this a whole PNG (signature, IHDR first, every chunk within the file with a good CRC,
+ * IEND last and at the very end) / a whole SVG (non-empty, an <svg> element, ending with
+ * </svg>)? MLI_OK, or MLI_EFAIL with the reason in why. */
+int mli_gp_check_png(const unsigned char *p, size_t n, char *why, size_t nwhy);
+int mli_gp_check_svg(const unsigned char *p, size_t n, char *why, size_t nwhy);
 /* Remove NAME.tsv, NAME_*.tsv, NAME.gp, NAME.png, NAME.svg of a figure no longer drawn. */
 void mli_gp_remove(const char *dir, const char *name);
 
@@ -96,6 +105,7 @@ typedef struct {
     mli_buf caption; /* HTML */
     int ntab, rendered;
     char tab[MLI_GP_MAXTAB][96];
+    char why[256]; /* why it was not rendered, when gnuplot was there */
 } mli_gp_entry;
 
 /* Where a report renders its figures, and its first rendering failure. */
@@ -103,7 +113,8 @@ typedef struct {
     const char *dir;     /* the report directory */
     const char *gnuplot; /* the gnuplot binary, NULL when there is none */
     int rc;
-    char err[1024];
+    char *err; /* the first failure's message */
+    int more;  /* further figures not rendered */
 } mli_gp_sink;
 
 /* After a figure function filled f (made = 1) or left it out (made = 0): remove the files of
@@ -115,5 +126,6 @@ int mli_gp_entry_make(mli_gp_sink *s, mli_gp_fig *f, int made, const char *headi
 /* The outcome once every figure is written: MLI_EFAIL saying how to render later when there
  * is no gnuplot, the first rendering failure, or MLI_OK. */
 int mli_gp_sink_status(const mli_gp_sink *s);
+void mli_gp_sink_free(mli_gp_sink *s);
 
 #endif

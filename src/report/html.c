@@ -34,9 +34,14 @@ void mli_html_figure(mli_buf *b, const mli_gp_entry *e, int have_gnuplot)
     if (e->rendered)
         mli_buf_printf(b, "<a href=\"%s.svg\"><img src=\"%s.png\" width=\"960\" height=\"600\" alt=\"%s\"></a>\n",
                        e->name, e->name, e->heading);
-    else
-        mli_buf_printf(b, "<p class=\"warn\">Not rendered (%s): the data and the gnuplot script are below.</p>\n",
-                       have_gnuplot ? "gnuplot failed" : "gnuplot not found");
+    else {
+        mli_buf_printf(b, "<p class=\"warn\">Not rendered (");
+        if (!have_gnuplot)
+            mli_buf_printf(b, "gnuplot not found");
+        else
+            mli_html_esc(b, e->why[0] ? e->why : "gnuplot failed");
+        mli_buf_printf(b, "): the data and the gnuplot script are below.</p>\n");
+    }
     mli_buf_printf(b, "<p class=\"cap\">%s</p>\n<p class=\"files\">", e->caption.s ? e->caption.s : "");
     if (e->rendered)
         mli_buf_printf(b, "<a href=\"%s.svg\">SVG</a> · <a href=\"%s.png\">PNG</a> · ", e->name, e->name);

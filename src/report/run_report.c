@@ -1325,11 +1325,22 @@ static int produce(report *r)
     r->have_gnuplot = mli_gp_find(r->gnuplot, sizeof r->gnuplot);
     r->sink.dir = r->dir;
     r->sink.gnuplot = r->have_gnuplot ? r->gnuplot : NULL;
+    /* the page of an earlier report goes first: it links figures about to be replaced, and
+     * none of them must be linked unless it is whole and in place */
+    char page[4300];
+    snprintf(page, sizeof page, "%s/index.html", r->dir);
+    if (!rc && unlink(page) != 0 && errno != ENOENT)
+        rc = mli_err(MLI_EFAIL, "%s: cannot remove the earlier page: %s", page, strerror(errno));
     for (int i = 0; i < MAX_FIG && !rc; i++)
         rc = make_figure(r, i);
     if (!rc)
         rc = write_html(r);
-    return rc ? rc : mli_gp_sink_status(&r->sink);
+    if (!rc)
+        rc = mli_gp_sink_status(&r->sink);
+    else if (r->sink.rc) /* a full disk: the first figure it cut, then what could not be written */
+        rc = mli_err(rc, "%s; then %s", r->sink.err, mli_errmsg());
+    mli_gp_sink_free(&r->sink);
+    return rc;
 }
 
 int mli_report_run(const char *run_dir)

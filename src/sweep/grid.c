@@ -97,9 +97,7 @@ static char *trim(char *s)
 /* A message recorded by a lower layer, prefixed with the grid position. */
 static int at_line(const mli_grid *g, int lineno, int status)
 {
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s", mli_errmsg());
-    return mli_err(status, "%s:%d: %s", g->label, lineno, msg);
+    return mli_err(status, "%s:%d: %s", g->label, lineno, mli_errmsg());
 }
 
 /* Does this value parse for this key? (A scratch configuration takes it.) */
@@ -228,9 +226,7 @@ int mli_grid_load(mli_grid *g, const char *path)
     size_t n;
     memset(g, 0, sizeof *g);
     if (mli_file_read(path, 1u << 24, &buf, &n)) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", mli_errmsg());
-        return mli_err(MLI_EUSAGE, "grid file: %s", msg);
+        return mli_err(MLI_EUSAGE, "grid file: %s", mli_errmsg());
     }
     int rc = mli_grid_parse(g, path, (const char *)buf, n);
     free(buf);
@@ -319,9 +315,7 @@ static int make_run(const mli_grid *g, long index, mli_grid_run *r)
     if (mli_config_validate(&r->cfg)) {
         mli_buf b = {0};
         mli_grid_run_pairs(g, r, ' ', &b);
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", mli_errmsg());
-        int rc = mli_err(MLI_EUSAGE, "%s: run %ld (%s): %s", g->label, index, b.s ? b.s : "", msg);
+        int rc = mli_err(MLI_EUSAGE, "%s: run %ld (%s): %s", g->label, index, b.s ? b.s : "", mli_errmsg());
         mli_buf_free(&b);
         return rc;
     }

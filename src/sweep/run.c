@@ -135,8 +135,11 @@ int mli_sweep_cpus(void)
 
 /* ---- the runner ------------------------------------------------------------------------- */
 
-typedef enum { J_WAITING, J_TRAIN, J_ANALYZE, J_END } jstate;
-typedef enum { R_NONE, R_DONE, R_FAILED, R_DIVERGED, R_SKIPPED } jresult;
+/* J_BUSY: another live process holds the run's lock (another sweep, a SLURM task); the run
+ * is tried again once this sweep has nothing else to start, and whatever that process left is
+ * taken from there: its result when it finished the run, the rest of the work otherwise. */
+typedef enum { J_WAITING, J_TRAIN, J_ANALYZE, J_END, J_BUSY } jstate;
+typedef enum { R_NONE, R_DONE, R_FAILED, R_DIVERGED, R_SKIPPED, R_OTHER } jresult;
 
 typedef struct {
     const mli_grid_run *r;
@@ -154,6 +157,8 @@ typedef struct {
     char threads[16];
     job *jobs;
     int njobs, next, running, interrupted;
+    int busy;         /* runs in J_BUSY */
+    double busy_try;  /* when they were last tried */
     int finished_now; /* runs this invocation finished, for the ETA */
     mli_sweep_summary *s;
     mli_progress prog;
@@ -313,6 +318,8 @@ static void count(sweep *sw, jresult res, int now)
         s->diverged++;
     else if (res == R_SKIPPED)
         s->skipped++;
+    else if (res == R_OTHER)
+        s->others++;
     sw->finished_now += now;
 }
 
@@ -360,24 +367,46 @@ static void report_failure(sweep *sw, job *j, const char *what)
 
 static void fail_job(sweep *sw, job *j, const char *what)
 {
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s", what); /* what may be mli_errmsg(), which reading the log resets */
-    report_failure(sw, j, msg);             /* before the log's last line is ours */
+    char *msg = mli_strdup(what); /* what may be mli_errmsg(), which reading the log resets */
+    report_failure(sw, j, msg);   /* before the log's last line is ours */
     log_line(j, msg);
+    free(msg);
     end_job(sw, j, R_FAILED, 1);
+}
+
+/* Another live process holds the run (a lock dies with its process): not a failure. The run
+ * waits until this sweep has nothing else to start, then is tried again. */
+static void busy_job(sweep *sw, job *j)
+{
+    if (j->st != J_BUSY) {
+        fprintf(stderr, "%smli sweep: run %d (%s) is busy: another process is working on it; skipped "
+                        "for now, its outcome is taken when that process is done with it\n",
+                sw->prog.on ? "\r\033[K" : "", j->r->index, j->r->id);
+        j->st = J_BUSY;
+        sw->busy++;
+    }
 }
 
 /* Take the run: lock it, look at what is already there, start what is missing. */
 static void start_job(sweep *sw, job *j)
 {
+    int was_busy = j->st == J_BUSY;
     if (mli_mkdirs(j->dir)) {
+        sw->busy -= was_busy;
         fail_job(sw, j, mli_errmsg());
         return;
     }
     if (mli_dir_lock(j->dir, &j->lock)) {
+        j->lock = -1;
+        if (mli_dir_lock_was_busy()) {
+            busy_job(sw, j);
+            return;
+        }
+        sw->busy -= was_busy;
         fail_job(sw, j, mli_errmsg());
         return;
     }
+    sw->busy -= was_busy;
     char status[32];
     run_status(j->dir, status, sizeof status);
     if (!strcmp(status, "diverged")) {
@@ -385,7 +414,8 @@ static void start_job(sweep *sw, job *j)
         return;
     }
     if (trained(status) && file_exists(j->dir, "geometry.json")) {
-        end_job(sw, j, R_SKIPPED, 0);
+        /* finished before this sweep, or while it waited for another process to let it go */
+        end_job(sw, j, was_busy ? R_OTHER : R_SKIPPED, 0);
         return;
     }
     remove_stale_tmp(j->dir);
@@ -460,15 +490,15 @@ static void show_progress(sweep *sw)
     if (!sw->prog.on)
         return;
     const mli_sweep_summary *s = sw->s;
-    int finished = s->done + s->failed + s->diverged + s->skipped;
+    int finished = s->done + s->failed + s->diverged + s->skipped + s->others;
     char eta[32] = "?";
     double el = mli_now() - sw->t0;
     if (sw->finished_now > 0) {
         double left = el / sw->finished_now * (s->total - finished);
         snprintf(eta, sizeof eta, "%dm%02ds", (int)(left / 60), (int)left % 60);
     }
-    mli_progress_show(&sw->prog, "sweep: %d/%d finished, %d failed, %d diverged, %d running, ETA %s", finished,
-                      s->total, s->failed, s->diverged, sw->running, eta);
+    mli_progress_show(&sw->prog, "sweep: %d/%d finished, %d failed, %d diverged, %d running, %d busy, ETA %s",
+                      finished, s->total, s->failed, s->diverged, sw->running, sw->busy, eta);
 }
 
 /* Stop the children (SIGTERM, then SIGKILL after 5 s) and reap them. */
@@ -499,9 +529,20 @@ static void stop_children(sweep *sw)
     }
 }
 
+/* The busy runs tried again (at most every 0.2 s), once every other run has been started. */
+static void retry_busy(sweep *sw)
+{
+    if (!sw->busy || sw->next < sw->njobs || mli_now() - sw->busy_try < 0.2)
+        return;
+    sw->busy_try = mli_now();
+    for (int i = 0; i < sw->njobs && sw->running < sw->o->jobs && !stop_signal; i++)
+        if (sw->jobs[i].st == J_BUSY)
+            start_job(sw, &sw->jobs[i]);
+}
+
 static void pool(sweep *sw)
 {
-    while (sw->next < sw->njobs || sw->running > 0) {
+    while (sw->next < sw->njobs || sw->running > 0 || sw->busy > 0) {
         if (stop_signal) {
             sw->interrupted = stop_signal;
             stop_children(sw);
@@ -509,9 +550,14 @@ static void pool(sweep *sw)
         }
         while (sw->running < sw->o->jobs && sw->next < sw->njobs && !stop_signal)
             start_job(sw, &sw->jobs[sw->next++]);
+        if (sw->running < sw->o->jobs)
+            retry_busy(sw);
         show_progress(sw);
-        if (!sw->running)
+        if (!sw->running) {
+            if (sw->busy && !stop_signal) /* waiting for another process to let a run go */
+                nanosleep(&(struct timespec){0, 100000000}, NULL);
             continue;
+        }
         int ws;
         pid_t pid = waitpid(-1, &ws, WNOHANG);
         job *j = pid > 0 ? find_pid(sw, pid) : NULL;
@@ -560,7 +606,7 @@ int mli_sweep_run(const mli_grid *g, const mli_grid_run *runs, int n, const mli_
     for (int i = 0; i < 3; i++)
         sigaction(sigs[i], &old[i], NULL);
     mli_progress_end(&sw.prog);
-    int unfinished = s->total - (s->done + s->failed + s->diverged + s->skipped);
+    int unfinished = s->total - (s->done + s->failed + s->diverged + s->skipped + s->others);
     free(sw.jobs);
     if (sw.interrupted)
         return mli_err(MLI_EFAIL, "interrupted by signal %d (%s): %d of %d runs unfinished; the same command "

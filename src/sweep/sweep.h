@@ -29,6 +29,7 @@ typedef struct {
     int failed;   /* a child failed (its output in runs/<id>/sweep.log) */
     int diverged; /* training diverged (now or before): a result, not a failure */
     int skipped;  /* finished before this invocation */
+    int others;   /* busy when tried (another process held them), finished by that process */
 } mli_sweep_summary;
 
 /* SWEEP/grid.txt, jobs.txt and sweep.json (each rewritten only when its text changes). */
@@ -39,6 +40,9 @@ void mli_sweep_jobs_text(const mli_grid *g, const mli_grid_run *runs, int n, mli
 cJSON *mli_sweep_json(const mli_grid *g, const mli_grid_run *runs, int n);
 
 /* Train and analyse the selected runs, skipping finished ones and resuming unfinished ones.
+ * A run another live process holds (its lock: another sweep on the same directory, a SLURM
+ * task) is busy, not failed: it is tried again when nothing else is left to start, and then
+ * counted as finished by that process, or taken over where that process left it.
  * MLI_OK when every selected run finished (diverged included), MLI_EFAIL when some failed
  * or the sweep was interrupted (SIGINT, SIGTERM, SIGHUP: the children are stopped too). */
 int mli_sweep_run(const mli_grid *g, const mli_grid_run *runs, int n, const mli_sweep_opts *o,
