@@ -53,8 +53,9 @@ static void print_table(const char *what, const mli_analysis *r, const mli_analy
     if (s->dataset_c12 >= 0)
         printf(", C12 %s", s->dataset_c12 ? "yes" : "no");
     printf("; monotone on the fine grid: %s\n", s->dataset_monotone ? "yes" : "no");
-    printf("training loss: delta = %.4g -> %s (threshold %g); norm_wdist = %.4g\n", r->delta,
-           r->monotone ? "MLI holds" : "non-monotone", o->threshold, r->norm_wdist);
+    printf("training loss: delta = %.4g -> %s (threshold %g); end_rise = %.4g%s; norm_wdist = %.4g\n", r->delta,
+           r->monotone ? "MLI holds" : "non-monotone", o->threshold, r->end_rise,
+           r->end_rise > o->threshold ? " (a rise on the last step, not in delta)" : "", r->norm_wdist);
     printf("counterexamples: %d%s\n", s->n_counterexamples,
            s->n_counterexamples ? "  (listed in geometry.json: certificates.counterexample_list)" : "");
 }

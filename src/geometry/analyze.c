@@ -392,6 +392,7 @@ static int write_geometry(job *j, mli_analysis *res)
     mli_bump bumps[MAX_BUMPS];
     int nb = mli_bumps(j->alpha, j->train.loss, j->na, bumps, MAX_BUMPS);
     res->delta = mli_bumps_max(bumps, nb < MAX_BUMPS ? nb : MAX_BUMPS);
+    res->end_rise = mli_end_rise(j->train.loss, j->na);
     res->monotone = res->delta <= j->o->threshold;
     res->wdist = mli_param_dist(j->theta1, j->theta0, j->a.nparams);
     res->norm_wdist = res->wdist / mli_param_dist(j->theta0, NULL, j->a.nparams);
@@ -399,6 +400,7 @@ static int write_geometry(job *j, mli_analysis *res)
     res->final_train_loss = j->train.loss[j->na - 1];
     cJSON_AddItemToObject(o, "alphas", num_array(j->alpha, j->na));
     cJSON_AddItemToObject(o, "delta", mli_json_num(res->delta));
+    cJSON_AddItemToObject(o, "end_rise", mli_json_num(res->end_rise));
     cJSON_AddBoolToObject(o, "monotone", res->monotone);
     cJSON_AddNumberToObject(o, "nonmonotone_threshold", j->o->threshold);
     cJSON *bl = cJSON_AddArrayToObject(o, "bumps");
@@ -413,6 +415,7 @@ static int write_geometry(job *j, mli_analysis *res)
     mli_bump tb[MAX_BUMPS];
     int ntb = mli_bumps(j->alpha, j->test.loss, j->na, tb, MAX_BUMPS);
     cJSON_AddItemToObject(o, "test_delta", mli_json_num(mli_bumps_max(tb, ntb < MAX_BUMPS ? ntb : MAX_BUMPS)));
+    cJSON_AddItemToObject(o, "test_end_rise", mli_json_num(mli_end_rise(j->test.loss, j->na)));
     cJSON_AddItemToObject(o, "wdist", mli_json_num(res->wdist));
     cJSON_AddItemToObject(o, "norm_wdist", mli_json_num(res->norm_wdist));
     cJSON_AddItemToObject(o, "final_train_loss", mli_json_num(j->train.loss[j->na - 1]));

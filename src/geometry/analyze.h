@@ -36,7 +36,9 @@ typedef struct {
 void mli_analyze_opts_default(mli_analyze_opts *o);
 
 typedef struct {
-    double delta, wdist, norm_wdist, final_test_acc, final_train_loss;
+    double delta;    /* the reference's Δ (curve.h: mli_bumps) */
+    double end_rise; /* rise over the last grid step, which Δ leaves out (mli_end_rise) */
+    double wdist, norm_wdist, final_test_acc, final_train_loss;
     int monotone;
     double gauss_mean, gauss_median, gauss_frac_below_half_pi;
     int n_examples;

@@ -136,7 +136,7 @@ typedef struct {
 
 typedef struct {
     int present;
-    double delta, threshold, wdist, norm_wdist;
+    double delta, end_rise, threshold, wdist, norm_wdist;
     double final_train_loss, final_test_loss, final_train_acc, final_test_acc;
     int monotone; /* 1, 0, -1 unknown */
     int nbump;
@@ -251,6 +251,7 @@ static int geo_parse(const cJSON *o, const char *path, geo *g)
     jck c = {path, MLI_OK};
     g->present = 1;
     g->delta = jnum(&c, o, "delta");
+    g->end_rise = jnum(&c, o, "end_rise"); /* NaN (shown "–") in analyses older than the field */
     g->threshold = jnum(&c, o, "nonmonotone_threshold");
     g->wdist = jnum(&c, o, "wdist");
     g->norm_wdist = jnum(&c, o, "norm_wdist");
@@ -1048,6 +1049,12 @@ static void html_summary(const report *r, mli_buf *b)
     v.len = 0;
     html_num(&v, g->threshold, "%.3g");
     html_row(b, "non-monotone threshold", "%s; %d bump(s)", v.s, g->nbump);
+    v.len = 0;
+    html_num(&v, g->end_rise, "%.4g");
+    html_row(b, "end_rise (rise over the last α step, not counted in Δ)", "%s%s", v.s,
+             isfinite(g->end_rise) && g->end_rise > (isfinite(g->threshold) ? g->threshold : 1e-3)
+                 ? " — <b class=\"bad\">the loss rises on the last step</b>"
+                 : "");
     static const char *const lab[] = {"‖θ<sub>1</sub> − θ<sub>0</sub>‖ (distance travelled)",
                                       "‖θ<sub>1</sub> − θ<sub>0</sub>‖ / ‖θ<sub>0</sub>‖ (normalized)",
                                       "final training loss", "final test loss",
