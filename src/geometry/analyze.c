@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "geometry/curve.h"
+#include "geometry/exact.h"
 #include "geometry/hessian.h"
 #include "io/err.h"
 #include "io/text.h"
@@ -339,6 +340,11 @@ static cJSON *certificates_json(const job *j)
     cJSON_AddItemToObject(d, "first_violation_alpha", mli_json_num(s->dataset_first_violation_alpha));
     cJSON_AddStringToObject(d, "loss", "mean loss over the analysed examples");
     cJSON_AddNumberToObject(o, "verify_steps", j->o->verify_steps);
+    cJSON_AddNumberToObject(o, "rechecked_double", s->rechecked_double);
+    cJSON_AddNumberToObject(o, "undecided", s->undecided);
+    cJSON_AddStringToObject(o, "fine_check", "rise over the running minimum beyond the float32 error bound "
+                                             "2 u K (docs/monotonicity.md); rises within 4 bounds of a "
+                                             "certified example re-evaluated in double");
     cJSON_AddNumberToObject(o, "alpha_steps", j->na);
     cJSON *ce = cJSON_AddArrayToObject(o, "counterexample_list");
     for (int i = 0; i < s->n_counterexamples && i < 100; i++) {
@@ -452,6 +458,22 @@ static int controls(job *j)
     return mli_controls_run(&c, j->controls);
 }
 
+/* ---- double re-evaluation of the verification's undecided rises (certify.h) ---- */
+typedef struct {
+    job *j;
+    mli_exact_ctx c;
+    double *work;
+} exact_job;
+
+static double exact_loss(void *p, int e, double alpha, double *cond)
+{
+    exact_job *x = p;
+    const mli_data *d = &x->j->ds.test;
+    const mli_real *xe = d->x + (size_t)e * d->d;
+    const mli_real *t = x->j->a.loss == MLI_LOSS_RECON ? xe : d->t ? d->t + (size_t)e * d->k : NULL;
+    return mli_exact_loss(&x->c, xe, d->y ? d->y[e] : 0, t, alpha, cond, x->work);
+}
+
 static int compute(job *j)
 {
     const mli_analyze_opts *o = j->o;
@@ -493,7 +515,11 @@ static int compute(job *j)
             free((void *)cf.bufs);
         }
         j->cert = mli_calloc((size_t)j->ex.n, sizeof(mli_cert_example));
-        mli_certify(j->a.loss, j->alpha, &j->ex, af, nf >= 2 ? nf : 0, fine, j->cert, &j->sum);
+        exact_job xj = {j, {&j->a, j->theta0, j->theta1, j->na, j->bn}, NULL};
+        xj.work = mli_malloc(sizeof(double) * 4 * (size_t)j->a.width_max);
+        mli_cert_exact ex = {exact_loss, &xj};
+        mli_certify(j->a.loss, j->alpha, &j->ex, af, nf >= 2 ? nf : 0, fine, &ex, j->cert, &j->sum);
+        free(xj.work);
         j->certified = want_cert;
         free(fine);
         free(af);
