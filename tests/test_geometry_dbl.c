@@ -428,7 +428,7 @@ static void test_ambiguous_rise_is_decided_in_double(void **state)
     mli_cert_summary s;
     /* the double curve has no rise: the float one was rounding */
     fake_exact fx = {0, 0};
-    mli_cert_exact ex = {fake_exact_fn, &fx};
+    mli_cert_exact ex = {fake_exact_fn, &fx, 1};
     run_certify_with(straight, NULL, float_noise_rise, &ex, &c, &s);
     assert_int_equal(c.c2, 1);
     assert_int_equal(s.rechecked_double, 1);
@@ -438,7 +438,7 @@ static void test_ambiguous_rise_is_decided_in_double(void **state)
     free(s.counterexamples);
     /* the double curve rises by 1e-6 (far below float32's resolution here): a counterexample */
     fake_exact fy = {0, 1e-6};
-    mli_cert_exact ey = {fake_exact_fn, &fy};
+    mli_cert_exact ey = {fake_exact_fn, &fy, 1};
     run_certify_with(straight, NULL, float_noise_rise, &ey, &c, &s);
     assert_int_equal(s.rechecked_double, 1);
     assert_int_equal(c.monotone, 0);

@@ -45,7 +45,8 @@ int mli_cli_analysis_opt(int argc, char **argv, int *i, mli_analyze_opts *o)
     else if (!strcmp(a, "--examples"))
         rc = parse_int(a, mli_cli_value(argc, argv, i), 0, 100000000, &o->n_examples);
     else if (!strcmp(a, "--verify-steps"))
-        rc = parse_int(a, mli_cli_value(argc, argv, i), 0, 1000000, &o->verify_steps);
+        /* at least the two ends: 0 or 1 would verify nothing and report no counterexample */
+        rc = parse_int(a, mli_cli_value(argc, argv, i), 2, 1000000, &o->verify_steps);
     else if (!strcmp(a, "--hessian"))
         rc = parse_int(a, mli_cli_value(argc, argv, i), 1, 1000, &o->hessian_k);
     else if (!strcmp(a, "--hessian-iters"))

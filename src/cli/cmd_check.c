@@ -17,8 +17,9 @@ void mli_usage_check(FILE *f)
                "  C2   convexity along the path with dl/dalpha(1) <= 0\n"
                "  C12  C1 up to its certified prefix, then C2\n"
                "Every verdict is re-checked on a finer grid; an example certified but not monotone there\n"
-               "is a counterexample (there must be none). Writes geometry.json (into RUN_DIR, or --out DIR,\n"
-               "default the folder of B). key=value pick the data set for model files (dset_name,\n"
+               "is a counterexample (there must be none). Writes geometry.json, interp.tsv,\n"
+               "geometry_quantiles.tsv and examples.tsv as 'mli analyze' does (into RUN_DIR, or --out DIR,\n"
+               "created if needed; default the folder of B). key=value pick the data set for model files (dset_name,\n"
                "datasize, synth_*; the training keys of 'mli train'). Exit 0 whatever the verdict,\n"
                "3 on invalid files.\n\noptions:\n");
     mli_cli_analysis_help(f);
@@ -64,9 +65,7 @@ int mli_cmd_check(int argc, char **argv)
 {
     mli_analyze_opts o;
     mli_analyze_opts_default(&o);
-    o.certificates = 1;
-    o.write_interp = 0;
-    o.train_derivs = 0;
+    o.certificates = 1; /* everything else as `mli analyze`: the same files, the same columns */
     mli_config cfg;
     mli_config_default(&cfg);
     const char *run = NULL, *init = NULL, *final = NULL, *out = NULL;
@@ -119,6 +118,10 @@ int mli_cmd_check(int argc, char **argv)
         snprintf(dir, sizeof dir, "%s", final);
         out = dirname(dir);
     }
+    /* the output folder before any work: a run of minutes must not fail at its last step */
+    int mk = mli_cli_output_dir(out, "--out");
+    if (mk)
+        return mli_cli_fail(mk);
     if (o.alpha_steps <= 0)
         o.alpha_steps = cfg.alpha_steps;
     o.out_dir = out;

@@ -1,9 +1,12 @@
 #include "geometry/analyze.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "geometry/curve.h"
 #include "geometry/exact.h"
@@ -52,7 +55,6 @@ typedef struct {
     mli_progress prog;
 } job;
 
-static void path_in(char *buf, const char *dir, const char *name) { snprintf(buf, 4096, "%s/%s", dir, name); }
 
 static int load_models(job *j)
 {
@@ -209,7 +211,7 @@ static double ex_mean(const job *j, const double *field, int a)
     return s / j->ex.n;
 }
 
-static int write_interp(job *j)
+static void write_interp(job *j, mli_buf *bp)
 {
     mli_buf b = {0};
     int geo = j->ex.n > 0, der = j->train.dl != NULL;
@@ -242,14 +244,10 @@ static int write_interp(job *j)
     }
     free(gs);
     free(cum);
-    char p[4096];
-    path_in(p, j->o->out_dir, "interp.tsv");
-    int rc = mli_buf_write(&b, p);
-    mli_buf_free(&b);
-    return rc;
+    *bp = b;
 }
 
-static int write_quantiles(job *j)
+static void write_quantiles(job *j, mli_buf *bp)
 {
     static const char *names[] = {"speed", "curvature", "gauss_speed"};
     const double *fields[] = {j->ex.speed, j->ex.curvature, j->ex.gauss_speed};
@@ -270,14 +268,10 @@ static int write_quantiles(job *j)
         }
     }
     free(col);
-    char p[4096];
-    path_in(p, j->o->out_dir, "geometry_quantiles.tsv");
-    int rc = mli_buf_write(&b, p);
-    mli_buf_free(&b);
-    return rc;
+    *bp = b;
 }
 
-static int write_examples(job *j)
+static void write_examples(job *j, mli_buf *bp)
 {
     mli_buf b = {0};
     mli_buf_printf(&b, "index\tlabel\tgauss_length\tarc_length\tmax_curvature\tmonotone\tcert_c0\tcert_c1\tcert_c2\t"
@@ -300,11 +294,7 @@ static int write_examples(job *j)
         if (j->adaptive)
             mli_buf_num(&b, j->adaptive[e], '\n');
     }
-    char p[4096];
-    path_in(p, j->o->out_dir, "examples.tsv");
-    int rc = mli_buf_write(&b, p);
-    mli_buf_free(&b);
-    return rc;
+    *bp = b;
 }
 
 static cJSON *cert_count_json(const mli_cert_count *c)
@@ -342,6 +332,7 @@ static cJSON *certificates_json(const job *j)
     cJSON_AddNumberToObject(o, "verify_steps", j->o->verify_steps);
     cJSON_AddNumberToObject(o, "rechecked_double", s->rechecked_double);
     cJSON_AddNumberToObject(o, "undecided", s->undecided);
+    cJSON_AddNumberToObject(o, "judged_float", s->judged_float);
     cJSON_AddStringToObject(o, "fine_check", "rise over the running minimum beyond the float32 error bound "
                                              "2 u K (docs/monotonicity.md); rises within 4 bounds of a "
                                              "certified example re-evaluated in double");
@@ -392,7 +383,7 @@ static cJSON *gauss_json(job *j, mli_analysis *res)
     return o;
 }
 
-static int write_geometry(job *j, mli_analysis *res)
+static cJSON *geometry_json(job *j, mli_analysis *res)
 {
     cJSON *o = cJSON_CreateObject();
     mli_bump bumps[MAX_BUMPS];
@@ -439,10 +430,83 @@ static int write_geometry(job *j, mli_analysis *res)
         j->hessian = NULL;
     }
     mli_controls_merge(o, j->controls); /* control experiments */
-    char p[4096];
-    path_in(p, j->o->out_dir, "geometry.json");
-    int rc = mli_json_write(p, o);
+    return o;
+}
+
+/* ---- the outputs, replaced as one set ---- */
+
+/* The tables an analysis may write, in the order they are put in place; geometry.json, which
+ * lists them with their digests, comes last: it is the commit point of the set. */
+static const char *const table_names[] = {"interp.tsv", "geometry_quantiles.tsv", "examples.tsv"};
+#define NTABLES 3
+
+/* Test hook (tests/e2e_analyze.sh): MLI_FAULT_ANALYZE=staged fails the analysis after its
+ * tables are staged, before any of them replaces the previous analysis's. */
+static int fault_injected(void)
+{
+    const char *f = getenv("MLI_FAULT_ANALYZE");
+    return f && !strcmp(f, "staged");
+}
+
+/* Stage every table under a temporary name, remove the old geometry.json (so that no
+ * geometry.json ever describes a half-replaced set), rename the tables into place, remove the
+ * tables this analysis does not write (stale siblings), then write geometry.json with the
+ * row count and digest of each table (mli report checks them). */
+static int write_outputs(job *j, mli_analysis *res)
+{
+    mli_buf t[NTABLES] = {{0}};
+    if (j->o->write_interp) {
+        write_interp(j, &t[0]);
+        if (j->ex.n > 0) {
+            write_quantiles(j, &t[1]);
+            write_examples(j, &t[2]);
+        }
+    }
+    cJSON *o = geometry_json(j, res);
+    char id[64];
+    snprintf(id, sizeof id, "%lx-%lx", (unsigned long)time(NULL), (unsigned long)getpid());
+    cJSON_AddStringToObject(o, "analysis_id", id);
+    /* without tables (write_interp 0) the directory's tables are left alone and not listed */
+    cJSON *outs = j->o->write_interp ? cJSON_AddObjectToObject(o, "outputs") : NULL;
+    char staged[NTABLES][4200], final[4200];
+    int rc = MLI_OK, nstaged = 0;
+    for (int i = 0; i < NTABLES && !rc; i++) {
+        if (!t[i].s)
+            continue;
+        snprintf(staged[i], sizeof staged[i], "%s/.%s.staged", j->o->out_dir, table_names[i]);
+        rc = mli_buf_write(&t[i], staged[i]);
+        nstaged = i + 1;
+        long rows = 0;
+        for (size_t k = 0; k < t[i].len; k++)
+            rows += t[i].s[k] == '\n';
+        cJSON *e = cJSON_AddObjectToObject(outs, table_names[i]); /* outs: t[i] exists */
+        cJSON_AddNumberToObject(e, "rows", (double)(rows - 1)); /* after the header */
+        char hex[20];
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)mli_fnv1a64(t[i].s, t[i].len));
+        cJSON_AddStringToObject(e, "fnv1a64", hex);
+    }
+    if (!rc && fault_injected())
+        rc = mli_err(MLI_EFAIL, "analysis of %s: injected failure (MLI_FAULT_ANALYZE=staged)", j->o->out_dir);
+    char gp[4200];
+    snprintf(gp, sizeof gp, "%s/geometry.json", j->o->out_dir);
+    if (!rc && unlink(gp) != 0 && errno != ENOENT)
+        rc = mli_err(MLI_EFAIL, "%s: cannot remove the previous analysis's file: %s", gp, strerror(errno));
+    for (int i = 0; i < NTABLES && !rc && outs; i++) {
+        snprintf(final, sizeof final, "%s/%s", j->o->out_dir, table_names[i]);
+        if (t[i].s) {
+            if (rename(staged[i], final) != 0)
+                rc = mli_err(MLI_EFAIL, "%s: rename failed: %s", final, strerror(errno));
+        } else if (unlink(final) != 0 && errno != ENOENT)
+            rc = mli_err(MLI_EFAIL, "%s: cannot remove the previous analysis's file: %s", final, strerror(errno));
+    }
+    for (int i = 0; i < nstaged; i++) /* after a failure: no staged file is left behind */
+        if (t[i].s)
+            unlink(staged[i]);
+    if (!rc)
+        rc = mli_json_write(gp, o);
     cJSON_Delete(o);
+    for (int i = 0; i < NTABLES; i++)
+        mli_buf_free(&t[i]);
     return rc;
 }
 
@@ -517,7 +581,7 @@ static int compute(job *j)
         j->cert = mli_calloc((size_t)j->ex.n, sizeof(mli_cert_example));
         exact_job xj = {j, {&j->a, j->theta0, j->theta1, j->na, j->bn}, NULL};
         xj.work = mli_malloc(sizeof(double) * 4 * (size_t)j->a.width_max);
-        mli_cert_exact ex = {exact_loss, &xj};
+        mli_cert_exact ex = {exact_loss, &xj, (double)j->a.nparams};
         mli_certify(j->a.loss, j->alpha, &j->ex, af, nf >= 2 ? nf : 0, fine, &ex, j->cert, &j->sum);
         free(xj.work);
         j->certified = want_cert;
@@ -566,15 +630,8 @@ int mli_analyze_run(const mli_config *cfg, const mli_analyze_opts *o, mli_analys
     if (!rc)
         rc = compute(&j);
     mli_progress_end(&j.prog);
-    if (!rc && o->write_interp) {
-        rc = write_interp(&j);
-        if (!rc && j.ex.n > 0)
-            rc = write_quantiles(&j);
-        if (!rc && j.ex.n > 0)
-            rc = write_examples(&j);
-    }
     if (!rc)
-        rc = write_geometry(&j, res);
+        rc = write_outputs(&j, res);
     res->n_examples = j.ex.n;
     res->has_certificates = j.certified;
     res->loss = j.a.loss;

@@ -29,7 +29,8 @@ typedef struct {
     double threshold;        /* non-monotone threshold on Δ */
     int progress;
     int threads;             /* recorded only: the CLI sets the BLAS thread count */
-    int write_interp;        /* write interp.tsv and the per-α files (check writes geometry.json only) */
+    int write_interp;        /* write interp.tsv, geometry_quantiles.tsv, examples.tsv (0: geometry.json
+                              * only, the directory's tables left alone) */
     mli_controls_opts controls; /* control experiments (geometry/controls.h) */
 } mli_analyze_opts;
 

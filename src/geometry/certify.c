@@ -60,15 +60,16 @@ static double cond_free(double l) { return 8 * fabs(l); }
 typedef struct {
     int monotone;
     double first;
-    int rechecked, undecided;
+    int rechecked, undecided, float_only;
 } fine_verdict;
 
 /* The fine check of one example (certify.h, steps 1–3). decisive: a counterexample rests on
- * the verdict. work holds 2·n doubles. */
+ * the verdict. *budget: multiply-adds left for double re-evaluations that decide no
+ * counterexample. work holds 2·n doubles. */
 static fine_verdict judge_fine(const double *alpha, const double *l, int n, int e, int decisive,
-                               const mli_cert_exact *ex, double *work)
+                               const mli_cert_exact *ex, double *budget, double *work)
 {
-    fine_verdict v = {1, -1, 0, 0};
+    fine_verdict v = {1, -1, 0, 0, 0};
     int i, j;
     double R = mli_cert_max_rise(l, n, &i, &j);
     if (R == 0)
@@ -91,7 +92,9 @@ static fine_verdict judge_fine(const double *alpha, const double *l, int n, int 
         v.monotone = 0;
         return v;
     }
-    if (decisive && ex) { /* within a few float tolerances: decide in double */
+    if (ex && (decisive || *budget >= ex->cost * n)) { /* within a few float tolerances: decide in double */
+        if (!decisive)
+            *budget -= ex->cost * n;
         double *d = work + n;
         for (int q = 0; q < n; q++) {
             double K;
@@ -106,6 +109,7 @@ static fine_verdict judge_fine(const double *alpha, const double *l, int n, int 
         v.undecided = 1;
         return v;
     }
+    v.float_only = 1; /* the budget of double evaluations is spent: judged in float32 */
     if (R > tpair) {
         v.monotone = 0;
         v.first = alpha[j];
@@ -277,6 +281,7 @@ void mli_certify(mli_loss loss, const double *alpha, const mli_path_examples *ex
 {
     memset(sum, 0, sizeof *sum);
     int n = ex->n_alpha, nw = fine && n_fine > n ? n_fine : n;
+    double budget = MLI_CERT_DOUBLE_BUDGET;
     double *scratch = mli_malloc(sizeof(double) * 3 * (size_t)n), *work = mli_malloc(sizeof(double) * 2 * (size_t)nw);
     sum->counterexamples = mli_malloc(sizeof(int) * (size_t)(ex->n + 1));
     for (int e = 0; e < ex->n; e++) {
@@ -287,12 +292,14 @@ void mli_certify(mli_loss loss, const double *alpha, const mli_path_examples *ex
         for (int j = 0; j < n; j++)
             o->max_curvature = fmax(o->max_curvature, ex->curvature[(size_t)e * n + j]);
         int decisive = o->c1 == 1 || o->c2 == 1 || o->c12 == 1;
-        fine_verdict fv = fine ? judge_fine(alpha_fine, fine + (size_t)e * n_fine, n_fine, e, decisive, exact, work)
-                               : judge_fine(alpha, v.l, n, e, decisive, exact, work);
+        fine_verdict fv = fine ? judge_fine(alpha_fine, fine + (size_t)e * n_fine, n_fine, e, decisive, exact,
+                                            &budget, work)
+                               : judge_fine(alpha, v.l, n, e, decisive, exact, &budget, work);
         o->monotone = fv.monotone;
         o->first_violation_alpha = fv.first;
         sum->rechecked_double += fv.rechecked;
         sum->undecided += fv.undecided;
+        sum->judged_float += fv.float_only;
         count(&sum->c0, o->c0, o->monotone);
         count(&sum->c1, o->c1, o->monotone);
         count(&sum->c2, o->c2, o->monotone);

@@ -38,11 +38,12 @@
  *   1. R = max_j (ℓ_j − min_{i<j} ℓ_i), reached at the pair (i, j). R ≤ 0: monotone.
  *   2. τ_pair = τ(α_i) + τ(α_j). R > MLI_CERT_FEW·τ_pair: non-monotone, decided in float32
  *      (the float values differ by more than a few times what rounding can explain).
- *   3. 0 < R ≤ MLI_CERT_FEW·τ_pair (the rise is within a few times the float tolerance): if
- *      the verdict decides a counterexample (the example is certified by C1, C2 or C12), the
+ *   3. 0 < R ≤ MLI_CERT_FEW·τ_pair (the rise is within a few times the float tolerance): the
  *      whole fine curve is re-evaluated in double (geometry/exact.h) and judged there with the
- *      double tolerance 2·u₆₄·K (rechecked_double counts these). Otherwise (no verdict rests on
- *      it) it is non-monotone iff R > τ_pair, judged in float32.
+ *      double tolerance 2·u₆₄·K (rechecked_double counts these) — always when the verdict
+ *      decides a counterexample (the example is certified by C1, C2 or C12), and for the
+ *      others while MLI_CERT_DOUBLE_BUDGET lasts; past it, an uncertified example is
+ *      non-monotone iff R > τ_pair, judged in float32 (judged_float counts these).
  *   With no re-evaluation available (values given without a model, as in unit tests) K is
  *   taken as 8|ℓ| (a float32 result of a well-conditioned evaluation), and a certified
  *   example in case 3 is counted as undecided (and as monotone), never silently.
@@ -76,7 +77,12 @@ typedef double (*mli_cert_exact_fn)(void *ctx, int e, double alpha, double *cond
 typedef struct {
     mli_cert_exact_fn fn;
     void *ctx;
+    double cost; /* multiply-adds per call (≈ parameters of the network) */
 } mli_cert_exact;
+/* Multiply-adds (about 5 s of the double evaluation on one core) spent at most on the double
+ * re-evaluation of examples whose verdict decides no counterexample (their `monotone` column);
+ * the certified ones are always re-evaluated. */
+#define MLI_CERT_DOUBLE_BUDGET 5e9
 
 typedef struct {
     mli_cert_count c0, c1, c2, c12;
@@ -87,6 +93,7 @@ typedef struct {
     int *counterexamples; /* indices into the examples (caller frees) */
     int rechecked_double; /* examples whose fine curve was re-evaluated in double */
     int undecided;        /* certified, rise within the float tolerance, no double re-evaluation */
+    int judged_float;     /* uncertified, rise within the float tolerance, judged in float32 (budget spent) */
 } mli_cert_summary;
 
 /* Certify every example of ex (grid alpha), with fine-grid losses fine[e * n_fine + j] on

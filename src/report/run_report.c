@@ -1302,6 +1302,58 @@ static int locate(report *r, const char *run_dir)
     return mli_err(MLI_EINPUT, "%s: not a run directory: no config.json", r->run);
 }
 
+/* The tables of one analysis belong together (geometry/analyze.c replaces them as a set, with
+ * geometry.json last): geometry.json lists each with its row count and digest. A table that
+ * differs, is missing, or is present but not listed comes from another analysis. Analyses
+ * older than the list (no "outputs") are not checked. */
+static const char *const analysis_tables[] = {"interp.tsv", "geometry_quantiles.tsv", "examples.tsv"};
+
+static int check_output_set(const report *r, const cJSON *geom)
+{
+    const cJSON *outs = cJSON_GetObjectItemCaseSensitive(geom, "outputs");
+    if (!outs)
+        return MLI_OK;
+    const cJSON *idj = cJSON_GetObjectItemCaseSensitive(geom, "analysis_id");
+    const char *id = cJSON_IsString(idj) ? idj->valuestring : "?";
+    for (int i = 0; i < 3; i++) {
+        char path[4300];
+        snprintf(path, sizeof path, "%s/%s", r->run, analysis_tables[i]);
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(outs, analysis_tables[i]);
+        int exists = access(path, F_OK) == 0;
+        if (!e && !exists)
+            continue;
+        if (!e)
+            return mli_err(MLI_EINPUT, "%s is not part of the analysis recorded in %s/geometry.json "
+                           "(analysis %s): a file left by another analysis; rerun 'mli analyze %s'",
+                           path, r->run, id, r->run);
+        if (!exists)
+            return mli_err(MLI_EINPUT, "%s is missing: %s/geometry.json (analysis %s) lists it; rerun "
+                           "'mli analyze %s'", path, r->run, id, r->run);
+        unsigned char *buf;
+        size_t n;
+        int rc = mli_file_read(path, (size_t)1 << 34, &buf, &n);
+        if (rc)
+            return rc;
+        long rows = -1;
+        for (size_t k = 0; k < n; k++)
+            rows += buf[k] == '\n';
+        char hex[20];
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)mli_fnv1a64(buf, n));
+        free(buf);
+        const cJSON *wr = cJSON_GetObjectItemCaseSensitive(e, "rows");
+        const cJSON *wd = cJSON_GetObjectItemCaseSensitive(e, "fnv1a64");
+        if (!cJSON_IsNumber(wr) || !cJSON_IsString(wd))
+            return mli_err(MLI_EINPUT, "%s/geometry.json: outputs.%s should have rows (a number) and "
+                           "fnv1a64 (a string)", r->run, analysis_tables[i]);
+        if (strcmp(hex, wd->valuestring) != 0)
+            return mli_err(MLI_EINPUT, "%s does not belong to the analysis recorded in %s/geometry.json "
+                           "(analysis %s: %g rows expected, the file has %ld; digest %s, expected %s): the "
+                           "files are a mix of two analyses; rerun 'mli analyze %s'",
+                           path, r->run, id, wr->valuedouble, rows, hex, wd->valuestring, r->run);
+    }
+    return MLI_OK;
+}
+
 static int load(report *r)
 {
     char path[4300];
@@ -1319,8 +1371,17 @@ static int load(report *r)
     if (!rc && access(path, F_OK) == 0) {
         rc = json_load(path, &r->geom_json);
         if (!rc)
+            rc = check_output_set(r, r->geom_json);
+        if (!rc)
             rc = geo_parse(r->geom_json, path, &r->g);
-    }
+    } else if (!rc)
+        for (int i = 0; i < 3 && !rc; i++) { /* tables without their geometry.json: cut short */
+            char tp[4300];
+            snprintf(tp, sizeof tp, "%s/%s", r->run, analysis_tables[i]);
+            if (access(tp, F_OK) == 0)
+                rc = mli_err(MLI_EINPUT, "%s: no geometry.json beside it: the analysis that wrote it did "
+                             "not finish; rerun 'mli analyze %s'", tp, r->run);
+        }
     if (!rc)
         rc = mli_ctl_figs_load(r->run, r->geom_json, &r->ctl); /* control experiments */
     return rc;
