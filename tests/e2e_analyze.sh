@@ -120,11 +120,24 @@ check "recon certificates present" has_json "$T/ae/geometry.json" certificates.c
 run "train with batch norm" 0 $M train --quiet --out "$T/bn" dset_name=gaussmix use_batchnorm=true hsizes=16,16,10 datasize=2000 batchsize=20 lr=0.01 epochs=2 synth_test=200
 run "analyze with ema statistics" 0 $M analyze --quiet "$T/bn" --bn-stats ema --examples 50 --verify-steps 50
 cp "$T/bn/interp.tsv" "$T/bn-ema.tsv"
+check "100 batches: the reset statistics weigh 0.9^100, no warning" python3 -c "
+import json; g=json.load(open('$T/bn/geometry.json')); assert abs(g['bn_reset_weight']-0.9**100) < 1e-9*0.9**100 and 'bn_warning' not in g, g.get('bn_reset_weight')"
 run "analyze with exact statistics" 0 $M analyze --quiet "$T/bn" --bn-stats exact --examples 50 --verify-steps 50
 check "exact and ema statistics agree closely at alpha=1" python3 -c "
 import csv
 a=list(csv.DictReader(open('$T/bn-ema.tsv'),delimiter='\t'))[-1]; b=list(csv.DictReader(open('$T/bn/interp.tsv'),delimiter='\t'))[-1]
 assert abs(float(a['train_loss'])-float(b['train_loss']))<0.05*float(b['train_loss'])+1e-3, (a['train_loss'], b['train_loss'])"
+run "train with batch norm, 4 batches per epoch" 0 $M train --quiet --out "$T/bn4" dset_name=gaussmix use_batchnorm=true hsizes=16,10 datasize=2000 batchsize=500 epochs=1 synth_test=100
+run "analyze with ema statistics after 4 batches" 0 $M analyze --quiet "$T/bn4" --examples 20 --verify-steps 20 --alpha-steps 5
+check "stderr warns and names --bn-stats exact" grep -q "warning: the batch-norm statistics.*0.656.*--bn-stats exact" "$T/last.err"
+check "geometry.json: bn_reset_weight = 0.9^4 and the warning" python3 -c "
+import json; g=json.load(open('$T/bn4/geometry.json')); assert abs(g['bn_reset_weight']-0.9**4) < 1e-12 and 'bn-stats exact' in g['bn_warning'], g"
+run "report on it" 0 $M report "$T/bn4"
+check "the report page shows the weight and the warning" grep -q "weight of the reset statistics.*0.656.*warning: above 1%.*--bn-stats exact" "$T/bn4/report/index.html"
+run "check warns too" 0 $M check "$T/bn4" --examples 20 --verify-steps 20 --alpha-steps 5
+check "check's warning" grep -q "mli check: warning: the batch-norm statistics" "$T/last.err"
+run "exact statistics: no warning" 0 $M analyze "$T/bn4" --bn-stats exact --examples 20 --verify-steps 20 --alpha-steps 5 --quiet
+check "no warning with --bn-stats exact" bash -c "! grep -q warning '$T/last.err'"
 run "--hessian 3" 0 $M analyze --quiet "$T/f" --examples 20 --verify-steps 20 --hessian 3 --hessian-alphas 0,0.5,1 --trace-samples 4
 check "hessian eigenvalues at three alphas" python3 -c "
 import json; h=json.load(open('$T/f/geometry.json'))['hessian']

@@ -44,6 +44,8 @@ void mli_usage_check(FILE *f);
 /* --alpha-steps, --examples, ... (see mli_cli_analysis_help): 1 consumed, 0 not ours, −1 bad */
 int mli_cli_analysis_opt(int argc, char **argv, int *i, mli_analyze_opts *o);
 void mli_cli_analysis_help(FILE *f);
+/* The warning when the ema batch-norm statistics are far from converged (stderr). */
+void mli_cli_bn_warning(const char *cmd, const mli_analysis *r);
 /* Make sure the output folder dir exists (created with its parents) and takes files, before any
  * work; MLI_EUSAGE naming the option and the folder if not. */
 int mli_cli_output_dir(const char *dir, const char *opt);

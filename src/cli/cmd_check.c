@@ -130,6 +130,8 @@ int mli_cmd_check(int argc, char **argv)
     mli_analysis res;
     int rc = mli_analyze_run(&cfg, &o, &res);
     if (!rc)
+        mli_cli_bn_warning("check", &res);
+    if (!rc)
         print_table(run ? run : final, &res, &o);
     mli_analysis_free(&res);
     return mli_cli_fail(rc);

@@ -103,6 +103,8 @@ int mli_cmd_run(int argc, char **argv)
     mli_analysis res;
     rc = mli_analyze_run(&cfg, &o, &res);
     if (!rc)
+        mli_cli_bn_warning("run", &res);
+    if (!rc)
         rc = mli_report_run(t.out);
     if (!rc || rc == MLI_EFAIL) {
         char msg[1024];

@@ -111,6 +111,16 @@ int mli_cli_read_run_config(const char *run_dir, mli_config *cfg)
     return rc;
 }
 
+void mli_cli_bn_warning(const char *cmd, const mli_analysis *r)
+{
+    if (r->bn_reset_weight > MLI_BN_RESET_WARN)
+        fprintf(stderr,
+                "mli %s: warning: the batch-norm statistics (--bn-stats ema, the reference's one-epoch moving "
+                "average) still carry %.3g of their reset values (mean 0, variance 1): more than 1%%, too few "
+                "minibatches to converge; the verdicts may differ with --bn-stats exact\n",
+                cmd, r->bn_reset_weight);
+}
+
 int mli_cli_output_dir(const char *dir, const char *opt)
 {
     int rc = mli_mkdirs(dir);

@@ -421,6 +421,15 @@ static cJSON *geometry_json(job *j, mli_analysis *res)
     cJSON_AddItemToObject(o, "final_test_acc", mli_json_num(j->test.acc[j->na - 1]));
     cJSON_AddItemToObject(o, "init_train_loss", mli_json_num(j->train.loss[0]));
     cJSON_AddStringToObject(o, "bn_stats", j->a.use_bn ? (j->o->bn_stats == MLI_BN_EMA ? "ema" : "exact") : "none");
+    if (j->a.use_bn) {
+        res->bn_reset_weight = mli_path_bn_reset_weight(j->ds.train.n, j->cfg->batchsize, j->o->bn_stats);
+        cJSON_AddItemToObject(o, "bn_reset_weight", mli_json_num(res->bn_reset_weight));
+        if (res->bn_reset_weight > MLI_BN_RESET_WARN)
+            cJSON_AddStringToObject(o, "bn_warning", "the ema batch-norm statistics still carry more than 1% of "
+                                                     "their reset values (mean 0, variance 1): far from converged; "
+                                                     "compare with --bn-stats exact");
+    } else
+        res->bn_reset_weight = -1;
     if (j->ex.n > 0)
         cJSON_AddItemToObject(o, "gauss_length", gauss_json(j, res));
     if (j->certified)

@@ -44,6 +44,7 @@ typedef struct {
     double gauss_mean, gauss_median, gauss_frac_below_half_pi;
     int n_examples;
     int has_certificates;
+    double bn_reset_weight; /* ema: weight of the reset statistics left (mli_path_bn_reset_weight); −1 without batch norm */
     mli_loss loss;
     mli_cert_summary cert;
 } mli_analysis;

@@ -137,6 +137,7 @@ typedef struct {
 typedef struct {
     int present;
     double delta, end_rise, threshold, wdist, norm_wdist;
+    double bn_reset_weight; /* NaN when absent (no batch norm, or an older analysis) */
     double final_train_loss, final_test_loss, final_train_acc, final_test_acc;
     int monotone; /* 1, 0, -1 unknown */
     int nbump;
@@ -251,7 +252,8 @@ static int geo_parse(const cJSON *o, const char *path, geo *g)
     jck c = {path, MLI_OK};
     g->present = 1;
     g->delta = jnum(&c, o, "delta");
-    g->end_rise = jnum(&c, o, "end_rise"); /* NaN (shown "–") in analyses older than the field */
+    g->end_rise = jnum(&c, o, "end_rise");
+    g->bn_reset_weight = jnum(&c, o, "bn_reset_weight"); /* NaN (shown "–") in analyses older than the field */
     g->threshold = jnum(&c, o, "nonmonotone_threshold");
     g->wdist = jnum(&c, o, "wdist");
     g->norm_wdist = jnum(&c, o, "norm_wdist");
@@ -1055,6 +1057,15 @@ static void html_summary(const report *r, mli_buf *b)
              isfinite(g->end_rise) && g->end_rise > (isfinite(g->threshold) ? g->threshold : 1e-3)
                  ? " — <b class=\"bad\">the loss rises on the last step</b>"
                  : "");
+    if (isfinite(g->bn_reset_weight)) {
+        v.len = 0;
+        html_num(&v, g->bn_reset_weight, "%.3g");
+        html_row(b, "batch norm: weight of the reset statistics left after the ema pass", "%s%s", v.s,
+                 g->bn_reset_weight > 0.01
+                     ? " — <b class=\"bad\">warning: above 1%, the moving-average statistics are far from "
+                       "converged; compare with <code>mli analyze --bn-stats exact</code></b>"
+                     : "");
+    }
     static const char *const lab[] = {"‖θ<sub>1</sub> − θ<sub>0</sub>‖ (distance travelled)",
                                       "‖θ<sub>1</sub> − θ<sub>0</sub>‖ / ‖θ<sub>0</sub>‖ (normalized)",
                                       "final training loss", "final test loss",
