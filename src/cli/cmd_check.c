@@ -49,6 +49,9 @@ static void print_table(const char *what, const mli_analysis *r, const mli_analy
     row("C2", "convex along the path", &s->c2, "");
     if (r->loss != MLI_LOSS_CE)
         row("C12", "C1 on its prefix, then C2", &s->c12, "");
+    printf("fine check: rises over the running minimum beyond the float32 error bound; %d examples "
+           "re-evaluated in double, %d undecided, %d judged in float32 only\n",
+           s->rechecked_double, s->undecided, s->judged_float);
     printf("\ndata set (mean loss of these examples): C0 %s, C2 %s", s->dataset_c0 ? "yes" : "no",
            s->dataset_c2 ? "yes" : "no");
     if (s->dataset_c12 >= 0)
