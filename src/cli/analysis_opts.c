@@ -101,7 +101,7 @@ void mli_cli_analysis_help(FILE *f)
                "                       the training set, about 3x the cost of the loss curve)\n"
                "  --certificates / --no-certificates   the MSE conditions C0, C1, C2, C12 (default: on\n"
                "                       for mse and recon models)\n"
-               "  --verify-steps N     fine grid on which every verdict is re-checked (default 1000)\n"
+               "  --verify-steps N     fine grid on which every verdict is re-checked (default 1000, at least 2)\n"
                "  --gauss-quad adaptive   also the Gauss length by GSL adaptive quadrature (grid-free)\n"
                "  --hessian K          top-K (and bottom-K) Hessian eigenvalues by Lanczos, and the\n"
                "                       Hutchinson trace, over the training set\n"
