@@ -23,6 +23,46 @@ for k in ('init_train_loss', 'final_test_loss', 'final_test_acc'):
     assert abs(g[k] - float(ref[k])) <= 2e-6 * max(1, abs(float(ref[k]))), (k, g[k], ref[k])
 "
 done
+# A plain nn.Sequential (keys 0.weight, 2.weight, ...), with or without batch norm and with
+# modules without tensors (dropout) shifting the indices, converts to the same file as the
+# reference FCNet holding the same tensors.
+/usr/bin/python3 - "$T" <<'PY' || echo "not ok - build the nn.Sequential models"
+import sys, torch, torch.nn as nn
+out = sys.argv[1]
+torch.manual_seed(5)
+for bn in (False, True):
+    hidden = [nn.Linear(784, 64)] + ([nn.BatchNorm1d(64)] if bn else []) + [nn.ReLU(), nn.Linear(64, 32)] \
+        + ([nn.BatchNorm1d(32)] if bn else []) + [nn.ReLU(), nn.Linear(32, 10)]
+    fc = nn.Module(); fc.layers = nn.Sequential(*hidden)
+    with torch.no_grad():
+        for m in fc.layers:
+            if isinstance(m, nn.BatchNorm1d):
+                m.running_mean.uniform_(-0.5, 0.5); m.running_var.uniform_(0.5, 2); m.weight.uniform_(0.5, 1.5)
+    seq = nn.Sequential(*hidden)  # the same modules: keys 0.weight, ...
+    drop = nn.Sequential(hidden[0], nn.Dropout(0.1), *hidden[1:])  # indices shifted by one
+    tag = "bn" if bn else "plain"
+    torch.save(fc.state_dict(), f"{out}/fc_{tag}.pt")
+    torch.save(seq.state_dict(), f"{out}/seq_{tag}.pt")
+    torch.save(drop.state_dict(), f"{out}/drop_{tag}.pt")
+    torch.save({"net." + k: v for k, v in seq.state_dict().items()}, f"{out}/prefixed_{tag}.pt")
+    assert "0.weight" in seq.state_dict() and "layers.0.weight" in fc.state_dict()
+PY
+for tag in plain bn; do
+  for kind in fc seq drop prefixed; do
+    run "convert the $kind ($tag) model" 0 /usr/bin/python3 scripts/torch2safetensors.py "$T/${kind}_$tag.pt" "$T/${kind}_$tag.safetensors"
+  done
+  for kind in seq drop prefixed; do
+    check "$kind ($tag) converts to the FCNet layout, byte for byte" cmp "$T/${kind}_$tag.safetensors" "$T/fc_$tag.safetensors"
+  done
+done
+run "mli reads the converted nn.Sequential with batch norm" 0 ./build/mli check --init "$T/seq_bn.safetensors" \
+    --final "$T/drop_bn.safetensors" datasize=500 --examples 10 --verify-steps 5 --alpha-steps 3 --out "$T/seqcheck"
+check "its geometry.json says batch norm" grep -q '"bn_stats":.*"ema"' "$T/seqcheck/geometry.json"
+/usr/bin/python3 -c "
+import torch, torch.nn as nn
+torch.save(nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Conv1d(3, 3, 1)).state_dict(), '$T/conv.pt')"
+run "a non-FCNet Sequential is refused" 1 /usr/bin/python3 scripts/torch2safetensors.py "$T/conv.pt" "$T/conv.safetensors"
+check "the message says what was expected" grep -q "FCNet" "$T/last.err"
 run "analyze the path with 3 alphas" 0 ./build/mli check --init "$T/tanh/init.safetensors" \
     --final "$T/tanh/final.safetensors" datasize=2000 --examples 10 --verify-steps 5 --alpha-steps 3 --out "$T/tanh"
 finish

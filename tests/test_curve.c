@@ -658,10 +658,11 @@ static void test_bumps_open_at_end(void **state)
     const double al[5] = {0, 0.25, 0.5, 0.75, 1}, l[5] = {3, 2, 1, 1.5, 1.25};
     const want_bump w[1] = {{2, 4, 0.5, 0.5}};
     check_bumps(al, l, 5, w, 1, 0.5, "bump open at the end");
-    /* n = 2, increasing: one bump covering both points */
+    /* n = 2, increasing: the rise opens on the last step, which the reference never
+     * records: no bump, Δ = 0; end_rise reports the step */
     const double l2[2] = {0, 1};
-    const want_bump w2[1] = {{0, 1, 1.0, 0.25}};
-    check_bumps(al, l2, 2, w2, 1, 1.0, "two increasing points");
+    check_bumps(al, l2, 2, NULL, 0, 0.0, "two increasing points");
+    assert_true(mli_end_rise(l2, 2) == 1.0);
     check_bumps(al, l2, 1, NULL, 0, 0.0, "one point");
     check_bumps(al, l2, 0, NULL, 0, 0.0, "no points");
 }
@@ -762,6 +763,133 @@ static void test_bumps_nan(void **state)
     assert_true(isnan(mli_bumps_max(b, nb)));
 }
 
+/* The issue's example and every edge of the reference loop, answers worked out by hand from
+ * the loop stated in curve.h. */
+static void test_bumps_reference_edges(void **state)
+{
+    const double al[6] = {0, 0.2, 0.4, 0.6, 0.8, 1.0}, a3[3] = {0, 0.5, 1};
+    /* 1.0, 0.9, 0.95: the rise opens on the last step: no bump, Δ = 0, end_rise 0.05 */
+    const double l1[3] = {1.0, 0.9, 0.95};
+    check_bumps(a3, l1, 3, NULL, 0, 0.0, "rise on the last step only");
+    assert_close(mli_end_rise(l1, 3), 0.95 - 0.9, 1e-15, "end_rise of 1.0 0.9 0.95");
+    /* rise at the first step, never coming back below 1: recorded at the last index */
+    const double l2[3] = {1, 2, 1.5};
+    const want_bump w2[1] = {{0, 2, 1.0, 1.0}};
+    check_bumps(a3, l2, 3, w2, 1, 1.0, "rise at the first step, open to the end");
+    assert_true(mli_end_rise(l2, 3) == 0);
+    /* a bump open before the last step that rises again on it: recorded, height includes
+     * the last value; end_rise is the last step's rise */
+    const double l3[4] = {1, 1.5, 1.2, 1.7};
+    const want_bump w3[1] = {{0, 3, 0.7, 0.6}};
+    check_bumps(al, l3, 4, w3, 1, 0.7, "open bump rising on the last step");
+    assert_close(mli_end_rise(l3, 4), 0.5, 1e-15, "end_rise inside an open bump");
+    /* a bump closes at index 3 and a new rise opens on the last step (index 4 → 5): only the
+     * first is recorded */
+    const double l4[6] = {3, 2, 2.5, 1, 0.5, 0.75};
+    const want_bump w4[1] = {{1, 3, 0.5, 0.4}};
+    check_bumps(al, l4, 6, w4, 1, 0.5, "close, then a rise on the last step");
+    /* closing on the last step itself: recorded by the closing branch, end = n−1 */
+    const double l5[4] = {2, 3, 2.5, 1};
+    const want_bump w5[1] = {{0, 3, 1.0, 0.6}};
+    check_bumps(al, l5, 4, w5, 1, 1.0, "closes on the last step");
+    /* equal values: returning exactly to l_start does not close, and a plateau at the end
+     * keeps the bump open to the last index */
+    const double l6[5] = {2, 3, 2, 2, 2};
+    const want_bump w6[1] = {{0, 4, 1.0, 0.8}};
+    check_bumps(al, l6, 5, w6, 1, 1.0, "ties with the start up to the end");
+    assert_true(mli_end_rise(l6, 5) == 0);
+    /* a plateau then a rise on the last step: nothing recorded */
+    const double l7[4] = {2, 2, 2, 2.5};
+    check_bumps(al, l7, 4, NULL, 0, 0.0, "plateau, then a last-step rise");
+    /* a bump closing at i, immediately reopening at i (the pair (i, i+1)) */
+    const double l8[6] = {1, 2, 0, 1, -1, -2};
+    const want_bump w8[2] = {{0, 2, 1.0, 0.4}, {2, 4, 1.0, 0.4}};
+    check_bumps(al, l8, 6, w8, 2, 1.0, "reopen at the closing index");
+    /* the height is the largest excursion above l_start, not the first step's rise */
+    const double l9[6] = {1, 1.1, 1.05, 1.4, 1.3, 0.2};
+    const want_bump w9[1] = {{0, 5, 0.4, 1.0}};
+    check_bumps(al, l9, 6, w9, 1, 0.4, "height is the maximum excursion");
+    /* a NaN on the last step is still a bump (our NaN rule): Δ NaN */
+    const double l10[3] = {1, 0.5, NAN};
+    mli_bump b[2];
+    assert_int_equal(mli_bumps(a3, l10, 3, b, 2), 1);
+    assert_true(isnan(mli_bumps_max(b, 1)));
+    assert_true(isnan(mli_end_rise(l10, 3)));
+    assert_true(mli_end_rise(l10, 1) == 0);
+}
+
+/* The reference's eval_monotonic transliterated line by line (Python → C), kept apart from
+ * the library so that the randomized test compares two independent statements of it. */
+static int ref_eval_monotonic(const double *alphas, const double *losses, int steps, double *widths,
+                              double *heights)
+{
+    int increasing = 0, first_desc_idx = 0, last_desc_idx = first_desc_idx, nb = 0;
+    double active_bump_height = 0;
+    for (int i = 1; i < steps; i++) {
+        double loss = losses[i];
+        if (!increasing) {
+            if (loss > losses[i - 1]) {
+                increasing = 1;
+                first_desc_idx = i - 1;
+                active_bump_height = loss - losses[i - 1];
+            }
+        } else {
+            if (loss < losses[first_desc_idx]) {
+                increasing = 0;
+                last_desc_idx = i;
+                widths[nb] = alphas[last_desc_idx] - alphas[first_desc_idx];
+                heights[nb++] = active_bump_height;
+            } else {
+                double bump_height = losses[i] - losses[first_desc_idx];
+                if (bump_height > active_bump_height)
+                    active_bump_height = bump_height;
+                if (i == steps - 1) {
+                    last_desc_idx = i;
+                    widths[nb] = alphas[last_desc_idx] - alphas[first_desc_idx];
+                    heights[nb++] = active_bump_height;
+                }
+            }
+        }
+    }
+    return nb;
+}
+
+static void test_bumps_random_vs_reference(void **state)
+{
+    enum { NMAX = 40 };
+    double al[NMAX], l[NMAX], w[NMAX], h[NMAX];
+    mli_bump b[NMAX];
+    unsigned long long s = 12345;
+    int sequences = 0, last_step_rises = 0;
+    for (int trial = 0; trial < 20000; trial++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        int n = (int)((s >> 33) % NMAX) + 1;
+        int levels = 2 + (int)((s >> 20) % 6); /* few levels: many ties and plateaus */
+        mli_linspace01(al, n);
+        for (int i = 0; i < n; i++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            l[i] = (trial % 3 == 0) ? (double)((s >> 33) % levels) : (double)((s >> 11) % 1000003) / 1e3;
+        }
+        int nr = ref_eval_monotonic(al, l, n, w, h);
+        int nb = mli_bumps(al, l, n, b, NMAX);
+        if (nb != nr)
+            fail_msg("trial %d (n %d): %d bumps, the reference loop %d", trial, n, nb, nr);
+        double dref = 0;
+        for (int i = 0; i < nr; i++) {
+            if (b[i].height != h[i] || b[i].width != w[i])
+                fail_msg("trial %d bump %d: height %.17g width %.17g, reference %.17g %.17g", trial, i,
+                         b[i].height, b[i].width, h[i], w[i]);
+            dref = h[i] > dref ? h[i] : dref; /* np.max(heights), 0 if none */
+        }
+        if (mli_bumps_max(b, nb) != dref)
+            fail_msg("trial %d: delta %.17g, reference %.17g", trial, mli_bumps_max(b, nb), dref);
+        last_step_rises += n >= 2 && l[n - 1] > l[n - 2] && mli_end_rise(l, n) > 0;
+        sequences++;
+    }
+    assert_int_equal(sequences, 20000);
+    assert_true(last_step_rises > 1000); /* the edge the reference leaves out was exercised */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -786,6 +914,8 @@ int main(void)
         cmocka_unit_test(test_bumps_start_at_zero),
         cmocka_unit_test(test_bumps_max_smaller_than_count),
         cmocka_unit_test(test_bumps_nan),
+        cmocka_unit_test(test_bumps_reference_edges),
+        cmocka_unit_test(test_bumps_random_vs_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 
 #include "geometry/certify.h"
 #include "geometry/curve.h"
+#include "geometry/exact.h"
 #include "geometry/path.h"
 #include "nn/hvp.h"
 #include "nn/layers.h"
@@ -112,7 +113,12 @@ static void bumpy(double al, double *z, double *v, double *a, void *ctx)
     a[2] = a[0] * 0.5;
 }
 
-static void run_certify(path_fn f, void *ctx, mli_cert_example *out, mli_cert_summary *sum)
+/* Certify one example from the analytic path f; the fine curve is f's, passed through
+ * inject (may be NULL) to hide something in it, and exact (may be NULL) is the double
+ * re-evaluation the verification may ask for. */
+typedef void (*inject_fn)(const double *af, int nf, double *fine);
+static void run_certify_with(path_fn f, void *ctx, inject_fn inject, const mli_cert_exact *exact,
+                             mli_cert_example *out, mli_cert_summary *sum)
 {
     enum { N = 50, NF = 1000 };
     double alpha[N], af[NF], fine[NF];
@@ -133,9 +139,16 @@ static void run_certify(path_fn f, void *ctx, mli_cert_example *out, mli_cert_su
     ex.degenerate = calloc(N, 1);
     fill(&ex, 0, alpha, f, ctx);
     fine_losses(af, NF, f, ctx, fine);
-    mli_certify(MLI_LOSS_MSE, alpha, &ex, af, NF, fine, out, sum);
+    if (inject)
+        inject(af, NF, fine);
+    mli_certify(MLI_LOSS_MSE, alpha, &ex, af, NF, fine, exact, out, sum);
     free(mem);
     free(ex.degenerate);
+}
+
+static void run_certify(path_fn f, void *ctx, mli_cert_example *out, mli_cert_summary *sum)
+{
+    run_certify_with(f, ctx, NULL, NULL, out, sum);
 }
 
 static void test_straight_path_certified_by_c1(void **state)
@@ -317,6 +330,167 @@ static void test_path_eval_matches_direct_forward(void **state)
     path_eval_matches_direct_forward(MLI_ACT_SIGMOID);
 }
 
+/* ---- the fine check cannot be fooled (docs/monotonicity.md) ---- */
+
+/* l = 1 + 0.01α and other slow steady rises are not monotone: each step is tiny, the rise over
+ * the running minimum is not. */
+static void test_slow_rise_is_not_monotone(void **state)
+{
+    (void)state;
+    enum { NF = 1000 };
+    double af[NF], l[NF], tol[NF], first;
+    mli_linspace01(af, NF);
+    for (int j = 0; j < NF; j++) {
+        l[j] = 1 + 0.01 * af[j];
+        tol[j] = 2 * MLI_U32 * 8 * fabs(l[j]); /* the model-free float32 tolerance */
+    }
+    assert_int_equal(mli_cert_monotone(af, l, NULL, NF, &first), 0);
+    assert_int_equal(mli_cert_monotone(af, l, tol, NF, &first), 0);
+    assert_true(first > 0 && first < 0.01); /* the rise beats the tolerance within a few steps */
+    /* a rise of 1e-4 relative spread over the whole curve, 1e-7 per step */
+    for (int j = 0; j < NF; j++)
+        l[j] = 2 * (1 + 1e-4 * af[j]);
+    assert_int_equal(mli_cert_monotone(af, l, tol, NF, &first), 0);
+    /* a dip then a slow return above the earlier value: judged against the running minimum */
+    for (int j = 0; j < NF; j++)
+        l[j] = af[j] < 0.5 ? 1 - af[j] : 0.5 + 0.002 * (af[j] - 0.5);
+    assert_int_equal(mli_cert_monotone(af, l, tol, NF, &first), 0);
+    assert_true(first > 0.5);
+    double R = mli_cert_max_rise(l, NF, NULL, NULL);
+    assert_float_equal(R, 0.001, 1e-5);
+    /* float noise below the tolerance is not a rise */
+    for (int j = 0; j < NF; j++)
+        l[j] = 3 - af[j] + ((j % 7) ? 0 : 1e-7);
+    assert_int_equal(mli_cert_monotone(af, l, tol, NF, &first), 1);
+    assert_float_equal(first, -1, 0);
+    /* NaN is a violation */
+    l[500] = NAN;
+    assert_int_equal(mli_cert_monotone(af, l, tol, NF, &first), 0);
+}
+
+/* the straight path's fine curve with a 0.8% rise hidden in its last 90%: per step the rise
+ * (4e-5) is below the old per-step allowance 1e-5|l| + 1e-6 max l (4.8e-5) */
+static void hide_slow_rise(const double *af, int nf, double *fine)
+{
+    int j0 = nf / 10;
+    for (int j = j0; j < nf; j++)
+        fine[j] = fine[j0] * (1 + 0.008 * (af[j] - af[j0]) / (1 - af[j0]));
+}
+
+static void test_certified_path_hiding_a_slow_rise_is_a_counterexample(void **state)
+{
+    (void)state;
+    mli_cert_example c;
+    mli_cert_summary s;
+    run_certify_with(straight, NULL, hide_slow_rise, NULL, &c, &s);
+    assert_int_equal(c.c1, 1); /* the grid data certify it... */
+    assert_int_equal(c.c2, 1);
+    assert_int_equal(c.monotone, 0); /* ...and the fine check sees the rise */
+    assert_true(c.first_violation_alpha > 0.1 && c.first_violation_alpha < 0.2);
+    assert_int_equal(s.n_counterexamples, 1);
+    assert_int_equal(s.counterexamples[0], 0);
+    assert_int_equal(s.c1.counterexamples, 1);
+    assert_int_equal(s.c2.counterexamples, 1);
+    assert_int_equal(s.c0.missed_by_grid, 1);
+    assert_int_equal(s.undecided, 0);
+    free(s.counterexamples);
+}
+
+/* A rise within a few float tolerances, on a certified example: re-evaluated in double. */
+typedef struct {
+    int calls;
+    double bump; /* the rise the double curve really has at α ≥ 0.9 */
+} fake_exact;
+
+static double fake_exact_fn(void *p, int e, double alpha, double *cond)
+{
+    fake_exact *f = p;
+    (void)e;
+    f->calls++;
+    double l = 5.25 * (1 - alpha) * (1 - alpha); /* the straight path's ℓ */
+    if (alpha >= 0.9) /* flat at the value of the last fine point before 0.9, plus the bump */
+        l = 5.25 * (1 - 899.0 / 999) * (1 - 899.0 / 999) + f->bump;
+    *cond = 1e4; /* τ = 2 u₃₂ K ≈ 1.2e-3 per point */
+    return l;
+}
+
+static void float_noise_rise(const double *af, int nf, double *fine)
+{
+    for (int j = 0; j < nf; j++)
+        if (af[j] >= 0.9)
+            fine[j] = fine[(int)(0.9 * (nf - 1)) - 1] + 2e-4; /* a rise of 1.3e-3: within 4τ */
+}
+
+static void test_ambiguous_rise_is_decided_in_double(void **state)
+{
+    (void)state;
+    mli_cert_example c;
+    mli_cert_summary s;
+    /* the double curve has no rise: the float one was rounding */
+    fake_exact fx = {0, 0};
+    mli_cert_exact ex = {fake_exact_fn, &fx, 1};
+    run_certify_with(straight, NULL, float_noise_rise, &ex, &c, &s);
+    assert_int_equal(c.c2, 1);
+    assert_int_equal(s.rechecked_double, 1);
+    assert_true(fx.calls >= 1000); /* the whole fine curve */
+    assert_int_equal(c.monotone, 1);
+    assert_int_equal(s.n_counterexamples, 0);
+    free(s.counterexamples);
+    /* the double curve rises by 1e-6 (far below float32's resolution here): a counterexample */
+    fake_exact fy = {0, 1e-6};
+    mli_cert_exact ey = {fake_exact_fn, &fy, 1};
+    run_certify_with(straight, NULL, float_noise_rise, &ey, &c, &s);
+    assert_int_equal(s.rechecked_double, 1);
+    assert_int_equal(c.monotone, 0);
+    assert_int_equal(s.n_counterexamples, 1);
+    free(s.counterexamples);
+    /* no double evaluation available: undecided, said so, never silently a certificate
+     * confirmed (model-free tolerance 2·u·8|l|: a 1e-7 rise on l ≈ 0.05 is within 4τ) */
+    run_certify_with(straight, NULL, float_noise_rise, NULL, &c, &s);
+    assert_int_equal(s.rechecked_double, 0);
+    assert_true(s.undecided + (c.monotone == 0) == 1);
+    free(s.counterexamples);
+}
+
+/* mli_exact_loss in the double build is the engine's loss (same arithmetic precision), for
+ * every activation and loss; its condition number is positive. */
+static void test_exact_loss_matches_double_engine(void **state)
+{
+    (void)state;
+    const mli_act acts[] = {MLI_ACT_RELU, MLI_ACT_TANH, MLI_ACT_SIGMOID, MLI_ACT_IDENTITY};
+    for (int ia = 0; ia < 4; ia++)
+        for (int il = 0; il < 2; il++) {
+            net_fx f;
+            int n = 9;
+            net_init(&f, acts[ia], il ? MLI_LOSS_MSE : MLI_LOSS_CE, n);
+            size_t P = f.a.nparams;
+            mli_real *th1 = malloc(sizeof(mli_real) * P);
+            for (size_t i = 0; i < P; i++)
+                th1[i] = f.th0[i] + f.delta[i];
+            mli_exact_ctx c = {&f.a, f.th0, th1, 0, NULL};
+            double *work = malloc(sizeof(double) * 4 * f.a.width_max);
+            mli_ws *w = mli_ws_new(&f.a, n);
+            for (double al = 0; al <= 1; al += 0.25) {
+                for (size_t i = 0; i < P; i++)
+                    f.th[i] = f.th0[i] + al * (th1[i] - f.th0[i]);
+                double loss, acc, per[16];
+                mli_net_evaluate(&f.a, f.th, NULL, w, &f.d, &loss, &acc, per);
+                for (int e = 0; e < n; e++) {
+                    double kc, l = mli_exact_loss(&c, f.x + 5 * e, f.y[e], NULL, al, &kc, work);
+                    if (fabs(l - per[e]) > 1e-12 * fmax(1, fabs(per[e])))
+                        fail_msg("%s loss %d alpha %g example %d: exact %.17g engine %.17g",
+                                 mli_act_name(acts[ia]), il, al, e, l, per[e]);
+                    assert_true(kc > 0 && isfinite(kc));
+                }
+            }
+            mli_ws_free(w);
+            free(work);
+            free(th1);
+            net_free(&f);
+        }
+}
+
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +499,10 @@ int main(void)
         cmocka_unit_test(test_bump_certified_by_nothing),
         cmocka_unit_test(test_hvp_matches_taylor_second_derivative),
         cmocka_unit_test(test_path_eval_matches_direct_forward),
+        cmocka_unit_test(test_slow_rise_is_not_monotone),
+        cmocka_unit_test(test_certified_path_hiding_a_slow_rise_is_a_counterexample),
+        cmocka_unit_test(test_ambiguous_rise_is_decided_in_double),
+        cmocka_unit_test(test_exact_loss_matches_double_engine),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,7 +45,8 @@ int mli_cli_analysis_opt(int argc, char **argv, int *i, mli_analyze_opts *o)
     else if (!strcmp(a, "--examples"))
         rc = parse_int(a, mli_cli_value(argc, argv, i), 0, 100000000, &o->n_examples);
     else if (!strcmp(a, "--verify-steps"))
-        rc = parse_int(a, mli_cli_value(argc, argv, i), 0, 1000000, &o->verify_steps);
+        /* at least the two ends: 0 or 1 would verify nothing and report no counterexample */
+        rc = parse_int(a, mli_cli_value(argc, argv, i), 2, 1000000, &o->verify_steps);
     else if (!strcmp(a, "--hessian"))
         rc = parse_int(a, mli_cli_value(argc, argv, i), 1, 1000, &o->hessian_k);
     else if (!strcmp(a, "--hessian-iters"))
@@ -100,7 +101,7 @@ void mli_cli_analysis_help(FILE *f)
                "                       the training set, about 3x the cost of the loss curve)\n"
                "  --certificates / --no-certificates   the MSE conditions C0, C1, C2, C12 (default: on\n"
                "                       for mse and recon models)\n"
-               "  --verify-steps N     fine grid on which every verdict is re-checked (default 1000)\n"
+               "  --verify-steps N     fine grid on which every verdict is re-checked (default 1000, at least 2)\n"
                "  --gauss-quad adaptive   also the Gauss length by GSL adaptive quadrature (grid-free)\n"
                "  --hessian K          top-K (and bottom-K) Hessian eigenvalues by Lanczos, and the\n"
                "                       Hutchinson trace, over the training set\n"

@@ -49,6 +49,11 @@ void mli_cli_analysis_help(FILE *f);
  * the subcommand; --config (train only) is skipped, it was read before. */
 #include "train/train.h"
 int mli_cli_train_args(int argc, char **argv, mli_config *cfg, mli_config_seen *seen, mli_train_opts *o);
+/* The warning when the ema batch-norm statistics are far from converged (stderr). */
+void mli_cli_bn_warning(const char *cmd, const mli_analysis *r);
+/* Make sure the output folder dir exists (created with its parents) and takes files, before any
+ * work; MLI_EUSAGE naming the option and the folder if not. */
+int mli_cli_output_dir(const char *dir, const char *opt);
 /* A run directory's configuration (config.json). */
 int mli_cli_read_run_config(const char *run_dir, mli_config *cfg);
 

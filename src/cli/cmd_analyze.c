@@ -64,9 +64,12 @@ int mli_cmd_analyze(int argc, char **argv)
     o.final_path = final;
     mli_analysis res;
     rc = mli_analyze_run(&cfg, &o, &res);
+    if (!rc)
+        mli_cli_bn_warning("analyze", &res);
     if (!rc && o.progress >= 0)
-        fprintf(stderr, "mli analyze: %s: delta = %.3g (%s), norm_wdist = %.3g%s\n", run, res.delta,
-                res.monotone ? "monotone" : "non-monotone", res.norm_wdist,
+        fprintf(stderr, "mli analyze: %s: delta = %.3g (%s), end_rise = %.3g%s, norm_wdist = %.3g%s\n", run,
+                res.delta, res.monotone ? "monotone" : "non-monotone", res.end_rise,
+                res.end_rise > o.threshold ? " (a rise on the last step, not in delta)" : "", res.norm_wdist,
                 res.n_examples ? "" : ", no geometry examples");
     mli_analysis_free(&res);
     return mli_cli_fail(rc);

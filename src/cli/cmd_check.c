@@ -17,8 +17,9 @@ void mli_usage_check(FILE *f)
                "  C2   convexity along the path with dl/dalpha(1) <= 0\n"
                "  C12  C1 up to its certified prefix, then C2\n"
                "Every verdict is re-checked on a finer grid; an example certified but not monotone there\n"
-               "is a counterexample (there must be none). Writes geometry.json (into RUN_DIR, or --out DIR,\n"
-               "default the folder of B). key=value pick the data set for model files (dset_name,\n"
+               "is a counterexample (there must be none). Writes geometry.json, interp.tsv,\n"
+               "geometry_quantiles.tsv and examples.tsv as 'mli analyze' does (into RUN_DIR, or --out DIR,\n"
+               "created if needed; default the folder of B). key=value pick the data set for model files (dset_name,\n"
                "datasize, synth_*; the training keys of 'mli train'). Exit 0 whatever the verdict,\n"
                "3 on invalid files.\n\noptions:\n");
     mli_cli_analysis_help(f);
@@ -48,13 +49,17 @@ static void print_table(const char *what, const mli_analysis *r, const mli_analy
     row("C2", "convex along the path", &s->c2, "");
     if (r->loss != MLI_LOSS_CE)
         row("C12", "C1 on its prefix, then C2", &s->c12, "");
+    printf("fine check: rises over the running minimum beyond the float32 error bound; %d examples "
+           "re-evaluated in double, %d undecided, %d judged in float32 only\n",
+           s->rechecked_double, s->undecided, s->judged_float);
     printf("\ndata set (mean loss of these examples): C0 %s, C2 %s", s->dataset_c0 ? "yes" : "no",
            s->dataset_c2 ? "yes" : "no");
     if (s->dataset_c12 >= 0)
         printf(", C12 %s", s->dataset_c12 ? "yes" : "no");
     printf("; monotone on the fine grid: %s\n", s->dataset_monotone ? "yes" : "no");
-    printf("training loss: delta = %.4g -> %s (threshold %g); norm_wdist = %.4g\n", r->delta,
-           r->monotone ? "MLI holds" : "non-monotone", o->threshold, r->norm_wdist);
+    printf("training loss: delta = %.4g -> %s (threshold %g); end_rise = %.4g%s; norm_wdist = %.4g\n", r->delta,
+           r->monotone ? "MLI holds" : "non-monotone", o->threshold, r->end_rise,
+           r->end_rise > o->threshold ? " (a rise on the last step, not in delta)" : "", r->norm_wdist);
     printf("counterexamples: %d%s\n", s->n_counterexamples,
            s->n_counterexamples ? "  (listed in geometry.json: certificates.counterexample_list)" : "");
 }
@@ -63,9 +68,7 @@ int mli_cmd_check(int argc, char **argv)
 {
     mli_analyze_opts o;
     mli_analyze_opts_default(&o);
-    o.certificates = 1;
-    o.write_interp = 0;
-    o.train_derivs = 0;
+    o.certificates = 1; /* everything else as `mli analyze`: the same files, the same columns */
     mli_config cfg;
     mli_config_default(&cfg);
     const char *run = NULL, *init = NULL, *final = NULL, *out = NULL;
@@ -118,6 +121,10 @@ int mli_cmd_check(int argc, char **argv)
         snprintf(dir, sizeof dir, "%s", final);
         out = dirname(dir);
     }
+    /* the output folder before any work: a run of minutes must not fail at its last step */
+    int mk = mli_cli_output_dir(out, "--out");
+    if (mk)
+        return mli_cli_fail(mk);
     if (o.alpha_steps <= 0)
         o.alpha_steps = cfg.alpha_steps;
     o.out_dir = out;
@@ -125,6 +132,8 @@ int mli_cmd_check(int argc, char **argv)
     o.final_path = final;
     mli_analysis res;
     int rc = mli_analyze_run(&cfg, &o, &res);
+    if (!rc)
+        mli_cli_bn_warning("check", &res);
     if (!rc)
         print_table(run ? run : final, &res, &o);
     mli_analysis_free(&res);

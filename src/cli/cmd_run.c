@@ -26,8 +26,9 @@ void mli_usage_run(FILE *f)
 
 static void summary(const char *out, const mli_analysis *r)
 {
-    printf("\n%s along the path: delta = %.3g -> %s (threshold 1e-3)\n", "training loss", r->delta,
-           r->monotone ? "MLI holds: monotone" : "non-monotone");
+    printf("\n%s along the path: delta = %.3g -> %s (threshold 1e-3); end_rise = %.3g%s\n", "training loss",
+           r->delta, r->monotone ? "MLI holds: monotone" : "non-monotone", r->end_rise,
+           r->end_rise > 1e-3 ? " (a rise on the last step, not in delta)" : "");
     printf("distance travelled: |theta1 - theta0| = %.4g, normalized %.4g\n", r->wdist, r->norm_wdist);
     printf("Gauss length of the output paths (%d test examples): mean %.3g, median %.3g, %.1f%% below pi/2\n",
            r->n_examples, r->gauss_mean, r->gauss_median, 100 * r->gauss_frac_below_half_pi);
@@ -101,6 +102,8 @@ int mli_cmd_run(int argc, char **argv)
     o.final_path = final;
     mli_analysis res;
     rc = mli_analyze_run(&cfg, &o, &res);
+    if (!rc)
+        mli_cli_bn_warning("run", &res);
     if (!rc)
         rc = mli_report_run(t.out);
     if (!rc || rc == MLI_EFAIL) {

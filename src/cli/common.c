@@ -1,8 +1,11 @@
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cblas.h>
 
 #include "cli/cli.h"
+#include "io/atomic.h"
 #include "io/err.h"
 #include "io/text.h"
 #include "train/config.h"
@@ -106,4 +109,32 @@ int mli_cli_read_run_config(const char *run_dir, mli_config *cfg)
     rc = mli_config_from_json(cfg, j, p);
     cJSON_Delete(j);
     return rc;
+}
+
+void mli_cli_bn_warning(const char *cmd, const mli_analysis *r)
+{
+    if (r->bn_reset_weight > MLI_BN_RESET_WARN)
+        fprintf(stderr,
+                "mli %s: warning: the batch-norm statistics (--bn-stats ema, the reference's one-epoch moving "
+                "average) still carry %.3g of their reset values (mean 0, variance 1): more than 1%%, too few "
+                "minibatches to converge; the verdicts may differ with --bn-stats exact\n",
+                cmd, r->bn_reset_weight);
+}
+
+int mli_cli_output_dir(const char *dir, const char *opt)
+{
+    int rc = mli_mkdirs(dir);
+    if (rc) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", mli_errmsg()); /* mli_err rewrites the message buffer */
+        return mli_err(MLI_EUSAGE, "%s %s: cannot create the output folder (%s)", opt, dir, why);
+    }
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/.mli-probe-XXXXXX", dir);
+    int fd = mkstemp(probe);
+    if (fd < 0)
+        return mli_err(MLI_EUSAGE, "%s %s: cannot write into the output folder: %s", opt, dir, strerror(errno));
+    close(fd);
+    unlink(probe);
+    return MLI_OK;
 }

@@ -1,11 +1,15 @@
 #include "geometry/analyze.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "geometry/curve.h"
+#include "geometry/exact.h"
 #include "geometry/hessian.h"
 #include "io/err.h"
 #include "io/text.h"
@@ -51,7 +55,6 @@ typedef struct {
     mli_progress prog;
 } job;
 
-static void path_in(char *buf, const char *dir, const char *name) { snprintf(buf, 4096, "%s/%s", dir, name); }
 
 static int load_models(job *j)
 {
@@ -208,7 +211,7 @@ static double ex_mean(const job *j, const double *field, int a)
     return s / j->ex.n;
 }
 
-static int write_interp(job *j)
+static void write_interp(job *j, mli_buf *bp)
 {
     mli_buf b = {0};
     int geo = j->ex.n > 0, der = j->train.dl != NULL;
@@ -241,14 +244,10 @@ static int write_interp(job *j)
     }
     free(gs);
     free(cum);
-    char p[4096];
-    path_in(p, j->o->out_dir, "interp.tsv");
-    int rc = mli_buf_write(&b, p);
-    mli_buf_free(&b);
-    return rc;
+    *bp = b;
 }
 
-static int write_quantiles(job *j)
+static void write_quantiles(job *j, mli_buf *bp)
 {
     static const char *names[] = {"speed", "curvature", "gauss_speed"};
     const double *fields[] = {j->ex.speed, j->ex.curvature, j->ex.gauss_speed};
@@ -269,14 +268,10 @@ static int write_quantiles(job *j)
         }
     }
     free(col);
-    char p[4096];
-    path_in(p, j->o->out_dir, "geometry_quantiles.tsv");
-    int rc = mli_buf_write(&b, p);
-    mli_buf_free(&b);
-    return rc;
+    *bp = b;
 }
 
-static int write_examples(job *j)
+static void write_examples(job *j, mli_buf *bp)
 {
     mli_buf b = {0};
     mli_buf_printf(&b, "index\tlabel\tgauss_length\tarc_length\tmax_curvature\tmonotone\tcert_c0\tcert_c1\tcert_c2\t"
@@ -299,11 +294,7 @@ static int write_examples(job *j)
         if (j->adaptive)
             mli_buf_num(&b, j->adaptive[e], '\n');
     }
-    char p[4096];
-    path_in(p, j->o->out_dir, "examples.tsv");
-    int rc = mli_buf_write(&b, p);
-    mli_buf_free(&b);
-    return rc;
+    *bp = b;
 }
 
 static cJSON *cert_count_json(const mli_cert_count *c)
@@ -339,6 +330,12 @@ static cJSON *certificates_json(const job *j)
     cJSON_AddItemToObject(d, "first_violation_alpha", mli_json_num(s->dataset_first_violation_alpha));
     cJSON_AddStringToObject(d, "loss", "mean loss over the analysed examples");
     cJSON_AddNumberToObject(o, "verify_steps", j->o->verify_steps);
+    cJSON_AddNumberToObject(o, "rechecked_double", s->rechecked_double);
+    cJSON_AddNumberToObject(o, "undecided", s->undecided);
+    cJSON_AddNumberToObject(o, "judged_float", s->judged_float);
+    cJSON_AddStringToObject(o, "fine_check", "rise over the running minimum beyond the float32 error bound "
+                                             "2 u K (docs/monotonicity.md); rises within 4 bounds of a "
+                                             "certified example re-evaluated in double");
     cJSON_AddNumberToObject(o, "alpha_steps", j->na);
     cJSON *ce = cJSON_AddArrayToObject(o, "counterexample_list");
     for (int i = 0; i < s->n_counterexamples && i < 100; i++) {
@@ -386,12 +383,13 @@ static cJSON *gauss_json(job *j, mli_analysis *res)
     return o;
 }
 
-static int write_geometry(job *j, mli_analysis *res)
+static cJSON *geometry_json(job *j, mli_analysis *res)
 {
     cJSON *o = cJSON_CreateObject();
     mli_bump bumps[MAX_BUMPS];
     int nb = mli_bumps(j->alpha, j->train.loss, j->na, bumps, MAX_BUMPS);
     res->delta = mli_bumps_max(bumps, nb < MAX_BUMPS ? nb : MAX_BUMPS);
+    res->end_rise = mli_end_rise(j->train.loss, j->na);
     res->monotone = res->delta <= j->o->threshold;
     res->wdist = mli_param_dist(j->theta1, j->theta0, j->a.nparams);
     res->norm_wdist = res->wdist / mli_param_dist(j->theta0, NULL, j->a.nparams);
@@ -399,6 +397,7 @@ static int write_geometry(job *j, mli_analysis *res)
     res->final_train_loss = j->train.loss[j->na - 1];
     cJSON_AddItemToObject(o, "alphas", num_array(j->alpha, j->na));
     cJSON_AddItemToObject(o, "delta", mli_json_num(res->delta));
+    cJSON_AddItemToObject(o, "end_rise", mli_json_num(res->end_rise));
     cJSON_AddBoolToObject(o, "monotone", res->monotone);
     cJSON_AddNumberToObject(o, "nonmonotone_threshold", j->o->threshold);
     cJSON *bl = cJSON_AddArrayToObject(o, "bumps");
@@ -413,6 +412,7 @@ static int write_geometry(job *j, mli_analysis *res)
     mli_bump tb[MAX_BUMPS];
     int ntb = mli_bumps(j->alpha, j->test.loss, j->na, tb, MAX_BUMPS);
     cJSON_AddItemToObject(o, "test_delta", mli_json_num(mli_bumps_max(tb, ntb < MAX_BUMPS ? ntb : MAX_BUMPS)));
+    cJSON_AddItemToObject(o, "test_end_rise", mli_json_num(mli_end_rise(j->test.loss, j->na)));
     cJSON_AddItemToObject(o, "wdist", mli_json_num(res->wdist));
     cJSON_AddItemToObject(o, "norm_wdist", mli_json_num(res->norm_wdist));
     cJSON_AddItemToObject(o, "final_train_loss", mli_json_num(j->train.loss[j->na - 1]));
@@ -421,6 +421,15 @@ static int write_geometry(job *j, mli_analysis *res)
     cJSON_AddItemToObject(o, "final_test_acc", mli_json_num(j->test.acc[j->na - 1]));
     cJSON_AddItemToObject(o, "init_train_loss", mli_json_num(j->train.loss[0]));
     cJSON_AddStringToObject(o, "bn_stats", j->a.use_bn ? (j->o->bn_stats == MLI_BN_EMA ? "ema" : "exact") : "none");
+    if (j->a.use_bn) {
+        res->bn_reset_weight = mli_path_bn_reset_weight(j->ds.train.n, j->cfg->batchsize, j->o->bn_stats);
+        cJSON_AddItemToObject(o, "bn_reset_weight", mli_json_num(res->bn_reset_weight));
+        if (res->bn_reset_weight > MLI_BN_RESET_WARN)
+            cJSON_AddStringToObject(o, "bn_warning", "the ema batch-norm statistics still carry more than 1% of "
+                                                     "their reset values (mean 0, variance 1): far from converged; "
+                                                     "compare with --bn-stats exact");
+    } else
+        res->bn_reset_weight = -1;
     if (j->ex.n > 0)
         cJSON_AddItemToObject(o, "gauss_length", gauss_json(j, res));
     if (j->certified)
@@ -430,10 +439,83 @@ static int write_geometry(job *j, mli_analysis *res)
         j->hessian = NULL;
     }
     mli_controls_merge(o, j->controls); /* control experiments */
-    char p[4096];
-    path_in(p, j->o->out_dir, "geometry.json");
-    int rc = mli_json_write(p, o);
+    return o;
+}
+
+/* ---- the outputs, replaced as one set ---- */
+
+/* The tables an analysis may write, in the order they are put in place; geometry.json, which
+ * lists them with their digests, comes last: it is the commit point of the set. */
+static const char *const table_names[] = {"interp.tsv", "geometry_quantiles.tsv", "examples.tsv"};
+#define NTABLES 3
+
+/* Test hook (tests/e2e_analyze.sh): MLI_FAULT_ANALYZE=staged fails the analysis after its
+ * tables are staged, before any of them replaces the previous analysis's. */
+static int fault_injected(void)
+{
+    const char *f = getenv("MLI_FAULT_ANALYZE");
+    return f && !strcmp(f, "staged");
+}
+
+/* Stage every table under a temporary name, remove the old geometry.json (so that no
+ * geometry.json ever describes a half-replaced set), rename the tables into place, remove the
+ * tables this analysis does not write (stale siblings), then write geometry.json with the
+ * row count and digest of each table (mli report checks them). */
+static int write_outputs(job *j, mli_analysis *res)
+{
+    mli_buf t[NTABLES] = {{0}};
+    if (j->o->write_interp) {
+        write_interp(j, &t[0]);
+        if (j->ex.n > 0) {
+            write_quantiles(j, &t[1]);
+            write_examples(j, &t[2]);
+        }
+    }
+    cJSON *o = geometry_json(j, res);
+    char id[64];
+    snprintf(id, sizeof id, "%lx-%lx", (unsigned long)time(NULL), (unsigned long)getpid());
+    cJSON_AddStringToObject(o, "analysis_id", id);
+    /* without tables (write_interp 0) the directory's tables are left alone and not listed */
+    cJSON *outs = j->o->write_interp ? cJSON_AddObjectToObject(o, "outputs") : NULL;
+    char staged[NTABLES][4200], final[4200];
+    int rc = MLI_OK, nstaged = 0;
+    for (int i = 0; i < NTABLES && !rc; i++) {
+        if (!t[i].s)
+            continue;
+        snprintf(staged[i], sizeof staged[i], "%s/.%s.staged", j->o->out_dir, table_names[i]);
+        rc = mli_buf_write(&t[i], staged[i]);
+        nstaged = i + 1;
+        long rows = 0;
+        for (size_t k = 0; k < t[i].len; k++)
+            rows += t[i].s[k] == '\n';
+        cJSON *e = cJSON_AddObjectToObject(outs, table_names[i]); /* outs: t[i] exists */
+        cJSON_AddNumberToObject(e, "rows", (double)(rows - 1)); /* after the header */
+        char hex[20];
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)mli_fnv1a64(t[i].s, t[i].len));
+        cJSON_AddStringToObject(e, "fnv1a64", hex);
+    }
+    if (!rc && fault_injected())
+        rc = mli_err(MLI_EFAIL, "analysis of %s: injected failure (MLI_FAULT_ANALYZE=staged)", j->o->out_dir);
+    char gp[4200];
+    snprintf(gp, sizeof gp, "%s/geometry.json", j->o->out_dir);
+    if (!rc && unlink(gp) != 0 && errno != ENOENT)
+        rc = mli_err(MLI_EFAIL, "%s: cannot remove the previous analysis's file: %s", gp, strerror(errno));
+    for (int i = 0; i < NTABLES && !rc && outs; i++) {
+        snprintf(final, sizeof final, "%s/%s", j->o->out_dir, table_names[i]);
+        if (t[i].s) {
+            if (rename(staged[i], final) != 0)
+                rc = mli_err(MLI_EFAIL, "%s: rename failed: %s", final, strerror(errno));
+        } else if (unlink(final) != 0 && errno != ENOENT)
+            rc = mli_err(MLI_EFAIL, "%s: cannot remove the previous analysis's file: %s", final, strerror(errno));
+    }
+    for (int i = 0; i < nstaged; i++) /* after a failure: no staged file is left behind */
+        if (t[i].s)
+            unlink(staged[i]);
+    if (!rc)
+        rc = mli_json_write(gp, o);
     cJSON_Delete(o);
+    for (int i = 0; i < NTABLES; i++)
+        mli_buf_free(&t[i]);
     return rc;
 }
 
@@ -447,6 +529,22 @@ static int controls(job *j)
                           ctx(j, "").chunk};
     j->controls = cJSON_CreateObject();
     return mli_controls_run(&c, j->controls);
+}
+
+/* ---- double re-evaluation of the verification's undecided rises (certify.h) ---- */
+typedef struct {
+    job *j;
+    mli_exact_ctx c;
+    double *work;
+} exact_job;
+
+static double exact_loss(void *p, int e, double alpha, double *cond)
+{
+    exact_job *x = p;
+    const mli_data *d = &x->j->ds.test;
+    const mli_real *xe = d->x + (size_t)e * d->d;
+    const mli_real *t = x->j->a.loss == MLI_LOSS_RECON ? xe : d->t ? d->t + (size_t)e * d->k : NULL;
+    return mli_exact_loss(&x->c, xe, d->y ? d->y[e] : 0, t, alpha, cond, x->work);
 }
 
 static int compute(job *j)
@@ -490,7 +588,11 @@ static int compute(job *j)
             free((void *)cf.bufs);
         }
         j->cert = mli_calloc((size_t)j->ex.n, sizeof(mli_cert_example));
-        mli_certify(j->a.loss, j->alpha, &j->ex, af, nf >= 2 ? nf : 0, fine, j->cert, &j->sum);
+        exact_job xj = {j, {&j->a, j->theta0, j->theta1, j->na, j->bn}, NULL};
+        xj.work = mli_malloc(sizeof(double) * 4 * (size_t)j->a.width_max);
+        mli_cert_exact ex = {exact_loss, &xj, (double)j->a.nparams};
+        mli_certify(j->a.loss, j->alpha, &j->ex, af, nf >= 2 ? nf : 0, fine, &ex, j->cert, &j->sum);
+        free(xj.work);
         j->certified = want_cert;
         free(fine);
         free(af);
@@ -537,15 +639,8 @@ int mli_analyze_run(const mli_config *cfg, const mli_analyze_opts *o, mli_analys
     if (!rc)
         rc = compute(&j);
     mli_progress_end(&j.prog);
-    if (!rc && o->write_interp) {
-        rc = write_interp(&j);
-        if (!rc && j.ex.n > 0)
-            rc = write_quantiles(&j);
-        if (!rc && j.ex.n > 0)
-            rc = write_examples(&j);
-    }
     if (!rc)
-        rc = write_geometry(&j, res);
+        rc = write_outputs(&j, res);
     res->n_examples = j.ex.n;
     res->has_certificates = j.certified;
     res->loss = j.a.loss;

@@ -29,18 +29,22 @@ typedef struct {
     double threshold;        /* non-monotone threshold on Δ */
     int progress;
     int threads;             /* recorded only: the CLI sets the BLAS thread count */
-    int write_interp;        /* write interp.tsv and the per-α files (check writes geometry.json only) */
+    int write_interp;        /* write interp.tsv, geometry_quantiles.tsv, examples.tsv (0: geometry.json
+                              * only, the directory's tables left alone) */
     mli_controls_opts controls; /* control experiments (geometry/controls.h) */
 } mli_analyze_opts;
 
 void mli_analyze_opts_default(mli_analyze_opts *o);
 
 typedef struct {
-    double delta, wdist, norm_wdist, final_test_acc, final_train_loss;
+    double delta;    /* the reference's Δ (curve.h: mli_bumps) */
+    double end_rise; /* rise over the last grid step, which Δ leaves out (mli_end_rise) */
+    double wdist, norm_wdist, final_test_acc, final_train_loss;
     int monotone;
     double gauss_mean, gauss_median, gauss_frac_below_half_pi;
     int n_examples;
     int has_certificates;
+    double bn_reset_weight; /* ema: weight of the reset statistics left (mli_path_bn_reset_weight); −1 without batch norm */
     mli_loss loss;
     mli_cert_summary cert;
 } mli_analysis;

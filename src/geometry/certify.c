@@ -5,22 +5,121 @@
 #include <string.h>
 
 #include "geometry/curve.h"
+#include "geometry/exact.h"
 #include "io/err.h"
 
-int mli_cert_monotone(const double *alpha, const double *l, int n, double *first)
+int mli_cert_monotone(const double *alpha, const double *l, const double *tol, int n, double *first)
 {
-    double lmax = 0;
-    for (int j = 0; j < n; j++)
-        lmax = fmax(lmax, fabs(l[j]));
-    for (int j = 0; j + 1 < n; j++)
-        if (!(l[j + 1] <= l[j] + 1e-5 * fabs(l[j]) + 1e-6 * lmax)) {
+    double m = INFINITY; /* running minimum of l_i + tol_i over i < j */
+    for (int j = 0; j < n; j++) {
+        double t = tol ? tol[j] : 0;
+        if (j > 0 && !(l[j] - t <= m)) { /* a NaN is a violation too */
             if (first)
-                *first = alpha[j + 1];
+                *first = alpha[j];
             return 0;
         }
+        m = fmin(m, l[j] + t);
+    }
     if (first)
         *first = -1;
     return 1;
+}
+
+double mli_cert_max_rise(const double *l, int n, int *ip, int *jp)
+{
+    double best = 0, m = n > 0 ? l[0] : 0;
+    int im = 0, bi = 0, bj = 0;
+    for (int j = 1; j < n; j++) {
+        if (isnan(l[j]) || isnan(m)) {
+            if (ip)
+                *ip = im;
+            if (jp)
+                *jp = j;
+            return NAN;
+        }
+        if (l[j] - m > best) {
+            best = l[j] - m;
+            bi = im;
+            bj = j;
+        }
+        if (l[j] < m) {
+            m = l[j];
+            im = j;
+        }
+    }
+    if (ip)
+        *ip = bi;
+    if (jp)
+        *jp = bj;
+    return best;
+}
+
+/* Model-free condition number: a float32 result of a well-conditioned evaluation. */
+static double cond_free(double l) { return 8 * fabs(l); }
+
+typedef struct {
+    int monotone;
+    double first;
+    int rechecked, undecided, float_only;
+} fine_verdict;
+
+/* The fine check of one example (certify.h, steps 1–3). decisive: a counterexample rests on
+ * the verdict. *budget: multiply-adds left for double re-evaluations that decide no
+ * counterexample. work holds 2·n doubles. */
+static fine_verdict judge_fine(const double *alpha, const double *l, int n, int e, int decisive,
+                               const mli_cert_exact *ex, double *budget, double *work)
+{
+    fine_verdict v = {1, -1, 0, 0, 0};
+    int i, j;
+    double R = mli_cert_max_rise(l, n, &i, &j);
+    if (R == 0)
+        return v;
+    double Ki, Kj;
+    if (ex && !isnan(R)) {
+        ex->fn(ex->ctx, e, alpha[i], &Ki);
+        ex->fn(ex->ctx, e, alpha[j], &Kj);
+    } else {
+        Ki = cond_free(l[i]);
+        Kj = cond_free(l[j]);
+    }
+    double tpair = 2 * MLI_U32 * (Ki + Kj);
+    double *tol = work;
+    if (isnan(R) || R > MLI_CERT_FEW * tpair) { /* decided in float32 */
+        for (int q = 0; q < n; q++)
+            tol[q] = tpair / 2;
+        if (mli_cert_monotone(alpha, l, tol, n, &v.first))
+            v.first = alpha[j];
+        v.monotone = 0;
+        return v;
+    }
+    if (ex && (decisive || *budget >= ex->cost * n)) { /* within a few float tolerances: decide in double */
+        if (!decisive)
+            *budget -= ex->cost * n;
+        double *d = work + n;
+        for (int q = 0; q < n; q++) {
+            double K;
+            d[q] = ex->fn(ex->ctx, e, alpha[q], &K);
+            tol[q] = 2 * MLI_U64 * K;
+        }
+        v.rechecked = 1;
+        v.monotone = mli_cert_monotone(alpha, d, tol, n, &v.first);
+        return v;
+    }
+    if (decisive) { /* no double evaluation available: say so, count it as monotone */
+        v.undecided = 1;
+        return v;
+    }
+    v.float_only = 1; /* the budget of double evaluations is spent: judged in float32 */
+    if (R > tpair) {
+        v.monotone = 0;
+        v.first = alpha[j];
+        for (int q = 0; q < n; q++)
+            tol[q] = tpair / 2;
+        double f;
+        if (!mli_cert_monotone(alpha, l, tol, n, &f))
+            v.first = f;
+    }
+    return v;
 }
 
 /* Trapezoid with a Richardson estimate of its error (the grid every other point). */
@@ -162,20 +261,28 @@ static void dataset_verdict(mli_loss loss, const double *alpha, const mli_path_e
         for (int e = 0; e < ex->n; e++)
             for (int j = 0; j < n_fine; j++)
                 mf[j] += fine[(size_t)e * n_fine + j] / ex->n;
-        sum->dataset_monotone = mli_cert_monotone(alpha_fine, mf, n_fine, &sum->dataset_first_violation_alpha);
+        double *tol = mli_malloc(sizeof(double) * (size_t)n_fine);
+        for (int j = 0; j < n_fine; j++)
+            tol[j] = 2 * MLI_U32 * cond_free(mf[j]);
+        sum->dataset_monotone = mli_cert_monotone(alpha_fine, mf, tol, n_fine, &sum->dataset_first_violation_alpha);
+        free(tol);
         free(mf);
-    } else
-        sum->dataset_monotone = mli_cert_monotone(alpha, m, n, &sum->dataset_first_violation_alpha);
+    } else {
+        for (int j = 0; j < n; j++)
+            m[4 * n + j] = 2 * MLI_U32 * cond_free(m[j]);
+        sum->dataset_monotone = mli_cert_monotone(alpha, m, m + 4 * n, n, &sum->dataset_first_violation_alpha);
+    }
     free(mean);
 }
 
 void mli_certify(mli_loss loss, const double *alpha, const mli_path_examples *ex,
-                 const double *alpha_fine, int n_fine, const double *fine, mli_cert_example *out,
-                 mli_cert_summary *sum)
+                 const double *alpha_fine, int n_fine, const double *fine, const mli_cert_exact *exact,
+                 mli_cert_example *out, mli_cert_summary *sum)
 {
     memset(sum, 0, sizeof *sum);
-    int n = ex->n_alpha;
-    double *scratch = mli_malloc(sizeof(double) * 3 * (size_t)n);
+    int n = ex->n_alpha, nw = fine && n_fine > n ? n_fine : n;
+    double budget = MLI_CERT_DOUBLE_BUDGET;
+    double *scratch = mli_malloc(sizeof(double) * 3 * (size_t)n), *work = mli_malloc(sizeof(double) * 2 * (size_t)nw);
     sum->counterexamples = mli_malloc(sizeof(int) * (size_t)(ex->n + 1));
     for (int e = 0; e < ex->n; e++) {
         ex_view v = view(ex, alpha, e);
@@ -184,10 +291,15 @@ void mli_certify(mli_loss loss, const double *alpha, const mli_path_examples *ex
         o->max_curvature = 0;
         for (int j = 0; j < n; j++)
             o->max_curvature = fmax(o->max_curvature, ex->curvature[(size_t)e * n + j]);
-        if (fine)
-            o->monotone = mli_cert_monotone(alpha_fine, fine + (size_t)e * n_fine, n_fine, &o->first_violation_alpha);
-        else
-            o->monotone = mli_cert_monotone(alpha, v.l, n, &o->first_violation_alpha);
+        int decisive = o->c1 == 1 || o->c2 == 1 || o->c12 == 1;
+        fine_verdict fv = fine ? judge_fine(alpha_fine, fine + (size_t)e * n_fine, n_fine, e, decisive, exact,
+                                            &budget, work)
+                               : judge_fine(alpha, v.l, n, e, decisive, exact, &budget, work);
+        o->monotone = fv.monotone;
+        o->first_violation_alpha = fv.first;
+        sum->rechecked_double += fv.rechecked;
+        sum->undecided += fv.undecided;
+        sum->judged_float += fv.float_only;
         count(&sum->c0, o->c0, o->monotone);
         count(&sum->c1, o->c1, o->monotone);
         count(&sum->c2, o->c2, o->monotone);
@@ -200,4 +312,5 @@ void mli_certify(mli_loss loss, const double *alpha, const mli_path_examples *ex
     sum->c0.counterexamples = 0;
     dataset_verdict(loss, alpha, ex, n_fine, alpha_fine, fine, sum);
     free(scratch);
+    free(work);
 }

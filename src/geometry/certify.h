@@ -26,8 +26,30 @@
  *     grid points breaks it).
  * Every verdict is re-checked on a finer grid of values (verify_steps points): an example
  * certified by C1, C2 or C12 that is not monotone there is a counterexample (there must be
- * none); one that C0 called monotone but is not is "missed by the grid". The fine check
- * tolerates float rounding: ℓ_{j+1} ≤ ℓ_j + 1e-5|ℓ_j| + 1e-6 max ℓ. */
+ * none); one that C0 called monotone but is not is "missed by the grid".
+ *
+ * The fine check (docs/monotonicity.md). A rise is measured against the running minimum,
+ * never against the previous point: the curve is non-monotone as soon as some ℓ_j exceeds an
+ * earlier ℓ_i by more than the error both values can carry, so a slow steady rise (ℓ = 1 +
+ * 0.01α on 1,000 points) accumulates and is caught. The fine losses come from the float32
+ * engine; the error of each is bounded by τ(α) = 2·u₃₂·K(α), u₃₂ = 2⁻²⁴ and K the condition
+ * number of the evaluation of ℓ at α, computed by a first-order forward error analysis of the
+ * network in double (geometry/exact.h states the recurrence). For one example:
+ *   1. R = max_j (ℓ_j − min_{i<j} ℓ_i), reached at the pair (i, j). R ≤ 0: monotone.
+ *   2. τ_pair = τ(α_i) + τ(α_j). R > MLI_CERT_FEW·τ_pair: non-monotone, decided in float32
+ *      (the float values differ by more than a few times what rounding can explain).
+ *   3. 0 < R ≤ MLI_CERT_FEW·τ_pair (the rise is within a few times the float tolerance): the
+ *      whole fine curve is re-evaluated in double (geometry/exact.h) and judged there with the
+ *      double tolerance 2·u₆₄·K (rechecked_double counts these) — always when the verdict
+ *      decides a counterexample (the example is certified by C1, C2 or C12), and for the
+ *      others while MLI_CERT_DOUBLE_BUDGET lasts; past it, an uncertified example is
+ *      non-monotone iff R > τ_pair, judged in float32 (judged_float counts these).
+ *   With no re-evaluation available (values given without a model, as in unit tests) K is
+ *   taken as 8|ℓ| (a float32 result of a well-conditioned evaluation), and a certified
+ *   example in case 3 is counted as undecided (and as monotone), never silently.
+ * first_violation_alpha is the first α_j whose rise over the running minimum exceeds the
+ * tolerance of the judgement that decided. The mean curve of the data set is judged with
+ * K = 8|ℓ|. */
 #ifndef MLI_CERTIFY_H
 #define MLI_CERTIFY_H
 
@@ -46,6 +68,22 @@ typedef struct {
     int certified, monotone, counterexamples, n_examples, missed_by_grid;
 } mli_cert_count;
 
+/* "a few times the float tolerance": rises up to this many τ are re-evaluated in double */
+#define MLI_CERT_FEW 4.0
+
+/* The loss of example e at α recomputed in double, with the condition number K of its float32
+ * evaluation in *cond (geometry/exact.h). */
+typedef double (*mli_cert_exact_fn)(void *ctx, int e, double alpha, double *cond);
+typedef struct {
+    mli_cert_exact_fn fn;
+    void *ctx;
+    double cost; /* multiply-adds per call (≈ parameters of the network) */
+} mli_cert_exact;
+/* Multiply-adds (about 2 s of the double evaluation on one core) spent at most on the double
+ * re-evaluation of examples whose verdict decides no counterexample (their `monotone` column);
+ * the certified ones are always re-evaluated. */
+#define MLI_CERT_DOUBLE_BUDGET 1e9
+
 typedef struct {
     mli_cert_count c0, c1, c2, c12;
     /* the mean loss over the analysed examples */
@@ -53,16 +91,25 @@ typedef struct {
     double dataset_first_violation_alpha;
     int n_counterexamples;
     int *counterexamples; /* indices into the examples (caller frees) */
+    int rechecked_double; /* examples whose fine curve was re-evaluated in double */
+    int undecided;        /* certified, rise within the float tolerance, no double re-evaluation */
+    int judged_float;     /* uncertified, rise within the float tolerance, judged in float32 (budget spent) */
 } mli_cert_summary;
 
 /* Certify every example of ex (grid alpha), with fine-grid losses fine[e * n_fine + j] on
- * alpha_fine (or NULL: no verification). out has ex->n entries. */
+ * alpha_fine (or NULL: no verification). exact (may be NULL) re-evaluates losses in double
+ * and gives their condition numbers. out has ex->n entries. */
 void mli_certify(mli_loss loss, const double *alpha, const mli_path_examples *ex,
-                 const double *alpha_fine, int n_fine, const double *fine, mli_cert_example *out,
-                 mli_cert_summary *sum);
+                 const double *alpha_fine, int n_fine, const double *fine, const mli_cert_exact *exact,
+                 mli_cert_example *out, mli_cert_summary *sum);
 
-/* Is the sampled curve l (n points) non-increasing up to the float tolerance above? Returns 1
- * if so; else 0 and the α of the first increase in *first (when not NULL). */
-int mli_cert_monotone(const double *alpha, const double *l, int n, double *first);
+/* Is the sampled curve l (n points) non-increasing up to the error bounds tol[j] ≥ 0 of its
+ * values (tol NULL: exact values)? It is not when some l_j − tol_j > l_i + tol_i with i < j
+ * (a rise over the running minimum of l_i + tol_i). Returns 1 if non-increasing; else 0 and
+ * the α of the first such j in *first (when not NULL; −1 when monotone). */
+int mli_cert_monotone(const double *alpha, const double *l, const double *tol, int n, double *first);
+/* The largest rise over the running minimum, max_j (l_j − min_{i<j} l_i) (0 if none, NaN if
+ * any l is NaN), with its pair in *i, *j (may be NULL). */
+double mli_cert_max_rise(const double *l, int n, int *i, int *j);
 
 #endif

@@ -144,24 +144,34 @@ void mli_linspace01(double *alpha, int n)
 
 int mli_bumps(const double *alpha, const double *l, int n, mli_bump *out, int max)
 {
-    int count = 0;
-    int i = 1;
-    while (i < n) {
-        if (l[i] <= l[i - 1]) { /* decrease or plateau; an unordered (NaN) pair opens a bump */
-            i++;
-            continue;
-        }
-        int start = i - 1, end = n - 1;
-        double l0 = l[start], height = l[i] - l0; /* > 0, or NaN */
-        for (int j = i; j < n; j++) {
-            if (l[j] < l0) {
-                end = j;
-                break;
+    /* The reference's loop, statement for statement (curve.h), plus the NaN rule. */
+    int count = 0, open = 0, start = 0;
+    double height = 0;
+    for (int i = 1; i < n; i++) {
+        int end = -1;
+        if (!open) {
+            if (!(l[i] <= l[i - 1])) { /* a rise, or an unordered (NaN) pair */
+                open = 1;
+                start = i - 1;
+                height = l[i] - l[i - 1];
+                /* The reference records nothing for a rise that opens on the last step (it
+                 * only closes bumps on later steps): Δ leaves it out, end_rise reports it.
+                 * A NaN there is still a bump, so that Δ is NaN. */
+                if (i == n - 1 && isnan(height))
+                    end = i;
             }
-            double h = l[j] - l0;
+        } else if (l[i] < l[start]) {
+            open = 0;
+            end = i;
+        } else {
+            double h = l[i] - l[start];
             if (isnan(h) || h > height)
                 height = isnan(height) ? height : h;
+            if (i == n - 1)
+                end = i;
         }
+        if (end < 0)
+            continue;
         if (count < max && out) {
             out[count].start = start;
             out[count].end = end;
@@ -169,11 +179,16 @@ int mli_bumps(const double *alpha, const double *l, int n, mli_bump *out, int ma
             out[count].width = alpha[end] - alpha[start];
         }
         count++;
-        if (end >= n - 1)
-            break;
-        i = end + 1; /* the pair (end, end+1) may open the next bump */
     }
     return count;
+}
+
+double mli_end_rise(const double *l, int n)
+{
+    if (n < 2)
+        return 0;
+    double r = l[n - 1] - l[n - 2];
+    return isnan(r) ? r : r > 0 ? r : 0;
 }
 
 double mli_bumps_max(const mli_bump *b, int nb)

@@ -68,25 +68,39 @@ typedef struct {
     double width;   /* α_end − α_start */
 } mli_bump;
 
-/* Bumps (non-monotone segments) of l[0..n−1] sampled at alpha[0..n−1], the reference's
- * algorithm: scan i = 1, 2, …; when no bump is open and l_i > l_{i−1}, a bump opens at
- * start = i−1. While it is open, track the largest l_j − l_start (j = i, i+1, …). It ends at
- * the first j with l_j < l_start (strictly: l_j == l_start does not end it; end = j), or at
- * the last point (end = n−1) if the curve ends first. Scanning resumes at the end index:
- * the next bump may start at end (if l_{end+1} > l_end). A plateau (l_i == l_{i−1}) starts
- * nothing. Each bump spans at least two steps except possibly the last, so there are at
- * most n/2 bumps (integer division); max ≥ n/2 always suffices.
+/* Bumps (non-monotone segments) of l[0..n−1] sampled at alpha[0..n−1]: the reference's
+ * bump scan (eval_monotonic of the paper's code), statement for statement, so that Δ equals
+ * the paper's on every finite sequence. In words (docs/monotonicity.md):
+ *   scan i = 1, …, n−1 with a bump either closed or open;
+ *   closed: if l_i > l_{i−1} (strictly; a plateau opens nothing) a bump opens with
+ *           start = i−1 and height l_i − l_{i−1}; nothing else happens on this step;
+ *   open:   if l_i < l_start (strictly; l_i == l_start does not close it) it closes:
+ *           recorded with end = i, and the scan is closed again from i + 1 (so the next
+ *           bump may start at end);
+ *           otherwise height = max(height, l_i − l_start), and if i is the last index the
+ *           bump is recorded with end = n−1.
+ *   width = α_end − α_start; height = max over start < j ≤ end (j < end when it closed) of
+ *   l_j − l_start.
+ * Consequence (the reference's, kept on purpose): a rise on the LAST step, l_{n−1} > l_{n−2}
+ * with no bump open, opens a bump that is never recorded — losses 1.0, 0.9, 0.95 have no
+ * bump and Δ = 0. mli_end_rise reports that step separately. Each recorded bump spans at
+ * least two steps, so there are at most n/2 bumps (integer division); max ≥ n/2 suffices.
  *
- * NaN (our decision): a NaN loss is a bump of unknown height, so that Δ = NaN whenever any
- * l_i is NaN. Precisely, the opening test is !(l_i ≤ l_{i−1}) (an increase, or either value
- * NaN), the closing test l_j < l_start is false when either is NaN (a bump that opens at a
- * NaN start never closes), and a NaN l_j inside an open bump makes its height NaN (sticky).
- * Every NaN value therefore lies inside a bump of height NaN. A NaN alpha only makes the
- * affected widths NaN.
+ * NaN (our one departure, which changes nothing on finite data): a NaN loss is a bump of
+ * unknown height, so that Δ = NaN whenever any l_i is NaN (the reference's comparisons are
+ * false on NaN and would skip it). The opening test is !(l_i ≤ l_{i−1}) (a rise, or either
+ * value NaN), the closing test l_j < l_start is false when either is NaN (a bump that opens
+ * at a NaN start never closes), a NaN l_j inside an open bump makes its height NaN
+ * (sticky), and a NaN pair on the last step is recorded as a bump [n−2, n−1] of height NaN.
+ * A NaN alpha only makes the affected widths NaN.
  *
  * Stores the first min(count, max) bumps in out[] (out may be NULL when max == 0) and
  * returns count, the number of bumps found (all are counted). n < 2 gives 0. */
 int mli_bumps(const double *alpha, const double *l, int n, mli_bump *out, int max);
+/* The rise over the last grid step, max(0, l_{n−1} − l_{n−2}) (0 when n < 2, NaN if either
+ * value is NaN), reported beside Δ because the reference's scan leaves it out when no bump
+ * is open before that step: "end_rise" in geometry.json and the summaries. */
+double mli_end_rise(const double *l, int n);
 /* Δ ("max bump") = largest height among b[0..nb−1]; 0 if nb ≤ 0; NaN if any height is NaN.
  * Pass the number of bumps stored, i.e. min(count, max) from mli_bumps. */
 double mli_bumps_max(const mli_bump *b, int nb);

@@ -305,6 +305,16 @@ static void interpolate_all(const mli_arch *a, const mli_real *t0, const mli_rea
         t[i] = t0[i] + (mli_real)alpha * d[i];
 }
 
+double mli_path_bn_reset_weight(int n, int batchsize, mli_bn_stats mode)
+{
+    if (mode != MLI_BN_EMA || batchsize < 1)
+        return 0;
+    int b = 0;
+    for (int i0 = 0; i0 + 1 < n; i0 += batchsize) /* the batches bn_ema passes */
+        b += n - i0 >= 2;
+    return pow(1 - MLI_BN_MOMENTUM, b);
+}
+
 static void bn_ema(const mli_arch *a, const mli_real *theta, const mli_data *train, int B, mli_ws *ws,
                    mli_real *bufs)
 {

@@ -61,6 +61,13 @@ void mli_path_examples_free(mli_path_examples *e);
  *   exact: population mean and unbiased variance of each batch-norm input, layer by layer.
  * Returns n_alpha blocks of nbuffers reals (caller frees). */
 typedef enum { MLI_BN_EMA, MLI_BN_EXACT } mli_bn_stats;
+/* The weight the reset statistics (mean 0, variance 1) still carry after the ema pass over n
+ * training examples in batches of batchsize: (1 − momentum)^b, b the number of batches of at
+ * least two examples (0.9²⁰ ≈ 0.12 for 10,000 examples in batches of 512). 0 for exact. */
+double mli_path_bn_reset_weight(int n, int batchsize, mli_bn_stats mode);
+/* Above this the ema statistics are far from converged: the commands warn and name
+ * --bn-stats exact (docs/monotonicity.md). */
+#define MLI_BN_RESET_WARN 0.01
 mli_real *mli_path_bn_stats(const mli_arch *a, const mli_real *theta0, const mli_real *delta,
                             const double *alpha, int n_alpha, const mli_data *train, int batchsize,
                             mli_bn_stats mode, mli_progress *progress);

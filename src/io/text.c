@@ -40,6 +40,17 @@ void mli_buf_free(mli_buf *b)
 
 int mli_buf_write(const mli_buf *b, const char *path) { return mli_atomic_write(path, b->s, b->len); }
 
+uint64_t mli_fnv1a64(const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= c[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
 int mli_json_write(const char *path, const cJSON *obj)
 {
     char *text = cJSON_Print(obj);

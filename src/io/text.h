@@ -5,6 +5,7 @@
 #define MLI_TEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <cJSON.h>
 
 typedef struct {
@@ -17,6 +18,10 @@ void mli_buf_printf(mli_buf *b, const char *fmt, ...) __attribute__((format(prin
 void mli_buf_num(mli_buf *b, double v, char sep);
 void mli_buf_free(mli_buf *b);
 int mli_buf_write(const mli_buf *b, const char *path); /* atomic */
+/* 64-bit FNV-1a of n bytes: sweep run ids, and the digest geometry.json records for each table
+ * of an analysis so that a table from another analysis is recognised (not a cryptographic
+ * hash). */
+uint64_t mli_fnv1a64(const void *p, size_t n);
 
 /* JSON files: written atomically and pretty-printed; read with MLI_EINPUT on bad input. */
 int mli_json_write(const char *path, const cJSON *obj);

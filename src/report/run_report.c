@@ -136,7 +136,8 @@ typedef struct {
 
 typedef struct {
     int present;
-    double delta, threshold, wdist, norm_wdist;
+    double delta, end_rise, threshold, wdist, norm_wdist;
+    double bn_reset_weight; /* NaN when absent (no batch norm, or an older analysis) */
     double final_train_loss, final_test_loss, final_train_acc, final_test_acc;
     int monotone; /* 1, 0, -1 unknown */
     int nbump;
@@ -251,6 +252,8 @@ static int geo_parse(const cJSON *o, const char *path, geo *g)
     jck c = {path, MLI_OK};
     g->present = 1;
     g->delta = jnum(&c, o, "delta");
+    g->end_rise = jnum(&c, o, "end_rise");
+    g->bn_reset_weight = jnum(&c, o, "bn_reset_weight"); /* NaN (shown "–") in analyses older than the field */
     g->threshold = jnum(&c, o, "nonmonotone_threshold");
     g->wdist = jnum(&c, o, "wdist");
     g->norm_wdist = jnum(&c, o, "norm_wdist");
@@ -1048,6 +1051,21 @@ static void html_summary(const report *r, mli_buf *b)
     v.len = 0;
     html_num(&v, g->threshold, "%.3g");
     html_row(b, "non-monotone threshold", "%s; %d bump(s)", v.s, g->nbump);
+    v.len = 0;
+    html_num(&v, g->end_rise, "%.4g");
+    html_row(b, "end_rise (rise over the last α step, not counted in Δ)", "%s%s", v.s,
+             isfinite(g->end_rise) && g->end_rise > (isfinite(g->threshold) ? g->threshold : 1e-3)
+                 ? " — <b class=\"bad\">the loss rises on the last step</b>"
+                 : "");
+    if (isfinite(g->bn_reset_weight)) {
+        v.len = 0;
+        html_num(&v, g->bn_reset_weight, "%.3g");
+        html_row(b, "batch norm: weight of the reset statistics left after the ema pass", "%s%s", v.s,
+                 g->bn_reset_weight > 0.01
+                     ? " — <b class=\"bad\">warning: above 1%, the moving-average statistics are far from "
+                       "converged; compare with <code>mli analyze --bn-stats exact</code></b>"
+                     : "");
+    }
     static const char *const lab[] = {"‖θ<sub>1</sub> − θ<sub>0</sub>‖ (distance travelled)",
                                       "‖θ<sub>1</sub> − θ<sub>0</sub>‖ / ‖θ<sub>0</sub>‖ (normalized)",
                                       "final training loss", "final test loss",
@@ -1295,6 +1313,58 @@ static int locate(report *r, const char *run_dir)
     return mli_err(MLI_EINPUT, "%s: not a run directory: no config.json", r->run);
 }
 
+/* The tables of one analysis belong together (geometry/analyze.c replaces them as a set, with
+ * geometry.json last): geometry.json lists each with its row count and digest. A table that
+ * differs, is missing, or is present but not listed comes from another analysis. Analyses
+ * older than the list (no "outputs") are not checked. */
+static const char *const analysis_tables[] = {"interp.tsv", "geometry_quantiles.tsv", "examples.tsv"};
+
+static int check_output_set(const report *r, const cJSON *geom)
+{
+    const cJSON *outs = cJSON_GetObjectItemCaseSensitive(geom, "outputs");
+    if (!outs)
+        return MLI_OK;
+    const cJSON *idj = cJSON_GetObjectItemCaseSensitive(geom, "analysis_id");
+    const char *id = cJSON_IsString(idj) ? idj->valuestring : "?";
+    for (int i = 0; i < 3; i++) {
+        char path[4300];
+        snprintf(path, sizeof path, "%s/%s", r->run, analysis_tables[i]);
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(outs, analysis_tables[i]);
+        int exists = access(path, F_OK) == 0;
+        if (!e && !exists)
+            continue;
+        if (!e)
+            return mli_err(MLI_EINPUT, "%s is not part of the analysis recorded in %s/geometry.json "
+                           "(analysis %s): a file left by another analysis; rerun 'mli analyze %s'",
+                           path, r->run, id, r->run);
+        if (!exists)
+            return mli_err(MLI_EINPUT, "%s is missing: %s/geometry.json (analysis %s) lists it; rerun "
+                           "'mli analyze %s'", path, r->run, id, r->run);
+        unsigned char *buf;
+        size_t n;
+        int rc = mli_file_read(path, (size_t)1 << 34, &buf, &n);
+        if (rc)
+            return rc;
+        long rows = -1;
+        for (size_t k = 0; k < n; k++)
+            rows += buf[k] == '\n';
+        char hex[20];
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)mli_fnv1a64(buf, n));
+        free(buf);
+        const cJSON *wr = cJSON_GetObjectItemCaseSensitive(e, "rows");
+        const cJSON *wd = cJSON_GetObjectItemCaseSensitive(e, "fnv1a64");
+        if (!cJSON_IsNumber(wr) || !cJSON_IsString(wd))
+            return mli_err(MLI_EINPUT, "%s/geometry.json: outputs.%s should have rows (a number) and "
+                           "fnv1a64 (a string)", r->run, analysis_tables[i]);
+        if (strcmp(hex, wd->valuestring) != 0)
+            return mli_err(MLI_EINPUT, "%s does not belong to the analysis recorded in %s/geometry.json "
+                           "(analysis %s: %g rows expected, the file has %ld; digest %s, expected %s): the "
+                           "files are a mix of two analyses; rerun 'mli analyze %s'",
+                           path, r->run, id, wr->valuedouble, rows, hex, wd->valuestring, r->run);
+    }
+    return MLI_OK;
+}
+
 static int load(report *r)
 {
     char path[4300];
@@ -1312,8 +1382,17 @@ static int load(report *r)
     if (!rc && access(path, F_OK) == 0) {
         rc = json_load(path, &r->geom_json);
         if (!rc)
+            rc = check_output_set(r, r->geom_json);
+        if (!rc)
             rc = geo_parse(r->geom_json, path, &r->g);
-    }
+    } else if (!rc)
+        for (int i = 0; i < 3 && !rc; i++) { /* tables without their geometry.json: cut short */
+            char tp[4300];
+            snprintf(tp, sizeof tp, "%s/%s", r->run, analysis_tables[i]);
+            if (access(tp, F_OK) == 0)
+                rc = mli_err(MLI_EINPUT, "%s: no geometry.json beside it: the analysis that wrote it did "
+                             "not finish; rerun 'mli analyze %s'", tp, r->run);
+        }
     if (!rc)
         rc = mli_ctl_figs_load(r->run, r->geom_json, &r->ctl); /* control experiments */
     return rc;

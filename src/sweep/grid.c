@@ -249,17 +249,6 @@ void mli_grid_free(mli_grid *g)
 
 /* ---- ids -------------------------------------------------------------------------------- */
 
-uint64_t mli_fnv1a64(const void *p, size_t n)
-{
-    const unsigned char *s = p;
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 void mli_grid_id(const char *canon, char id[13])
 {
     /* the top bits: FNV's multiplication carries every input byte upwards */

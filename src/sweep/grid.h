@@ -63,7 +63,7 @@ void mli_grid_free(mli_grid *g);
 int mli_grid_expand(const mli_grid *g, mli_grid_run **runs, int *n);
 void mli_grid_runs_free(mli_grid_run *runs, int n);
 
-uint64_t mli_fnv1a64(const void *p, size_t n);
+/* mli_fnv1a64: io/text.h */
 /* The canonical text of a configuration and its analysis options (malloc'd). */
 char *mli_grid_canonical(const mli_config *cfg, const mli_analyze_opts *an);
 /* 12 hex digits and a terminator. */
