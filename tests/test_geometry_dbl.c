@@ -9,7 +9,7 @@
 
 #include "geometry/certify.h"
 #include "geometry/curve.h"
-#include "geometry/exact.h"
+#include "geometry/reeval.h"
 #include "geometry/path.h"
 #include "nn/hvp.h"
 #include "nn/layers.h"
@@ -452,9 +452,9 @@ static void test_ambiguous_rise_is_decided_in_double(void **state)
     free(s.counterexamples);
 }
 
-/* mli_exact_loss in the double build is the engine's loss (same arithmetic precision), for
+/* mli_reeval_loss in the double build is the engine's loss (same arithmetic precision), for
  * every activation and loss; its condition number is positive. */
-static void test_exact_loss_matches_double_engine(void **state)
+static void test_reeval_loss_matches_double_engine(void **state)
 {
     (void)state;
     const mli_act acts[] = {MLI_ACT_RELU, MLI_ACT_TANH, MLI_ACT_SIGMOID, MLI_ACT_IDENTITY};
@@ -467,7 +467,7 @@ static void test_exact_loss_matches_double_engine(void **state)
             mli_real *th1 = malloc(sizeof(mli_real) * P);
             for (size_t i = 0; i < P; i++)
                 th1[i] = f.th0[i] + f.delta[i];
-            mli_exact_ctx c = {&f.a, f.th0, th1, 0, NULL};
+            mli_reeval_ctx c = {&f.a, f.th0, th1, 0, NULL};
             double *work = malloc(sizeof(double) * 4 * f.a.width_max);
             mli_ws *w = mli_ws_new(&f.a, n);
             for (double al = 0; al <= 1; al += 0.25) {
@@ -476,7 +476,7 @@ static void test_exact_loss_matches_double_engine(void **state)
                 double loss, acc, per[16];
                 mli_net_evaluate(&f.a, f.th, NULL, w, &f.d, &loss, &acc, per);
                 for (int e = 0; e < n; e++) {
-                    double kc, l = mli_exact_loss(&c, f.x + 5 * e, f.y[e], NULL, al, &kc, work);
+                    double kc, l = mli_reeval_loss(&c, f.x + 5 * e, f.y[e], NULL, al, &kc, work);
                     if (fabs(l - per[e]) > 1e-12 * fmax(1, fabs(per[e])))
                         fail_msg("%s loss %d alpha %g example %d: exact %.17g engine %.17g",
                                  mli_act_name(acts[ia]), il, al, e, l, per[e]);
@@ -502,7 +502,7 @@ int main(void)
         cmocka_unit_test(test_slow_rise_is_not_monotone),
         cmocka_unit_test(test_certified_path_hiding_a_slow_rise_is_a_counterexample),
         cmocka_unit_test(test_ambiguous_rise_is_decided_in_double),
-        cmocka_unit_test(test_exact_loss_matches_double_engine),
+        cmocka_unit_test(test_reeval_loss_matches_double_engine),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,7 +41,7 @@ int mli_cli_analysis_opt(int argc, char **argv, int *i, mli_analyze_opts *o)
         return c;
     int rc = MLI_OK;
     if (!strcmp(a, "--alpha-steps"))
-        rc = parse_int(a, mli_cli_value(argc, argv, i), 2, 100000, &o->alpha_steps);
+        rc = parse_int(a, mli_cli_value(argc, argv, i), 2, MLI_ALPHA_STEPS_MAX, &o->alpha_steps);
     else if (!strcmp(a, "--examples"))
         rc = parse_int(a, mli_cli_value(argc, argv, i), 0, 100000000, &o->n_examples);
     else if (!strcmp(a, "--verify-steps"))

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "geometry/curve.h"
-#include "geometry/exact.h"
+#include "geometry/reeval.h"
 #include "geometry/hessian.h"
 #include "io/err.h"
 #include "io/text.h"
@@ -534,7 +534,7 @@ static int controls(job *j)
 /* ---- double re-evaluation of the verification's undecided rises (certify.h) ---- */
 typedef struct {
     job *j;
-    mli_exact_ctx c;
+    mli_reeval_ctx c;
     double *work;
 } exact_job;
 
@@ -544,7 +544,7 @@ static double exact_loss(void *p, int e, double alpha, double *cond)
     const mli_data *d = &x->j->ds.test;
     const mli_real *xe = d->x + (size_t)e * d->d;
     const mli_real *t = x->j->a.loss == MLI_LOSS_RECON ? xe : d->t ? d->t + (size_t)e * d->k : NULL;
-    return mli_exact_loss(&x->c, xe, d->y ? d->y[e] : 0, t, alpha, cond, x->work);
+    return mli_reeval_loss(&x->c, xe, d->y ? d->y[e] : 0, t, alpha, cond, x->work);
 }
 
 static int compute(job *j)

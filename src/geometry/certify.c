@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "geometry/curve.h"
-#include "geometry/exact.h"
+#include "geometry/reeval.h"
 #include "io/err.h"
 
 int mli_cert_monotone(const double *alpha, const double *l, const double *tol, int n, double *first)

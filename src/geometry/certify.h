@@ -34,12 +34,12 @@
  * 0.01α on 1,000 points) accumulates and is caught. The fine losses come from the float32
  * engine; the error of each is bounded by τ(α) = 2·u₃₂·K(α), u₃₂ = 2⁻²⁴ and K the condition
  * number of the evaluation of ℓ at α, computed by a first-order forward error analysis of the
- * network in double (geometry/exact.h states the recurrence). For one example:
+ * network in double (geometry/reeval.h states the recurrence). For one example:
  *   1. R = max_j (ℓ_j − min_{i<j} ℓ_i), reached at the pair (i, j). R ≤ 0: monotone.
  *   2. τ_pair = τ(α_i) + τ(α_j). R > MLI_CERT_FEW·τ_pair: non-monotone, decided in float32
  *      (the float values differ by more than a few times what rounding can explain).
  *   3. 0 < R ≤ MLI_CERT_FEW·τ_pair (the rise is within a few times the float tolerance): the
- *      whole fine curve is re-evaluated in double (geometry/exact.h) and judged there with the
+ *      whole fine curve is re-evaluated in double (geometry/reeval.h) and judged there with the
  *      double tolerance 2·u₆₄·K (rechecked_double counts these) — always when the verdict
  *      decides a counterexample (the example is certified by C1, C2 or C12), and for the
  *      others while MLI_CERT_DOUBLE_BUDGET lasts; past it, an uncertified example is
@@ -72,7 +72,7 @@ typedef struct {
 #define MLI_CERT_FEW 4.0
 
 /* The loss of example e at α recomputed in double, with the condition number K of its float32
- * evaluation in *cond (geometry/exact.h). */
+ * evaluation in *cond (geometry/reeval.h). */
 typedef double (*mli_cert_exact_fn)(void *ctx, int e, double alpha, double *cond);
 typedef struct {
     mli_cert_exact_fn fn;

@@ -17,8 +17,8 @@
  * K is a condition number of the evaluation of ℓ at that α: the float32 result is within
  * 2·u₃₂·K of the exact loss of the line and the double result within 2·u₆₄·K (the factor 2
  * covers the second-order terms the first-order analysis drops). */
-#ifndef MLI_GEOMETRY_EXACT_H
-#define MLI_GEOMETRY_EXACT_H
+#ifndef MLI_GEOMETRY_REEVAL_H
+#define MLI_GEOMETRY_REEVAL_H
 
 #include "nn/arch.h"
 
@@ -30,12 +30,12 @@ typedef struct {
     const mli_real *theta0, *theta1; /* the two model files' parameters */
     int n_alpha;                     /* batch-norm statistics: n_alpha blocks on the grid */
     const mli_real *bufs;            /* of a->nbuffers, the nearest block is used; or NULL */
-} mli_exact_ctx;
+} mli_reeval_ctx;
 
 /* ℓ(α) in double for input x (a->input_size), label y and target t (a->nout values, or NULL
  * for classification and one-hot targets); *cond receives K. work holds 4·a->width_max
  * doubles. */
-double mli_exact_loss(const mli_exact_ctx *c, const mli_real *x, int y, const mli_real *t, double alpha,
+double mli_reeval_loss(const mli_reeval_ctx *c, const mli_real *x, int y, const mli_real *t, double alpha,
                       double *cond, double *work);
 
 #endif

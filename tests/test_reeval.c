@@ -1,4 +1,4 @@
-/* The float32 error bound of geometry/exact.h holds for the float engine: on random networks
+/* The float32 error bound of geometry/reeval.h holds for the float engine: on random networks
  * (every activation, both losses, with and without batch norm) the engine's per-example loss at
  * θ₀ + α·fl(θ₁ − θ₀) is within 2·u₃₂·K of the double recomputation of the line's loss, and the
  * bound is not vacuous (measured: 1e-4 to 1e-3 of it is used on these networks). */
@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "geometry/exact.h"
+#include "geometry/reeval.h"
 #include "nn/net.h"
 
 #ifdef MLI_DOUBLE
@@ -39,7 +39,7 @@ static void check_bound(mli_act act, mli_loss loss, int use_bn)
     for (int i = 0; i < N; i++)
         y[i] = i % 10;
     mli_data d = {N, D, 10, x, y, loss == MLI_LOSS_MSE ? t : NULL};
-    mli_exact_ctx c = {&a, t0, t1, 1, use_bn ? bufs : NULL};
+    mli_reeval_ctx c = {&a, t0, t1, 1, use_bn ? bufs : NULL};
     double *work = malloc(sizeof(double) * 4 * a.width_max);
     mli_ws *w = mli_ws_new(&a, N);
     double worst = 0, max_err = 0;
@@ -50,7 +50,7 @@ static void check_bound(mli_act act, mli_loss loss, int use_bn)
         double lm, acc, per[N];
         mli_net_evaluate(&a, th, use_bn ? bufs : NULL, w, &d, &lm, &acc, per);
         for (int e = 0; e < N; e++) {
-            double K, l = mli_exact_loss(&c, x + (size_t)e * D, y[e], d.t ? t + (size_t)e * 10 : NULL, al, &K, work);
+            double K, l = mli_reeval_loss(&c, x + (size_t)e * D, y[e], d.t ? t + (size_t)e * 10 : NULL, al, &K, work);
             double err = fabs(per[e] - l), bound = 2 * MLI_U32 * K;
             if (!(err <= bound))
                 fail_msg("%s %s bn %d alpha %g example %d: float %.9g exact %.17g: error %.3g > bound %.3g",

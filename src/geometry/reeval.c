@@ -1,10 +1,10 @@
-/* Double-precision loss with the float32 error bound; see exact.h. */
-#include "geometry/exact.h"
+/* Double-precision loss with the float32 error bound; see reeval.h. */
+#include "geometry/reeval.h"
 
 #include <math.h>
 #include <string.h>
 
-double mli_exact_loss(const mli_exact_ctx *c, const mli_real *x, int y, const mli_real *t, double alpha,
+double mli_reeval_loss(const mli_reeval_ctx *c, const mli_real *x, int y, const mli_real *t, double alpha,
                       double *cond, double *work)
 {
     const mli_arch *a = c->a;
