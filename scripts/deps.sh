@@ -2,7 +2,8 @@
 # Install the Debian packages mli needs (DESIGN.md), only those that are missing.
 set -euo pipefail
 pkgs=(libopenblas-dev liblapacke-dev libgsl-dev zlib1g-dev libcjson-dev libcmocka-dev
-      gnuplot-nox dataset-fashion-mnist pkg-config)
+      gnuplot-nox dataset-fashion-mnist pkg-config
+      libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
