@@ -35,7 +35,7 @@ enum {
     MLI_ONNX_BOOL = 9,
     MLI_ONNX_DOUBLE = 11
 };
-/* "FLOAT", "INT64", ... or "type 42". The result is static (not thread-safe for unknown ones). */
+/* "FLOAT", "INT64", ... or "type 42" (in a per-thread buffer, for messages). */
 const char *mli_onnx_type_name(int elem_type);
 
 /* A tensor with its data: FLOAT and DOUBLE in the file become float (elem_type MLI_ONNX_FLOAT,
