@@ -53,10 +53,10 @@ build/s/%.o: %.c | $(GEN)/onnx.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
 
-$(GEN)/onnx.pb-c.c: $(ONNX_PROTO)
+# One run of protoc-c makes both files (a grouped target, GNU make >= 4.3).
+$(GEN)/onnx.pb-c.c $(GEN)/onnx.pb-c.h &: $(ONNX_PROTO)
 	@mkdir -p $(GEN)
 	protoc-c --c_out=$(GEN) -I$(dir $(ONNX_PROTO)) $(notdir $(ONNX_PROTO))
-$(GEN)/onnx.pb-c.h: $(GEN)/onnx.pb-c.c
 
 build/f/libmli.a: $(LIB_SRC:%.c=build/f/%.o)
 	$(AR) rcs $@ $^
