@@ -972,6 +972,19 @@ static void test_malformed_wire(void **state)
     free(buf);
     free(tmp);
 
+    /* One field more than the bound, each an empty producer_name (two bytes): refused before
+     * protobuf-c allocates anything per field. */
+    size_t nf = MLI_ONNX_MAX_FIELDS + 1;
+    unsigned char *many = malloc(2 * nf);
+    for (size_t k = 0; k < nf; k++) {
+        many[2 * k] = 0x12;
+        many[2 * k + 1] = 0;
+    }
+    REFUSED(many, 2 * nf, "many", "more than 4194304 names, strings and messages");
+    /* At the bound it decodes (and has no graph). */
+    REFUSED(many, 2 * (nf - 1), "atbound", "the model has no graph");
+    free(many);
+
     /* Sparse initializers, GRAPH attributes, function references. */
     Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
     Onnx__SparseTensorProto sp = ONNX__SPARSE_TENSOR_PROTO__INIT;

@@ -104,9 +104,11 @@ static int read_varint(const uint8_t *p, size_t n, size_t *i, uint64_t *v)
 /* protobuf-c decodes sub-messages recursively, and GraphProto nests inside AttributeProto
  * inside NodeProto inside GraphProto without end: a file of nested graphs a few bytes per
  * level would exhaust the stack. This walk follows the same schema (the generated descriptors)
- * and only measures depth; 1 = fine, 0 = too deep, -1 = not decodable (protobuf-c then says
- * so). Its own recursion stops at MLI_ONNX_MAX_DEPTH. */
-static int scan_depth(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n, int depth)
+ * and only measures depth and counts length-delimited fields (MLI_ONNX_MAX_FIELDS);
+ * 1 = fine, 0 = too deep, -2 = too many fields, -1 = not decodable (protobuf-c then says so).
+ * Its own recursion stops at MLI_ONNX_MAX_DEPTH. */
+static int scan_depth(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n, int depth,
+                      size_t *fields)
 {
     if (depth > MLI_ONNX_MAX_DEPTH)
         return 0;
@@ -133,10 +135,12 @@ static int scan_depth(const ProtobufCMessageDescriptor *d, const uint8_t *p, siz
         case 2: {
             if (!read_varint(p, n, &i, &len) || len > n - i)
                 return -1;
+            if (++*fields > MLI_ONNX_MAX_FIELDS)
+                return -2;
             const ProtobufCFieldDescriptor *f =
                 key >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3)) : NULL;
             if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
-                int r = scan_depth(f->descriptor, p + i, (size_t)len, depth + 1);
+                int r = scan_depth(f->descriptor, p + i, (size_t)len, depth + 1, fields);
                 if (r <= 0)
                     return r;
             }
@@ -158,10 +162,16 @@ static ProtobufCMessage *unpack(const ProtobufCMessageDescriptor *d, const unsig
                 MLI_ONNX_MAX_FILE, kind);
         return NULL;
     }
-    int depth = scan_depth(d, buf, len, 0);
+    size_t fields = 0;
+    int depth = scan_depth(d, buf, len, 0, &fields);
     if (depth == 0) {
         mli_err(MLI_EINPUT, "%s: not a valid ONNX %s: messages nested more than %d deep", label, kind,
                 MLI_ONNX_MAX_DEPTH);
+        return NULL;
+    }
+    if (depth == -2) {
+        mli_err(MLI_EINPUT, "%s: more than %u names, strings and messages, the most mli decodes in an "
+                "ONNX %s", label, MLI_ONNX_MAX_FIELDS, kind);
         return NULL;
     }
     ProtobufCMessage *msg = depth > 0 ? protobuf_c_message_unpack(d, NULL, len, buf) : NULL;

@@ -23,6 +23,10 @@
 /* Messages nested deeper than this (graphs inside attributes inside graphs ...) are refused
  * before protobuf-c, whose decoder recurses, sees them. */
 #define MLI_ONNX_MAX_DEPTH 32
+/* Decoding costs memory per string, byte field and message (a struct, a pointer, an allocation),
+ * so a file of empty fields two bytes each would cost 100 times its size: at most this many
+ * length-delimited fields are decoded. Real models have about ten per node. */
+#define MLI_ONNX_MAX_FIELDS (1u << 22)
 /* The IR version the builder declares: that of ONNX 1.10 to 1.12 (opsets 15 to 17). */
 #define MLI_ONNX_IR_VERSION 8
 
