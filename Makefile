@@ -6,10 +6,10 @@
 #   make fuzz     libFuzzer targets for the untrusted-file parsers
 PREFIX   ?= /usr/local
 CC       ?= cc
-PKGS     := openblas lapacke zlib libcjson
+PKGS     := openblas lapacke zlib libcjson libprotobuf-c
 OPT      ?= -O3
 WARN     := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-format-truncation
-CFLAGS   += $(OPT) -g -std=c11 -D_GNU_SOURCE $(WARN) -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS   += $(OPT) -g -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -I$(GEN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # GSL's own cblas is left out on purpose: OpenBLAS provides cblas for the whole program.
 # CFLAGS and LDLIBS are expanded when used ('=' and '+=', never ':='): on a fresh machine
 # `make demo` and `make check` install the packages pkg-config describes before anything is
@@ -17,7 +17,14 @@ CFLAGS   += $(OPT) -g -std=c11 -D_GNU_SOURCE $(WARN) -Isrc $(shell pkg-config --
 LDLIBS    = -lgsl $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 TESTLIBS := -lcmocka
 
+# ONNX models (src/io/onnx.c) are decoded and encoded by protobuf-c (libprotobuf-c-dev) from C
+# that protoc-c (protobuf-c-compiler) generates at build time from the schema of Debian's
+# libonnx-dev; generated code is never committed, so the schema and the generator stay in step.
+GEN      := build/gen
+ONNX_PROTO := /usr/include/onnx/onnx.proto
+GEN_SRC  := $(GEN)/onnx.pb-c.c
 SRC      := $(sort $(wildcard src/io/*.c src/data/*.c src/nn/*.c src/train/*.c src/geometry/*.c src/report/*.c src/sweep/*.c))
+LIB_SRC  := $(SRC) $(GEN_SRC)
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TESTS    := $(sort $(basename $(notdir $(wildcard tests/test_*.c))))
 # Tests that check derivatives link the engine built in double precision.
@@ -34,21 +41,28 @@ SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanit
 .PHONY: all check check-run test-unit test-san test-e2e demo deps bench fuzz install clean paper
 all: build/mli
 
-build/f/%.o: %.c
+# Every object waits for the generated header (order-only: its -MMD dependencies take over
+# once it exists), since nothing says in advance which sources include it.
+build/f/%.o: %.c | $(GEN)/onnx.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
-build/d/%.o: %.c
+build/d/%.o: %.c | $(GEN)/onnx.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DMLI_DOUBLE -MMD -MP -c $< -o $@
-build/s/%.o: %.c
+build/s/%.o: %.c | $(GEN)/onnx.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
 
-build/f/libmli.a: $(SRC:%.c=build/f/%.o)
+# One run of protoc-c makes both files (a grouped target, GNU make >= 4.3).
+$(GEN)/onnx.pb-c.c $(GEN)/onnx.pb-c.h &: $(ONNX_PROTO)
+	@mkdir -p $(GEN)
+	protoc-c --c_out=$(GEN) -I$(dir $(ONNX_PROTO)) $(notdir $(ONNX_PROTO))
+
+build/f/libmli.a: $(LIB_SRC:%.c=build/f/%.o)
 	$(AR) rcs $@ $^
-build/d/libmli.a: $(SRC:%.c=build/d/%.o)
+build/d/libmli.a: $(LIB_SRC:%.c=build/d/%.o)
 	$(AR) rcs $@ $^
-build/s/libmli.a: $(SRC:%.c=build/s/%.o)
+build/s/libmli.a: $(LIB_SRC:%.c=build/s/%.o)
 	$(AR) rcs $@ $^
 
 build/mli: $(CLI_SRC:%.c=build/f/%.o) build/f/libmli.a
@@ -102,10 +116,10 @@ bench: build/mli $(BENCHES:%=build/bench/%)
 	@bash bench/run.sh $(BENCHES)
 
 FUZZERS := $(sort $(basename $(notdir $(wildcard fuzz/fuzz_*.c))))
-FUZZ_CFLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -fsanitize=fuzzer,address,undefined
-build/fuzz/%: fuzz/%.c $(SRC)
+FUZZ_CFLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -I$(GEN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -fsanitize=fuzzer,address,undefined
+build/fuzz/%: fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(SRC) $(LDLIBS)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
 FUZZ_SECONDS ?= 60
 fuzz: $(FUZZERS:%=build/fuzz/%)
 	@for f in $(FUZZERS); do mkdir -p fuzz/corpus-$$f; \

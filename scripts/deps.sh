@@ -2,7 +2,10 @@
 # Install the Debian packages mli needs (DESIGN.md), only those that are missing.
 set -euo pipefail
 pkgs=(libopenblas-dev liblapacke-dev libgsl-dev zlib1g-dev libcjson-dev libcmocka-dev
-      gnuplot-nox dataset-fashion-mnist pkg-config)
+      gnuplot-nox dataset-fashion-mnist pkg-config
+      libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata)
+# The last four: ONNX models (src/io/onnx.c) through protobuf-c, its code generator, the ONNX
+# schema, and ONNX's backend test models read by tests/test_onnx.c.
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
