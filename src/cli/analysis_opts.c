@@ -80,6 +80,8 @@ int mli_cli_analysis_opt(int argc, char **argv, int *i, mli_analyze_opts *o)
             rc = mli_err(MLI_EUSAGE, "--gauss-quad: '%s' is not trapz or adaptive", v ? v : "");
     } else if (!strcmp(a, "--no-train-derivs"))
         o->train_derivs = 0;
+    else if (!strcmp(a, "--exact"))
+        o->exact = 1;
     else if (!strcmp(a, "--certificates"))
         o->certificates = 1;
     else if (!strcmp(a, "--no-certificates"))
@@ -103,6 +105,11 @@ void mli_cli_analysis_help(FILE *f)
                "                       for mse and recon models)\n"
                "  --verify-steps N     fine grid on which every verdict is re-checked (default 1000, at least 2)\n"
                "  --gauss-quad adaptive   also the Gauss length by GSL adaptive quadrature (grid-free)\n"
+               "  --exact              piecewise-linear networks (relu or identity, no batch norm): the\n"
+               "                       exact pieces of every analysed example's path, monotonicity\n"
+               "                       decided without a grid, total turning with the kinks, the\n"
+               "                       certificates on the pieces, and the data set's exact training\n"
+               "                       loss curve (mse, recon) or an enclosure of it (ce); docs/exact.md\n"
                "  --hessian K          top-K (and bottom-K) Hessian eigenvalues by Lanczos, and the\n"
                "                       Hutchinson trace, over the training set\n"
                "  --hessian-alphas A,B alphas for --hessian (default 0,1)\n"

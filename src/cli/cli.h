@@ -51,6 +51,8 @@ void mli_cli_analysis_help(FILE *f);
 int mli_cli_train_args(int argc, char **argv, mli_config *cfg, mli_config_seen *seen, mli_train_opts *o);
 /* The warning when the ema batch-norm statistics are far from converged (stderr). */
 void mli_cli_bn_warning(const char *cmd, const mli_analysis *r);
+/* The --exact lines of the summaries of analyze and check (nothing without --exact). */
+void mli_cli_exact_summary(FILE *f, const mli_analysis *r, double threshold);
 /* Make sure the output folder dir exists (created with its parents) and takes files, before any
  * work; MLI_EUSAGE naming the option and the folder if not. */
 int mli_cli_output_dir(const char *dir, const char *opt);

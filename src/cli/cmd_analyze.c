@@ -71,6 +71,8 @@ int mli_cmd_analyze(int argc, char **argv)
                 res.delta, res.monotone ? "monotone" : "non-monotone", res.end_rise,
                 res.end_rise > o.threshold ? " (a rise on the last step, not in delta)" : "", res.norm_wdist,
                 res.n_examples ? "" : ", no geometry examples");
+    if (!rc && o.progress >= 0)
+        mli_cli_exact_summary(stderr, &res, o.threshold);
     mli_analysis_free(&res);
     return mli_cli_fail(rc);
 }

@@ -62,6 +62,7 @@ static void print_table(const char *what, const mli_analysis *r, const mli_analy
            r->end_rise > o->threshold ? " (a rise on the last step, not in delta)" : "", r->norm_wdist);
     printf("counterexamples: %d%s\n", s->n_counterexamples,
            s->n_counterexamples ? "  (listed in geometry.json: certificates.counterexample_list)" : "");
+    mli_cli_exact_summary(stdout, r, o->threshold);
 }
 
 int mli_cmd_check(int argc, char **argv)

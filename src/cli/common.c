@@ -111,6 +111,34 @@ int mli_cli_read_run_config(const char *run_dir, mli_config *cfg)
     return rc;
 }
 
+void mli_cli_exact_summary(FILE *f, const mli_analysis *r, double threshold)
+{
+    if (!r->has_exact)
+        return;
+    int n = r->exact_monotone + r->exact_violating + r->exact_undecided;
+    fprintf(f, "exact (piecewise-linear): %d/%d examples proved monotone, %d violate (%d of them "
+               "monotone on the grid), %d undecided\n",
+            r->exact_monotone, n, r->exact_violating, r->exact_missed_by_grid, r->exact_undecided);
+    fprintf(f, "exact total turning: mean %.4g, of which the pointwise Gauss length %.4g (the rest "
+               "turns at the kinks)\n",
+            r->exact_turning_mean, r->exact_smooth_mean);
+    if (r->loss != MLI_LOSS_CE)
+        fprintf(f, "exact certificates: counterexamples %d; the pointwise Gauss-length condition "
+                   "would certify a rise for %d examples\n",
+                r->exact_counterexamples, r->exact_c1p_false);
+    if (r->exact_curve == 1)
+        fprintf(f, "exact training loss: delta = %.4g (%s; the %s grid's delta %.4g)\n",
+                r->exact_delta_hi, r->exact_delta_hi > threshold ? "non-monotone" : "monotone",
+                "analysis", r->exact_grid_delta);
+    else if (r->exact_curve == 0)
+        fprintf(f, "exact training loss (enclosure): %.4g <= delta <= %.4g (%s; the grid's delta %.4g)\n",
+                r->exact_delta_lo, r->exact_delta_hi,
+                r->exact_delta_lo > threshold  ? "non-monotone"
+                : r->exact_delta_hi <= threshold ? "monotone"
+                                                 : "undecided at the threshold",
+                r->exact_grid_delta);
+}
+
 void mli_cli_bn_warning(const char *cmd, const mli_analysis *r)
 {
     if (r->bn_reset_weight > MLI_BN_RESET_WARN)

@@ -1,3 +1,6 @@
+#include "geometry/pieces.h"
+#include "io/runfiles.h"
+#include "geometry/pwlan.h"
 #include "geometry/analyze.h"
 
 #include <errno.h>
@@ -52,6 +55,7 @@ typedef struct {
     double *adaptive; /* per example, or NULL */
     cJSON *hessian;
     cJSON *controls; /* geometry.json entries of the control experiments */
+    mli_pwlan *exact; /* --exact */
     mli_progress prog;
 } job;
 
@@ -275,8 +279,9 @@ static void write_examples(job *j, mli_buf *bp)
 {
     mli_buf b = {0};
     mli_buf_printf(&b, "index\tlabel\tgauss_length\tarc_length\tmax_curvature\tmonotone\tcert_c0\tcert_c1\tcert_c2\t"
-                       "first_violation_alpha\tc1_prefix\tcert_c12\tgauss_chord%s\n",
-                   j->adaptive ? "\tgauss_length_adaptive" : "");
+                       "first_violation_alpha\tc1_prefix\tcert_c12\tgauss_chord%s%s\n",
+                   j->adaptive ? "\tgauss_length_adaptive" : "",
+                   j->exact ? "\texact_monotone\texact_max_bump\texact_first_rise\tn_pieces\ttotal_turning" : "");
     for (int e = 0; e < j->ex.n; e++) {
         const mli_cert_example *c = &j->cert[e];
         mli_buf_printf(&b, "%d\t%d\t", e, j->ds.test.y[e]);
@@ -290,9 +295,17 @@ static void write_examples(job *j, mli_buf *bp)
         mli_buf_num(&b, c->first_violation_alpha, '\t');
         mli_buf_num(&b, j->certified ? c->c1_prefix : -1, '\t');
         mli_buf_printf(&b, "%d\t", j->certified ? c->c12 : -1);
-        mli_buf_num(&b, c->gauss_chord, j->adaptive ? '\t' : '\n');
+        mli_buf_num(&b, c->gauss_chord, j->adaptive || j->exact ? '\t' : '\n');
         if (j->adaptive)
-            mli_buf_num(&b, j->adaptive[e], '\n');
+            mli_buf_num(&b, j->adaptive[e], j->exact ? '\t' : '\n');
+        if (j->exact) {
+            const mli_pwl_result *x = &j->exact->ex[e];
+            mli_buf_printf(&b, "%d\t", x->monotone);
+            mli_buf_num(&b, x->max_bump, '\t');
+            mli_buf_num(&b, x->first_rise, '\t');
+            mli_buf_printf(&b, "%d\t", x->npieces);
+            mli_buf_num(&b, x->total_turning, '\n');
+        }
     }
     *bp = b;
 }
@@ -383,6 +396,74 @@ static cJSON *gauss_json(job *j, mli_analysis *res)
     return o;
 }
 
+/* geometry.json's `exact` object (docs/exact.md) and the summary numbers of res. */
+static cJSON *exact_json(job *j, mli_analysis *res)
+{
+    const mli_pwlan *x = j->exact;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "n_examples", x->n);
+    cJSON_AddNumberToObject(o, "proved_monotone", x->n_monotone);
+    cJSON_AddNumberToObject(o, "violating", x->n_violating);
+    cJSON_AddNumberToObject(o, "undecided", x->n_undecided);
+    cJSON_AddNumberToObject(o, "missed_by_grid", x->n_missed_by_grid);
+    cJSON *pc = cJSON_AddObjectToObject(o, "pieces");
+    cJSON_AddItemToObject(pc, "mean", mli_json_num(x->pieces_mean));
+    cJSON_AddNumberToObject(pc, "max", x->pieces_max);
+    cJSON *tu = cJSON_AddObjectToObject(o, "turning");
+    cJSON_AddItemToObject(tu, "mean", mli_json_num(x->turning_mean));
+    cJSON_AddItemToObject(tu, "median", mli_json_num(x->turning_median));
+    cJSON_AddItemToObject(tu, "frac_below_half_pi", mli_json_num(x->frac_turning_below));
+    cJSON_AddItemToObject(tu, "pointwise_mean", mli_json_num(x->smooth_mean));
+    cJSON_AddItemToObject(tu, "pointwise_frac_below_half_pi", mli_json_num(x->frac_smooth_below));
+    cJSON *ce = cJSON_AddObjectToObject(o, "certificates");
+    if (j->a.loss == MLI_LOSS_CE)
+        cJSON_AddStringToObject(ce, "note", "not applicable: the conditions are for squared error");
+    else {
+        cJSON_AddNumberToObject(ce, "c1", x->c1);
+        cJSON_AddNumberToObject(ce, "c2", x->c2);
+        cJSON_AddNumberToObject(ce, "c12", x->c12);
+        cJSON_AddNumberToObject(ce, "counterexamples", x->counterexamples);
+        cJSON_AddNumberToObject(ce, "pointwise_c1_false", x->c1p_false);
+    }
+    if (x->have_curve) {
+        cJSON *d = cJSON_AddObjectToObject(o, "dataset");
+        cJSON_AddStringToObject(d, "curve", x->curve_exact ? "exact" : "enclosure");
+        cJSON_AddNumberToObject(d, "n_train", x->n_train);
+        cJSON_AddNumberToObject(d, "pieces", (double)x->curve_pieces);
+        cJSON_AddItemToObject(d, "delta", mli_json_num(x->delta));
+        cJSON_AddItemToObject(d, "delta_lo", mli_json_num(x->delta_lo));
+        cJSON_AddItemToObject(d, "delta_hi", mli_json_num(x->delta_hi));
+        cJSON_AddItemToObject(d, "delta_grid", mli_json_num(x->grid_delta));
+        cJSON_AddItemToObject(d, "delta_start", mli_json_num(x->delta_start));
+        cJSON_AddItemToObject(d, "delta_end", mli_json_num(x->delta_end));
+        cJSON_AddItemToObject(d, "first_rise", mli_json_num(x->first_rise));
+        cJSON_AddBoolToObject(d, "monotone", x->delta_hi <= j->o->threshold);
+        cJSON *bl = cJSON_AddArrayToObject(d, "bumps");
+        for (int i = 0; i < x->nbumps && i < MLI_PWLAN_MAX_BUMPS; i++) {
+            cJSON *b = cJSON_CreateObject();
+            cJSON_AddItemToObject(b, "start", mli_json_num(x->bumps[i].start));
+            cJSON_AddItemToObject(b, "end", mli_json_num(x->bumps[i].end));
+            cJSON_AddItemToObject(b, "height", mli_json_num(x->bumps[i].height));
+            cJSON_AddItemToObject(b, "peak", mli_json_num(x->bumps[i].peak));
+            cJSON_AddItemToArray(bl, b);
+        }
+    }
+    res->has_exact = 1;
+    res->exact_monotone = x->n_monotone;
+    res->exact_violating = x->n_violating;
+    res->exact_undecided = x->n_undecided;
+    res->exact_missed_by_grid = x->n_missed_by_grid;
+    res->exact_counterexamples = x->counterexamples;
+    res->exact_c1p_false = x->c1p_false;
+    res->exact_curve = x->have_curve ? x->curve_exact : -1;
+    res->exact_delta_lo = x->delta_lo;
+    res->exact_delta_hi = x->delta_hi;
+    res->exact_grid_delta = x->grid_delta;
+    res->exact_turning_mean = x->turning_mean;
+    res->exact_smooth_mean = x->smooth_mean;
+    return o;
+}
+
 static cJSON *geometry_json(job *j, mli_analysis *res)
 {
     cJSON *o = cJSON_CreateObject();
@@ -438,6 +519,8 @@ static cJSON *geometry_json(job *j, mli_analysis *res)
         cJSON_AddItemToObject(o, "hessian", j->hessian);
         j->hessian = NULL;
     }
+    if (j->exact)
+        cJSON_AddItemToObject(o, "exact", exact_json(j, res));
     mli_controls_merge(o, j->controls); /* control experiments */
     return o;
 }
@@ -446,8 +529,37 @@ static cJSON *geometry_json(job *j, mli_analysis *res)
 
 /* The tables an analysis may write, in the order they are put in place; geometry.json, which
  * lists them with their digests, comes last: it is the commit point of the set. */
-static const char *const table_names[] = {"interp.tsv", "geometry_quantiles.tsv", "examples.tsv"};
-#define NTABLES 3
+#define NTABLES MLI_N_ANALYSIS_TABLES
+#define table_names mli_analysis_tables
+
+/* The --exact tables for the report: the first examples' exact loss on a fine grid, their
+ * breakpoints with the loss there, and the data set's curve. */
+static void write_exact(const mli_pwlan *x, mli_buf *lb, mli_buf *bb, mli_buf *db)
+{
+    mli_buf_printf(lb, "alpha");
+    for (int e = 0; e < x->nshow; e++)
+        mli_buf_printf(lb, "\tloss_%d", e);
+    mli_buf_printf(lb, "\n");
+    for (int g = 0; g < MLI_PWLAN_SAMPLES && x->nshow > 0; g++) {
+        mli_buf_num(lb, (double)g / (MLI_PWLAN_SAMPLES - 1), '\t');
+        for (int e = 0; e < x->nshow; e++)
+            mli_buf_num(lb, x->show_loss[e][g], e + 1 < x->nshow ? '\t' : '\n');
+    }
+    mli_buf_printf(bb, "example\talpha\tloss\n");
+    for (int e = 0; e < x->nshow; e++)
+        for (int q = 0; q < x->show_nbrk[e]; q++) {
+            mli_buf_printf(bb, "%d\t", e);
+            mli_buf_num(bb, x->show_brk[e][q], '\t');
+            mli_buf_num(bb, x->show_brk_loss[e][q], '\n');
+        }
+    if (!x->have_curve)
+        return;
+    mli_buf_printf(db, "alpha\ttrain_loss\n");
+    for (int g = 0; g < x->n_curve; g++) {
+        mli_buf_num(db, x->curve_alpha[g], '\t');
+        mli_buf_num(db, x->curve_loss[g], '\n');
+    }
+}
 
 /* Test hook (tests/e2e_analyze.sh): MLI_FAULT_ANALYZE=staged fails the analysis after its
  * tables are staged, before any of them replaces the previous analysis's. */
@@ -465,11 +577,13 @@ static int write_outputs(job *j, mli_analysis *res)
 {
     mli_buf t[NTABLES] = {{0}};
     if (j->o->write_interp) {
-        write_interp(j, &t[0]);
+        write_interp(j, &t[MLI_T_INTERP]);
         if (j->ex.n > 0) {
-            write_quantiles(j, &t[1]);
-            write_examples(j, &t[2]);
+            write_quantiles(j, &t[MLI_T_QUANTILES]);
+            write_examples(j, &t[MLI_T_EXAMPLES]);
         }
+        if (j->exact)
+            write_exact(j->exact, &t[MLI_T_EXACT_LOSS], &t[MLI_T_EXACT_BREAKS], &t[MLI_T_EXACT_DATASET]);
     }
     cJSON *o = geometry_json(j, res);
     char id[64];
@@ -551,6 +665,8 @@ static int compute(job *j)
 {
     const mli_analyze_opts *o = j->o;
     int rc0 = mli_controls_check(&o->controls, &j->a, &j->ds); /* usage errors before any work */
+    if (!rc0 && o->exact)
+        rc0 = mli_pwl_check(&j->a);
     if (rc0)
         return rc0;
     j->na = o->alpha_steps > 0 ? o->alpha_steps : j->cfg->alpha_steps;
@@ -598,7 +714,12 @@ static int compute(job *j)
         free(af);
     }
     int rc = MLI_OK;
-    if (o->adaptive && j->ex.n > 0)
+    if (o->exact) {
+        mli_pwlan_opts po = {j->na, 1, 256, o->progress};
+        j->exact = mli_calloc(1, sizeof(mli_pwlan));
+        rc = mli_pwlan_run(&j->a, j->theta0, j->theta1, &j->ds.test, n_geo, &j->ds.train, &po, j->exact);
+    }
+    if (!rc && o->adaptive && j->ex.n > 0)
         rc = adaptive_lengths(j);
     if (!rc && o->hessian_k > 0)
         rc = hessian(j);
@@ -624,6 +745,9 @@ static void job_free(job *j)
     free(j->adaptive);
     cJSON_Delete(j->hessian);
     cJSON_Delete(j->controls);
+    if (j->exact)
+        mli_pwlan_free(j->exact);
+    free(j->exact);
 }
 
 int mli_analyze_run(const mli_config *cfg, const mli_analyze_opts *o, mli_analysis *res)

@@ -32,6 +32,7 @@ typedef struct {
     int write_interp;        /* write interp.tsv, geometry_quantiles.tsv, examples.tsv (0: geometry.json
                               * only, the directory's tables left alone) */
     mli_controls_opts controls; /* control experiments (geometry/controls.h) */
+    int exact;               /* --exact: the piecewise-linear analysis (geometry/pwlan.h) */
 } mli_analyze_opts;
 
 void mli_analyze_opts_default(mli_analyze_opts *o);
@@ -47,6 +48,10 @@ typedef struct {
     double bn_reset_weight; /* ema: weight of the reset statistics left (mli_path_bn_reset_weight); −1 without batch norm */
     mli_loss loss;
     mli_cert_summary cert;
+    /* --exact (has_exact): counts over the analysed examples and the data set's Δ */
+    int has_exact, exact_monotone, exact_violating, exact_undecided, exact_missed_by_grid;
+    int exact_counterexamples, exact_c1p_false, exact_curve; /* curve: 1 exact, 0 enclosure, −1 none */
+    double exact_delta_lo, exact_delta_hi, exact_grid_delta, exact_turning_mean, exact_smooth_mean;
 } mli_analysis;
 
 /* Run the analysis of cfg's data with the models of o; fills *res (may be NULL). */

@@ -9,10 +9,8 @@
 #include "geometry/ppoly.h"
 #include "io/err.h"
 
-int mli_pwl_from_arch(const mli_arch *a, const mli_real *theta0, const mli_real *theta1,
-                      mli_pwl *out)
+int mli_pwl_check(const mli_arch *a)
 {
-    memset(out, 0, sizeof *out);
     if (a->use_bn)
         return mli_err(MLI_EUSAGE, "exact analysis needs a network without batch norm: its "
                                    "statistics make the path non-polynomial (use_batchnorm=1)");
@@ -20,6 +18,16 @@ int mli_pwl_from_arch(const mli_arch *a, const mli_real *theta0, const mli_real 
         return mli_err(MLI_EUSAGE, "exact analysis needs piecewise-linear activations (relu, "
                                    "identity): act_fn=%s is smooth, its path has no exact pieces",
                        mli_act_name(a->act));
+    return MLI_OK;
+}
+
+int mli_pwl_from_arch(const mli_arch *a, const mli_real *theta0, const mli_real *theta1,
+                      mli_pwl *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = mli_pwl_check(a);
+    if (rc)
+        return rc;
     int L = 0;
     out->width[0] = a->input_size;
     out->width_max = a->input_size;

@@ -40,6 +40,9 @@ typedef struct {
     int width_max;
 } mli_pwl;
 
+/* Does the network have exact pieces? MLI_OK, or MLI_EUSAGE with a message naming why not
+ * (batch norm, a smooth activation). Cheap: call it before any work. */
+int mli_pwl_check(const mli_arch *a);
 /* The chain of an FCNet with parameters θ₀, θ₁ (a->nparams each). A network with batch norm
  * or a smooth activation has no exact pieces: MLI_EUSAGE with a message naming why. */
 int mli_pwl_from_arch(const mli_arch *a, const mli_real *theta0, const mli_real *theta1,

@@ -26,7 +26,7 @@ typedef struct {
     mli_pwl_ws *pw[MLI_PARALLEL_MAX];
     mli_pwlgeo_ws *gw[MLI_PARALLEL_MAX];
     mli_pwlsum sum[MLI_PARALLEL_MAX];
-    double *cell_lo[MLI_PARALLEL_MAX], *cell_hi[MLI_PARALLEL_MAX], *edge[MLI_PARALLEL_MAX];
+    double *cells[MLI_PARALLEL_MAX][5]; /* per cell: Σ ℓ_lo, Σ ℓ_hi, Σ ℓ′_lo, Σ ℓ′_hi; Σ ℓ at the edges */
     double *scratch[MLI_PARALLEL_MAX];
     double *lbuf[MLI_PARALLEL_MAX]; /* loss pieces of the example in hand */
     size_t lcap[MLI_PARALLEL_MAX];
@@ -36,12 +36,18 @@ typedef struct {
     int *grid_monotone;
 } job;
 
-static const double *targets(const mli_data *d, int i, double *buf)
+/* The targets of example i: the regression targets, the input itself (recon), or NULL
+ * (one-hot of the label). */
+static const double *targets(const job *j, int i, double *buf)
 {
-    if (!d->t)
+    const mli_data *d = j->d;
+    const mli_real *src = j->loss == MLI_LOSS_RECON ? d->x + (size_t)i * d->d
+                          : d->t                   ? d->t + (size_t)i * d->k
+                                                   : NULL;
+    if (!src)
         return NULL;
-    for (int o = 0; o < d->k; o++)
-        buf[o] = d->t[(size_t)i * d->k + o];
+    for (int o = 0; o < j->net->width[j->net->nlin]; o++)
+        buf[o] = src[o];
     return buf;
 }
 
@@ -71,49 +77,41 @@ static void examples_rows(void *ctx, int q0, int q1, int th)
         int i = j->i0 + q;
         const mli_pwl_path *pp =
             mli_pwl_sweep(j->net, j->pw[th], j->P + (size_t)q * w1, j->Q + (size_t)q * w1);
-        const double *t = targets(j->d, i, tb);
+        const double *t = targets(j, i, tb);
         mli_pwl_result *r = &j->res[i];
         mli_pwlgeo_example(pp, j->loss, j->d->y[i], t, j->gw[th], r);
         j->grid_monotone[i] = grid_monotone(pp, j->loss, j->d->y[i], t, j->n_alpha, r->tol,
-                                            mli_pwlgeo_loss_coef(j->gw[th]), tb + j->d->k);
+                                            mli_pwlgeo_loss_coef(j->gw[th]),
+                                            tb + j->net->width[j->net->nlin]);
     }
 }
 
-/* Cross-entropy enclosure of one example's loss on each cell of [0,1], and its exact values
- * at the cell edges: ℓ = log Σ_o exp(z_o − z_y) is increasing in each z_o − z_y, so the
- * Bernstein enclosures of those differences on a sub-interval bound it there. */
-static void ce_cells(const mli_pwl_path *pp, int y, int ncells, double *lo, double *hi,
-                     double *edge, double *z)
+/* Cross-entropy: on each cell of [0,1], bounds of one example's loss and of its slope
+ * (mli_pwlgeo_ce_bounds on every piece part of the cell), added into the sums lo, hi, slo,
+ * shi; and its exact values at the cell edges, added into edge. */
+static void ce_cells(const mli_pwl_path *pp, int y, int ncells, double *const acc[5], double *z)
 {
-    int k = pp->k, D = pp->deg, j = 0;
+    int j = 0;
     for (int c = 0; c < ncells; c++) {
-        double a = (double)c / ncells, b = (double)(c + 1) / ncells, cl = INFINITY, ch = -INFINITY;
+        double a = (double)c / ncells, b = (double)(c + 1) / ncells;
+        double cl = INFINITY, ch = -INFINITY, dl = INFINITY, dh = -INFINITY;
         while (j < pp->npieces - 1 && pp->brk[j + 1] <= a)
             j++;
         for (int jj = j; jj < pp->npieces && pp->brk[jj] < b; jj++) {
-            double sa = fmax(a, pp->brk[jj]), sb = fmin(b, pp->brk[jj + 1]);
-            const double *zy = pp->z + ((size_t)jj * k + y) * (D + 1);
-            double slo = 0, shi = 0;
-            for (int o = 0; o < k; o++) {
-                double cf[MLI_POLY_MAXDEG + 1], dl, du;
-                const double *zo = pp->z + ((size_t)jj * k + o) * (D + 1);
-                for (int m = 0; m <= D; m++)
-                    cf[m] = zo[m] - zy[m];
-                if (o == y)
-                    dl = du = 0;
-                else
-                    mli_poly_range(cf, D, sa, sb, &dl, &du);
-                slo += exp(dl);
-                shi += exp(du);
-            }
-            cl = fmin(cl, log(slo));
-            ch = fmax(ch, log(shi));
+            double bd[4];
+            mli_pwlgeo_ce_bounds(pp, jj, y, fmax(a, pp->brk[jj]), fmin(b, pp->brk[jj + 1]), bd);
+            cl = fmin(cl, bd[0]);
+            ch = fmax(ch, bd[1]);
+            dl = fmin(dl, bd[2]);
+            dh = fmax(dh, bd[3]);
         }
-        lo[c] += cl;
-        hi[c] += ch;
+        acc[0][c] += cl;
+        acc[1][c] += ch;
+        acc[2][c] += dl;
+        acc[3][c] += dh;
     }
     for (int c = 0; c <= ncells; c++)
-        edge[c] += mli_pwlgeo_ce_loss(pp, y, (double)c / ncells, z);
+        acc[4][c] += mli_pwlgeo_ce_loss(pp, y, (double)c / ncells, z);
 }
 
 static void train_rows(void *ctx, int q0, int q1, int th)
@@ -126,7 +124,7 @@ static void train_rows(void *ctx, int q0, int q1, int th)
         const mli_pwl_path *pp =
             mli_pwl_sweep(j->net, j->pw[th], j->P + (size_t)q * w1, j->Q + (size_t)q * w1);
         if (j->loss == MLI_LOSS_CE) {
-            ce_cells(pp, j->d->y[i], j->ncells, j->cell_lo[th], j->cell_hi[th], j->edge[th], tb);
+            ce_cells(pp, j->d->y[i], j->ncells, j->cells[th], tb);
             continue;
         }
         size_t need = (size_t)pp->npieces * (D2 + 1);
@@ -134,7 +132,7 @@ static void train_rows(void *ctx, int q0, int q1, int th)
             j->lcap[th] = 2 * need;
             j->lbuf[th] = mli_realloc(j->lbuf[th], sizeof(double) * j->lcap[th]);
         }
-        mli_pwlgeo_loss_pieces(pp, j->d->y[i], targets(j->d, i, tb), j->lbuf[th]);
+        mli_pwlgeo_loss_pieces(pp, j->d->y[i], targets(j, i, tb), j->lbuf[th]);
         mli_pwlsum_add(&j->sum[th], pp->brk, j->lbuf[th], pp->npieces);
     }
 }
@@ -159,6 +157,55 @@ static void run_chunks(job *j, const mli_data *d, int n, void (*rows)(void *, in
     mli_progress_end(&pr);
     free(P);
     free(Q);
+}
+
+/* The exact loss of the first few examples on a fine grid and at their breakpoints, for the
+ * report's figure (swept again, one by one: a handful of examples). */
+static void show_examples(job *j, const mli_data *d, mli_pwlan *r)
+{
+    int w1 = j->net->width[1], D2 = 2 * j->net->nlin;
+    r->nshow = d->n < MLI_PWLAN_SHOW ? d->n : MLI_PWLAN_SHOW;
+    if (r->nshow > r->n)
+        r->nshow = r->n;
+    double *P = mli_malloc(sizeof(double) * w1), *Q = mli_malloc(sizeof(double) * w1);
+    double *tb = j->scratch[0], *z = tb + j->net->width[j->net->nlin];
+    j->d = d;
+    for (int e = 0; e < r->nshow; e++) {
+        mli_pwl_first_layer(j->net, d->x + (size_t)e * d->d, 1, P, Q);
+        const mli_pwl_path *pp = mli_pwl_sweep(j->net, j->pw[0], P, Q);
+        const double *t = targets(j, e, tb);
+        double *lc = NULL;
+        if (j->loss != MLI_LOSS_CE) {
+            lc = mli_malloc(sizeof(double) * pp->npieces * (D2 + 1));
+            mli_pwlgeo_loss_pieces(pp, d->y[e], t, lc);
+        }
+        mli_ppoly p = {pp->npieces, D2, pp->brk, lc};
+#define LOSS_AT(al) (lc ? mli_ppoly_eval(&p, (al)) : mli_pwlgeo_ce_loss(pp, d->y[e], (al), z))
+        for (int g = 0; g < MLI_PWLAN_SAMPLES; g++)
+            r->show_loss[e][g] = LOSS_AT((double)g / (MLI_PWLAN_SAMPLES - 1));
+        r->show_nbrk[e] = pp->npieces - 1;
+        r->show_brk[e] = mli_malloc(sizeof(double) * (pp->npieces + 1));
+        r->show_brk_loss[e] = mli_malloc(sizeof(double) * (pp->npieces + 1));
+        for (int q = 1; q < pp->npieces; q++) {
+            r->show_brk[e][q - 1] = pp->brk[q];
+            r->show_brk_loss[e][q - 1] = LOSS_AT(pp->brk[q]);
+        }
+#undef LOSS_AT
+        free(lc);
+    }
+    free(P);
+    free(Q);
+}
+
+static void curve_samples(mli_pwlan *r, const mli_ppoly *p, const double *edge, int M, int n_train)
+{
+    r->n_curve = p ? MLI_PWLAN_SAMPLES : M + 1;
+    r->curve_alpha = mli_malloc(sizeof(double) * r->n_curve);
+    r->curve_loss = mli_malloc(sizeof(double) * r->n_curve);
+    for (int g = 0; g < r->n_curve; g++) {
+        r->curve_alpha[g] = (double)g / (r->n_curve - 1);
+        r->curve_loss[g] = p ? mli_ppoly_eval(p, r->curve_alpha[g]) : edge[g] / n_train;
+    }
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -241,33 +288,51 @@ static void curve_exact(job *j, int nth, mli_pwlan *r, int n_train, int n_alpha)
     r->first_rise = m.first_rise;
     r->nbumps = m.nbumps;
     r->grid_delta = sampled_delta(&p, n_alpha);
+    curve_samples(r, &p, NULL, 0, n_train);
 }
 
-/* Enclosure of the mean cross-entropy: Δ ≥ the largest sampled rise over the cell edges
- * (exact values), and Δ ≤ max over cells c of (upper bound on c − the least lower bound on
- * the cells up to c). */
+/* Enclosure of the mean cross-entropy L from its sums on cells of width h. On a cell [a, b]
+ * with slope bounds D ≤ L′ ≤ U, L lies between the lines through the exact edge values:
+ * L(α) ≤ min(L(a) + (α−a)U, L(b) − (b−α)D), L(α) ≥ max(L(a) + (α−a)D, L(b) − (b−α)U), and
+ * within [lo, hi], its value bounds. Then Δ ≥ the largest sampled rise over the edges (exact
+ * values), and Δ ≤ the larger of: a rise inside one cell (≤ h·max(U, 0)), and the highest
+ * point of a cell over the lowest point of the cells before it. */
+static void cell_envelope(double La, double Lb, double h, double D, double U, double *top, double *bot)
+{
+    /* the upper lines meet where La + xU = Lb − (h − x)D, x = α − a */
+    double x = U - D > 0 ? (Lb - La + h * D) / (U - D) : 0;
+    x = x < 0 ? 0 : x > h ? h : x;
+    *top = fmax(fmax(fmin(La, Lb - h * D), fmin(La + h * U, Lb)), fmin(La + x * U, Lb - (h - x) * D));
+    double y = U - D > 0 ? (Lb - La + h * U) / (U - D) : 0; /* La + yD = Lb − (h − y)U */
+    y = y < 0 ? 0 : y > h ? h : y;
+    *bot = fmin(fmin(fmax(La, Lb - h * U), fmax(La + h * D, Lb)), fmax(La + y * D, Lb - (h - y) * U));
+}
+
 static void curve_enclosure(job *j, int nth, mli_pwlan *r, int n_train, int n_alpha)
 {
     int M = j->ncells;
-    double *lo = j->cell_lo[0], *hi = j->cell_hi[0], *edge = j->edge[0];
+    double *const *acc = j->cells[0];
     for (int t = 1; t < nth; t++)
-        for (int c = 0; c <= M; c++) {
-            if (c < M) {
-                lo[c] += j->cell_lo[t][c];
-                hi[c] += j->cell_hi[t][c];
-            }
-            edge[c] += j->edge[t][c];
-        }
-    double runmin = INFINITY, dlo = 0, dhi = 0, lowrun = INFINITY;
+        for (int q = 0; q < 5; q++)
+            for (int c = 0; c <= M; c++)
+                acc[q][c] += j->cells[t][q][c];
+    double h = 1.0 / M, runmin = INFINITY, dlo = 0, dhi = 0, lowrun = INFINITY;
     for (int c = 0; c <= M; c++) {
-        double v = edge[c] / n_train;
+        double v = acc[4][c] / n_train;
         runmin = fmin(runmin, v);
         dlo = fmax(dlo, v - runmin);
-        if (c < M) {
-            lowrun = fmin(lowrun, lo[c] / n_train);
-            dhi = fmax(dhi, hi[c] / n_train - lowrun);
-        }
+        if (c == M)
+            break;
+        double La = v, Lb = acc[4][c + 1] / n_train, D = acc[2][c] / n_train, U = acc[3][c] / n_train;
+        double top, bot;
+        cell_envelope(La, Lb, h, D, U, &top, &bot);
+        top = fmin(top, acc[1][c] / n_train);
+        bot = fmax(bot, acc[0][c] / n_train);
+        dhi = fmax(dhi, fmin(h * fmax(U, 0), top - bot)); /* a rise inside the cell */
+        dhi = fmax(dhi, top - lowrun);                     /* over the cells before it */
+        lowrun = fmin(lowrun, bot);
     }
+    dhi = fmax(dhi, dlo);
     r->have_curve = 1;
     r->curve_exact = 0;
     r->delta_lo = dlo;
@@ -275,11 +340,12 @@ static void curve_enclosure(job *j, int nth, mli_pwlan *r, int n_train, int n_al
     r->delta = dlo;
     r->delta_start = r->delta_end = r->first_rise = -1;
     r->curve_pieces = M;
+    curve_samples(r, NULL, acc[4], M, n_train);
     /* the edge samples thinned to the analysis grid, for comparison */
     double *al = mli_malloc(sizeof(double) * n_alpha), *l = mli_malloc(sizeof(double) * n_alpha);
     mli_linspace01(al, n_alpha);
     for (int g = 0; g < n_alpha; g++)
-        l[g] = edge[(int)lround(al[g] * M)] / n_train;
+        l[g] = acc[4][(int)lround(al[g] * M)] / n_train;
     int nb = mli_bumps(al, l, n_alpha, NULL, 0);
     mli_bump *b = mli_malloc(sizeof(mli_bump) * (nb + 1));
     mli_bumps(al, l, n_alpha, b, nb);
@@ -303,7 +369,7 @@ int mli_pwlan_run(const mli_arch *a, const mli_real *theta0, const mli_real *the
     for (int t = 0; t < MLI_PARALLEL_MAX; t++) {
         j.pw[t] = mli_pwl_ws_new(&net);
         j.gw[t] = mli_pwlgeo_ws_new(net.width[net.nlin], net.nlin);
-        j.scratch[t] = mli_malloc(sizeof(double) * 4 * (a->nout + 1));
+        j.scratch[t] = mli_malloc(sizeof(double) * 4 * (a->nout + 1)); /* targets, loss scratch */
         if (!j.gw[t])
             return MLI_EFAIL;
     }
@@ -316,15 +382,15 @@ int mli_pwlan_run(const mli_arch *a, const mli_real *theta0, const mli_real *the
     j.grid_monotone = out->grid_monotone;
     run_chunks(&j, examples, n_examples, examples_rows, o->progress, "exact: examples");
     summarise(out);
+    show_examples(&j, examples, out);
 
     if (o->curve && train && train->n > 0) {
         int nth = MLI_PARALLEL_MAX;
         out->n_train = train->n;
         for (int t = 0; t < nth; t++) {
             mli_pwlsum_init(&j.sum[t], 2 * net.nlin);
-            j.cell_lo[t] = mli_calloc(j.ncells + 1, sizeof(double));
-            j.cell_hi[t] = mli_calloc(j.ncells + 1, sizeof(double));
-            j.edge[t] = mli_calloc(j.ncells + 1, sizeof(double));
+            for (int q = 0; q < 5; q++)
+                j.cells[t][q] = mli_calloc(j.ncells + 1, sizeof(double));
         }
         run_chunks(&j, train, train->n, train_rows, o->progress, "exact: training curve");
         if (a->loss == MLI_LOSS_CE)
@@ -333,9 +399,8 @@ int mli_pwlan_run(const mli_arch *a, const mli_real *theta0, const mli_real *the
             curve_exact(&j, nth, out, train->n, j.n_alpha);
         for (int t = 0; t < nth; t++) {
             mli_pwlsum_free(&j.sum[t]);
-            free(j.cell_lo[t]);
-            free(j.cell_hi[t]);
-            free(j.edge[t]);
+            for (int q = 0; q < 5; q++)
+                free(j.cells[t][q]);
         }
     }
     gsl_set_error_handler(old);
@@ -351,6 +416,12 @@ int mli_pwlan_run(const mli_arch *a, const mli_real *theta0, const mli_real *the
 
 void mli_pwlan_free(mli_pwlan *r)
 {
+    for (int e = 0; e < r->nshow; e++) {
+        free(r->show_brk[e]);
+        free(r->show_brk_loss[e]);
+    }
+    free(r->curve_alpha);
+    free(r->curve_loss);
     free(r->ex);
     free(r->grid_monotone);
     memset(r, 0, sizeof *r);

@@ -12,6 +12,8 @@
 #include "nn/arch.h"
 
 #define MLI_PWLAN_MAX_BUMPS 16
+#define MLI_PWLAN_SHOW 4       /* examples whose exact loss the report draws */
+#define MLI_PWLAN_SAMPLES 1001 /* fine grid of those curves */
 
 typedef struct {
     int n_alpha;      /* the analysis grid, to compare with (≥ 2) */
@@ -41,6 +43,14 @@ typedef struct {
     int nbumps;
     mli_cbump bumps[MLI_PWLAN_MAX_BUMPS];
     int n_train;
+    /* for the report: the first examples' exact loss on the fine grid and at their breakpoints,
+     * and the data set's curve (exact: sampled on the fine grid; enclosure: the cell edges) */
+    int nshow;
+    double show_loss[MLI_PWLAN_SHOW][MLI_PWLAN_SAMPLES];
+    int show_nbrk[MLI_PWLAN_SHOW];
+    double *show_brk[MLI_PWLAN_SHOW], *show_brk_loss[MLI_PWLAN_SHOW];
+    int n_curve;
+    double *curve_alpha, *curve_loss;
 } mli_pwlan;
 
 /* Analyse the first n_examples of `examples` (per example) and, with o->curve, every example
@@ -50,7 +60,5 @@ int mli_pwlan_run(const mli_arch *a, const mli_real *theta0, const mli_real *the
                   const mli_data *examples, int n_examples, const mli_data *train,
                   const mli_pwlan_opts *o, mli_pwlan *out);
 void mli_pwlan_free(mli_pwlan *r);
-
-/* Samples of the exact mean training loss on n points of [0,1] (for the report). */
 
 #endif

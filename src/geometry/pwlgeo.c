@@ -262,12 +262,17 @@ double mli_pwlgeo_ce_loss(const mli_pwl_path *pp, int y, double al, double *z)
     return m + log(s) - z[y];
 }
 
-/* Upper bound of dℓ/dα = Σ_i p_i (v_i − v_y) on [a, b] of piece j, from enclosures of
- * z_i − z_y (which bound the softmax p_i) and of v_i − v_y. */
-static double ce_slope_bound(const mli_pwl_path *pp, int j, int y, double a, double b)
+#define CE_KMAX 1024
+
+void mli_pwlgeo_ce_bounds(const mli_pwl_path *pp, int j, int y, double a, double b, double out[4])
 {
     int k = pp->k, D = pp->deg;
-    double dl[64], du[64], ul[64], uu[64];
+    if (k > CE_KMAX) { /* no enclosure for so many classes: nothing is proved */
+        out[0] = out[2] = -INFINITY;
+        out[1] = out[3] = INFINITY;
+        return;
+    }
+    double dl[CE_KMAX], du[CE_KMAX], ul[CE_KMAX], uu[CE_KMAX], el[CE_KMAX], eu[CE_KMAX];
     const double *zy = pp->z + ((size_t)j * k + y) * (D + 1);
     for (int i = 0; i < k; i++) {
         double c[MLI_POLY_MAXDEG + 1], dc[MLI_POLY_MAXDEG];
@@ -277,15 +282,20 @@ static double ce_slope_bound(const mli_pwl_path *pp, int j, int y, double a, dou
         mli_poly_range(c, D, a, b, &dl[i], &du[i]);
         mli_poly_deriv(c, D, dc);
         mli_poly_range(dc, D - 1, a, b, &ul[i], &uu[i]);
+        el[i] = i == y ? 1 : exp(dl[i]);
+        eu[i] = i == y ? 1 : exp(du[i]);
     }
+    /* ℓ = log Σ_i e^{d_i} is increasing in every d_i = z_i − z_y. */
+    double sl = 0, sh = 0;
+    for (int i = 0; i < k; i++) {
+        sl += el[i];
+        sh += eu[i];
+    }
+    out[0] = log(sl);
+    out[1] = log(sh);
     /* p_i ≤ e^{du_i} / (e^{du_i} + Σ_{q≠i} e^{dl_q}), p_i ≥ e^{dl_i} / (e^{dl_i} + Σ_{q≠i} e^{du_q});
      * the sums are formed directly (no total minus a term, which could round the wrong way). */
-    double el[64], eu[64];
-    for (int q = 0; q < k; q++) {
-        el[q] = q == y ? 1 : exp(dl[q]);
-        eu[q] = q == y ? 1 : exp(du[q]);
-    }
-    double bound = 0;
+    double lo = 0, hi = 0;
     for (int i = 0; i < k; i++) {
         if (i == y)
             continue;
@@ -296,9 +306,11 @@ static double ce_slope_bound(const mli_pwl_path *pp, int j, int y, double a, dou
                 rest_hi += eu[q];
             }
         double pmax = eu[i] / (eu[i] + rest_lo), pmin = el[i] / (el[i] + rest_hi);
-        bound += uu[i] >= 0 ? pmax * uu[i] : pmin * uu[i];
+        hi += uu[i] >= 0 ? pmax * uu[i] : pmin * uu[i];
+        lo += ul[i] >= 0 ? pmin * ul[i] : pmax * ul[i];
     }
-    return bound;
+    out[2] = lo;
+    out[3] = hi;
 }
 
 typedef struct {
@@ -317,7 +329,9 @@ static int ce_interval(ce_state *s, int j, double a, double b, int depth)
 {
     if (--s->budget < 0)
         return -1;
-    if (ce_slope_bound(s->pp, j, s->y, a, b) <= -s->tol * 1e-3)
+    double bd[4];
+    mli_pwlgeo_ce_bounds(s->pp, j, s->y, a, b, bd);
+    if (bd[3] <= -s->tol * 1e-3)
         return 1;
     double m = 0.5 * (a + b), lm = mli_pwlgeo_ce_loss(s->pp, s->y, m, s->z);
     for (double h = b - m; h > (b - a) * 1e-6; h *= 0.5) {

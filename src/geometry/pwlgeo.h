@@ -66,6 +66,11 @@ void mli_pwlgeo_loss_pieces(const mli_pwl_path *pp, int y, const double *t, doub
 /* ℓ(α) of a cross-entropy example from its pieces; z holds pp->k doubles of scratch. */
 double mli_pwlgeo_ce_loss(const mli_pwl_path *pp, int y, double alpha, double *z);
 
+/* Cross-entropy on [a, b] inside piece j: out = {ℓ_lo, ℓ_hi, ℓ′_lo, ℓ′_hi}, rigorous bounds (up
+ * to rounding) from Bernstein enclosures of z_i − z_y and of their derivatives: the softmax
+ * weights p_i are bounded through the enclosures, and dℓ/dα = Σ_i p_i (v_i − v_y). */
+void mli_pwlgeo_ce_bounds(const mli_pwl_path *pp, int j, int y, double a, double b, double out[4]);
+
 /* The loss polynomials of the pieces of the last mli_pwlgeo_example call on w (squared
  * error): piece j's coefficients at loss_coef[j·(2L+1)], degree 2L. */
 const double *mli_pwlgeo_loss_coef(const mli_pwlgeo_ws *w);

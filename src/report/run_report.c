@@ -18,6 +18,7 @@
 
 #include "io/atomic.h"
 #include "io/err.h"
+#include "io/runfiles.h"
 #include "io/text.h"
 #include "io/tsv.h"
 #include "report/control_figs.h"
@@ -1317,7 +1318,6 @@ static int locate(report *r, const char *run_dir)
  * geometry.json last): geometry.json lists each with its row count and digest. A table that
  * differs, is missing, or is present but not listed comes from another analysis. Analyses
  * older than the list (no "outputs") are not checked. */
-static const char *const analysis_tables[] = {"interp.tsv", "geometry_quantiles.tsv", "examples.tsv"};
 
 static int check_output_set(const report *r, const cJSON *geom)
 {
@@ -1326,10 +1326,10 @@ static int check_output_set(const report *r, const cJSON *geom)
         return MLI_OK;
     const cJSON *idj = cJSON_GetObjectItemCaseSensitive(geom, "analysis_id");
     const char *id = cJSON_IsString(idj) ? idj->valuestring : "?";
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < MLI_N_ANALYSIS_TABLES; i++) {
         char path[4300];
-        snprintf(path, sizeof path, "%s/%s", r->run, analysis_tables[i]);
-        const cJSON *e = cJSON_GetObjectItemCaseSensitive(outs, analysis_tables[i]);
+        snprintf(path, sizeof path, "%s/%s", r->run, mli_analysis_tables[i]);
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(outs, mli_analysis_tables[i]);
         int exists = access(path, F_OK) == 0;
         if (!e && !exists)
             continue;
@@ -1355,7 +1355,7 @@ static int check_output_set(const report *r, const cJSON *geom)
         const cJSON *wd = cJSON_GetObjectItemCaseSensitive(e, "fnv1a64");
         if (!cJSON_IsNumber(wr) || !cJSON_IsString(wd))
             return mli_err(MLI_EINPUT, "%s/geometry.json: outputs.%s should have rows (a number) and "
-                           "fnv1a64 (a string)", r->run, analysis_tables[i]);
+                           "fnv1a64 (a string)", r->run, mli_analysis_tables[i]);
         if (strcmp(hex, wd->valuestring) != 0)
             return mli_err(MLI_EINPUT, "%s does not belong to the analysis recorded in %s/geometry.json "
                            "(analysis %s: %g rows expected, the file has %ld; digest %s, expected %s): the "
@@ -1386,9 +1386,9 @@ static int load(report *r)
         if (!rc)
             rc = geo_parse(r->geom_json, path, &r->g);
     } else if (!rc)
-        for (int i = 0; i < 3 && !rc; i++) { /* tables without their geometry.json: cut short */
+        for (int i = 0; i < MLI_N_ANALYSIS_TABLES && !rc; i++) { /* tables without their geometry.json: cut short */
             char tp[4300];
-            snprintf(tp, sizeof tp, "%s/%s", r->run, analysis_tables[i]);
+            snprintf(tp, sizeof tp, "%s/%s", r->run, mli_analysis_tables[i]);
             if (access(tp, F_OK) == 0)
                 rc = mli_err(MLI_EINPUT, "%s: no geometry.json beside it: the analysis that wrote it did "
                              "not finish; rerun 'mli analyze %s'", tp, r->run);

@@ -9,13 +9,14 @@
 #include <unistd.h>
 
 #include "io/err.h"
+#include "io/runfiles.h"
 
-/* train (config.json first: see mli_rundir_clean), analyze and check, the controls */
+/* train (config.json first: see mli_rundir_clean), geometry.json, the controls; the tables of
+ * analyze and check are io/runfiles.h's list */
 static const char *const RUN_FILES[] = {
-    "config.json",      "init.safetensors",  "checkpoint.safetensors", "final.safetensors",
-    "train.tsv",        "interp.tsv",        "geometry_quantiles.tsv", "examples.tsv",
-    "geometry.json",    "random_inits.tsv",  "permute.tsv",            "plane.tsv",
-    "plane_points.tsv", "logits.tsv",
+    "config.json",      "init.safetensors", "checkpoint.safetensors", "final.safetensors",
+    "train.tsv",        "geometry.json",    "random_inits.tsv",       "permute.tsv",
+    "plane.tsv",        "plane_points.tsv", "logits.tsv",
 };
 #define NRUN ((int)(sizeof RUN_FILES / sizeof RUN_FILES[0]))
 
@@ -30,6 +31,9 @@ int mli_rundir_known(const char *name)
 {
     for (int i = 0; i < NRUN; i++)
         if (!strcmp(name, RUN_FILES[i]))
+            return 1;
+    for (int i = 0; i < MLI_N_ANALYSIS_TABLES; i++)
+        if (!strcmp(name, mli_analysis_tables[i]))
             return 1;
     return 0;
 }
@@ -156,9 +160,9 @@ static int known_or_tmp(const char *name, int (*known)(const char *))
 int mli_rundir_clean(const char *dir)
 {
     int rc = MLI_OK;
-    for (int i = 0; !rc && i < NRUN; i++) {
+    for (int i = 0; !rc && i < NRUN + MLI_N_ANALYSIS_TABLES; i++) {
         char p[4200];
-        snprintf(p, sizeof p, "%s/%s", dir, RUN_FILES[i]);
+        snprintf(p, sizeof p, "%s/%s", dir, i < NRUN ? RUN_FILES[i] : mli_analysis_tables[i - NRUN]);
         rc = remove_file(p);
     }
     if (!rc)
