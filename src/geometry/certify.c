@@ -74,10 +74,10 @@ static fine_verdict judge_fine(const double *alpha, const double *l, int n, int 
     double R = mli_cert_max_rise(l, n, &i, &j);
     if (R == 0)
         return v;
-    double Ki, Kj;
+    double Ki, Kj, di = 0, dj = 0;
     if (ex && !isnan(R)) {
-        ex->fn(ex->ctx, e, alpha[i], &Ki);
-        ex->fn(ex->ctx, e, alpha[j], &Kj);
+        di = ex->fn(ex->ctx, e, alpha[i], &Ki);
+        dj = ex->fn(ex->ctx, e, alpha[j], &Kj);
     } else {
         Ki = cond_free(l[i]);
         Kj = cond_free(l[j]);
@@ -90,6 +90,19 @@ static fine_verdict judge_fine(const double *alpha, const double *l, int n, int 
         if (mli_cert_monotone(alpha, l, tol, n, &v.first))
             v.first = alpha[j];
         v.monotone = 0;
+        return v;
+    }
+    /* The largest float rise, recomputed in double at its two ends: confirmed beyond the
+     * double error bound, it is a rise (a witness pair), whatever the float bound says. */
+    if (ex && dj - di > 2 * MLI_U64 * (Ki + Kj)) {
+        v.monotone = 0;
+        v.rechecked = 1;
+        for (int q = 0; q < n; q++)
+            tol[q] = 0;
+        v.first = alpha[j];
+        double f;
+        if (!mli_cert_monotone(alpha, l, tol, n, &f) && f <= alpha[j])
+            v.first = f; /* the first float rise, no later than the witness */
         return v;
     }
     if (ex && (decisive || *budget >= ex->cost * n)) { /* within a few float tolerances: decide in double */

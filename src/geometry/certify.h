@@ -38,7 +38,12 @@
  *   1. R = max_j (ℓ_j − min_{i<j} ℓ_i), reached at the pair (i, j). R ≤ 0: monotone.
  *   2. τ_pair = τ(α_i) + τ(α_j). R > MLI_CERT_FEW·τ_pair: non-monotone, decided in float32
  *      (the float values differ by more than a few times what rounding can explain).
- *   3. 0 < R ≤ MLI_CERT_FEW·τ_pair (the rise is within a few times the float tolerance): the
+ *   3. 0 < R ≤ MLI_CERT_FEW·τ_pair, and the two ends of the pair recomputed in double differ
+ *      by more than their double error 2·u₆₄·(K_i + K_j): non-monotone, the pair a witness.
+ *      The first-order bound K is worst-case (10³–10⁴ times the errors seen), so on a wide
+ *      first layer τ_pair can exceed real rises of a few percent: this step, two double
+ *      evaluations, decides them (counted in rechecked_double).
+ *   4. Otherwise (the largest float rise is rounding, or no re-evaluation): the
  *      whole fine curve is re-evaluated in double (geometry/reeval.h) and judged there with the
  *      double tolerance 2·u₆₄·K (rechecked_double counts these) — always when the verdict
  *      decides a counterexample (the example is certified by C1, C2 or C12), and for the
@@ -46,7 +51,7 @@
  *      non-monotone iff R > τ_pair, judged in float32 (judged_float counts these).
  *   With no re-evaluation available (values given without a model, as in unit tests) K is
  *   taken as 8|ℓ| (a float32 result of a well-conditioned evaluation), and a certified
- *   example in case 3 is counted as undecided (and as monotone), never silently.
+ *   example in case 4 is counted as undecided (and as monotone), never silently.
  * first_violation_alpha is the first α_j whose rise over the running minimum exceeds the
  * tolerance of the judgement that decided. The mean curve of the data set is judged with
  * K = 8|ℓ|. */
