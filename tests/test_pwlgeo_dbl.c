@@ -293,6 +293,52 @@ static void test_random_ce_against_engine(void **state)
     assert_true(u <= (m + v + u) / 10); /* undecided is the exception */
 }
 
+/* A network built so that its loss has a bump narrower than the 50-point grid: input x = 1,
+ * hidden units 2 − α (the descent) and α − 0.29, α − 0.30, α − 0.31 (a tent of height 0.02 in
+ * z through output weights 2, −4, 2), target 1: ℓ = (z − 1)² rises from 0.71² at 0.29 to
+ * 0.72² at 0.30. The engine's own 50-point grid sees a monotone loss; the exact analysis finds
+ * the bump, its height and where it starts. */
+static void test_network_bump_narrower_than_grid(void **state)
+{
+    mli_arch a;
+    int h[2] = {4, 1};
+    assert_int_equal(mli_arch_init(&a, 1, h, 2, MLI_ACT_RELU, 0, MLI_LOSS_MSE), 0);
+    assert_int_equal((int)a.nparams, 4 + 4 + 4 + 1);
+    mli_real t0[13] = {2, -0.29, -0.30, -0.31, 0, 0, 0, 0, 1, 2, -4, 2, 0};
+    mli_real t1[13] = {1, 0.71, 0.70, 0.69, 0, 0, 0, 0, 1, 2, -4, 2, 0};
+    eng e = {a, t0, t1, malloc(sizeof(mli_real) * 13), calloc(1, sizeof(mli_real)), mli_ws_new(&a, 1)};
+    mli_real x[1] = {1}, t[1] = {1};
+    int grid_monotone = 1;
+    double prev = INFINITY;
+    for (int g = 0; g < 50; g++) {
+        double l = engine_loss(&e, x, 0, t, g / 49.0);
+        grid_monotone &= l <= prev;
+        prev = l;
+    }
+    assert_int_equal(grid_monotone, 1);
+    mli_pwl pwl;
+    assert_int_equal(mli_pwl_from_arch(&a, t0, t1, &pwl), 0);
+    mli_pwl_ws *pw = mli_pwl_ws_new(&pwl);
+    double p[4], q[4], td[1] = {1};
+    mli_pwl_first_layer(&pwl, x, 1, p, q);
+    const mli_pwl_path *pp = mli_pwl_sweep(&pwl, pw, p, q);
+    assert_int_equal(pp->npieces, 4); /* switches at 0.29, 0.30, 0.31 */
+    mli_pwlgeo_ws *gw = mli_pwlgeo_ws_new(1, 2);
+    mli_pwl_result r;
+    gsl_error_handler_t *old = gsl_set_error_handler_off();
+    mli_pwlgeo_example(pp, MLI_LOSS_MSE, 0, td, gw, &r);
+    gsl_set_error_handler(old);
+    assert_int_equal(r.monotone, 0);
+    assert_close(r.first_rise, 0.29, 1e-12, "the bump starts at the first switch");
+    assert_close(r.max_bump, 0.72 * 0.72 - 0.71 * 0.71, 1e-12, "its height");
+    mli_pwlgeo_ws_free(gw);
+    mli_pwl_ws_free(pw);
+    mli_pwl_free(&pwl);
+    mli_ws_free(e.ws);
+    free(e.th);
+    free(e.bufs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_narrow_bump),
         cmocka_unit_test(test_random_mse_against_engine),
         cmocka_unit_test(test_random_ce_against_engine),
+        cmocka_unit_test(test_network_bump_narrower_than_grid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

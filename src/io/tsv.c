@@ -8,6 +8,7 @@
 
 #include "io/atomic.h"
 #include "io/err.h"
+#include "io/text.h"
 
 void mli_tsv_free(mli_tsv *t)
 {
@@ -142,4 +143,20 @@ int mli_tsv_load(mli_tsv *t, const char *dir, const char *file, const char *cons
         mli_tsv_free(t);
     t->present = !rc;
     return rc;
+}
+
+void mli_tsv_write(mli_buf *b, const mli_tsv *t, int group)
+{
+    for (int j = 0; j < t->ncol; j++)
+        mli_buf_printf(b, "%s%c", t->col[j], j + 1 < t->ncol ? '\t' : '\n');
+    for (int r = 0; r < t->nrow; r++) {
+        if (group >= 0 && r && mli_tsv_at(t, r, group) != mli_tsv_at(t, r - 1, group))
+            mli_buf_printf(b, "\n");
+        for (int j = 0; j < t->ncol; j++) {
+            if (j == t->name_col)
+                mli_buf_printf(b, "%s%c", t->names[r], j + 1 < t->ncol ? '\t' : '\n');
+            else
+                mli_buf_num(b, mli_tsv_at(t, r, j), j + 1 < t->ncol ? '\t' : '\n');
+        }
+    }
 }

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "io/text.h"
+
 #define MLI_TSV_MAX_BYTES (512u << 20)
 
 typedef struct {
@@ -25,6 +27,11 @@ int mli_tsv_load(mli_tsv *t, const char *dir, const char *file, const char *cons
 void mli_tsv_free(mli_tsv *t);
 /* Index of a column, or −1. */
 int mli_tsv_col(const mli_tsv *t, const char *name);
+
+/* The table as TSV into b (a figure's data), a blank line before each row whose column
+ * `group` changes (gnuplot then draws each group as its own curve or scan line); group < 0:
+ * none. */
+void mli_tsv_write(mli_buf *b, const mli_tsv *t, int group);
 
 static inline double mli_tsv_at(const mli_tsv *t, int r, int c) { return t->v[(size_t)r * (size_t)t->ncol + (size_t)c]; }
 

@@ -17,24 +17,6 @@
 
 typedef mli_tsv tsv;
 
-/* The table as TSV, a blank line before each row whose column `group` changes (gnuplot then
- * draws each group as its own curve or scan line); group < 0: none. */
-static void tsv_write(mli_buf *b, const tsv *t, int group)
-{
-    for (int j = 0; j < t->ncol; j++)
-        mli_buf_printf(b, "%s%c", t->col[j], j + 1 < t->ncol ? '\t' : '\n');
-    for (int r = 0; r < t->nrow; r++) {
-        if (group >= 0 && r && mli_tsv_at(t, r, group) != mli_tsv_at(t, r - 1, group))
-            mli_buf_printf(b, "\n");
-        for (int j = 0; j < t->ncol; j++) {
-            if (j == t->name_col)
-                mli_buf_printf(b, "%s%c", t->names[r], j + 1 < t->ncol ? '\t' : '\n');
-            else
-                mli_buf_num(b, mli_tsv_at(t, r, j), j + 1 < t->ncol ? '\t' : '\n');
-        }
-    }
-}
-
 /* Columns named prefix_0, prefix_1, ...: how many. */
 static int count_series(const tsv *t, const char *prefix)
 {
@@ -176,7 +158,7 @@ static int fig_random_inits(const mli_ctl_figs *c, mli_gp_fig *f, mli_buf *cap, 
         return 0;
     }
     const char *file;
-    tsv_write(mli_gp_table(f, "", &file), t, -1);
+    mli_tsv_write(mli_gp_table(f, "", &file), t, -1);
     int K = count_series(t, "init");
     band b = {"init", "mean", "std", "unrelated initializations θ_r → θ_1", MLI_LT_6};
     char title[160];
@@ -204,7 +186,7 @@ static int fig_permute(const mli_ctl_figs *c, mli_gp_fig *f, mli_buf *cap, char 
         return 0;
     }
     const char *file;
-    tsv_write(mli_gp_table(f, "", &file), t, -1);
+    mli_tsv_write(mli_gp_table(f, "", &file), t, -1);
     int K = count_series(t, "final_perm");
     band b[2] = {{"final_perm", "final_perm_mean", "final_perm_std", "θ_0 → π(θ_1)", MLI_LT_3},
                  {"init_perm", "init_perm_mean", "init_perm_std", "π(θ_0) → θ_1", MLI_LT_4}};
@@ -378,7 +360,7 @@ static int fig_logits(const mli_ctl_figs *c, mli_gp_fig *f, mli_buf *cap, char *
         return 0;
     }
     const char *file;
-    tsv_write(mli_gp_table(f, "", &file), t, mli_tsv_col(t, "example"));
+    mli_tsv_write(mli_gp_table(f, "", &file), t, mli_tsv_col(t, "example"));
     double lmin = INFINITY, lmax = -INFINITY, emax = -INFINITY, emin = INFINITY;
     const char *lc[] = {"label"}, *ec[] = {"example"};
     range_cols(t, lc, 1, &lmin, &lmax);

@@ -22,6 +22,7 @@
 #include "io/text.h"
 #include "io/tsv.h"
 #include "report/control_figs.h"
+#include "report/exact_figs.h"
 #include "report/gnuplot.h"
 #include "report/html.h"
 
@@ -299,7 +300,7 @@ static int json_load(const char *path, cJSON **obj)
 /* ------------------------------------------------------------------------------------------
  * The report. */
 
-enum { MAX_FIG = 13 }; /* 8 of the path, 5 of the control experiments */
+enum { MAX_FIG = 16 }; /* 8 of the path, 3 of the exact analysis, 5 of the control experiments */
 
 typedef struct {
     char run[4096]; /* the run directory, without trailing slashes */
@@ -308,6 +309,7 @@ typedef struct {
     rtab train, interp, quant, ex;
     geo g;
     mli_ctl_figs *ctl; /* control experiments (report/control_figs.h) */
+    mli_exact_figs *exact; /* --exact (report/exact_figs.h) */
     char gnuplot[4096];
     int have_gnuplot;
     mli_gp_entry fig[MAX_FIG];
@@ -1172,7 +1174,8 @@ static void html_config(const report *r, mli_buf *b)
 static void html_files(const report *r, mli_buf *b)
 {
     static const char *const files[] = {"config.json", "train.tsv", "interp.tsv", "geometry.json",
-                                        "geometry_quantiles.tsv", "examples.tsv",
+                                        "geometry_quantiles.tsv", "examples.tsv", "exact_loss.tsv",
+                                        "exact_breaks.tsv", "exact_dataset.tsv",
                                         /* control experiments */
                                         "random_inits.tsv", "permute.tsv", "plane.tsv", "plane_points.tsv",
                                         "logits.tsv"};
@@ -1245,6 +1248,16 @@ static int fig_control(report *r, mli_gp_fig *f, mli_buf *cap)
     return drawn;
 }
 
+/* The figures of the exact analysis, drawn by report/exact_figs.c (named by f->name). */
+static int fig_exact(report *r, mli_gp_fig *f, mli_buf *cap)
+{
+    char why[512];
+    int drawn = mli_exact_fig_draw(r->exact, f, cap, why, sizeof why);
+    if (!drawn && mli_exact_figs_present(r->exact))
+        note(r, f->name, "%s", why); /* a run analysed without --exact needs no note */
+    return drawn;
+}
+
 static const struct {
     const char *name, *heading;
     fig_fn make;
@@ -1257,6 +1270,9 @@ static const struct {
     {"gauss_hist", "Gauss length per example", fig_gauss_hist},
     {"certificates", "Certificates", fig_certificates},
     {"hessian", "Hessian spectrum", fig_hessian},
+    {"exact_dataset", "Exact training loss", fig_exact},
+    {"exact_loss", "Exact loss of single examples", fig_exact},
+    {"exact_turning", "Total turning", fig_exact},
     {"random_inits", "Unrelated initializations", fig_control},
     {"permute", "Permuted hidden units", fig_control},
     {"plane", "2D slice of the loss", fig_control},
@@ -1395,6 +1411,8 @@ static int load(report *r)
         }
     if (!rc)
         rc = mli_ctl_figs_load(r->run, r->geom_json, &r->ctl); /* control experiments */
+    if (!rc)
+        rc = mli_exact_figs_load(r->run, r->geom_json, &r->exact);
     return rc;
 }
 
@@ -1439,6 +1457,7 @@ int mli_report_run(const char *run_dir)
     mli_tsv_free(&r->ex);
     geo_free(&r->g);
     mli_ctl_figs_free(r->ctl);
+    mli_exact_figs_free(r->exact);
     cJSON_Delete(r->config);
     cJSON_Delete(r->geom_json);
     free(r);

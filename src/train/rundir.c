@@ -23,6 +23,7 @@ static const char *const RUN_FILES[] = {
 /* the figures of report/run_report.c */
 static const char *const FIGURES[] = {"loss_alpha",  "acc_alpha", "train_curves", "dloss_alpha",
                                       "geometry_alpha", "gauss_hist", "certificates", "hessian",
+                                      "exact_dataset", "exact_loss", "exact_turning",
                                       "random_inits", "permute",   "plane",        "logits",
                                       "ntk"};
 #define NFIG ((int)(sizeof FIGURES / sizeof FIGURES[0]))
