@@ -79,6 +79,21 @@ assert 'note' in x['certificates']
 PY
 check "running it again leaves the same set (report accepts it)" $M report --quiet "$T/c"
 
+# --- sweeps: analyze.exact, its columns and figure; run ids without it unchanged ------------------
+printf 'dset_name = fashionmnist\ndatasize = 600\nepochs = 1\nbatchsize = 100\nhsizes = 8,10\nloss_fn = mse | ce\nanalyze.examples = 50\nanalyze.verify_steps = 50\n' > "$T/plain.grid"
+cp "$T/plain.grid" "$T/off.grid"; echo 'analyze.exact = false' >> "$T/off.grid"
+cp "$T/plain.grid" "$T/on.grid"; echo 'analyze.exact = true' >> "$T/on.grid"
+run "sweep with analyze.exact" 0 $M sweep "$T/on.grid" --out "$T/s_on" -j 2 --quiet
+run "sweep with analyze.exact = false" 0 $M sweep "$T/off.grid" --out "$T/s_off" -j 2 --quiet
+run "sweep without the key" 0 $M sweep "$T/plain.grid" --out "$T/s_plain" -j 2 --quiet
+check "analyze.exact = false keeps the run ids" test "$(ls "$T/s_off/runs")" = "$(ls "$T/s_plain/runs")"
+check "analyze.exact = true makes other ids" test "$(ls "$T/s_on/runs")" != "$(ls "$T/s_plain/runs")"
+run "mli table" 0 $M table "$T/s_on"
+check "summary.tsv has the exact columns" grep -q "$(printf 'exact_delta_lo\texact_delta_hi\texact_turning_mean')" "$T/s_on/summary.tsv"
+check "no exact columns without the key" test -z "$($M table "$T/s_plain" >/dev/null; grep exact "$T/s_plain/summary.tsv")"
+run "sweep report" 0 $M report --quiet "$T/s_on"
+check "sweep figure exact_delta" test -s "$T/s_on/report/exact_delta.png"
+
 # --- refusals: no exact pieces -----------------------------------------------------------------
 run "train (tanh)" 0 $M train --quiet --out "$T/t" datasize=500 epochs=1 hsizes=8,10 act_fn=tanh batchsize=100
 run "analyze --exact refuses a smooth activation" 2 $M analyze --quiet "$T/t" --exact

@@ -299,6 +299,7 @@ static int load_geometry(mli_table_run *r)
 {
     r->final_train_loss = r->final_test_loss = r->final_train_acc = r->final_test_acc = NAN;
     r->delta = r->monotone = r->wdist = r->norm_wdist = r->gauss_length_mean = r->ntk_kernel_distance = NAN;
+    r->exact_delta_lo = r->exact_delta_hi = r->exact_turning_mean = NAN;
     char path[MLI_TABLE_PATH + 16];
     snprintf(path, sizeof path, "%s/geometry.json", r->dir);
     if (access(path, F_OK) != 0)
@@ -318,6 +319,13 @@ static int load_geometry(mli_table_run *r)
     r->norm_wdist = jnum(&c, o, "norm_wdist", "norm_wdist");
     r->gauss_length_mean = jnum(&c, jobj(&c, o, "gauss_length"), "mean", "gauss_length.mean");
     r->ntk_kernel_distance = jnum(&c, jobj(&c, o, "ntk"), "kernel_distance", "ntk.kernel_distance");
+    const cJSON *ex = jobj(&c, o, "exact");
+    if (ex) {
+        const cJSON *ds = jobj(&c, ex, "dataset");
+        r->exact_delta_lo = jnum(&c, ds, "delta_lo", "exact.dataset.delta_lo");
+        r->exact_delta_hi = jnum(&c, ds, "delta_hi", "exact.dataset.delta_hi");
+        r->exact_turning_mean = jnum(&c, jobj(&c, ex, "turning"), "mean", "exact.turning.mean");
+    }
     r->has_geometry = 1;
     cJSON_Delete(o);
     return c.rc;
@@ -384,6 +392,7 @@ int mli_table_load(mli_table_sweep *s, const char *dir)
         if (!rc)
             rc = load_geometry(&s->run[i]);
         s->has_ntk |= isfinite(s->run[i].ntk_kernel_distance) != 0;
+        s->has_exact |= isfinite(s->run[i].exact_delta_hi) != 0;
     }
     if (rc)
         return rc;
@@ -413,17 +422,23 @@ void mli_table_free(mli_table_sweep *s)
 
 void mli_table_summary(const mli_table_sweep *s, mli_buf *b)
 {
-    static const char *const metric[] = {"final_train_loss", "final_test_loss", "final_train_acc",
-                                         "final_test_acc", "delta", "monotone", "wdist", "norm_wdist",
-                                         "gauss_length_mean", "ntk_kernel_distance"};
-    int nm = s->has_ntk ? 10 : 9;
+    enum { NM = 13 };
+    static const char *const metric[NM] = {"final_train_loss", "final_test_loss", "final_train_acc",
+                                           "final_test_acc", "delta", "monotone", "wdist", "norm_wdist",
+                                           "gauss_length_mean", "ntk_kernel_distance", "exact_delta_lo",
+                                           "exact_delta_hi", "exact_turning_mean"};
+    /* the NTK and exact columns only when some run has them */
+    int on[NM];
+    for (int m = 0; m < NM; m++)
+        on[m] = m < 9 || (m == 9 && s->has_ntk) || (m > 9 && s->has_exact);
     mli_buf_printf(b, "run_id");
     for (int k = 0; k < s->nkey; k++)
         if (s->varies[k])
             mli_buf_printf(b, "\t%s", s->key[k]);
     mli_buf_printf(b, "\tstatus");
-    for (int m = 0; m < nm; m++)
-        mli_buf_printf(b, "\t%s", metric[m]);
+    for (int m = 0; m < NM; m++)
+        if (on[m])
+            mli_buf_printf(b, "\t%s", metric[m]);
     mli_buf_printf(b, "\n");
     for (int i = 0; i < s->n; i++) {
         const mli_table_run *r = &s->run[i];
@@ -431,12 +446,15 @@ void mli_table_summary(const mli_table_sweep *s, mli_buf *b)
         for (int k = 0; k < s->nkey; k++)
             if (s->varies[k])
                 mli_buf_printf(b, "\t%s", r->val[k] ? r->val[k] : "");
-        mli_buf_printf(b, "\t%s\t", r->status);
-        const double v[] = {r->final_train_loss, r->final_test_loss, r->final_train_acc, r->final_test_acc,
-                            r->delta, r->monotone, r->wdist, r->norm_wdist, r->gauss_length_mean,
-                            r->ntk_kernel_distance};
-        for (int m = 0; m < nm; m++)
-            mli_buf_num(b, isnan(v[m]) ? NAN : v[m], m + 1 < nm ? '\t' : '\n'); /* never "-nan" */
+        mli_buf_printf(b, "\t%s", r->status);
+        const double v[NM] = {r->final_train_loss, r->final_test_loss, r->final_train_acc, r->final_test_acc,
+                              r->delta, r->monotone, r->wdist, r->norm_wdist, r->gauss_length_mean,
+                              r->ntk_kernel_distance, r->exact_delta_lo, r->exact_delta_hi,
+                              r->exact_turning_mean};
+        for (int m = 0; m < NM; m++)
+            if (on[m])
+                mli_buf_printf(b, "\t%.9g", isnan(v[m]) ? NAN : v[m]); /* never "-nan" */
+        mli_buf_printf(b, "\n");
     }
 }
 

@@ -51,6 +51,7 @@ typedef struct {
     /* geometry.json; NaN when absent */
     double final_train_loss, final_test_loss, final_train_acc, final_test_acc;
     double delta, monotone, wdist, norm_wdist, gauss_length_mean, ntk_kernel_distance;
+    double exact_delta_lo, exact_delta_hi, exact_turning_mean; /* --exact (NaN without) */
 } mli_table_run;
 
 typedef struct {
@@ -61,6 +62,7 @@ typedef struct {
     char **key;  /* every training key, in the key-table order */
     int *varies; /* per key: 1 if its value differs among the runs */
     int has_ntk; /* some run has ntk.kernel_distance */
+    int has_exact; /* some run was analysed with --exact */
 } mli_table_sweep;
 
 /* Is dir a sweep directory: no config.json of its own, and runs/ or sweep.json? */

@@ -25,6 +25,7 @@ static const akey akeys[] = {
     {"alpha_steps", A_INT, "--alpha-steps", 2, 100000},
     {"bn_stats", A_BN, "--bn-stats", 0, 0},
     {"certificates", A_BOOL, NULL, 0, 0},
+    {"exact", A_BOOL, NULL, 0, 0},
     {"examples", A_INT, "--examples", 0, 100000000},
     {"train_derivs", A_BOOL, NULL, 0, 0},
     {"verify_steps", A_INT, "--verify-steps", 0, 1000000},
@@ -78,7 +79,9 @@ static int set_analysis(mli_analyze_opts *o, const akey *k, const char *v)
     int b;
     if (parse_bool(v, &b))
         return mli_err(MLI_EUSAGE, "analyze.%s: '%s' is not true or false", k->name, v);
-    *(!strcmp(k->name, "certificates") ? &o->certificates : &o->train_derivs) = b;
+    *(!strcmp(k->name, "certificates") ? &o->certificates
+      : !strcmp(k->name, "exact")      ? &o->exact
+                                       : &o->train_derivs) = b;
     return MLI_OK;
 }
 
@@ -122,7 +125,7 @@ static int parse_key(mli_grid *g, mli_grid_line *l, char *key, int lineno)
     if (l->analysis && !find_akey(key))
         return mli_err(MLI_EUSAGE, "%s:%d: unknown analysis key '%s' (expected analyze.examples, "
                        "analyze.verify_steps, analyze.alpha_steps, analyze.certificates, "
-                       "analyze.train_derivs or analyze.bn_stats)", g->label, lineno, key);
+                       "analyze.exact, analyze.train_derivs or analyze.bn_stats)", g->label, lineno, key);
     if (!l->analysis && !mli_config_has_key(key))
         return mli_err(MLI_EUSAGE, "%s:%d: unknown key '%s' (the keys of 'mli train --help', or analyze.*)",
                        g->label, lineno, key);
@@ -273,6 +276,8 @@ char *mli_grid_canonical(const mli_config *cfg, const mli_analyze_opts *an)
     mli_buf_printf(&b, "analyze.alpha_steps=%d\n", an->alpha_steps > 0 ? an->alpha_steps : cfg->alpha_steps);
     mli_buf_printf(&b, "analyze.bn_stats=%s\n", an->bn_stats == MLI_BN_EXACT ? "exact" : "ema");
     mli_buf_printf(&b, "analyze.certificates=%s\n", certificates ? "true" : "false");
+    if (an->exact) /* only when on: the ids of runs without it stay what they were */
+        mli_buf_printf(&b, "analyze.exact=true\n");
     mli_buf_printf(&b, "analyze.examples=%s\n", examples);
     mli_buf_printf(&b, "analyze.train_derivs=%s\n", an->train_derivs ? "true" : "false");
     mli_buf_printf(&b, "analyze.verify_steps=%d\n", an->verify_steps);
@@ -427,6 +432,10 @@ void mli_grid_analyze_words(const mli_grid *g, const mli_grid_run *r, char **wor
         parse_bool(v, &on);
         if (!strcmp(k->name, "certificates"))
             add_word(words, n, max, on ? "--certificates" : "--no-certificates");
+        else if (!strcmp(k->name, "exact")) {
+            if (on)
+                add_word(words, n, max, "--exact");
+        }
         else if (!on) /* training derivatives are on by default; analyze has no option to ask for them */
             add_word(words, n, max, "--no-train-derivs");
     }
