@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the Debian packages mli needs (DESIGN.md), only those that are missing.
+# Install the Debian packages mli needs (README), only those that are missing.
 set -euo pipefail
 pkgs=(libopenblas-dev liblapacke-dev libgsl-dev zlib1g-dev libcjson-dev libcmocka-dev
       gnuplot-nox dataset-fashion-mnist pkg-config

@@ -1,6 +1,6 @@
 /* `mli analyze` and `mli check`: everything measured along θ(α) = θ₀ + αΔ for one trained
  * network, written as interp.tsv, geometry_quantiles.tsv, examples.tsv and geometry.json
- * (DESIGN.md Part A). */
+ * (README: "The run directory"). */
 #ifndef MLI_ANALYZE_H
 #define MLI_ANALYZE_H
 

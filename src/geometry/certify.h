@@ -1,4 +1,4 @@
-/* Certificates of monotonicity along the path, per example and for the data set (PAPER.md §3).
+/* Certificates of monotonicity along the path, per example and for the data set (docs/theory.md §3).
  *
  * For squared-error losses ℓ = ‖r‖² (r = z − y; mse and recon), per example:
  *   C0  monotone on the α grid, judged from exact values and derivatives: ℓ(α_{i+1}) ≤ ℓ(α_i)

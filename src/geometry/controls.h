@@ -1,4 +1,4 @@
-/* Control experiments of the MLI paper (PAPER.md §5) and lazy-regime diagnostics, run by
+/* Control experiments of the MLI paper (docs/theory.md §5) and lazy-regime diagnostics, run by
  * `mli analyze` beside the main path θ₀ → θ₁ (options in src/cli/controls_opts.c):
  *
  *   --random-inits K   K unrelated initializations θ_r (the run's init_type; the k-th drawn from

@@ -1,6 +1,6 @@
 /* Pure numerical functions on curves: pointwise differential geometry of an output curve
  * z(α) ∈ ℝᵏ, integrals over an α grid, bumps of a sampled loss curve, and adaptive
- * quadrature of the Gauss length and arc length (PAPER.md §2–§3). No I/O, no network code.
+ * quadrature of the Gauss length and arc length (docs/theory.md §2–§3). No I/O, no network code.
  *
  * Pointwise quantities, from velocity v = dz/dα and acceleration a = d²z/dα²:
  *   speed        ‖v‖

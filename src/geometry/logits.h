@@ -1,4 +1,4 @@
-/* Logit trajectories (PAPER.md §5): the outputs z(α) = f(x; θ₀ + αΔ) of a few examples along
+/* Logit trajectories (docs/theory.md §5): the outputs z(α) = f(x; θ₀ + αΔ) of a few examples along
  * the α grid, and a principal component analysis of all of them together, so that the paths
  * can be drawn in the 2D plane that holds most of their variance. */
 #ifndef MLI_LOGITS_H

@@ -1,7 +1,7 @@
 /* A 2D slice of the loss landscape: the losses at θ(x, y) = o + x·u + y·v on a grid.
  *
  * Two planes (`mli analyze --plane`, `--plane-directions init|random`):
- *   init:   through θ₀, θ₁ and an unrelated initialization θ_r (PAPER.md §5). o = θ₀, u = Δ (the
+ *   init:   through θ₀, θ₁ and an unrelated initialization θ_r (docs/theory.md §5). o = θ₀, u = Δ (the
  *           main path's own vector), v = ‖Δ‖ e₂, where e₁ = Δ/‖Δ‖ and e₂ the normalised part of
  *           θ_r − θ₀ orthogonal to e₁ (Gram–Schmidt in double, twice). Coordinates are in units
  *           of ‖Δ‖ along e₁ and e₂: θ₀ = (0, 0), θ₁ = (1, 0), θ_r = (x_r, y_r), and the row y = 0

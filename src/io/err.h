@@ -1,6 +1,6 @@
 /* Errors, GSL style: a function that can fail returns an int status and records a
  * message saying what is at fault (file, key, value) and what was expected.
- * The statuses are the exit statuses of the `mli` command (DESIGN.md Part A). */
+ * The statuses are the exit statuses of the `mli` command (README: "Commands"). */
 #ifndef MLI_ERR_H
 #define MLI_ERR_H
 

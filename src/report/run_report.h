@@ -2,7 +2,7 @@
  *
  * Reads config.json (required: it is what makes a directory a run directory) and, when
  * present, train.tsv, interp.tsv, geometry_quantiles.tsv, examples.tsv and geometry.json
- * (DESIGN.md Part A). Tables are read by column name; a missing optional file, column or
+ * (README: "The run directory"). Tables are read by column name; a missing optional file, column or
  * JSON key only removes the figure or row that needs it. Figures: loss_alpha, acc_alpha,
  * train_curves, dloss_alpha, geometry_alpha, gauss_hist, certificates, hessian, and the
  * control experiments' figures when their tables exist (report/control_figs.h); each is

@@ -1,5 +1,5 @@
 /* The report of a sweep directory: the paper's summary figures and index.html in
- * SWEEP_DIR/report/ (PAPER.md §5).
+ * SWEEP_DIR/report/ (docs/theory.md §5).
  *
  * Reads the sweep as 'mli table' does (report/sweep_table.h) and each run's interp.tsv (the
  * alpha and train_loss columns). Figures, each NAME.tsv + NAME.gp + NAME.png + NAME.svg

@@ -1,6 +1,6 @@
 /* A sweep directory read as a table of runs, and the paper's table made from it.
  *
- * A sweep directory (DESIGN.md Part A; written by 'mli sweep') holds runs/<id>/, one run
+ * A sweep directory (README: "Sweeps"; written by 'mli sweep') holds runs/<id>/, one run
  * directory per point of the grid, and sweep.json listing them ({"runs": [{"index", "id",
  * "path", "keys"}]}). sweep.json is optional: without it the runs are the subdirectories of
  * runs/, in name order. A run may be unfinished or failed: a run directory without config.json
@@ -10,7 +10,7 @@
  * whose values differ among the runs. Values are compared as text in one canonical form:
  * numbers with %.15g (lr 0.1 is "0.1"), booleans true/false, hsizes "1024,1024,10".
  *
- * The paper's table (PAPER.md §2, §5): per optimizer × batch norm × learning rate, the
+ * The paper's table (docs/theory.md §2, §5): per optimizer × batch norm × learning rate, the
  * fraction of non-monotone runs (delta > delta threshold) among the successful ones (final
  * training loss below the loss threshold), with the counts and the mean delta of the
  * non-monotone runs. A run is

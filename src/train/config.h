@@ -1,4 +1,4 @@
-/* The training configuration: the reference code's keys and defaults (PAPER.md §4), plus
+/* The training configuration: the reference code's keys and defaults (docs/theory.md §4), plus
  * mli's own (save_freq, synthetic data sizes). One table in config.c drives parsing,
  * validation, JSON output and the help text, so a key is declared exactly once. */
 #ifndef MLI_CONFIG_H

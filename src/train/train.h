@@ -1,4 +1,4 @@
-/* Training a run directory (DESIGN.md Part A): config.json, init.safetensors,
+/* Training a run directory (README: "The run directory"): config.json, init.safetensors,
  * checkpoint.safetensors, train.tsv, final.safetensors, traj/epoch_K.safetensors. */
 #ifndef MLI_TRAIN_H
 #define MLI_TRAIN_H
