@@ -1,24 +1,38 @@
-/* Benchmark of the exact piece sweep (src/geometry/pieces.c) against the 50-point grid
- * geometry of the same examples, measured in the same run.
- * Usage: bench_exact RUN_DIR [N_EXAMPLES] (a relu run without batch norm).
- * Prints "key value" lines. */
+/* Benchmark of the exact analysis (`--exact`, src/geometry/pwlan.c) against the grid analysis
+ * of the same examples, both measured in this run:
+ *   examples: the exact per-example analysis of the 10,000 test examples, against today's
+ *             50-point grid geometry (Taylor mode) of the same examples;
+ *   dataset:  the exact data-set curve and Δ over the 60,000 training examples, against the
+ *             50-point loss curve of the training set.
+ * Usage: bench_exact RUN_DIR [examples|dataset ...] (a relu run without batch norm; dataset
+ * needs mse). Prints "key value" lines. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "geometry/curve.h"
 #include "geometry/path.h"
-#include "geometry/pieces.h"
 #include "geometry/pwlan.h"
 #include "io/blas.h"
 #include "io/err.h"
 #include "io/text.h"
 #include "nn/model.h"
 
+static int want(int argc, char **argv, const char *what)
+{
+    if (argc < 3)
+        return 1;
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], what))
+            return 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     mli_blas_tune(argv);
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_exact RUN_DIR [N]\n");
+        fprintf(stderr, "usage: bench_exact RUN_DIR [examples|dataset ...]\n");
         return 2;
     }
     char p0[4096], p1[4096];
@@ -32,67 +46,59 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_exact: %s\n", mli_errmsg());
         return 1;
     }
-    int n = argc > 2 ? atoi(argv[2]) : ds.test.n;
-    if (n > ds.test.n)
-        n = ds.test.n;
-    mli_pwl pwl;
-    if (mli_pwl_from_arch(&a, t0, t1, &pwl)) {
-        fprintf(stderr, "bench_exact: %s\n", mli_errmsg());
-        return 2;
-    }
-    enum { CH = 1024 };
-    int w1 = pwl.width[1];
-    double *P = malloc(sizeof(double) * CH * w1), *Q = malloc(sizeof(double) * CH * w1);
-    mli_pwl_ws *w = mli_pwl_ws_new(&pwl);
-    double t = mli_now();
-    long pieces = 0, maxp = 0;
-    for (int i0 = 0; i0 < n; i0 += CH) {
-        int B = n - i0 < CH ? n - i0 : CH;
-        mli_pwl_first_layer(&pwl, ds.test.x + (size_t)i0 * a.input_size, B, P, Q);
-        for (int i = 0; i < B; i++) {
-            const mli_pwl_path *pp = mli_pwl_sweep(&pwl, w, P + (size_t)i * w1, Q + (size_t)i * w1);
-            pieces += pp->npieces;
-            if (pp->npieces > maxp)
-                maxp = pp->npieces;
-        }
-    }
-    double te = mli_now() - t;
-    printf("exact_examples %d\nexact_seconds %.2f\nexact_pieces_mean %.1f\nexact_pieces_max %ld\n",
-           n, te, (double)pieces / n, maxp);
-
-    /* the whole exact analysis of the same examples (per-example results, all threads) */
-    mli_pwlan_opts po = {50, 0, 0, 0};
-    mli_pwlan an;
-    t = mli_now();
-    mli_pwlan_run(&a, t0, t1, &ds.test, n, NULL, &po, &an);
-    double ta = mli_now() - t;
-    printf("exact_analysis_seconds %.2f\nexact_monotone %d\nexact_violating %d\nexact_missed_by_grid %d\n"
-           "exact_turning_mean %.3f\nexact_pointwise_mean %.3f\nexact_counterexamples %d\nexact_c1p_false %d\n",
-           ta, an.n_monotone, an.n_violating, an.n_missed_by_grid, an.turning_mean, an.smooth_mean,
-           an.counterexamples, an.c1p_false);
-    mli_pwlan_free(&an);
-    if (argc > 3) /* exact only */
-        return 0;
-    /* the grid geometry (Taylor mode, 50 α) of the same examples */
     mli_real *delta = malloc(sizeof(mli_real) * a.nparams);
     for (size_t i = 0; i < a.nparams; i++)
         delta[i] = t1[i] - t0[i];
     enum { NA = 50 };
     double alpha[NA];
     mli_linspace01(alpha, NA);
-    mli_path_ctx c = {&a, t0, delta, NULL, NA, alpha, 1024, NULL, "bench"};
+    mli_path_ctx c = {&a, t0, delta, NULL, NA, alpha, a.width_max > 2048 ? 512 : 2048, NULL, "bench"};
     mli_path_means m;
     mli_path_examples ex;
-    t = mli_now();
-    mli_path_eval(&c, &ds.test, 0, n, &m, &ex);
-    double tg = mli_now() - t;
-    printf("grid_gauss_seconds %.2f\nexact_over_grid_gauss %.2f\n", tg, te / tg);
-    mli_path_means_free(&m);
-    mli_path_examples_free(&ex);
-    mli_pwl_ws_free(w);
-    mli_pwl_free(&pwl);
-    free(P);
-    free(Q);
+    mli_pwlan an;
+    double t;
+    printf("exact_network %d", a.input_size);
+    for (int i = 0; i < a.nh; i++)
+        printf("-%d", a.hsizes[i]);
+    printf(" %s\n", mli_loss_name(a.loss));
+
+    /* MLI_BENCH_EXAMPLES=N: the first N test examples only (profiling) */
+    const char *ne = getenv("MLI_BENCH_EXAMPLES");
+    int nex = ne && atoi(ne) > 0 && atoi(ne) < ds.test.n ? atoi(ne) : ds.test.n;
+    if (want(argc, argv, "examples")) {
+        mli_pwlan_opts po = {NA, 0, 0, 0};
+        t = mli_now();
+        if (mli_pwlan_run(&a, t0, t1, &ds.test, nex, NULL, &po, &an)) {
+            fprintf(stderr, "bench_exact: %s\n", mli_errmsg());
+            return 2;
+        }
+        double te = mli_now() - t;
+        printf("exact_examples_seconds %.2f\nexact_examples_pieces_mean %.1f\n", te, an.pieces_mean);
+        mli_pwlan_free(&an);
+        if (getenv("MLI_BENCH_NO_GRID")) /* profiling the exact analysis alone */
+            return 0;
+        t = mli_now();
+        mli_path_eval(&c, &ds.test, 0, nex, &m, &ex);
+        double tg = mli_now() - t;
+        mli_path_means_free(&m);
+        mli_path_examples_free(&ex);
+        printf("grid_gauss_seconds %.2f\nexact_examples_over_grid_gauss %.2f\n", tg, te / tg);
+    }
+    if (want(argc, argv, "dataset") && a.loss != MLI_LOSS_CE) {
+        mli_pwlan_opts po = {NA, 1, 0, 0};
+        t = mli_now();
+        mli_pwlan_run(&a, t0, t1, &ds.test, 0, &ds.train, &po, &an);
+        double te = mli_now() - t;
+        printf("exact_dataset_seconds %.2f\nexact_dataset_pieces %ld\nexact_dataset_delta %.6g\n"
+               "exact_dataset_delta_grid %.6g\n",
+               te, an.curve_pieces, an.delta, an.grid_delta);
+        mli_pwlan_free(&an);
+        t = mli_now();
+        mli_path_eval(&c, &ds.train, 0, 0, &m, NULL);
+        double tg = mli_now() - t;
+        mli_path_means_free(&m);
+        printf("grid_curve_seconds %.2f\nexact_dataset_over_grid_curve %.2f\n", tg, te / tg);
+    }
     free(delta);
     free(t0);
     free(t1);

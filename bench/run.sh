@@ -32,6 +32,13 @@ echo "== analysis along the path (50 alphas)"
 awk -v peak="$peak" '/_gflops/{printf "%s_fraction_of_sgemm %.2f\n", substr($1,1,index($1,"_gflops")-1), $2/peak}' "$out/curves.txt"
 awk '/curves_seconds/{printf "curves_speedup_vs_reference_250s %.1f\n", 250/$2} /gauss_seconds/{printf "gauss_speedup_vs_reference_320s %.1f\n", 320/$2}' "$out/curves.txt"
 
+echo "== exact analysis (--exact) against the grid analysis of the same examples, mse networks trained one epoch"
+for h in 100,10 1024,1024,10; do
+  er=$out/run-exact-$h
+  ./build/mli train --quiet --force --out "$er" hsizes=$h loss_fn=mse epochs=1 >/dev/null || exit 1
+  ./build/bench/bench_exact "$er" | tee "$out/exact-$h.txt"
+done
+
 echo "== controls: NTK of 1,000 test images at both ends; 25x25 plane over the 10,000 test images"
 ./build/bench/bench_ntk "$run" ntk plane | tee "$out/ntk.txt"
 awk -v peak="$peak" '/_gflops/{printf "%s_fraction_of_sgemm %.2f\n", substr($1,1,index($1,"_gflops")-1), $2/peak}' "$out/ntk.txt"

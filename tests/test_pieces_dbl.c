@@ -60,7 +60,7 @@ static const mli_pwl_path *sweep(net *n, const mli_real *x)
     int w1 = n->pwl.width[1];
     double *p = malloc(sizeof(double) * w1), *q = malloc(sizeof(double) * w1);
     mli_pwl_first_layer(&n->pwl, x, 1, p, q);
-    const mli_pwl_path *pp = mli_pwl_sweep(&n->pwl, n->pw, p, q);
+    const mli_pwl_path *pp = mli_pwl_sweep(&n->pwl, n->pw, p, q, NULL, 0);
     free(p);
     free(q);
     return pp;
@@ -237,6 +237,34 @@ static void test_may_change_sign(void **state)
     }
 }
 
+/* The second layer computed for a batch by GEMMs (mli_pwl_second_layer) starts every sweep
+ * where the per-input computation does: the same breakpoints and coefficients. */
+static void test_batched_second_layer(void **state)
+{
+    int h[3] = {7, 5, 3};
+    net n;
+    net_init(&n, 4, h, 3, MLI_ACT_RELU, 77, 3.0);
+    enum { B = 9 };
+    mli_real X[B * 4];
+    tu_fill_uniform(X, B * 4, -1, 1, 99);
+    double P[B * 7], Q[B * 7], H1[3 * B * 5];
+    mli_pwl_first_layer(&n.pwl, X, B, P, Q);
+    mli_pwl_second_layer(&n.pwl, P, Q, B, H1);
+    mli_pwl_ws *w2 = mli_pwl_ws_new(&n.pwl);
+    for (int i = 0; i < B; i++) {
+        const mli_pwl_path *a = mli_pwl_sweep(&n.pwl, n.pw, P + 7 * i, Q + 7 * i, NULL, 0);
+        const mli_pwl_path *b = mli_pwl_sweep(&n.pwl, w2, P + 7 * i, Q + 7 * i, H1 + 5 * i, (size_t)B * 5);
+        assert_int_equal(a->npieces, b->npieces);
+        for (int j = 0; j <= a->npieces; j++)
+            assert_true(fabs(a->brk[j] - b->brk[j]) <= 1e-12);
+        for (int c = 0; c < a->npieces * a->k * (a->deg + 1); c++)
+            if (fabs(a->z[c] - b->z[c]) > 1e-10 * (1 + fabs(a->z[c])))
+                fail_msg("input %d coefficient %d: %.17g vs %.17g", i, c, a->z[c], b->z[c]);
+    }
+    mli_pwl_ws_free(w2);
+    net_free(&n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_identity_network_is_one_polynomial),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_may_change_sign),
+        cmocka_unit_test(test_batched_second_layer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

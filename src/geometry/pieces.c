@@ -100,10 +100,44 @@ void mli_pwl_first_layer(const mli_pwl *n, const mli_real *X, int B, double *P, 
     free(x);
 }
 
+/* The state a first-layer unit p + αq leaves α = 0 with: the rule of set_states. */
+static int state0(double p, double q)
+{
+    double tol = 64 * DBL_EPSILON * (fabs(p) + fabs(q));
+    return fabs(p) > tol ? p > 0 : q > 0;
+}
+
+void mli_pwl_second_layer(const mli_pwl *n, const double *P, const double *Q, int B, double *H1)
+{
+    int w1 = n->width[1], w2 = n->width[2];
+    size_t bw = (size_t)B * w1, stride = (size_t)B * w2;
+    double *Pm = mli_malloc(sizeof(double) * bw), *Qm = mli_malloc(sizeof(double) * bw);
+    for (size_t x = 0; x < bw; x++) { /* the first layer's outputs, relu'd as at α = 0+ */
+        int on = !n->relu[0] || state0(P[x], Q[x]);
+        Pm[x] = on ? P[x] : 0;
+        Qm[x] = on ? Q[x] : 0;
+    }
+    /* H1 = (W₀ + αΔW)(p' + αq') + b₀ + αΔb: α⁰ P'W₀ᵀ, α¹ Q'W₀ᵀ + P'ΔWᵀ, α² Q'ΔWᵀ */
+    CBLAS_TRANSPOSE T = CblasTrans;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, T, B, w2, w1, 1.0, Pm, w1, n->W0[1], w1, 0.0, H1, w2);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, T, B, w2, w1, 1.0, Qm, w1, n->W0[1], w1, 0.0, H1 + stride, w2);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, T, B, w2, w1, 1.0, Pm, w1, n->dW[1], w1, 1.0, H1 + stride, w2);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, T, B, w2, w1, 1.0, Qm, w1, n->dW[1], w1, 0.0, H1 + 2 * stride, w2);
+    for (int i = 0; i < B; i++)
+        for (int o = 0; o < w2; o++) {
+            H1[(size_t)i * w2 + o] += n->b0[1][o];
+            H1[stride + (size_t)i * w2 + o] += n->db[1][o];
+        }
+    free(Pm);
+    free(Qm);
+}
+
 typedef struct {
     double t;
     int unit;
 } event0;
+
+#define PIECE_BLOCK 32 /* pieces whose outputs are formed together (flush_pieces) */
 
 /* Polynomial vectors are stored coefficient-major: H[l][m · width + i] is the α^m coefficient
  * of unit i, so that every update below is a contiguous axpy over the units. */
@@ -112,6 +146,9 @@ struct mli_pwl_ws {
     double *S[MLI_PWL_MAXLIN];         /* input of Linear l ≥ 1: (l+1) × width[l] */
     unsigned char *on[MLI_PWL_MAXLIN]; /* relu states of the units of H[l] */
     event0 *ev;                        /* the first layer's switches, sorted */
+    unsigned char *flag;               /* units that may switch on the candidate piece */
+    double *Sblk, *Z0, *Z1;            /* pending pieces: the outputs' inputs, their products */
+    int npend;
     int cap;                           /* pieces the output arrays can hold */
     mli_pwl_path path;
 };
@@ -126,6 +163,10 @@ mli_pwl_ws *mli_pwl_ws_new(const mli_pwl *n)
         w->on[l] = mli_calloc(n->width[l + 1], 1);
     }
     w->ev = mli_malloc(sizeof(event0) * (n->width[1] + 1));
+    w->flag = mli_malloc(n->width_max + 1);
+    w->Sblk = mli_malloc(sizeof(double) * PIECE_BLOCK * L * n->width[L > 1 ? L - 1 : 0]);
+    w->Z0 = mli_malloc(sizeof(double) * PIECE_BLOCK * L * n->width[L]);
+    w->Z1 = mli_malloc(sizeof(double) * PIECE_BLOCK * L * n->width[L]);
     w->cap = 64;
     w->path.k = n->width[L];
     w->path.deg = L;
@@ -145,6 +186,10 @@ void mli_pwl_ws_free(mli_pwl_ws *w)
         free(w->on[l]);
     }
     free(w->ev);
+    free(w->flag);
+    free(w->Sblk);
+    free(w->Z0);
+    free(w->Z1);
     free(w->path.brk);
     free(w->path.layer);
     free(w->path.z);
@@ -211,18 +256,27 @@ static double dot(const double *a, const double *b, int n)
     return (s0 + s1) + (s2 + s3);
 }
 
-/* H[l] = (W₀ + αΔW) S[l] + b₀ + αΔb for l ≥ 1, with S[l] = act(H[l−1]) under the current
- * states: per output unit and coefficient, two dot products with contiguous weight rows. */
-static void layer_forward(const mli_pwl *n, mli_pwl_ws *w, int l)
+/* S[l] = act(H[l−1]) under the current states (l ≥ 1). */
+static void layer_input(const mli_pwl *n, mli_pwl_ws *w, int l)
 {
-    int out = n->width[l + 1], in = n->width[l], d = l; /* S[l] has degree d */
+    int in = n->width[l], d = l; /* S[l] has degree d */
     const double *Hp = w->H[l - 1];
-    double *S = w->S[l], *H = w->H[l];
+    double *S = w->S[l];
     for (int j = 0; j < in; j++) {
         int keep = !n->relu[l - 1] || w->on[l - 1][j];
         for (int m = 0; m <= d; m++)
             S[(size_t)m * in + j] = keep ? Hp[(size_t)m * in + j] : 0;
     }
+}
+
+/* H[l] = (W₀ + αΔW) S[l] + b₀ + αΔb for a hidden layer l ≥ 1: per output unit and
+ * coefficient, two dot products with contiguous weight rows. (The outputs, l = L−1, are formed
+ * for many pieces at once by flush_pieces.) */
+static void layer_pre(const mli_pwl *n, mli_pwl_ws *w, int l)
+{
+    int out = n->width[l + 1], in = n->width[l], d = l;
+    const double *S = w->S[l];
+    double *H = w->H[l];
     for (int o = 0; o < out; o++) {
         const double *a = n->W0[l] + (size_t)o * in, *b = n->dW[l] + (size_t)o * in;
         for (int m = 0; m <= d + 1; m++) {
@@ -234,12 +288,16 @@ static void layer_forward(const mli_pwl *n, mli_pwl_ws *w, int l)
     }
 }
 
-/* Recompute layers l0 … L−1 from the states of the layers before them. */
+/* Recompute layers l0 … L−1 from the states of the layers before them (the outputs' input
+ * only: see flush_pieces). */
 static void forward_from(const mli_pwl *n, mli_pwl_ws *w, int l0, double t)
 {
     for (int l = l0 < 1 ? 1 : l0; l < n->nlin; l++) {
-        layer_forward(n, w, l);
-        set_states(n, w, l, t);
+        layer_input(n, w, l);
+        if (l < n->nlin - 1) {
+            layer_pre(n, w, l);
+            set_states(n, w, l, t);
+        }
     }
 }
 
@@ -247,6 +305,33 @@ static int cmp_event(const void *a, const void *b)
 {
     double x = ((const event0 *)a)->t, y = ((const event0 *)b)->t;
     return (x > y) - (x < y);
+}
+
+/* The outputs of the pending pieces: z = (W₀ + αΔW) s + b₀ + αΔb of the last Linear layer,
+ * for every pending piece's input s at once — two GEMMs of k × in by in × (pieces · L) instead
+ * of a matrix-vector product per switch. */
+static void flush_pieces(const mli_pwl *n, mli_pwl_ws *w)
+{
+    mli_pwl_path *pp = &w->path;
+    int L = n->nlin, k = pp->k, in = n->width[L - 1], N = w->npend * L;
+    if (!w->npend)
+        return;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k, N, in, 1.0, n->W0[L - 1], in, w->Sblk, in,
+                0.0, w->Z0, N);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k, N, in, 1.0, n->dW[L - 1], in, w->Sblk, in,
+                0.0, w->Z1, N);
+    for (int b = 0; b < w->npend; b++) {
+        double *z = pp->z + (size_t)(pp->npieces - w->npend + b) * k * (L + 1);
+        for (int o = 0; o < k; o++) {
+            const double *z0 = w->Z0 + (size_t)o * N + b * L, *z1 = w->Z1 + (size_t)o * N + b * L;
+            double *c = z + (size_t)o * (L + 1);
+            for (int m = 0; m <= L; m++)
+                c[m] = (m < L ? z0[m] : 0) + (m >= 1 ? z1[m - 1] : 0);
+            c[0] += n->b0[L - 1][o];
+            c[1] += n->db[L - 1][o];
+        }
+    }
+    w->npend = 0;
 }
 
 static void push_piece(const mli_pwl *n, mli_pwl_ws *w, double end, int layer)
@@ -259,23 +344,36 @@ static void push_piece(const mli_pwl *n, mli_pwl_ws *w, double end, int layer)
         pp->layer = mli_realloc(pp->layer, sizeof(int) * (w->cap + 1));
         pp->z = mli_realloc(pp->z, sizeof(double) * w->cap * k * (L + 1));
     }
-    double *z = pp->z + (size_t)pp->npieces * k * (L + 1);
-    for (int o = 0; o < k; o++)
-        unit_poly(w->H[L - 1], k, L, o, z + (size_t)o * (L + 1));
+    if (L == 1) { /* a single Linear layer: z is its pre-activation */
+        double *z = pp->z + (size_t)pp->npieces * k * 2;
+        for (int o = 0; o < k; o++)
+            unit_poly(w->H[0], k, 1, o, z + (size_t)o * 2);
+    } else { /* the outputs' input now; the outputs with the next block */
+        int in = n->width[L - 1];
+        memcpy(w->Sblk + (size_t)w->npend * L * in, w->S[L - 1], sizeof(double) * L * in);
+        w->npend++;
+    }
     pp->npieces++;
     pp->brk[pp->npieces] = end;
     pp->layer[pp->npieces] = layer;
+    if (w->npend == PIECE_BLOCK)
+        flush_pieces(n, w);
 }
 
-/* Toggle unit i of relu layer l at t: the next layer's pre-activations change by the rank-one
- * term ±(W₀ + αΔW)[:, i] h_i(α) (a transposed weight row); the layers after it are
- * recomputed. */
+/* Toggle unit i of relu layer l at t. The next layer's input changes in row i; its
+ * pre-activations change by the rank-one term ±(W₀ + αΔW)[:, i] h_i(α) (a transposed weight
+ * row), and the hidden layers after it are recomputed. */
 static void toggle(const mli_pwl *n, mli_pwl_ws *w, int l, int i, double t)
 {
     int d = l + 1, wl = n->width[l + 1]; /* H[l]: degree d, width wl */
     w->on[l][i] ^= 1;
     double sg = w->on[l][i] ? 1 : -1;
     int nl = l + 1, out = n->width[nl + 1];
+    double *S = w->S[nl];
+    for (int m = 0; m <= d; m++)
+        S[(size_t)m * wl + i] = w->on[l][i] ? w->H[l][(size_t)m * wl + i] : 0;
+    if (nl == n->nlin - 1)
+        return; /* the outputs: formed from S when the piece is flushed */
     double *H = w->H[nl];
     const double *a = n->WT0[nl] + (size_t)i * out, *b = n->dWT[nl] + (size_t)i * out;
     for (int m = 0; m <= d; m++) {
@@ -288,8 +386,7 @@ static void toggle(const mli_pwl *n, mli_pwl_ws *w, int l, int i, double t)
             h1[o] += hm * b[o];
         }
     }
-    if (nl < n->nlin - 1)
-        forward_from(n, w, nl + 1, t);
+    forward_from(n, w, nl + 1, t);
 }
 
 /* The first α in (t, end) after which a unit in state `on` has the other sign: the first
@@ -315,23 +412,38 @@ static int first_switch(const double *c, int d, double t, double end, int on, do
  * the side its pre-activation leaves t on (it touched 0 at t where a layer before it kinked)
  * switches at t itself; otherwise the Bernstein test on [t, *cand] discards the units that
  * cannot change sign and first_switch isolates the others. Updates *cand, *unit. */
+/* Degree 2 (the second Linear layer), for every unit at once: may it change sign on [t, end]?
+ * Taylor coefficients at t, then the three Bernstein coefficients on [t, end]; a unit within
+ * rounding of 0 at t is always flagged (its state is decided by its derivatives). Written
+ * without branches so that the compiler vectorizes it: most units are cleared here. */
+static int flag_quadratics(const double *H, int wid, double t, double end, unsigned char *flag)
+{
+    const double *C0 = H, *C1 = H + wid, *C2 = H + 2 * (size_t)wid;
+    double h = end - t;
+    int any = 0;
+    for (int i = 0; i < wid; i++) {
+        double c0 = C0[i], c1 = C1[i], c2 = C2[i];
+        double s0 = c0 + t * (c1 + t * c2), s1 = c1 + 2 * t * c2;
+        double tol = 64 * DBL_EPSILON * (fabs(c0) + fabs(c1) + fabs(c2));
+        double b1 = s0 + 0.5 * h * s1, b2 = s0 + h * (s1 + h * c2);
+        int pos = (s0 > tol) & (b1 > 0) & (b2 >= 0), neg = (s0 < -tol) & (b1 < 0) & (b2 <= 0);
+        flag[i] = !(pos | neg);
+        any |= flag[i];
+    }
+    return any;
+}
+
 static int layer_search(const mli_pwl *n, mli_pwl_ws *w, int l, double t, double *cand, int *unit)
 {
     int d = l + 1, wid = n->width[l + 1], found = 0;
     const double *H = w->H[l];
     const unsigned char *on = w->on[l];
+    if (d == 2 && !flag_quadratics(H, wid, t, *cand, w->flag))
+        return 0;
     for (int i = 0; i < wid; i++) {
+        if (d == 2 && !w->flag[i])
+            continue; /* keeps its sign on [t, cand] */
         double c[MLI_POLY_MAXDEG + 1];
-        if (d == 2) { /* the common case, inline: Taylor at t and Bernstein on [t, cand] */
-            double c0 = H[i], c1 = H[wid + i], c2 = H[2 * (size_t)wid + i];
-            double s0 = c0 + t * (c1 + t * c2), s1 = c1 + 2 * t * c2, h = *cand - t;
-            double tol = 64 * DBL_EPSILON * (fabs(c0) + fabs(c1) + fabs(c2));
-            if (fabs(s0) > tol) {
-                double b1 = s0 + 0.5 * h * s1, b2 = s0 + h * (s1 + h * c2);
-                if (s0 > 0 ? (b1 > 0 && b2 >= 0) : (b1 < 0 && b2 <= 0))
-                    continue; /* keeps its sign on [t, cand] */
-            }
-        }
         unit_poly(H, wid, d, i, c);
         double tol = round_tol(c, d, 1), v = mli_poly_eval(c, d, t);
         if (fabs(v) <= tol) {
@@ -354,7 +466,7 @@ static int layer_search(const mli_pwl *n, mli_pwl_ws *w, int l, double t, double
 }
 
 const mli_pwl_path *mli_pwl_sweep(const mli_pwl *n, mli_pwl_ws *w, const double *p,
-                                  const double *q)
+                                  const double *q, const double *h1, size_t h1_stride)
 {
     int L = n->nlin, w1 = n->width[1];
     mli_pwl_path *pp = &w->path;
@@ -362,12 +474,21 @@ const mli_pwl_path *mli_pwl_sweep(const mli_pwl *n, mli_pwl_ws *w, const double 
     pp->nswitch = 0;
     pp->brk[0] = 0;
     pp->layer[0] = -1;
+    w->npend = 0;
 
     /* α = 0: every layer with the states it leaves 0 with. */
     memcpy(w->H[0], p, sizeof(double) * w1);
     memcpy(w->H[0] + w1, q, sizeof(double) * w1);
     set_states(n, w, 0, 0);
-    forward_from(n, w, 1, 0);
+    if (h1 && L >= 3) { /* the second layer's pre-activations, computed for the batch */
+        int w2 = n->width[2];
+        layer_input(n, w, 1);
+        for (int m = 0; m < 3; m++)
+            memcpy(w->H[1] + (size_t)m * w2, h1 + m * h1_stride, sizeof(double) * w2);
+        set_states(n, w, 1, 0);
+        forward_from(n, w, 2, 0);
+    } else
+        forward_from(n, w, 1, 0);
 
     int nev = 0;
     if (L > 1 && n->relu[0])
@@ -397,6 +518,7 @@ const mli_pwl_path *mli_pwl_sweep(const mli_pwl *n, mli_pwl_ws *w, const double 
         toggle(n, w, el, eu, t);
         pp->nswitch++;
     }
+    flush_pieces(n, w);
     return pp;
 }
 

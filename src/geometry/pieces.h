@@ -68,10 +68,18 @@ typedef struct mli_pwl_ws mli_pwl_ws;
 mli_pwl_ws *mli_pwl_ws_new(const mli_pwl *n);
 void mli_pwl_ws_free(mli_pwl_ws *w);
 
-/* The pieces of z(α) for the input whose first-layer rows are p, q (mli_pwl_first_layer).
- * The result lives in the workspace until the next call. */
+/* The second layer's pre-activations at the start of the path, for networks of three Linear
+ * layers or more: H1 (3 · B · width[2]) receives, for input i, the coefficient of α^m of unit o
+ * at H1[m·B·width[2] + i·width[2] + o] — four GEMMs for the batch, so that no sweep streams
+ * the second layer's weights for its start. */
+void mli_pwl_second_layer(const mli_pwl *n, const double *P, const double *Q, int B, double *H1);
+
+/* The pieces of z(α) for the input whose first-layer rows are p, q (mli_pwl_first_layer) and,
+ * if h1 is not NULL, whose second layer starts at h1 (coefficient m at h1[m·h1_stride], from
+ * mli_pwl_second_layer; h1_stride = B·width[2]). The result lives in the workspace until the
+ * next call. */
 const mli_pwl_path *mli_pwl_sweep(const mli_pwl *n, mli_pwl_ws *w, const double *p,
-                                  const double *q);
+                                  const double *q, const double *h1, size_t h1_stride);
 
 /* z(α) and its first two derivatives at α from the pieces (the piece on the right at a
  * breakpoint); any pointer may be NULL. */

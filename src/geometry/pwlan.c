@@ -21,6 +21,8 @@ typedef struct {
     const mli_data *d;
     int i0;              /* first example of the chunk */
     const double *P, *Q; /* the chunk's first-layer rows */
+    const double *H1;    /* and its second layer at α = 0 (three Linear layers or more), or NULL */
+    size_t h1_stride;
     int n_alpha;
     /* per thread */
     mli_pwl_ws *pw[MLI_PARALLEL_MAX];
@@ -38,6 +40,8 @@ typedef struct {
 
 /* The targets of example i: the regression targets, the input itself (recon), or NULL
  * (one-hot of the label). */
+#define H1_ROW(j, q) ((j)->H1 ? (j)->H1 + (size_t)(q) * (j)->net->width[2] : NULL)
+
 static const double *targets(const job *j, int i, double *buf)
 {
     const mli_data *d = j->d;
@@ -76,7 +80,7 @@ static void examples_rows(void *ctx, int q0, int q1, int th)
     for (int q = q0; q < q1; q++) {
         int i = j->i0 + q;
         const mli_pwl_path *pp =
-            mli_pwl_sweep(j->net, j->pw[th], j->P + (size_t)q * w1, j->Q + (size_t)q * w1);
+            mli_pwl_sweep(j->net, j->pw[th], j->P + (size_t)q * w1, j->Q + (size_t)q * w1, H1_ROW(j, q), j->h1_stride);
         const double *t = targets(j, i, tb);
         mli_pwl_result *r = &j->res[i];
         mli_pwlgeo_example(pp, j->loss, j->d->y[i], t, j->gw[th], r);
@@ -122,7 +126,7 @@ static void train_rows(void *ctx, int q0, int q1, int th)
     for (int q = q0; q < q1; q++) {
         int i = j->i0 + q;
         const mli_pwl_path *pp =
-            mli_pwl_sweep(j->net, j->pw[th], j->P + (size_t)q * w1, j->Q + (size_t)q * w1);
+            mli_pwl_sweep(j->net, j->pw[th], j->P + (size_t)q * w1, j->Q + (size_t)q * w1, H1_ROW(j, q), j->h1_stride);
         if (j->loss == MLI_LOSS_CE) {
             ce_cells(pp, j->d->y[i], j->ncells, j->cells[th], tb);
             continue;
@@ -138,25 +142,35 @@ static void train_rows(void *ctx, int q0, int q1, int th)
 }
 
 /* Sweep `n` examples of d chunk by chunk: the first layer by GEMM, then rows on threads. */
+/* Sweep `n` examples of d chunk by chunk: the first layers by GEMMs on every BLAS thread, then
+ * the examples on as many threads of ours, each calling BLAS single-threaded. */
 static void run_chunks(job *j, const mli_data *d, int n, void (*rows)(void *, int, int, int),
                        int progress, const char *what)
 {
     mli_progress pr = mli_progress_make(progress);
-    int w1 = j->net->width[1];
+    int w1 = j->net->width[1], two = j->net->nlin >= 3, nt = openblas_get_num_threads();
     double *P = mli_malloc(sizeof(double) * CHUNK * w1), *Q = mli_malloc(sizeof(double) * CHUNK * w1);
+    double *H1 = two ? mli_malloc(sizeof(double) * 3 * CHUNK * j->net->width[2]) : NULL;
     j->d = d;
     j->P = P;
     j->Q = Q;
+    j->H1 = H1;
     for (int i0 = 0; i0 < n; i0 += CHUNK) {
         int B = n - i0 < CHUNK ? n - i0 : CHUNK;
         mli_pwl_first_layer(j->net, d->x + (size_t)i0 * d->d, B, P, Q);
+        if (two)
+            mli_pwl_second_layer(j->net, P, Q, B, H1);
+        j->h1_stride = (size_t)B * (two ? j->net->width[2] : 0);
         j->i0 = i0;
-        mli_parallel_rows(B, rows, j);
+        openblas_set_num_threads(1);
+        mli_parallel_rows_n(B, nt, rows, j);
+        openblas_set_num_threads(nt);
         mli_progress_show(&pr, "%s %d/%d", what, i0 + B, n);
     }
     mli_progress_end(&pr);
     free(P);
     free(Q);
+    free(H1);
 }
 
 /* The exact loss of the first few examples on a fine grid and at their breakpoints, for the
@@ -172,7 +186,7 @@ static void show_examples(job *j, const mli_data *d, mli_pwlan *r)
     j->d = d;
     for (int e = 0; e < r->nshow; e++) {
         mli_pwl_first_layer(j->net, d->x + (size_t)e * d->d, 1, P, Q);
-        const mli_pwl_path *pp = mli_pwl_sweep(j->net, j->pw[0], P, Q);
+        const mli_pwl_path *pp = mli_pwl_sweep(j->net, j->pw[0], P, Q, NULL, 0);
         const double *t = targets(j, e, tb);
         double *lc = NULL;
         if (j->loss != MLI_LOSS_CE) {

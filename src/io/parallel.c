@@ -19,7 +19,11 @@ static void *run_range(void *p)
 
 int mli_parallel_rows(int m, void (*fn)(void *ctx, int q0, int q1, int t), void *ctx)
 {
-    int nt = openblas_get_num_threads();
+    return mli_parallel_rows_n(m, openblas_get_num_threads(), fn, ctx);
+}
+
+int mli_parallel_rows_n(int m, int nt, void (*fn)(void *ctx, int q0, int q1, int t), void *ctx)
+{
     nt = nt < 1 ? 1 : nt > MLI_PARALLEL_MAX ? MLI_PARALLEL_MAX : nt;
     if (m < 64 * nt)
         nt = 1;

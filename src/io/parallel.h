@@ -11,5 +11,8 @@
  * on m and the thread count, so per-thread partial sums combined in order t = 0, 1, … are
  * deterministic. Returns the number of ranges used. */
 int mli_parallel_rows(int m, void (*fn)(void *ctx, int q0, int q1, int t), void *ctx);
+/* The same on nt threads (at most MLI_PARALLEL_MAX), for loops that call BLAS themselves while
+ * BLAS is set to one thread. */
+int mli_parallel_rows_n(int m, int nt, void (*fn)(void *ctx, int q0, int q1, int t), void *ctx);
 
 #endif
