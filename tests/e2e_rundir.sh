@@ -136,7 +136,7 @@ for f in "${mine[@]}"; do check "  keeps $f (not a temporary file of mli)" test 
 run "a key twice on the command line" 2 "$MLI" train --out "$T/x4" "${G[@]}" seed=1 epochs=0 seed=2
 check "  names the key and both places" grep -q "seed.*seed=1.*seed=2" "$T/last.err"
 printf 'seed=1\nepochs=0\nseed=2\n' > "$T/twice.cfg"
-run "a key twice in a config file" 2 "$MLI" train --out "$T/x5" --config "$T/twice.cfg" "${G[@]}"
+run "a key twice in a config file (an invalid file: 3)" 3 "$MLI" train --out "$T/x5" --config "$T/twice.cfg" "${G[@]}"
 check "  names the key and both lines" grep -q "seed.*twice.cfg:1.*twice.cfg:3" "$T/last.err"
 run "--config twice" 2 "$MLI" train --out "$T/x6" --config "$T/twice.cfg" --config "$T/long.cfg" "${G[@]}"
 run "a command-line key still overrides the config file's" 0 "$MLI" train --out "$T/ov" --config "$T/long.cfg" "${G[@]}" seed=9

@@ -249,7 +249,7 @@ static void test_config_key_twice(void **state)
     tu_write_file(path, text, strlen(text));
     mli_config c;
     mli_config_default(&c);
-    assert_int_equal(mli_config_load_file(&c, path), MLI_EUSAGE);
+    assert_int_equal(mli_config_load_file(&c, path), MLI_EINPUT);
     assert_non_null(strstr(mli_errmsg(), "'seed' given twice"));
     assert_non_null(strstr(mli_errmsg(), "twice.cfg:1"));
     assert_non_null(strstr(mli_errmsg(), "twice.cfg:3"));

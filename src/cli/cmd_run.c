@@ -107,11 +107,11 @@ int mli_cmd_run(int argc, char **argv)
     if (!rc)
         rc = mli_report_run(t.out);
     if (!rc || rc == MLI_EFAIL) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", mli_errmsg());
+        char *msg = mli_strdup(mli_errmsg()); /* the summary may record messages of its own */
         summary(t.out, &res);
         if (rc)
             mli_err(rc, "%s", msg);
+        free(msg);
     }
     mli_analysis_free(&res);
     return mli_cli_fail(rc);

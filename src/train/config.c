@@ -289,11 +289,10 @@ int mli_config_load_file(mli_config *c, const char *path)
         snprintf(where, sizeof where, "%s:%d", path, lineno);
         char *key = trim(s);
         rc = mark_seen(seen, key, where);
-        if (!rc && mli_config_set(c, key, trim(eq + 1)) != MLI_OK) {
-            char msg[1024];
-            snprintf(msg, sizeof msg, "%s", mli_errmsg());
-            rc = mli_err(MLI_EINPUT, "%s:%d: %s", path, lineno, msg);
-        }
+        if (rc) /* a key given twice in the file: the file is invalid (exit status 3) */
+            rc = mli_err(MLI_EINPUT, "%s", mli_errmsg());
+        else if (mli_config_set(c, key, trim(eq + 1)) != MLI_OK)
+            rc = mli_err(MLI_EINPUT, "%s:%d: %s", path, lineno, mli_errmsg());
     }
     if (rc == MLI_OK && ferror(f))
         rc = mli_err(MLI_EINPUT, "%s: read failed: %s", path, strerror(errno));
@@ -369,11 +368,8 @@ int mli_config_from_json(mli_config *c, const cJSON *obj, const char *label)
             }
         } else
             return mli_err(MLI_EINPUT, "%s: key '%s' has an unexpected type", label, keys[i].name);
-        if (mli_config_set(c, keys[i].name, buf) != MLI_OK) {
-            char msg[1024];
-            snprintf(msg, sizeof msg, "%s", mli_errmsg());
-            return mli_err(MLI_EINPUT, "%s: %s", label, msg);
-        }
+        if (mli_config_set(c, keys[i].name, buf) != MLI_OK)
+            return mli_err(MLI_EINPUT, "%s: %s", label, mli_errmsg()); /* mli_err copies first */
     }
     return MLI_OK;
 }

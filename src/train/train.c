@@ -351,8 +351,7 @@ static void run_free(run *r)
 /* After a failed write: what the user does about it. */
 static int io_failure(const run *r, int rc)
 {
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s", mli_errmsg());
+    const char *msg = mli_errmsg(); /* mli_err formats before it replaces the message */
     if (r->saved > 0)
         return mli_err(rc, "%s; the run is unfinished (status running): once the cause is fixed, the same "
                        "command resumes it from the checkpoint of epoch %d", msg, r->saved);
@@ -387,8 +386,7 @@ int mli_train_run(const mli_config *cfg, const mli_train_opts *o)
     }
     mli_progress_end(&r.prog);
     if (r.diverged) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", mli_errmsg());
+        char *msg = mli_strdup(mli_errmsg()); /* write_config may record its own */
         int wrc = write_config(&r, "diverged");
         if (wrc)
             rc = io_failure(&r, wrc);
@@ -396,6 +394,7 @@ int mli_train_run(const mli_config *cfg, const mli_train_opts *o)
             rc = mli_err(rc, "%s; kept init.safetensors, the checkpoint of epoch %d and train.tsv", msg, r.saved);
         else
             rc = mli_err(rc, "%s; kept init.safetensors and train.tsv (no epoch finished)", msg);
+        free(msg);
     } else if (!rc) {
         char p[4096];
         path_in(p, &r, "final.safetensors");
