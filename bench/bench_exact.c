@@ -84,6 +84,9 @@ int main(int argc, char **argv)
         mli_path_examples_free(&ex);
         printf("grid_gauss_seconds %.2f\nexact_examples_over_grid_gauss %.2f\n", tg, te / tg);
     }
+    const char *nt = getenv("MLI_BENCH_TRAIN"); /* the first N training examples (profiling) */
+    if (nt && atoi(nt) > 0 && atoi(nt) < ds.train.n)
+        ds.train.n = atoi(nt);
     if (want(argc, argv, "dataset") && a.loss != MLI_LOSS_CE) {
         mli_pwlan_opts po = {NA, 1, 0, 0};
         t = mli_now();
@@ -93,6 +96,8 @@ int main(int argc, char **argv)
                "exact_dataset_delta_grid %.6g\n",
                te, an.curve_pieces, an.delta, an.grid_delta);
         mli_pwlan_free(&an);
+        if (getenv("MLI_BENCH_NO_GRID"))
+            return 0;
         t = mli_now();
         mli_path_eval(&c, &ds.train, 0, 0, &m, NULL);
         double tg = mli_now() - t;

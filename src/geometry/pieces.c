@@ -148,7 +148,11 @@ struct mli_pwl_ws {
     event0 *ev;                        /* the first layer's switches, sorted */
     unsigned char *flag;               /* units that may switch on the candidate piece */
     double *Sblk, *Z0, *Z1;            /* pending pieces: the outputs' inputs, their products */
-    int npend;
+    int npend, nfull;                  /* pending pieces, and those formed by the GEMMs */
+    int pend_col[PIECE_BLOCK];         /* the GEMM column of a pending piece, or −1: rank-one */
+    int pend_unit[PIECE_BLOCK];
+    double pend_sign[PIECE_BLOCK], *pend_h; /* the switching unit's sign and polynomial */
+    int since_push, last_layer, last_unit;  /* switches since the last piece, the last one */
     int cap;                           /* pieces the output arrays can hold */
     mli_pwl_path path;
 };
@@ -167,6 +171,7 @@ mli_pwl_ws *mli_pwl_ws_new(const mli_pwl *n)
     w->Sblk = mli_malloc(sizeof(double) * PIECE_BLOCK * L * n->width[L > 1 ? L - 1 : 0]);
     w->Z0 = mli_malloc(sizeof(double) * PIECE_BLOCK * L * n->width[L]);
     w->Z1 = mli_malloc(sizeof(double) * PIECE_BLOCK * L * n->width[L]);
+    w->pend_h = mli_malloc(sizeof(double) * PIECE_BLOCK * L);
     w->cap = 64;
     w->path.k = n->width[L];
     w->path.deg = L;
@@ -190,6 +195,7 @@ void mli_pwl_ws_free(mli_pwl_ws *w)
     free(w->Sblk);
     free(w->Z0);
     free(w->Z1);
+    free(w->pend_h);
     free(w->path.brk);
     free(w->path.layer);
     free(w->path.z);
@@ -307,23 +313,42 @@ static int cmp_event(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The outputs of the pending pieces: z = (W₀ + αΔW) s + b₀ + αΔb of the last Linear layer,
- * for every pending piece's input s at once — two GEMMs of k × in by in × (pieces · L) instead
- * of a matrix-vector product per switch. */
+/* The outputs of the pending pieces. A piece that follows the switch of one unit j of the last
+ * hidden layer differs from the piece before it by the rank-one term ±(W₀ + αΔW)[:, j] h_j(α);
+ * every other piece's outputs z = (W₀ + αΔW) s + b₀ + αΔb are formed from its input s, for all
+ * of them at once — two GEMMs of k × in by in × (pieces · L) instead of a matrix-vector
+ * product per switch. */
 static void flush_pieces(const mli_pwl *n, mli_pwl_ws *w)
 {
     mli_pwl_path *pp = &w->path;
-    int L = n->nlin, k = pp->k, in = n->width[L - 1], N = w->npend * L;
+    int L = n->nlin, k = pp->k, in = n->width[L - 1], N = w->nfull * L;
     if (!w->npend)
         return;
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k, N, in, 1.0, n->W0[L - 1], in, w->Sblk, in,
-                0.0, w->Z0, N);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k, N, in, 1.0, n->dW[L - 1], in, w->Sblk, in,
-                0.0, w->Z1, N);
+    if (N) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k, N, in, 1.0, n->W0[L - 1], in, w->Sblk, in,
+                    0.0, w->Z0, N);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k, N, in, 1.0, n->dW[L - 1], in, w->Sblk, in,
+                    0.0, w->Z1, N);
+    }
     for (int b = 0; b < w->npend; b++) {
-        double *z = pp->z + (size_t)(pp->npieces - w->npend + b) * k * (L + 1);
+        size_t piece = (size_t)(pp->npieces - w->npend + b);
+        double *z = pp->z + piece * k * (L + 1);
+        int col = w->pend_col[b];
+        if (col < 0) { /* one unit of the last hidden layer switched: rank-one from the last piece */
+            const double *h = w->pend_h + (size_t)b * L, *zp = z - (size_t)k * (L + 1);
+            int j = w->pend_unit[b];
+            for (int o = 0; o < k; o++) {
+                double a0 = w->pend_sign[b] * n->W0[L - 1][(size_t)o * in + j];
+                double a1 = w->pend_sign[b] * n->dW[L - 1][(size_t)o * in + j];
+                double *c = z + (size_t)o * (L + 1);
+                const double *cp = zp + (size_t)o * (L + 1);
+                for (int m = 0; m <= L; m++)
+                    c[m] = cp[m] + (m < L ? a0 * h[m] : 0) + (m >= 1 ? a1 * h[m - 1] : 0);
+            }
+            continue;
+        }
         for (int o = 0; o < k; o++) {
-            const double *z0 = w->Z0 + (size_t)o * N + b * L, *z1 = w->Z1 + (size_t)o * N + b * L;
+            const double *z0 = w->Z0 + (size_t)o * N + col * L, *z1 = w->Z1 + (size_t)o * N + col * L;
             double *c = z + (size_t)o * (L + 1);
             for (int m = 0; m <= L; m++)
                 c[m] = (m < L ? z0[m] : 0) + (m >= 1 ? z1[m - 1] : 0);
@@ -331,7 +356,7 @@ static void flush_pieces(const mli_pwl *n, mli_pwl_ws *w)
             c[1] += n->db[L - 1][o];
         }
     }
-    w->npend = 0;
+    w->npend = w->nfull = 0;
 }
 
 static void push_piece(const mli_pwl *n, mli_pwl_ws *w, double end, int layer)
@@ -348,11 +373,19 @@ static void push_piece(const mli_pwl *n, mli_pwl_ws *w, double end, int layer)
         double *z = pp->z + (size_t)pp->npieces * k * 2;
         for (int o = 0; o < k; o++)
             unit_poly(w->H[0], k, 1, o, z + (size_t)o * 2);
+    } else if (pp->npieces > 0 && w->since_push == 1 && w->last_layer == L - 2) {
+        int b = w->npend++, wl = n->width[L - 1]; /* the outputs from the last piece's */
+        w->pend_col[b] = -1;
+        w->pend_unit[b] = w->last_unit;
+        w->pend_sign[b] = w->on[L - 2][w->last_unit] ? 1 : -1;
+        for (int m = 0; m < L; m++)
+            w->pend_h[(size_t)b * L + m] = w->H[L - 2][(size_t)m * wl + w->last_unit];
     } else { /* the outputs' input now; the outputs with the next block */
-        int in = n->width[L - 1];
-        memcpy(w->Sblk + (size_t)w->npend * L * in, w->S[L - 1], sizeof(double) * L * in);
-        w->npend++;
+        int in = n->width[L - 1], b = w->npend++;
+        w->pend_col[b] = w->nfull;
+        memcpy(w->Sblk + (size_t)w->nfull++ * L * in, w->S[L - 1], sizeof(double) * L * in);
     }
+    w->since_push = 0;
     pp->npieces++;
     pp->brk[pp->npieces] = end;
     pp->layer[pp->npieces] = layer;
@@ -367,6 +400,9 @@ static void toggle(const mli_pwl *n, mli_pwl_ws *w, int l, int i, double t)
 {
     int d = l + 1, wl = n->width[l + 1]; /* H[l]: degree d, width wl */
     w->on[l][i] ^= 1;
+    w->since_push++;
+    w->last_layer = l;
+    w->last_unit = i;
     double sg = w->on[l][i] ? 1 : -1;
     int nl = l + 1, out = n->width[nl + 1];
     double *S = w->S[nl];
@@ -474,7 +510,7 @@ const mli_pwl_path *mli_pwl_sweep(const mli_pwl *n, mli_pwl_ws *w, const double 
     pp->nswitch = 0;
     pp->brk[0] = 0;
     pp->layer[0] = -1;
-    w->npend = 0;
+    w->npend = w->nfull = w->since_push = 0;
 
     /* α = 0: every layer with the states it leaves 0 with. */
     memcpy(w->H[0], p, sizeof(double) * w1);

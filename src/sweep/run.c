@@ -4,7 +4,6 @@
  * loses no finished run and resumes where it stopped when started again. */
 #include "sweep/sweep.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -22,6 +21,7 @@
 #include "io/err.h"
 #include "io/lock.h"
 #include "nn/model.h" /* MLI_VERSION */
+#include "train/rundir.h"
 
 /* ---- the plan: grid.txt, jobs.txt, sweep.json -------------------------------------------- */
 
@@ -198,21 +198,6 @@ static int trained(const char *status) { return !strcmp(status, "done") || !strc
 
 /* Temporary files of a writer that was killed: nothing else writes into a run directory
  * this sweep holds the lock of, so they are garbage. */
-static void remove_stale_tmp(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        if (!strstr(e->d_name, ".tmp."))
-            continue;
-        char p[4400];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        unlink(p);
-    }
-    if (d)
-        closedir(d);
-}
-
 static void log_line(const job *j, const char *text)
 {
     FILE *f = fopen(j->log, "a");
@@ -418,7 +403,7 @@ static void start_job(sweep *sw, job *j)
         end_job(sw, j, was_busy ? R_OTHER : R_SKIPPED, 0);
         return;
     }
-    remove_stale_tmp(j->dir);
+    mli_rundir_remove_stale_tmp(j->dir); /* mli's own temporaries only, under the lock */
     int rc = start_child(sw, j, trained(status) ? J_ANALYZE : J_TRAIN);
     if (rc) {
         fail_job(sw, j, mli_errmsg());
