@@ -3,6 +3,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,7 +147,7 @@ struct mli_pwl_ws {
     double *S[MLI_PWL_MAXLIN];         /* input of Linear l ≥ 1: (l+1) × width[l] */
     unsigned char *on[MLI_PWL_MAXLIN]; /* relu states of the units of H[l] */
     event0 *ev;                        /* the first layer's switches, sorted */
-    unsigned char *flag;               /* units that may switch on the candidate piece */
+    int64_t *flag;                     /* units that may switch on the candidate piece */
     double *Sblk, *Z0, *Z1;            /* pending pieces: the outputs' inputs, their products */
     int npend, nfull;                  /* pending pieces, and those formed by the GEMMs */
     int pend_col[PIECE_BLOCK];         /* the GEMM column of a pending piece, or −1: rank-one */
@@ -167,7 +168,7 @@ mli_pwl_ws *mli_pwl_ws_new(const mli_pwl *n)
         w->on[l] = mli_calloc(n->width[l + 1], 1);
     }
     w->ev = mli_malloc(sizeof(event0) * (n->width[1] + 1));
-    w->flag = mli_malloc(n->width_max + 1);
+    w->flag = mli_malloc(sizeof(int64_t) * (n->width_max + 1));
     w->Sblk = mli_malloc(sizeof(double) * PIECE_BLOCK * L * n->width[L > 1 ? L - 1 : 0]);
     w->Z0 = mli_malloc(sizeof(double) * PIECE_BLOCK * L * n->width[L]);
     w->Z1 = mli_malloc(sizeof(double) * PIECE_BLOCK * L * n->width[L]);
@@ -452,21 +453,23 @@ static int first_switch(const double *c, int d, double t, double end, int on, do
  * Taylor coefficients at t, then the three Bernstein coefficients on [t, end]; a unit within
  * rounding of 0 at t is always flagged (its state is decided by its derivatives). Written
  * without branches so that the compiler vectorizes it: most units are cleared here. */
-static int flag_quadratics(const double *H, int wid, double t, double end, unsigned char *flag)
+__attribute__((target_clones("avx2", "default"))) /* vectorized where the CPU has AVX2 */
+static int flag_quadratics(const double *restrict H, int wid, double t, double end, int64_t *restrict flag)
 {
     const double *C0 = H, *C1 = H + wid, *C2 = H + 2 * (size_t)wid;
     double h = end - t;
-    int any = 0;
+    int64_t any = 0;
     for (int i = 0; i < wid; i++) {
         double c0 = C0[i], c1 = C1[i], c2 = C2[i];
         double s0 = c0 + t * (c1 + t * c2), s1 = c1 + 2 * t * c2;
         double tol = 64 * DBL_EPSILON * (fabs(c0) + fabs(c1) + fabs(c2));
         double b1 = s0 + 0.5 * h * s1, b2 = s0 + h * (s1 + h * c2);
-        int pos = (s0 > tol) & (b1 > 0) & (b2 >= 0), neg = (s0 < -tol) & (b1 < 0) & (b2 <= 0);
+        /* strict signs: a Bernstein coefficient 0 is left to the exact test */
+        int64_t pos = (s0 > tol) & (b1 > 0) & (b2 > 0), neg = (s0 < -tol) & (b1 < 0) & (b2 < 0);
         flag[i] = !(pos | neg);
         any |= flag[i];
     }
-    return any;
+    return any != 0;
 }
 
 static int layer_search(const mli_pwl *n, mli_pwl_ws *w, int l, double t, double *cand, int *unit)
