@@ -295,16 +295,14 @@ static void layer_pre(const mli_pwl *n, mli_pwl_ws *w, int l)
     }
 }
 
-/* Recompute layers l0 … L−1 from the states of the layers before them (the outputs' input
- * only: see flush_pieces). */
+/* Recompute the hidden layers from l0 on from the states of the layers before them (the
+ * outputs' input is formed when a piece is pushed, the outputs in flush_pieces). */
 static void forward_from(const mli_pwl *n, mli_pwl_ws *w, int l0, double t)
 {
-    for (int l = l0 < 1 ? 1 : l0; l < n->nlin; l++) {
+    for (int l = l0 < 1 ? 1 : l0; l < n->nlin - 1; l++) {
         layer_input(n, w, l);
-        if (l < n->nlin - 1) {
-            layer_pre(n, w, l);
-            set_states(n, w, l, t);
-        }
+        layer_pre(n, w, l);
+        set_states(n, w, l, t);
     }
 }
 
@@ -381,10 +379,16 @@ static void push_piece(const mli_pwl *n, mli_pwl_ws *w, double end, int layer)
         w->pend_sign[b] = w->on[L - 2][w->last_unit] ? 1 : -1;
         for (int m = 0; m < L; m++)
             w->pend_h[(size_t)b * L + m] = w->H[L - 2][(size_t)m * wl + w->last_unit];
-    } else { /* the outputs' input now; the outputs with the next block */
+    } else { /* the outputs' input act(H[L−2]) now, straight into the block; the outputs later */
         int in = n->width[L - 1], b = w->npend++;
         w->pend_col[b] = w->nfull;
-        memcpy(w->Sblk + (size_t)w->nfull++ * L * in, w->S[L - 1], sizeof(double) * L * in);
+        double *S = w->Sblk + (size_t)w->nfull++ * L * in;
+        const double *H = w->H[L - 2];
+        const unsigned char *on = w->on[L - 2];
+        int relu = n->relu[L - 2];
+        for (int m = 0; m < L; m++)
+            for (int j = 0; j < in; j++)
+                S[(size_t)m * in + j] = !relu || on[j] ? H[(size_t)m * in + j] : 0;
     }
     w->since_push = 0;
     pp->npieces++;
@@ -406,11 +410,8 @@ static void toggle(const mli_pwl *n, mli_pwl_ws *w, int l, int i, double t)
     w->last_unit = i;
     double sg = w->on[l][i] ? 1 : -1;
     int nl = l + 1, out = n->width[nl + 1];
-    double *S = w->S[nl];
-    for (int m = 0; m <= d; m++)
-        S[(size_t)m * wl + i] = w->on[l][i] ? w->H[l][(size_t)m * wl + i] : 0;
     if (nl == n->nlin - 1)
-        return; /* the outputs: formed from S when the piece is flushed */
+        return; /* the outputs: formed when the piece is pushed and flushed */
     double *H = w->H[nl];
     const double *a = n->WT0[nl] + (size_t)i * out, *b = n->dWT[nl] + (size_t)i * out;
     for (int m = 0; m <= d; m++) {
