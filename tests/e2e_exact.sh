@@ -57,6 +57,7 @@ PY
 run "report with the exact figures" 0 $M report --quiet "$T/m"
 for f in exact_loss exact_turning exact_dataset; do check "report figure $f" test -s "$T/m/report/$f.png"; done
 check "index.html shows the exact figures" grep -q "exact_dataset.png" "$T/m/report/index.html"
+check "index.html summary has the exact rows" grep -q "exact: examples proved monotone" "$T/m/report/index.html"
 
 # --- mli check on the model files, into a new directory --------------------------------------
 run "check --exact --init/--final --out NEW" 0 $M check --quiet --exact --init "$T/m/init.safetensors" \

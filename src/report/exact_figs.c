@@ -218,6 +218,41 @@ static int fig_dataset(const mli_exact_figs *x, mli_gp_fig *f, mli_buf *cap, cha
     return 1;
 }
 
+void mli_exact_summary_rows(const mli_exact_figs *x, mli_buf *b)
+{
+    if (!mli_exact_figs_present(x))
+        return;
+    const cJSON *e = x->exact, *d = cJSON_GetObjectItemCaseSensitive(e, "dataset");
+    double n = jnum(e, "n_examples", NULL);
+    mli_buf_printf(b, "<tr><th>exact: examples proved monotone / violating / undecided</th><td>%.0f / %.0f / "
+                      "%.0f of %.0f (%.0f violating ones monotone on the grid)</td></tr>\n",
+                   jnum(e, "proved_monotone", NULL), jnum(e, "violating", NULL), jnum(e, "undecided", NULL), n,
+                   jnum(e, "missed_by_grid", NULL));
+    mli_buf_printf(b, "<tr><th>exact: total turning (mean), pointwise Gauss length (mean)</th><td>%.4g, %.4g "
+                      "(%.1f%% and %.1f%% below π/2)</td></tr>\n",
+                   jnum(e, "turning", "mean"), jnum(e, "turning", "pointwise_mean"),
+                   100 * jnum(e, "turning", "frac_below_half_pi"),
+                   100 * jnum(e, "turning", "pointwise_frac_below_half_pi"));
+    double c = jnum(e, "certificates", "counterexamples");
+    if (isfinite(c))
+        mli_buf_printf(b, "<tr><th>exact: certificates C1 / C2 / C12, counterexamples</th><td>%.0f / %.0f / %.0f, "
+                          "<b%s>%.0f counterexamples</b>; the pointwise Gauss-length condition would certify a "
+                          "rise for %.0f examples</td></tr>\n",
+                       jnum(e, "certificates", "c1"), jnum(e, "certificates", "c2"), jnum(e, "certificates", "c12"),
+                       c > 0 ? " class=\"bad\"" : "", c, jnum(e, "certificates", "pointwise_c1_false"));
+    if (d) {
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(d, "curve");
+        if (cJSON_IsString(kind) && !strcmp(kind->valuestring, "exact"))
+            mli_buf_printf(b, "<tr><th>exact Δ of the training loss (the grid's)</th><td>%.4g (%.4g), on %.0f "
+                              "pieces</td></tr>\n",
+                           jnum(d, "delta", NULL), jnum(d, "delta_grid", NULL), jnum(d, "pieces", NULL));
+        else
+            mli_buf_printf(b, "<tr><th>Δ of the training loss, enclosed (the grid's)</th><td>%.4g ≤ Δ ≤ %.4g (%.4g)"
+                              "</td></tr>\n",
+                           jnum(d, "delta_lo", NULL), jnum(d, "delta_hi", NULL), jnum(d, "delta_grid", NULL));
+    }
+}
+
 int mli_exact_fig_draw(const mli_exact_figs *x, mli_gp_fig *f, mli_buf *cap, char *why, size_t nwhy)
 {
     if (!mli_exact_figs_present(x)) {

@@ -22,6 +22,9 @@ void mli_exact_figs_free(mli_exact_figs *x);
 /* Was the run analysed with --exact? */
 int mli_exact_figs_present(const mli_exact_figs *x);
 
+/* The rows of the report's summary table for the exact analysis (nothing without it). */
+void mli_exact_summary_rows(const mli_exact_figs *x, mli_buf *b);
+
 /* The figure named f->name (exact_loss, exact_turning, exact_dataset): fills f and the HTML
  * caption and returns 1, or returns 0 with why saying what is missing. */
 int mli_exact_fig_draw(const mli_exact_figs *x, mli_gp_fig *f, mli_buf *cap, char *why, size_t nwhy);

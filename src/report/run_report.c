@@ -1094,6 +1094,7 @@ static void html_summary(const report *r, mli_buf *b)
             html_row(b, gl[i], "%s", v.s);
         }
     }
+    mli_exact_summary_rows(r->exact, b);
     static const char *const cl[] = {"C0", "C1", "C2", "C1+C2 (C12)"};
     for (int i = 0; i < NCERT; i++) {
         const cert *k = &g->cert[i];
