@@ -14,6 +14,10 @@ run "analyze with batch norm, hessian" 0 $S analyze --quiet "$T/a" --examples 30
 run "analyze exact statistics" 0 $S analyze --quiet "$T/a" --examples 10 --bn-stats exact --alpha-steps 5 --no-train-derivs
 run "analyze mse with adaptive quadrature" 0 $S analyze --quiet "$T/k" --examples 10 --verify-steps 20 --gauss-quad adaptive --alpha-steps 9
 run "check" 0 $S check "$T/k" --examples 20 --verify-steps 20 --alpha-steps 9
+run "check --exact (mse pieces, certificates, the data set's curve)" 0 $S check "$T/k" --exact --examples 20 --verify-steps 20 --alpha-steps 9
+run "analyze --exact, cross-entropy (the enclosure), deep" 0 $S analyze --quiet "$T/o" --exact --examples 20 --verify-steps 20 --alpha-steps 9
+run "train a deeper relu network" 0 $S train --quiet --out "$T/d" datasize=300 epochs=1 hsizes=16,12,8,10 batchsize=100
+run "analyze --exact on it (three hidden layers: the batched start, rank-one outputs)" 0 $S analyze --quiet "$T/d" --exact --examples 30 --verify-steps 20 --alpha-steps 9
 run "report" 0 $S report "$T/k"
 run "retrain over the analysed and reported run (--force)" 0 $S train --quiet --force --out "$T/k" dset_name=teacher loss_fn=mse hsizes=16,10 datasize=600 epochs=1 batchsize=100
 check "  leaves nothing of the old analysis or report" test -z "$(ls "$T/k" | grep -v -x -e config.json -e init.safetensors -e checkpoint.safetensors -e final.safetensors -e train.tsv)"

@@ -54,7 +54,8 @@ void mli_pwlsum_merge(mli_pwlsum *dst, mli_pwlsum *src)
     for (int m = 0; m <= D; m++)
         dst->init[m] += src->init[m];
     reserve(dst, src->n);
-    memcpy(dst->ev + dst->n * (D + 2), src->ev, sizeof(double) * src->n * (D + 2));
+    if (src->n) /* an empty accumulator has no event array at all */
+        memcpy(dst->ev + dst->n * (D + 2), src->ev, sizeof(double) * src->n * (D + 2));
     dst->n += src->n;
     dst->nadd += src->nadd;
     src->n = 0;
@@ -72,7 +73,8 @@ int mli_pwlsum_finish(mli_pwlsum *s, double scale, mli_ppoly *out)
 {
     int D = s->deg;
     size_t esz = sizeof(double) * (D + 2);
-    qsort(s->ev, s->n, esz, cmp_alpha);
+    if (s->n)
+        qsort(s->ev, s->n, esz, cmp_alpha);
     free(s->brk);
     free(s->coef);
     s->brk = mli_malloc(sizeof(double) * (s->n + 2));
