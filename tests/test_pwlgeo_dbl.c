@@ -540,6 +540,51 @@ static void test_turning_against_discrete_sums(void **state)
     gsl_set_error_handler(old);
 }
 
+/* A two-layer identity network: z(α) = (W₂ + αΔW₂)((W₁ + αΔW₁)x + b₁ + αΔb₁) + b₂ + αΔb₂ is one
+ * quadratic, its velocity linear, so the tangent turns in one plane by the angle between
+ * v(0) = A₁ and v(1) = A₁ + 2A₂, computed here from the weights by hand. */
+static void test_identity_network_turning(void **state)
+{
+    mli_arch a;
+    int h[2] = {3, 2};
+    assert_int_equal(mli_arch_init(&a, 2, h, 2, MLI_ACT_IDENTITY, 0, MLI_LOSS_MSE), 0);
+    mli_real t0[17], t1[17];
+    tu_fill_uniform(t0, 17, -1, 1, 5);
+    tu_fill_uniform(t1, 17, -1, 1, 6);
+    const mli_real x[2] = {0.7, -0.4};
+    /* layer 1: W 3×2 at 0..5, b at 6..8; layer 2: W 2×3 at 9..14, b at 15..16 */
+    double a0[3], a1[3], A1[2] = {0, 0}, A2[2] = {0, 0};
+    for (int i = 0; i < 3; i++) {
+        a0[i] = t0[2 * i] * x[0] + t0[2 * i + 1] * x[1] + t0[6 + i];
+        a1[i] = (t1[2 * i] - t0[2 * i]) * x[0] + (t1[2 * i + 1] - t0[2 * i + 1]) * x[1] + t1[6 + i] - t0[6 + i];
+    }
+    for (int o = 0; o < 2; o++) {
+        for (int i = 0; i < 3; i++) {
+            double w0 = t0[9 + 3 * o + i], dw = t1[9 + 3 * o + i] - w0;
+            A1[o] += w0 * a1[i] + dw * a0[i];
+            A2[o] += dw * a1[i];
+        }
+        A1[o] += t1[15 + o] - t0[15 + o];
+    }
+    double v1[2] = {A1[0] + 2 * A2[0], A1[1] + 2 * A2[1]};
+    double want = acos((A1[0] * v1[0] + A1[1] * v1[1]) / (hypot(A1[0], A1[1]) * hypot(v1[0], v1[1])));
+    mli_pwl pwl;
+    assert_int_equal(mli_pwl_from_arch(&a, t0, t1, &pwl), 0);
+    mli_pwl_ws *pw = mli_pwl_ws_new(&pwl);
+    double p[3], q[3], td[2] = {0, 0};
+    mli_pwl_first_layer(&pwl, x, 1, p, q);
+    const mli_pwl_path *pp = mli_pwl_sweep(&pwl, pw, p, q, NULL, 0);
+    assert_int_equal(pp->npieces, 1);
+    mli_pwlgeo_ws *gw = mli_pwlgeo_ws_new(2, 2);
+    mli_pwl_result r;
+    mli_pwlgeo_example(pp, MLI_LOSS_MSE, 0, td, gw, &r);
+    assert_close(r.total_turning, want, 1e-12, "identity network: total turning");
+    assert_close(r.smooth_turning, want, 1e-12, "no kink: all of it smooth");
+    mli_pwlgeo_ws_free(gw);
+    mli_pwl_ws_free(pw);
+    mli_pwl_free(&pwl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -552,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_network_bump_narrower_than_grid),
         cmocka_unit_test(test_exact_delta_equals_dense_grid),
         cmocka_unit_test(test_turning_against_discrete_sums),
+        cmocka_unit_test(test_identity_network_turning),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
