@@ -189,6 +189,29 @@ static double engine_loss(eng *e, const mli_real *x, int y, const mli_real *t, d
 
 static int n_cert; /* examples certified by C1, C2 or C12 */
 
+/* A random relu network of the double engine: θ₀ uniform on ±1, θ₁ on ±1.5. */
+static void eng_make(eng *e, int in, const int *h, int nh, mli_loss loss, uint64_t seed)
+{
+    assert_int_equal(mli_arch_init(&e->a, in, h, nh, MLI_ACT_RELU, 0, loss), 0);
+    size_t P = e->a.nparams;
+    e->t0 = malloc(sizeof(mli_real) * P);
+    e->t1 = malloc(sizeof(mli_real) * P);
+    e->th = malloc(sizeof(mli_real) * P);
+    e->bufs = calloc(1, sizeof(mli_real));
+    e->ws = mli_ws_new(&e->a, 1);
+    tu_fill_uniform(e->t0, P, -1, 1, seed);
+    tu_fill_uniform(e->t1, P, -1.5, 1.5, seed + 1000);
+}
+
+static void eng_free(eng *e)
+{
+    mli_ws_free(e->ws);
+    free(e->t0);
+    free(e->t1);
+    free(e->th);
+    free(e->bufs);
+}
+
 static void random_networks(mli_loss loss, int *n_mono, int *n_viol, int *n_undec)
 {
     static const int shapes[][3] = {{8, 3, 0}, {6, 5, 3}, {5, 4, 3}};
@@ -390,15 +413,7 @@ static void test_exact_delta_equals_dense_grid(void **state)
     gsl_error_handler_t *old = gsl_set_error_handler_off();
     for (int s = 0; s < 3; s++) {
         eng e;
-        assert_int_equal(mli_arch_init(&e.a, 3, shapes[s], nhs[s], MLI_ACT_RELU, 0, MLI_LOSS_MSE), 0);
-        size_t P = e.a.nparams;
-        e.t0 = malloc(sizeof(mli_real) * P);
-        e.t1 = malloc(sizeof(mli_real) * P);
-        e.th = malloc(sizeof(mli_real) * P);
-        e.bufs = calloc(1, sizeof(mli_real));
-        e.ws = mli_ws_new(&e.a, 1);
-        tu_fill_uniform(e.t0, P, -1, 1, 31 + s);
-        tu_fill_uniform(e.t1, P, -1.5, 1.5, 41 + s);
+        eng_make(&e, 3, shapes[s], nhs[s], MLI_LOSS_MSE, 31 + s);
         mli_pwl pwl;
         assert_int_equal(mli_pwl_from_arch(&e.a, e.t0, e.t1, &pwl), 0);
         mli_pwl_ws *pw = mli_pwl_ws_new(&pwl);
@@ -446,11 +461,7 @@ static void test_exact_delta_equals_dense_grid(void **state)
         mli_pwlgeo_ws_free(gw);
         mli_pwl_ws_free(pw);
         mli_pwl_free(&pwl);
-        mli_ws_free(e.ws);
-        free(e.t0);
-        free(e.t1);
-        free(e.th);
-        free(e.bufs);
+        eng_free(&e);
     }
     gsl_set_error_handler(old);
 }
@@ -466,15 +477,7 @@ static void test_turning_against_discrete_sums(void **state)
     gsl_error_handler_t *old = gsl_set_error_handler_off();
     for (int s = 0; s < 2; s++) {
         eng e;
-        assert_int_equal(mli_arch_init(&e.a, 3, shapes[s], nhs[s], MLI_ACT_RELU, 0, MLI_LOSS_MSE), 0);
-        size_t P = e.a.nparams;
-        e.t0 = malloc(sizeof(mli_real) * P);
-        e.t1 = malloc(sizeof(mli_real) * P);
-        e.th = malloc(sizeof(mli_real) * P);
-        e.bufs = calloc(1, sizeof(mli_real));
-        e.ws = mli_ws_new(&e.a, 1);
-        tu_fill_uniform(e.t0, P, -1, 1, 61 + s);
-        tu_fill_uniform(e.t1, P, -1.5, 1.5, 71 + s);
+        eng_make(&e, 3, shapes[s], nhs[s], MLI_LOSS_MSE, 61 + s);
         mli_pwl pwl;
         assert_int_equal(mli_pwl_from_arch(&e.a, e.t0, e.t1, &pwl), 0);
         mli_pwl_ws *pw = mli_pwl_ws_new(&pwl);
@@ -531,11 +534,7 @@ static void test_turning_against_discrete_sums(void **state)
         mli_pwlgeo_ws_free(gw);
         mli_pwl_ws_free(pw);
         mli_pwl_free(&pwl);
-        mli_ws_free(e.ws);
-        free(e.t0);
-        free(e.t1);
-        free(e.th);
-        free(e.bufs);
+        eng_free(&e);
     }
     gsl_set_error_handler(old);
 }

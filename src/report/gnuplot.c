@@ -560,3 +560,13 @@ void mli_gp_sink_free(mli_gp_sink *s)
     free(s->err);
     s->err = NULL;
 }
+
+int mli_gp_sink_close(mli_gp_sink *s, int rc)
+{
+    if (!rc)
+        rc = mli_gp_sink_status(s);
+    else if (s->rc) /* a full disk: the first figure it cut, then what could not be written */
+        rc = mli_err(rc, "%s; then %s", s->err, mli_errmsg());
+    mli_gp_sink_free(s);
+    return rc;
+}

@@ -127,5 +127,8 @@ int mli_gp_entry_make(mli_gp_sink *s, mli_gp_fig *f, int made, const char *headi
  * is no gnuplot, the first rendering failure, or MLI_OK. */
 int mli_gp_sink_status(const mli_gp_sink *s);
 void mli_gp_sink_free(mli_gp_sink *s);
+/* The report's closing status, and the sink freed: the sink's status when the page was written
+ * (rc = MLI_OK); otherwise rc, its message prefixed by the first figure a full disk cut. */
+int mli_gp_sink_close(mli_gp_sink *s, int rc);
 
 #endif

@@ -1433,12 +1433,7 @@ static int produce(report *r)
         rc = make_figure(r, i);
     if (!rc)
         rc = write_html(r);
-    if (!rc)
-        rc = mli_gp_sink_status(&r->sink);
-    else if (r->sink.rc) /* a full disk: the first figure it cut, then what could not be written */
-        rc = mli_err(rc, "%s; then %s", r->sink.err, mli_errmsg());
-    mli_gp_sink_free(&r->sink);
-    return rc;
+    return mli_gp_sink_close(&r->sink, rc);
 }
 
 int mli_report_run(const char *run_dir)
