@@ -65,8 +65,13 @@ int mli_pwl_from_arch(const mli_arch *a, const mli_real *theta0, const mli_real 
         L++;
     }
     out->nlin = L;
-    if (L > 0)
+    if (L > 0) {
         out->relu[L - 1] = 0; /* the outputs (logits or reconstruction) */
+        size_t nw = (size_t)out->width[L] * out->width[L - 1];
+        out->Wout = mli_malloc(sizeof(double) * 2 * nw);
+        memcpy(out->Wout, out->W0[L - 1], sizeof(double) * nw);
+        memcpy(out->Wout + nw, out->dW[L - 1], sizeof(double) * nw);
+    }
     return MLI_OK;
 }
 
@@ -80,6 +85,7 @@ void mli_pwl_free(mli_pwl *n)
         free(n->WT0[l]);
         free(n->dWT[l]);
     }
+    free(n->Wout);
     memset(n, 0, sizeof *n);
 }
 
@@ -148,7 +154,7 @@ struct mli_pwl_ws {
     unsigned char *on[MLI_PWL_MAXLIN]; /* relu states of the units of H[l] */
     event0 *ev;                        /* the first layer's switches, sorted */
     int64_t *flag;                     /* units that may switch on the candidate piece */
-    double *Sblk, *Z0, *Z1;            /* pending pieces: the outputs' inputs, their products */
+    double *Sblk, *Z0;                 /* pending pieces: the outputs' inputs, their products */
     int npend, nfull;                  /* pending pieces, and those formed by the GEMMs */
     int pend_col[PIECE_BLOCK];         /* the GEMM column of a pending piece, or −1: rank-one */
     int pend_unit[PIECE_BLOCK];
@@ -170,8 +176,7 @@ mli_pwl_ws *mli_pwl_ws_new(const mli_pwl *n)
     w->ev = mli_malloc(sizeof(event0) * (n->width[1] + 1));
     w->flag = mli_malloc(sizeof(int64_t) * (n->width_max + 1));
     w->Sblk = mli_malloc(sizeof(double) * PIECE_BLOCK * L * n->width[L > 1 ? L - 1 : 0]);
-    w->Z0 = mli_malloc(sizeof(double) * PIECE_BLOCK * L * n->width[L]);
-    w->Z1 = mli_malloc(sizeof(double) * PIECE_BLOCK * L * n->width[L]);
+    w->Z0 = mli_malloc(sizeof(double) * 2 * PIECE_BLOCK * L * n->width[L]);
     w->pend_h = mli_malloc(sizeof(double) * PIECE_BLOCK * L);
     w->cap = 64;
     w->path.k = n->width[L];
@@ -195,7 +200,6 @@ void mli_pwl_ws_free(mli_pwl_ws *w)
     free(w->flag);
     free(w->Sblk);
     free(w->Z0);
-    free(w->Z1);
     free(w->pend_h);
     free(w->path.brk);
     free(w->path.layer);
@@ -263,17 +267,36 @@ static double dot(const double *a, const double *b, int n)
     return (s0 + s1) + (s2 + s3);
 }
 
+/* The two inner loops of a switch, vectorized where the CPU has AVX2: a relu'd copy, and the
+ * pair of axpys of a rank-one update (rows m and m+1 of a coefficient-major array). */
+__attribute__((target_clones("avx2", "default")))
+static void masked_copy(double *restrict dst, const double *restrict src, const unsigned char *restrict on, int n)
+{
+    for (int j = 0; j < n; j++)
+        dst[j] = on[j] ? src[j] : 0.0;
+}
+
+__attribute__((target_clones("avx2", "default")))
+static void axpy2(double *restrict h0, double *restrict h1, const double *restrict a, const double *restrict b,
+                  double x, int n)
+{
+    for (int o = 0; o < n; o++) {
+        h0[o] += x * a[o];
+        h1[o] += x * b[o];
+    }
+}
+
 /* S[l] = act(H[l−1]) under the current states (l ≥ 1). */
 static void layer_input(const mli_pwl *n, mli_pwl_ws *w, int l)
 {
     int in = n->width[l], d = l; /* S[l] has degree d */
     const double *Hp = w->H[l - 1];
     double *S = w->S[l];
-    for (int j = 0; j < in; j++) {
-        int keep = !n->relu[l - 1] || w->on[l - 1][j];
-        for (int m = 0; m <= d; m++)
-            S[(size_t)m * in + j] = keep ? Hp[(size_t)m * in + j] : 0;
-    }
+    for (int m = 0; m <= d; m++)
+        if (n->relu[l - 1])
+            masked_copy(S + (size_t)m * in, Hp + (size_t)m * in, w->on[l - 1], in);
+        else
+            memcpy(S + (size_t)m * in, Hp + (size_t)m * in, sizeof(double) * in);
 }
 
 /* H[l] = (W₀ + αΔW) S[l] + b₀ + αΔb for a hidden layer l ≥ 1: per output unit and
@@ -323,12 +346,10 @@ static void flush_pieces(const mli_pwl *n, mli_pwl_ws *w)
     int L = n->nlin, k = pp->k, in = n->width[L - 1], N = w->nfull * L;
     if (!w->npend)
         return;
-    if (N) {
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k, N, in, 1.0, n->W0[L - 1], in, w->Sblk, in,
+    if (N) /* [W₀; ΔW] stacked: one GEMM of 2k rows, Z1 right after Z0 */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 2 * k, N, in, 1.0, n->Wout, in, w->Sblk, in,
                     0.0, w->Z0, N);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k, N, in, 1.0, n->dW[L - 1], in, w->Sblk, in,
-                    0.0, w->Z1, N);
-    }
+    const double *Z1 = w->Z0 + (size_t)k * N;
     for (int b = 0; b < w->npend; b++) {
         size_t piece = (size_t)(pp->npieces - w->npend + b);
         double *z = pp->z + piece * k * (L + 1);
@@ -347,7 +368,7 @@ static void flush_pieces(const mli_pwl *n, mli_pwl_ws *w)
             continue;
         }
         for (int o = 0; o < k; o++) {
-            const double *z0 = w->Z0 + (size_t)o * N + col * L, *z1 = w->Z1 + (size_t)o * N + col * L;
+            const double *z0 = w->Z0 + (size_t)o * N + col * L, *z1 = Z1 + (size_t)o * N + col * L;
             double *c = z + (size_t)o * (L + 1);
             for (int m = 0; m <= L; m++)
                 c[m] = (m < L ? z0[m] : 0) + (m >= 1 ? z1[m - 1] : 0);
@@ -384,11 +405,11 @@ static void push_piece(const mli_pwl *n, mli_pwl_ws *w, double end, int layer)
         w->pend_col[b] = w->nfull;
         double *S = w->Sblk + (size_t)w->nfull++ * L * in;
         const double *H = w->H[L - 2];
-        const unsigned char *on = w->on[L - 2];
-        int relu = n->relu[L - 2];
         for (int m = 0; m < L; m++)
-            for (int j = 0; j < in; j++)
-                S[(size_t)m * in + j] = !relu || on[j] ? H[(size_t)m * in + j] : 0;
+            if (n->relu[L - 2])
+                masked_copy(S + (size_t)m * in, H + (size_t)m * in, w->on[L - 2], in);
+            else
+                memcpy(S + (size_t)m * in, H + (size_t)m * in, sizeof(double) * in);
     }
     w->since_push = 0;
     pp->npieces++;
@@ -418,11 +439,7 @@ static void toggle(const mli_pwl *n, mli_pwl_ws *w, int l, int i, double t)
         double hm = sg * w->H[l][(size_t)m * wl + i];
         if (hm == 0)
             continue;
-        double *h0 = H + (size_t)m * out, *h1 = H + (size_t)(m + 1) * out;
-        for (int o = 0; o < out; o++) {
-            h0[o] += hm * a[o];
-            h1[o] += hm * b[o];
-        }
+        axpy2(H + (size_t)m * out, H + (size_t)(m + 1) * out, a, b, hm, out);
     }
     forward_from(n, w, nl + 1, t);
 }

@@ -37,6 +37,7 @@ typedef struct {
     int relu[MLI_PWL_MAXLIN];
     double *W0[MLI_PWL_MAXLIN], *dW[MLI_PWL_MAXLIN], *b0[MLI_PWL_MAXLIN], *db[MLI_PWL_MAXLIN];
     double *WT0[MLI_PWL_MAXLIN], *dWT[MLI_PWL_MAXLIN]; /* the weights transposed, in × out */
+    double *Wout; /* the last layer's W₀ and ΔW stacked, 2·width[L] × width[L−1] */
     int width_max;
 } mli_pwl;
 
