@@ -340,7 +340,7 @@ static void test_pwlsum_against_pointwise_sum(void **state)
             cf[0] += prev - mli_poly_eval(cf, DEG, brk[c][j]);
             prev = mli_poly_eval(cf, DEG, brk[c][j + 1]);
         }
-        mli_pwlsum_add(c % 2 ? &a : &b, brk[c], coef[c], np[c]);
+        mli_pwlsum_add(c % 2 ? &a : &b, brk[c], coef[c], np[c], 0);
     }
     mli_pwlsum_merge(&a, &b);
     mli_ppoly sum;

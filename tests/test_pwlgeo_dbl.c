@@ -435,7 +435,7 @@ static void test_exact_delta_equals_dense_grid(void **state)
             const mli_pwl_path *pp = mli_pwl_sweep(&pwl, pw, p, q, NULL, 0);
             mli_pwl_result r;
             mli_pwlgeo_example(pp, MLI_LOSS_MSE, 0, td, gw, &r);
-            mli_pwlsum_add(&sum, pp->brk, mli_pwlgeo_loss_coef(gw), pp->npieces);
+            mli_pwlsum_add(&sum, pp->brk, mli_pwlgeo_loss_coef(gw), pp->npieces, r.tol);
             double scale, d = dense_delta(&e, &xs[i], (const mli_real *const *)&ts[i], 1, pp->brk + 1,
                                           pp->npieces - 1, &scale);
             if (fabs(r.max_bump - d) > 1e-9 * (1 + scale))

@@ -126,10 +126,13 @@ void mli_cli_exact_summary(FILE *f, const mli_analysis *r, double threshold)
         fprintf(f, "exact certificates: counterexamples %d; the pointwise Gauss-length condition "
                    "would certify a rise for %d examples\n",
                 r->exact_counterexamples, r->exact_c1p_false);
-    if (r->exact_curve == 1)
-        fprintf(f, "exact training loss: delta = %.4g (%s; the %s grid's delta %.4g)\n",
-                r->exact_delta_hi, r->exact_delta_hi > threshold ? "non-monotone" : "monotone",
-                "analysis", r->exact_grid_delta);
+    if (r->exact_curve == 1) /* exact up to the rounding of the summed polynomials, stated */
+        fprintf(f, "exact training loss: delta = %.4g ± %.2g (%s; the analysis grid's delta %.4g)\n",
+                0.5 * (r->exact_delta_lo + r->exact_delta_hi), 0.5 * (r->exact_delta_hi - r->exact_delta_lo),
+                r->exact_delta_lo > threshold    ? "non-monotone"
+                : r->exact_delta_hi <= threshold ? "monotone"
+                                                 : "undecided at the threshold",
+                r->exact_grid_delta);
     else if (r->exact_curve == 0)
         fprintf(f, "exact training loss (enclosure): %.4g <= delta <= %.4g (%s; the grid's delta %.4g)\n",
                 r->exact_delta_lo, r->exact_delta_hi,

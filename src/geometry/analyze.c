@@ -434,6 +434,8 @@ static cJSON *exact_json(job *j, mli_analysis *res)
         cJSON_AddItemToObject(d, "delta_lo", mli_json_num(x->delta_lo));
         cJSON_AddItemToObject(d, "delta_hi", mli_json_num(x->delta_hi));
         cJSON_AddItemToObject(d, "delta_grid", mli_json_num(x->grid_delta));
+        if (x->curve_exact)
+            cJSON_AddItemToObject(d, "curve_error", mli_json_num(x->curve_err));
         cJSON_AddItemToObject(d, "delta_start", mli_json_num(x->delta_start));
         cJSON_AddItemToObject(d, "delta_end", mli_json_num(x->delta_end));
         cJSON_AddItemToObject(d, "first_rise", mli_json_num(x->first_rise));

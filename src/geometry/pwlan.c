@@ -137,7 +137,7 @@ static void train_rows(void *ctx, int q0, int q1, int th)
             j->lbuf[th] = mli_realloc(j->lbuf[th], sizeof(double) * j->lcap[th]);
         }
         mli_pwlgeo_loss_pieces(pp, j->d->y[i], targets(j, i, tb), j->lbuf[th]);
-        mli_pwlsum_add(&j->sum[th], pp->brk, j->lbuf[th], pp->npieces);
+        mli_pwlsum_add(&j->sum[th], pp->brk, j->lbuf[th], pp->npieces, mli_pwlgeo_loss_tol(pp, j->lbuf[th]));
     }
 }
 
@@ -289,14 +289,15 @@ static void curve_exact(job *j, int nth, mli_pwlan *r, int n_train, int n_alpha)
         mli_pwlsum_merge(&j->sum[0], &j->sum[t]);
     mli_ppoly p;
     r->curve_pieces = mli_pwlsum_finish(&j->sum[0], 1.0 / n_train, &p);
-    double scale = 0;
-    for (int q = 0; q < p.n; q++)
-        for (int m = 0; m <= p.deg; m++)
-            scale = fmax(scale, fabs(p.coef[(size_t)q * (p.deg + 1) + m]));
+    /* Δ of the computed curve, and the curve known to within E: the true Δ is within 2E */
+    double E = j->sum[0].err;
     mli_cmono m;
-    mli_ppoly_bumps(&p, 1e-12 * (1 + scale), &m, r->bumps, MLI_PWLAN_MAX_BUMPS);
+    mli_ppoly_bumps(&p, 2 * E + 1e-300, &m, r->bumps, MLI_PWLAN_MAX_BUMPS);
     r->have_curve = r->curve_exact = 1;
-    r->delta = r->delta_lo = r->delta_hi = m.delta;
+    r->curve_err = E;
+    r->delta = m.delta;
+    r->delta_lo = fmax(0, m.delta - 2 * E);
+    r->delta_hi = m.delta + 2 * E;
     r->delta_start = m.delta_start;
     r->delta_end = m.delta_end;
     r->first_rise = m.first_rise;

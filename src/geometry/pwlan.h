@@ -37,7 +37,8 @@ typedef struct {
     /* the data set's mean training loss */
     int have_curve, curve_exact; /* exact (squared error) or an enclosure (cross-entropy) */
     long curve_pieces;
-    double delta, delta_lo, delta_hi; /* exact: delta = lo = hi */
+    double delta, delta_lo, delta_hi; /* exact: delta ± 2·curve_err (lo, hi); enclosure: its ends */
+    double curve_err;   /* exact: a bound on the rounding error of the curve (pwlsum.h) */
     double delta_start, delta_end, first_rise;
     double grid_delta;  /* the same curve sampled on the analysis grid, the reference's scan */
     int nbumps;

@@ -393,6 +393,15 @@ static int ce_interval(ce_state *s, int j, double a, double b, int depth)
 
 /* ---- one example ------------------------------------------------------------------- */
 
+double mli_pwlgeo_loss_tol(const mli_pwl_path *pp, const double *lc)
+{
+    int D2 = 2 * pp->deg;
+    double lscale = 0;
+    for (int j = 0; j < pp->npieces; j++)
+        lscale = fmax(lscale, coef_scale(lc + (size_t)j * (D2 + 1), D2));
+    return 64 * (pp->nswitch > 64 ? pp->nswitch : 64) * DBL_EPSILON * lscale + 1e-300;
+}
+
 void mli_pwlgeo_example(const mli_pwl_path *pp, mli_loss loss, int y, const double *t,
                         mli_pwlgeo_ws *w, mli_pwl_result *out)
 {
@@ -477,10 +486,7 @@ void mli_pwlgeo_example(const mli_pwl_path *pp, mli_loss loss, int y, const doub
 
     /* Squared error: the loss pieces, their exact bumps. */
     mli_pwlgeo_loss_pieces(pp, y, t, w->lc);
-    double lscale = 0;
-    for (int j = 0; j < n; j++)
-        lscale = fmax(lscale, coef_scale(w->lc + (size_t)j * (D2 + 1), D2));
-    out->tol = rnd * lscale + 1e-300;
+    out->tol = mli_pwlgeo_loss_tol(pp, w->lc);
     mli_ppoly p = {n, D2, pp->brk, w->lc};
     mli_cmono m;
     mli_cbump b1[1];

@@ -63,6 +63,9 @@ void mli_pwlgeo_example(const mli_pwl_path *pp, mli_loss loss, int y, const doub
 /* ℓ = Σ_o (z_o − t_o)² on every piece of pp (t NULL: one-hot of y), degree 2L, into
  * lc[j·(2L+1) …]. */
 void mli_pwlgeo_loss_pieces(const mli_pwl_path *pp, int y, const double *t, double *lc);
+/* The rounding allowance of a squared-error example's loss pieces lc (docs/exact.md): a bound
+ * on the error of ℓ(α) anywhere on [0,1]. */
+double mli_pwlgeo_loss_tol(const mli_pwl_path *pp, const double *lc);
 /* ℓ(α) of a cross-entropy example from its pieces; z holds pp->k doubles of scratch. */
 double mli_pwlgeo_ce_loss(const mli_pwl_path *pp, int y, double alpha, double *z);
 

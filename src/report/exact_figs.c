@@ -190,8 +190,13 @@ static int fig_dataset(const mli_exact_figs *x, mli_gp_fig *f, mli_buf *cap, cha
                           "fs transparent solid 0.15 noborder behind",
                        ++nb, s, e, MLI_LT_TEST);
     }
-    if (exact)
-        mli_gp_cmd(f, "set title 'Training loss along the path, exact: Δ = %.4g (the 50-point grid: %.4g)'", dhi, dg);
+    double cerr = jnum(d, "curve_error", NULL);
+    if (exact && isfinite(cerr) && dhi - dlo > 1e-6 * (1 + fabs(dhi)))
+        mli_gp_cmd(f, "set title 'Training loss along the path, summed exactly but known only to ±%.3g (rounding "
+                      "of huge coefficients): %.4g ≤ Δ ≤ %.4g'", cerr, dlo, dhi);
+    else if (exact)
+        mli_gp_cmd(f, "set title 'Training loss along the path, exact: Δ = %.4g (the 50-point grid: %.4g)'",
+                   0.5 * (dlo + dhi), dg);
     else
         mli_gp_cmd(f, "set title 'Training loss along the path: %.4g ≤ Δ ≤ %.4g (the grid: %.4g)'", dlo, dhi, dg);
     mli_gp_cmd(f, "set xlabel '" ALPHA_LABEL "'\nset ylabel 'mean training loss'\nset xrange [0:1]");
