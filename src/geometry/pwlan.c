@@ -254,6 +254,9 @@ static void summarise(mli_pwlan *r)
         sbelow += e->smooth_turning < M_PI / 2;
         tt[i] = e->total_turning;
     }
+    if (r->n == 0) /* no example: no mean (null in geometry.json), not a zero */
+        r->pieces_mean = r->turning_mean = r->smooth_mean = r->turning_median = r->frac_turning_below =
+            r->frac_smooth_below = NAN;
     if (r->n > 0) {
         r->pieces_mean = (double)pieces / r->n;
         r->turning_mean /= r->n;
