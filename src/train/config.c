@@ -48,6 +48,8 @@ static const key_spec keys[] = {
      "none, l1 (sum of mean |p| per tensor) or outR (sum of (|p| - outR_reg)^2 per tensor)"},
     {"regscale", K_DOUBLE, OFF(regscale), "1", NULL, 0, 1e9, "weight of the regularizer"},
     {"outR_reg", K_DOUBLE, OFF(outR_reg), "1", NULL, 0, 1e9, "target norm of each tensor for outR"},
+    {"outR_mult", K_DOUBLE, OFF(outR_mult), "0", NULL, 0, 1e9,
+     "outR: if > 0, each tensor's target is outR_mult x its norm at init (replaces outR_reg)"},
     {"random_label_proportion", K_DOUBLE, OFF(random_label_proportion), "0", NULL, 0, 1,
      "fraction of training labels replaced at random"},
     {"min_loss_threshold", K_DOUBLE, OFF(min_loss_threshold), "1", NULL, 0, 1e30,

@@ -30,6 +30,7 @@ typedef struct {
     mli_reg regularization;
     double regscale;
     double outR_reg;
+    double outR_mult; /* > 0: each tensor's outR target is outR_mult · its norm at θ₀ */
     double random_label_proportion;
     double min_loss_threshold;
     int min_loss_epoch_check;

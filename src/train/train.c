@@ -278,7 +278,8 @@ static int train_epoch(run *r, double *loss, double *acc)
         gather(r, i0, m);
         mli_batch batch = {m, r->xb, r->yb, r->tb};
         double l = mli_net_loss_grad(&r->a, r->theta, r->bufs, r->ws, &batch, MLI_MODE_TRAIN, r->grad, &correct);
-        mli_reg_apply(&r->a, c->regularization, c->regscale, c->outR_reg, r->theta, r->grad);
+        mli_reg_apply(&r->a, c->regularization, c->regscale, c->outR_reg, c->outR_mult, r->theta0, r->theta,
+                      r->grad);
         if (!isfinite(l) && (r->diverged = 1))
             return mli_err(MLI_EFAIL, "training diverged at epoch %d, batch %d: loss = %g", r->epoch + 1, b + 1, l);
         mli_optim_step(&r->opt, r->theta, r->grad);
