@@ -11,11 +11,11 @@ G=$T/grids; mkdir -p "$G"
 common='datasize = 200
 synth_test = 100
 batchsize = 50
-epochs = 3
+epochs = 30
 analyze.examples = 20'
 printf 'dset_name = gaussmix\nhsizes = 16,10\nlr = 0.1\nseed = 0 | 1\n%s\n' "$common" > "$G/arch-mini.grid"
 printf 'dset_name = gaussmix\nhsizes = 16,10\nlr = 0.1\nregularization = outR\nregscale = 0.01\noutR_mult = 1 | 4\n%s\n' "$common" > "$G/outr.grid"
-printf 'dset_name = gaussmix\nhsizes = 16,10\nlr = 0.01\noptim_name = sgd | adam\n%s\n' "$common" > "$G/optim.grid"
+printf 'dset_name = gaussmix\nhsizes = 16,10\nlr = 0.1\noptim_name = sgd | adam\n%s\n' "$common" > "$G/optim.grid"
 printf 'dset_name = teacher\nloss_fn = mse\nact_fn = tanh\nhsizes = 16,10\nlr = 0.01 | 0.003\nanalyze.verify_steps = 50\n%s\n' "$common" > "$G/mse.grid"
 printf 'dset_name = gaussmix\nloss_fn = recon\nhsizes = 8,2,8,20\nlr = 0.001\nmin_loss_threshold = 1e9\noptim_name = sgd | adam\nanalyze.certificates = false\n%s\n' "$common" > "$G/ae.grid"
 S=$T/study

@@ -305,7 +305,9 @@ static void claim_arch(study *st, claim *c)
     mli_buf_printf(b, " Cells where most runs reach the threshold: %d of %d.", covered, cells);
     double f = group_frac(&all);
     /* the rule above */
-    if (all.n >= 10 && f <= 0.10 && 3 * covered >= 2 * cells)
+    if (!all.n)
+        c->v = V_NONE;
+    else if (all.n >= 10 && f <= 0.10 && 3 * covered >= 2 * cells)
         c->v = V_YES;
     else if (all.n > 0 && f <= 0.25)
         c->v = V_PARTLY;
@@ -418,7 +420,9 @@ static void claim_outr(study *st, claim *c)
     rho_text(b, rho_s, used_s);
     mli_buf_printf(b, " over successful ones.");
     double f0 = group_frac(&first), f1 = group_frac(&last);
-    if (f1 >= 0.5 && f1 > f0 && rho >= 0.3)
+    if (!first.n && !last.n)
+        c->v = V_NONE;
+    else if (f1 >= 0.5 && f1 > f0 && rho >= 0.3)
         c->v = V_YES;
     else if (f1 > f0 || (last.n && !first.n && last.nm))
         c->v = V_PARTLY;
@@ -483,7 +487,10 @@ static void claim_optim(study *st, claim *c)
     double base = group_frac(&g[0][0]);
     int adam_more = g[1][0].n >= 3 && g[0][0].n >= 3 && group_frac(&g[1][0]) > base;
     int bn_more = g[0][1].n >= 3 && g[0][0].n >= 3 && group_frac(&g[0][1]) > base;
-    c->v = adam_more && bn_more ? V_YES : adam_more || bn_more ? V_PARTLY : V_NOT;
+    c->v = !g[0][0].n                ? V_NONE /* no baseline to compare with */
+           : adam_more && bn_more ? V_YES
+           : adam_more || bn_more ? V_PARTLY
+                                  : V_NOT;
 }
 
 static const role CE_ROLES[] = {ROLE_ARCH, ROLE_OUTR, ROLE_OPTIM};
@@ -522,7 +529,7 @@ static void claim_distance(study *st, claim *c)
                    nm.n ? nm.sum_dist / nm.n : NAN, mono.n, mono.n ? mono.sum_dist / mono.n : NAN);
     int farther = nm.n >= 3 && mono.n && nm.sum_dist / nm.n > mono.sum_dist / mono.n;
     int corr = rho >= 0.3;
-    c->v = farther && corr ? V_YES : farther || corr ? V_PARTLY : V_NOT;
+    c->v = used < 2 ? V_NONE : farther && corr ? V_YES : farther || corr ? V_PARTLY : V_NOT;
 }
 
 static void claim_gauss(study *st, claim *c)
@@ -547,7 +554,7 @@ static void claim_gauss(study *st, claim *c)
     mli_buf_printf(b, "; ρ(normalized distance, Gauss length) = ");
     rho_text(b, rho_d, used_d);
     mli_buf_printf(b, ".");
-    c->v = rho >= 0.3 ? V_YES : rho >= 0.1 || rho_d >= 0.3 ? V_PARTLY : V_NOT;
+    c->v = used < 2 ? V_NONE : rho >= 0.3 ? V_YES : rho >= 0.1 || rho_d >= 0.3 ? V_PARTLY : V_NOT;
 }
 
 static void claim_mse(study *st, claim *c)
@@ -784,7 +791,8 @@ static void html_claims(const study *st, mli_buf *b)
     }
     mli_buf_printf(b, "</table>\n<p>At the paper's thresholds: a run is <em>successful</em> when its final "
                       "training loss is below %g, <em>non-monotone</em> when Δ (the largest bump of the "
-                      "training loss on the 50-point α grid) exceeds %g.</p>\n"
+                      "training loss on the 50-point α grid) exceeds %g. A claim none of whose runs count (no "
+                      "successful run, or fewer than 2 for a correlation) is <em>not measured</em>.</p>\n"
                       "<h3>How each verdict is decided</h3>\n<ol>\n",
                    st->opts.loss_threshold, st->opts.delta_threshold);
     for (int k = 0; k < NCLAIM; k++) {
@@ -929,9 +937,12 @@ static int write_html(const study *st)
         mli_buf_printf(&b, "<p class=\"warn\">gnuplot was not found, so the figures are not drawn. Install "
                            "<code>gnuplot-nox</code> and run <code>mli report</code> again.</p>\n");
     html_claims(st, &b);
-    mli_buf_printf(&b, "<h2 id=\"figures\">Figures</h2>\n<p>The heat maps pool the runs of the arch and optim "
-                       "parts (no regularizer); the scatter plots and loss curves every classifier run (arch, "
-                       "outr, optim). Click a figure for its SVG.</p>\n");
+    mli_buf_printf(&b, "<h2 id=\"figures\">Figures</h2>\n<p>As in the paper, the heat maps, scatter plots and loss "
+                       "curves show the successful runs (final training loss below %g): the heat maps those of "
+                       "the arch and optim parts (no regularizer), the others every successful classifier run "
+                       "(arch, outr, optim). The outR and MSE figures show every analysed run of their part. "
+                       "Click a figure for its SVG.</p>\n",
+                   st->opts.loss_threshold);
     for (int i = 0; i < st->nfig; i++)
         mli_html_figure(&b, &st->fig[i], st->have_gnuplot);
     if (st->notes.len)
@@ -963,8 +974,8 @@ static int write_claims_tsv(const study *st)
 /* ------------------------------------------------------------------------------------------
  * Driver */
 
-/* The runs of the parts whose role is in roles, as one sweep (borrowed: free with
- * merged_free). Links and names stay those of the parts. */
+/* The successful runs of the parts whose role is in roles, as one sweep (borrowed: free with
+ * merged_free). Only successful runs, as the paper's figures and the claims count them. */
 static void merged(const study *st, const role *roles, int nroles, mli_table_sweep *m)
 {
     memset(m, 0, sizeof *m);
@@ -986,7 +997,8 @@ static void merged(const study *st, const role *roles, int nroles, mli_table_swe
             m->varies = mli_calloc((size_t)m->nkey + 1, sizeof *m->varies);
         }
         for (int i = 0; i < p->s.n; i++)
-            m->run[m->n++] = p->s.run[i];
+            if (success(st, &p->s.run[i]))
+                m->run[m->n++] = p->s.run[i];
         for (int k = 0; k < m->nkey && k < p->s.nkey; k++)
             m->varies[k] |= p->s.varies[k];
     }
