@@ -209,6 +209,15 @@ static void frac_text(mli_buf *b, int k, int n)
         mli_buf_printf(b, "0/0");
 }
 
+/* A mean of n values, "n/a" of none. */
+static void mean_text(mli_buf *b, double sum, int n)
+{
+    if (n)
+        mli_buf_printf(b, "%.3g", sum / n);
+    else
+        mli_buf_printf(b, "n/a");
+}
+
 static void rho_text(mli_buf *b, double rho, int used)
 {
     if (isfinite(rho))
@@ -404,7 +413,9 @@ static void claim_outr(study *st, claim *c)
             }
         mli_buf_printf(b, " ×%g: ", mult[k]);
         frac_text(b, g.nm, g.n);
-        mli_buf_printf(b, ", distance %.3g%s", dn ? dsum / dn : NAN, k + 1 < nmult ? ";" : ".");
+        mli_buf_printf(b, ", distance ");
+        mean_text(b, dsum, dn);
+        mli_buf_printf(b, "%s", k + 1 < nmult ? ";" : ".");
         if (!k)
             first = g;
         if (k == nmult - 1)
@@ -525,8 +536,11 @@ static void claim_distance(study *st, claim *c)
     rho_text(b, rho, used);
     mli_buf_printf(b, ", ρ(‖θ₁ − θ₀‖, Δ) = ");
     rho_text(b, rho_w, used_w);
-    mli_buf_printf(b, ". Mean normalized distance: %d non-monotone runs %.3g, %d monotone runs %.3g.", nm.n,
-                   nm.n ? nm.sum_dist / nm.n : NAN, mono.n, mono.n ? mono.sum_dist / mono.n : NAN);
+    mli_buf_printf(b, ". Mean normalized distance: %d non-monotone runs ", nm.n);
+    mean_text(b, nm.sum_dist, nm.n);
+    mli_buf_printf(b, ", %d monotone runs ", mono.n);
+    mean_text(b, mono.sum_dist, mono.n);
+    mli_buf_printf(b, ".");
     int farther = nm.n >= 3 && mono.n && nm.sum_dist / nm.n > mono.sum_dist / mono.n;
     int corr = rho >= 0.3;
     c->v = used < 2 ? V_NONE : farther && corr ? V_YES : farther || corr ? V_PARTLY : V_NOT;
