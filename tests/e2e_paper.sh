@@ -57,6 +57,13 @@ check "claim 1 not reproduced when its runs are non-monotone" bash -c "grep -P '
 check "claim 6 not reproduced with a counterexample" bash -c "grep -P '^6\tnot reproduced\t' '$V/report/claims.tsv' | grep -q 'counterexamples: 3'"
 check "the original verdict of claim 6 was not that" bash -c "! grep -qP '^6\tnot reproduced\t' '$R/claims.tsv'"
 
+# test_every: the test set only every K epochs, at the last one and at the early-stop check
+run "train with test_every=3" 0 "$MLI" train --quiet --out "$T/te" dset_name=gaussmix datasize=100 synth_test=50 epochs=7 test_every=3 min_loss_epoch_check=5 min_loss_threshold=100 hsizes=8,10
+check "test loss at epochs 3, 5 (early-stop check), 6, 7 (last), nan elsewhere" \
+  test "$(awk -F'\t' 'NR > 1 { printf "%s:%s ", $1, ($4 == "nan" ? "n" : "y") }' "$T/te/train.tsv")" = "1:n 2:n 3:y 4:n 5:y 6:y 7:y "
+run "test_every=0 is refused, naming the key" 2 "$MLI" train --quiet --out "$T/te0" test_every=0
+check "the message names test_every" grep -q test_every "$T/last.err"
+
 # a study whose part holds no runs is an input error naming it
 B=$T/broken; mkdir -p "$B/part/runs"
 run "a part without runs: exit 3" 3 "$MLI" report "$B"

@@ -44,6 +44,8 @@ static const key_spec keys[] = {
     {"lr", K_DOUBLE, OFF(lr), "0.1", NULL, 0, 1e6, "learning rate"},
     {"beta", K_DOUBLE, OFF(beta), "0.9", NULL, 0, 0.999999, "SGD momentum, or Adam's beta1"},
     {"epochs", K_INT, OFF(epochs), "10", NULL, 0, 1e6, "training epochs"},
+    {"test_every", K_INT, OFF(test_every), "1", NULL, 1, 1e6,
+     "evaluate the test set every K epochs, the last and the early-stop check (train.tsv: nan between)"},
     {"regularization", K_ENUM, OFF(regularization), "none", reg_choices, 0, 0,
      "none, l1 (sum of mean |p| per tensor) or outR (sum of (|p| - outR_reg)^2 per tensor)"},
     {"regscale", K_DOUBLE, OFF(regscale), "1", NULL, 0, 1e9, "weight of the regularizer"},

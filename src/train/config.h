@@ -27,6 +27,7 @@ typedef struct {
     double lr;
     double beta;
     int epochs;
+    int test_every; /* evaluate the test set every K epochs (and at the last and the early-stop check) */
     mli_reg regularization;
     double regscale;
     double outR_reg;
