@@ -1084,6 +1084,8 @@ static int load(study *st, const char *dir)
             char pd[MLI_TABLE_PATH + 300];
             snprintf(pd, sizeof pd, "%s/%s", st->dir, p->name);
             rc = mli_table_load(&p->s, pd);
+            if (rc)
+                mli_table_free(&p->s); /* what it read before the error */
             if (!rc) {
                 st->np++;
                 p->cert = mli_calloc((size_t)p->s.n + 1, sizeof *p->cert);
