@@ -100,9 +100,10 @@ deps:
 
 # The reduced FashionMNIST study of the paper (README "Sweeps", paper/fcnet.grid): 48 runs,
 # about half an hour on 2 cores. A failed run still leaves the table and report of the others.
+# The study of README "make paper": one sweep per part (paper/*.grid but the cluster's
+# reference-fcnet.grid) into runs/paper/<part>/, then the study page runs/paper/report/.
 paper: build/mli
-	@status=0; ./build/mli sweep paper/fcnet.grid --out runs/paper -j 2 || status=$$?; \
-	./build/mli table runs/paper && ./build/mli report runs/paper && exit $$status
+	@bash scripts/paper.sh
 
 # SLURM end to end on a single-node cluster it starts itself (needs root; not part of check).
 check-slurm: build/mli

@@ -19,6 +19,10 @@ run "analyze --exact, cross-entropy (the enclosure), deep" 0 $S analyze --quiet 
 run "train a deeper relu network" 0 $S train --quiet --out "$T/d" datasize=300 epochs=1 hsizes=16,12,8,10 batchsize=100
 run "analyze --exact on it (three hidden layers: the batched start, rank-one outputs)" 0 $S analyze --quiet "$T/d" --exact --examples 30 --verify-steps 20 --alpha-steps 9
 run "report" 0 $S report "$T/k"
+mkdir -p "$T/st/arch-s/runs" "$T/st/mse-s/runs" && cp -r "$T/a" "$T/st/arch-s/runs/r0" && cp -r "$T/k" "$T/st/mse-s/runs/r0"
+run "report of a study (two parts)" 0 $S report "$T/st"
+mkdir -p "$T/st2/part/runs"
+run "a study part without runs" 3 $S report "$T/st2"
 run "retrain over the analysed and reported run (--force)" 0 $S train --quiet --force --out "$T/k" dset_name=teacher loss_fn=mse hsizes=16,10 datasize=600 epochs=1 batchsize=100
 check "  leaves nothing of the old analysis or report" test -z "$(ls "$T/k" | grep -v -x -e config.json -e init.safetensors -e checkpoint.safetensors -e final.safetensors -e train.tsv)"
 mkdir -p "$T/w" && touch "$T/w/traj"

@@ -63,7 +63,7 @@ png_ok() {
   [ "$n" -gt 0 ]
 }
 
-FIGS="delta_lr_depth delta_lr_width gauss_delta dist_delta gauss_dist curves_bn curves_optim"
+FIGS="delta_lr_depth delta_lr_width gauss_delta dist_delta wdist_delta gauss_dist curves_bn curves_optim"
 S=$T/sweep
 sweep_fixture "$S"
 
@@ -124,7 +124,7 @@ check "one row per run" test "$(wc -l < "$R/summary.tsv")" -eq 5
 check "the keys that vary are use_batchnorm and lr" grep -qx "$(printf 'run_id\tuse_batchnorm\tlr\tstatus\t.*')" "$R/summary.tsv"
 run "mli report on 4 trained runs" 0 "$MLI" report --quiet "$R"
 check "every PNG is a PNG" png_ok "$R"
-for f in gauss_delta dist_delta gauss_dist curves_bn curves_optim; do
+for f in gauss_delta dist_delta wdist_delta gauss_dist curves_bn curves_optim; do
   check "$f drawn" test -s "$R/report/$f.png"
 done
 check "no heat map for a sweep that does not vary depth or width" test ! -e "$R/report/delta_lr_depth.png" -a ! -e "$R/report/delta_lr_width.png"

@@ -111,17 +111,38 @@ static void test_regularizers(void **state)
     assert_int_equal(mli_arch_init(&a, 2, h, 1, MLI_ACT_RELU, 0, MLI_LOSS_MSE), 0);
     mli_real th[6] = {3, -4, 0, 0, 1, 1}; /* W = [[3,-4],[0,0]], b = [1,1] */
     mli_real g[6] = {0};
-    double r = mli_reg_apply(&a, MLI_REG_L1, 1, 1, th, g);
+    double r = mli_reg_apply(&a, MLI_REG_L1, 1, 1, 0, NULL, th, g);
     assert_float_equal(r, 7.0 / 4 + 1, 1e-6);
     assert_float_equal(g[0], 0.25, 1e-7);
     assert_float_equal(g[1], -0.25, 1e-7);
     assert_float_equal(g[2], 0, 0);
     assert_float_equal(g[4], 0.5, 1e-7);
     memset(g, 0, sizeof g);
-    r = mli_reg_apply(&a, MLI_REG_OUTR, 2, 1, th, g); /* ‖W‖ = 5, ‖b‖ = √2 */
+    r = mli_reg_apply(&a, MLI_REG_OUTR, 2, 1, 0, NULL, th, g); /* ‖W‖ = 5, ‖b‖ = √2 */
     assert_float_equal(r, 2 * (16 + pow(sqrt(2) - 1, 2)), 1e-5);
     assert_float_equal(g[0], 2 * 2 * 4 * 3 / 5.0, 1e-5);
-    assert_float_equal(mli_reg_apply(&a, MLI_REG_NONE, 1, 1, th, NULL), 0, 0);
+    assert_float_equal(mli_reg_apply(&a, MLI_REG_NONE, 1, 1, 0, NULL, th, NULL), 0, 0);
+    /* outR_mult: each tensor's target is outR_mult · its own norm at θ₀ (‖W₀‖ = 1, ‖b₀‖ = 2),
+     * outR_reg ignored: targets 3 and 6, R = 2 · ((5 − 3)² + (√2 − 6)²) */
+    mli_real th0[6] = {0.6, 0.8, 0, 0, 0, 2};
+    memset(g, 0, sizeof g);
+    r = mli_reg_apply(&a, MLI_REG_OUTR, 2, 100, 3, th0, th, g);
+    assert_float_equal(r, 2 * (4 + pow(sqrt(2) - 6, 2)), 1e-5);
+    assert_float_equal(g[0], 2 * 2 * (5 - 3) * 3 / 5.0, 1e-5);          /* pulled in: 5 > 3 */
+    assert_float_equal(g[4], 2 * 2 * (sqrt(2) - 6) / sqrt(2), 1e-5);    /* pushed out: √2 < 6 */
+    /* at θ = θ₀ with outR_mult = 1 the regularizer and its gradient vanish */
+    memset(g, 0, sizeof g);
+    assert_float_equal(mli_reg_apply(&a, MLI_REG_OUTR, 2, 100, 1, th0, th0, g), 0, 1e-12);
+    for (int i = 0; i < 6; i++)
+        assert_float_equal(g[i], 0, 1e-6);
+    /* the key: parsed, range-checked, and 0 (off) by default */
+    mli_config c;
+    mli_config_default(&c);
+    assert_float_equal(c.outR_mult, 0, 0);
+    assert_int_equal(mli_config_set_pair(&c, "outR_mult=4"), 0);
+    assert_float_equal(c.outR_mult, 4, 0);
+    assert_int_equal(mli_config_set_pair(&c, "outR_mult=-1"), MLI_EUSAGE);
+    assert_non_null(strstr(mli_errmsg(), "outR_mult"));
 }
 
 static void test_config_defaults_and_keys(void **state)

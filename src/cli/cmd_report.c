@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "io/err.h"
 #include "report/run_report.h"
+#include "report/study_report.h"
 #include "report/sweep_report.h"
 #include "report/sweep_table.h"
 
@@ -21,6 +22,11 @@ void mli_usage_report(FILE *f)
                "width, scatter plots of delta, normalized distance and Gauss length, every run's loss\n"
                "along the path, and index.html with the paper's table; it also (re)writes summary.tsv,\n"
                "table.md and table.tex with the default thresholds of 'mli table'.\n\n"
+               "For a study directory (no runs of its own, subdirectories that are sweep directories, as\n"
+               "'make paper' writes runs/paper/) it writes each part's sweep report, then STUDY/report/:\n"
+               "index.html opening with the paper's claims, what the parts measured and a verdict per\n"
+               "claim (rules in the page), the figures over the pooled runs, and a link to every run;\n"
+               "claims.tsv. A part's role comes from its name: arch*, outr*, optim*, mse*, ae*.\n\n"
                "  --quiet   do not print the path of index.html\n\n"
                "Exit status: 0 done; 1 gnuplot missing or failed (the data and scripts are still\n"
                "written); 2 usage error, or a folder of run directories that is not a sweep\n"
@@ -53,7 +59,8 @@ int mli_cmd_report(int argc, char **argv)
         mli_err(MLI_EUSAGE, "report: which run directory? (usage: mli report RUN_DIR)");
         return mli_cli_fail(MLI_EUSAGE);
     }
-    int rc = mli_table_is_sweep(run) ? mli_report_sweep(run) : mli_report_run(run);
+    int rc = mli_table_is_sweep(run) ? mli_report_sweep(run) : mli_study_is(run) ? mli_report_study(run)
+                                                                                   : mli_report_run(run);
     if (!rc && !quiet) {
         size_t n = strlen(run);
         while (n > 1 && run[n - 1] == '/')

@@ -66,7 +66,7 @@ static void curve_free(curve *c)
 /* ------------------------------------------------------------------------------------------
  * The report */
 
-enum { MAX_FIG = 8, MAX_OPTIM = 4 };
+enum { MAX_FIG = MLI_SWEEP_MAX_FIG, MAX_OPTIM = 4 };
 
 typedef struct {
     mli_table_sweep s;
@@ -330,6 +330,7 @@ static const quantity Q_GAUSS = {"gauss_length_mean", "mean Gauss length of the 
                                  "Gauss length", 0};
 static const quantity Q_DIST = {"norm_wdist", "normalized distance ‖θ_1 − θ_0‖ / ‖θ_0‖",
                                 "normalized distance", 0};
+static const quantity Q_WDIST = {"wdist", "distance ‖θ_1 − θ_0‖", "distance", 0};
 
 static const quantity Q_EXACT = {"exact_delta_hi", "exact Δ  (the continuous curve; for ce the upper end of its enclosure)",
                                  "exact Δ", 1};
@@ -338,7 +339,10 @@ static double qval(const mli_table_run *u, const quantity *q)
 {
     if (!strcmp(q->name, "exact_delta_hi"))
         return u->exact_delta_hi;
-    return q->is_delta ? u->delta : !strcmp(q->name, "gauss_length_mean") ? u->gauss_length_mean : u->norm_wdist;
+    return q->is_delta                               ? u->delta
+           : !strcmp(q->name, "gauss_length_mean") ? u->gauss_length_mean
+           : !strcmp(q->name, "wdist")             ? u->wdist
+                                                   : u->norm_wdist;
 }
 
 /* An axis of a scatter plot: its label, and a log scale when the values span decades, with
@@ -454,6 +458,13 @@ static int fig_gauss_delta(sreport *r, mli_gp_fig *f, mli_buf *cap)
 static int fig_dist_delta(sreport *r, mli_gp_fig *f, mli_buf *cap)
 {
     return fig_scatter(r, f, cap, &Q_DIST, &Q_DELTA);
+}
+
+/* the paper plots Δ against log ‖θ₁ − θ₀‖ as well as against the normalized distance: the
+ * two differ when the sweep mixes architectures of different initial norms */
+static int fig_wdist_delta(sreport *r, mli_gp_fig *f, mli_buf *cap)
+{
+    return fig_scatter(r, f, cap, &Q_WDIST, &Q_DELTA);
 }
 
 static int fig_gauss_dist(sreport *r, mli_gp_fig *f, mli_buf *cap)
@@ -727,15 +738,17 @@ typedef int (*fig_fn)(sreport *, mli_gp_fig *, mli_buf *);
 static const struct {
     const char *name, *heading;
     fig_fn make;
+    unsigned kind;
 } figures[MAX_FIG] = {
-    {"delta_lr_depth", "Δ by learning rate and depth", fig_heat_depth},
-    {"delta_lr_width", "Δ by learning rate and width", fig_heat_width},
-    {"gauss_delta", "Δ against Gauss length", fig_gauss_delta},
-    {"dist_delta", "Δ against normalized distance", fig_dist_delta},
-    {"gauss_dist", "Gauss length against normalized distance", fig_gauss_dist},
-    {"exact_delta", "Exact Δ against the grid's", fig_exact_delta},
-    {"curves_bn", "Loss curves by batch norm", fig_curves_bn},
-    {"curves_optim", "Loss curves by optimizer", fig_curves_optim},
+    {"delta_lr_depth", "Δ by learning rate and depth", fig_heat_depth, MLI_SWEEP_FIG_HEAT},
+    {"delta_lr_width", "Δ by learning rate and width", fig_heat_width, MLI_SWEEP_FIG_HEAT},
+    {"gauss_delta", "Δ against Gauss length", fig_gauss_delta, MLI_SWEEP_FIG_SCATTER},
+    {"dist_delta", "Δ against normalized distance", fig_dist_delta, MLI_SWEEP_FIG_SCATTER},
+    {"wdist_delta", "Δ against distance", fig_wdist_delta, MLI_SWEEP_FIG_SCATTER},
+    {"gauss_dist", "Gauss length against normalized distance", fig_gauss_dist, MLI_SWEEP_FIG_SCATTER},
+    {"exact_delta", "Exact Δ against the grid's", fig_exact_delta, MLI_SWEEP_FIG_SCATTER},
+    {"curves_bn", "Loss curves by batch norm", fig_curves_bn, MLI_SWEEP_FIG_CURVES},
+    {"curves_optim", "Loss curves by optimizer", fig_curves_optim, MLI_SWEEP_FIG_CURVES},
 };
 
 static int make_figure(sreport *r, int i)
@@ -804,6 +817,42 @@ static int produce(sreport *r)
     if (!rc)
         rc = write_html(r);
     return mli_gp_sink_close(&r->sink, rc);
+}
+
+int mli_report_sweep_figures(const mli_table_sweep *s, const char *dir, unsigned which, mli_gp_entry *fig,
+                             int *nfig, mli_buf *notes, char *err, size_t nerr)
+{
+    sreport *r = mli_calloc(1, sizeof *r);
+    r->s = *s; /* borrowed: not freed here */
+    int rc = MLI_OK;
+    r->cv = mli_calloc((size_t)r->s.n + 1, sizeof *r->cv);
+    for (int i = 0; i < r->s.n && !rc; i++)
+        rc = curve_load(&r->cv[i], &r->s.run[i]);
+    mli_table_opts o;
+    mli_table_opts_default(&o);
+    mli_table_make(&r->s, &o, &r->t);
+    snprintf(r->dir, sizeof r->dir, "%s", dir);
+    prepare(r);
+    r->have_gnuplot = mli_gp_find(r->gnuplot, sizeof r->gnuplot);
+    r->sink.dir = r->dir;
+    r->sink.gnuplot = r->have_gnuplot ? r->gnuplot : NULL;
+    for (int i = 0; i < MAX_FIG && !rc; i++)
+        if (which & figures[i].kind)
+            rc = make_figure(r, i);
+    int render = mli_gp_sink_status(&r->sink);
+    if (!rc && render && err) /* the first rendering failure (or no gnuplot), for the caller */
+        snprintf(err, nerr, "%s", mli_errmsg());
+    mli_gp_sink_free(&r->sink);
+    *nfig = r->nfig;
+    memcpy(fig, r->fig, sizeof *fig * (size_t)r->nfig); /* the captions move to the caller */
+    mli_buf_printf(notes, "%s", r->notes.s ? r->notes.s : "");
+    for (int i = 0; r->cv && i < r->s.n; i++)
+        curve_free(&r->cv[i]);
+    free(r->cv);
+    mli_buf_free(&r->notes);
+    mli_table_clear(&r->t);
+    free(r);
+    return rc ? rc : render;
 }
 
 int mli_report_sweep(const char *sweep_dir)

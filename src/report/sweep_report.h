@@ -10,10 +10,11 @@
  *                                   width = the size of the last hidden layer (for the paper's
  *                                   hsizes 1024,w,10 the w that varies); left out when an axis
  *                                   has fewer than 2 values;
- *   gauss_delta, dist_delta,        scatter plots of delta against the mean Gauss length and the
- *   gauss_dist                      normalized distance, and of the Gauss length against the
- *                                   distance, coloured by optimizer and marked by batch norm, with
- *                                   Spearman's rank correlation in the title;
+ *   gauss_delta, dist_delta,        scatter plots of delta against the mean Gauss length, the
+ *   wdist_delta, gauss_dist         normalized distance and the distance ‖θ₁ − θ₀‖, and of the
+ *                                   Gauss length against the normalized distance, coloured by
+ *                                   optimizer and marked by batch norm, with Spearman's rank
+ *                                   correlation in the title;
  *   curves_bn, curves_optim         the training loss along the path of every run, coloured by
  *                                   batch norm and by optimizer (raw loss; log scale when it
  *                                   spans decades).
@@ -29,5 +30,23 @@
 #define MLI_SWEEP_REPORT_H
 
 int mli_report_sweep(const char *sweep_dir);
+
+#include <stddef.h>
+
+#include "report/gnuplot.h"
+#include "report/sweep_table.h"
+
+enum { MLI_SWEEP_MAX_FIG = 9 };
+/* Which figures: the heat maps, the scatter plots, the loss curves (bits of `which`). */
+enum { MLI_SWEEP_FIG_HEAT = 1, MLI_SWEEP_FIG_SCATTER = 2, MLI_SWEEP_FIG_CURVES = 4 };
+
+/* The figures above of the kinds in which, for runs already loaded (s is only read; the study
+ * report passes the runs of several sweeps merged into one), drawn into dir (which must
+ * exist); figures of other kinds are not touched there. fig receives
+ * the figures made (at most MLI_SWEEP_MAX_FIG; their captions are the caller's to free),
+ * notes the <li> items of the figures left out. Returns MLI_OK, a write failure, or MLI_EFAIL
+ * when gnuplot is missing or failed, with its message in err (the other figures still made). */
+int mli_report_sweep_figures(const mli_table_sweep *s, const char *dir, unsigned which, mli_gp_entry *fig,
+                             int *nfig, mli_buf *notes, char *err, size_t nerr);
 
 #endif

@@ -262,6 +262,12 @@ void mli_grid_id(const char *canon, char id[13])
 char *mli_grid_canonical(const mli_config *cfg, const mli_analyze_opts *an)
 {
     cJSON *j = mli_config_to_json(cfg);
+    /* outR_mult and test_every came after sweeps existed: at their defaults (0, off; 1, every
+     * epoch) they are left out, so the runs of those sweeps keep their ids */
+    if (cfg->outR_mult == 0)
+        cJSON_DeleteItemFromObjectCaseSensitive(j, "outR_mult");
+    if (cfg->test_every == 1)
+        cJSON_DeleteItemFromObjectCaseSensitive(j, "test_every");
     char *keys = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     /* the analysis as it will run: defaults resolved the way mli analyze resolves them */

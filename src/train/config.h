@@ -27,9 +27,11 @@ typedef struct {
     double lr;
     double beta;
     int epochs;
+    int test_every; /* evaluate the test set every K epochs (and at the last and the early-stop check) */
     mli_reg regularization;
     double regscale;
     double outR_reg;
+    double outR_mult; /* > 0: each tensor's outR target is outR_mult · its norm at θ₀ */
     double random_label_proportion;
     double min_loss_threshold;
     int min_loss_epoch_check;

@@ -278,7 +278,8 @@ static int train_epoch(run *r, double *loss, double *acc)
         gather(r, i0, m);
         mli_batch batch = {m, r->xb, r->yb, r->tb};
         double l = mli_net_loss_grad(&r->a, r->theta, r->bufs, r->ws, &batch, MLI_MODE_TRAIN, r->grad, &correct);
-        mli_reg_apply(&r->a, c->regularization, c->regscale, c->outR_reg, r->theta, r->grad);
+        mli_reg_apply(&r->a, c->regularization, c->regscale, c->outR_reg, c->outR_mult, r->theta0, r->theta,
+                      r->grad);
         if (!isfinite(l) && (r->diverged = 1))
             return mli_err(MLI_EFAIL, "training diverged at epoch %d, batch %d: loss = %g", r->epoch + 1, b + 1, l);
         mli_optim_step(&r->opt, r->theta, r->grad);
@@ -297,9 +298,15 @@ static int train_epoch(run *r, double *loss, double *acc)
 
 static int end_epoch(run *r, double loss, double acc, double seconds)
 {
-    double tl, ta;
-    mli_net_evaluate(&r->a, r->theta, r->bufs, r->ws, &r->ds.test, &tl, &ta, NULL);
-    if (!isfinite(tl) && (r->diverged = 1))
+    /* test_every > 1 skips the test set between its epochs: on a small training subset the
+     * 10,000 test images cost more than the epoch itself. The last epoch and the early-stop
+     * check are always evaluated, so a run's last row has its test loss. */
+    const mli_config *c = r->cfg;
+    int e = r->epoch + 1, eval = e % c->test_every == 0 || e == c->epochs || e == c->min_loss_epoch_check;
+    double tl = NAN, ta = NAN;
+    if (eval)
+        mli_net_evaluate(&r->a, r->theta, r->bufs, r->ws, &r->ds.test, &tl, &ta, NULL);
+    if (eval && !isfinite(tl) && (r->diverged = 1))
         return mli_err(MLI_EFAIL, "training diverged at epoch %d: test loss = %g", r->epoch + 1, tl);
     double wd = mli_param_dist(r->theta, r->theta0, r->a.nparams);
     r->epoch++;
