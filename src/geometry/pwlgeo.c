@@ -519,5 +519,7 @@ void mli_pwlgeo_example(const mli_pwl_path *pp, mli_loss loss, int y, const doub
     out->c1 = prefix >= 1;
     out->c1p = prefixp >= 1;
     out->c2 = convex_from(pp, w->lc, 0, rnd);
-    out->c12 = out->c1 || convex_from(pp, w->lc, prefix, rnd);
+    /* C12 needs C2 only on [prefix, 1]: implied by C1 or C2, and no different from C2 when
+     * the prefix is empty */
+    out->c12 = out->c1 || out->c2 || (prefix > 0 && convex_from(pp, w->lc, prefix, rnd));
 }
