@@ -334,6 +334,20 @@ int mli_poly_may_change_sign(const double *c, int deg, double a, double b)
 
 void mli_poly_range(const double *c, int deg, double a, double b, double *lo, double *hi)
 {
+    if (deg >= 0 && deg <= 2) { /* the exact range: the ends and, for a parabola, its vertex */
+        double pa = mli_poly_eval(c, deg, a), pb = mli_poly_eval(c, deg, b);
+        *lo = pa < pb ? pa : pb;
+        *hi = pa < pb ? pb : pa;
+        if (deg == 2 && c[2] != 0) {
+            double v = -c[1] / (2 * c[2]);
+            if (v > a && v < b) {
+                double pv = mli_poly_eval(c, 2, v);
+                *lo = pv < *lo ? pv : *lo;
+                *hi = pv > *hi ? pv : *hi;
+            }
+        }
+        return;
+    }
     if (deg < 0 || deg > MLI_POLY_MAXDEG) {
         *lo = deg < 0 ? 0 : -INFINITY;
         *hi = deg < 0 ? 0 : INFINITY;

@@ -55,9 +55,8 @@ int mli_poly_roots(const double *c, int deg, double a, double b, double *roots, 
  * 1 means it may (then mli_poly_roots decides). O(deg²), no allocation: the cheap test that
  * keeps the exact sweep from isolating roots of units that stay on one side. */
 int mli_poly_may_change_sign(const double *c, int deg, double a, double b);
-/* An enclosure of p on [a, b]: the smallest and largest Bernstein coefficient there
- * (*lo ≤ min p, *hi ≥ max p, both attained at the ends of [a, b] when p is monotone and
- * convex or concave there). */
+/* An enclosure of p on [a, b]: for degree ≤ 2 its exact range (the ends and the vertex), above
+ * that the smallest and largest Bernstein coefficient there (*lo ≤ min p, *hi ≥ max p). */
 void mli_poly_range(const double *c, int deg, double a, double b, double *lo, double *hi);
 
 /* ---- Continuous piecewise polynomials ---------------------------------------------- */

@@ -84,7 +84,9 @@ static void examples_rows(void *ctx, int q0, int q1, int th)
         const double *t = targets(j, i, tb);
         mli_pwl_result *r = &j->res[i];
         mli_pwlgeo_example(pp, j->loss, j->d->y[i], t, j->gw[th], r);
-        j->grid_monotone[i] = grid_monotone(pp, j->loss, j->d->y[i], t, j->n_alpha, r->tol,
+        /* a proved-monotone loss is monotone on every grid: sample only the others */
+        j->grid_monotone[i] = r->monotone == 1 ||
+                              grid_monotone(pp, j->loss, j->d->y[i], t, j->n_alpha, r->tol,
                                             mli_pwlgeo_loss_coef(j->gw[th]),
                                             tb + j->net->width[j->net->nlin]);
     }
