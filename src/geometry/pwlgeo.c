@@ -223,14 +223,17 @@ void mli_pwlgeo_loss_pieces(const mli_pwl_path *pp, int y, const double *t, doub
 {
     int k = pp->k, D = pp->deg, D2 = 2 * D;
     for (int j = 0; j < pp->npieces; j++) {
-        double *l = lc + (size_t)j * (D2 + 1), r[MLI_POLY_MAXDEG + 1], rr[MLI_POLY_MAXDEG + 1];
+        double *l = lc + (size_t)j * (D2 + 1);
         memset(l, 0, sizeof(double) * (D2 + 1));
-        for (int o = 0; o < k; o++) {
-            memcpy(r, pp->z + ((size_t)j * k + o) * (D + 1), sizeof(double) * (D + 1));
-            r[0] -= t ? t[o] : (o == y);
-            mli_poly_mul(r, D, r, D, rr);
-            for (int m = 0; m <= D2; m++)
-                l[m] += rr[m];
+        for (int o = 0; o < k; o++) { /* l += r², r = z_o − t_o, the product written out */
+            const double *z = pp->z + ((size_t)j * k + o) * (D + 1);
+            double r0 = z[0] - (t ? t[o] : (o == y));
+            for (int a = 0; a <= D; a++) {
+                double ra = a ? z[a] : r0;
+                l[2 * a] += ra * ra;
+                for (int b = a + 1; b <= D; b++)
+                    l[a + b] += 2 * ra * z[b];
+            }
         }
     }
 }
