@@ -90,7 +90,7 @@ void mli_controls_train_curve(const mli_controls_ctx *c, const mli_real *start, 
                               const mli_data *d, const char *label, double *out)
 {
     const mli_arch *a = c->a;
-    mli_real *bn = a->use_bn ? mli_path_bn_stats(a, start, dir, c->alpha, c->n_alpha, &c->ds->train,
+    mli_real *bn = mli_arch_has_stats(a) ? mli_path_bn_stats(a, start, dir, c->alpha, c->n_alpha, &c->ds->train,
                                                   c->cfg->batchsize, c->bn_mode, c->progress)
                              : NULL;
     mli_path_ctx p = {a, start, dir, bn, c->n_alpha, c->alpha, c->chunk, c->progress, label};
@@ -482,7 +482,7 @@ static int plane(const mli_controls_ctx *c, cJSON *geo)
     }
     cJSON_AddNumberToObject(o, "trajectory_snapshots", pts.n - fixed);
     cJSON_AddItemToObject(o, "trajectory_max_off_plane", mli_json_num(pts.n > fixed ? max_off : NAN));
-    cJSON_AddStringToObject(o, "bn_stats", c->a->use_bn ? "re-estimated at every grid point" : "none");
+    cJSON_AddStringToObject(o, "bn_stats", mli_arch_has_stats(c->a) ? "re-estimated at every grid point" : "none");
     free(xs);
     free(ys);
     free(loss);

@@ -64,7 +64,8 @@ int mli_ntk_factors_compute(const mli_arch *a, const mli_real *theta, const mli_
             if (is_outer(L))
                 memcpy(f->X[l] + (size_t)i0 * outer_in(L), mli_jws_input(a, w, X, l),
                        sizeof(mli_real) * (size_t)m * outer_in(L));
-            /* the forward GEMM, and the input gradient's for every output (k·m rows) */
+            /* the forward GEMM F, and the input gradient's for every output (k·m rows, kF); the
+             * gradient's count without an input gradient is the forward and the weight gradient, 2F */
             if (L->op->flops)
                 f->flops += L->op->flops(L, m, 0, 0, 0) / 2 * (1 + (L->in[0] != MLI_GRAPH_INPUT ? f->k : 0));
         }
@@ -474,7 +475,7 @@ int mli_ntk_compute(const mli_arch *a, const mli_real *theta0, const mli_real *b
                     int n_top, mli_ntk_result *res)
 {
     memset(res, 0, sizeof *res);
-    if (a->use_bn && (!bufs0 || !bufs1))
+    if (mli_arch_has_stats(a) && (!bufs0 || !bufs1))
         return mli_err(MLI_EUSAGE, "ntk: a batch-norm network needs its statistics at both ends");
     if ((long)N * a->nout > MLI_NTK_MAX_ROWS)
         return mli_err(MLI_EUSAGE, "--ntk %d: the kernel would have %d x %d = %ld rows (examples x outputs), "

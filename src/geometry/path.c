@@ -112,8 +112,7 @@ static double values(const mli_path_ctx *c, chunk_ws *w, const mli_data *d, int 
         /* when an elementwise node follows, apply it in the same pass (one sweep over memory less) */
         if (w->fuse) {
             const mli_node *s = &a->nodes[w->h + 1];
-            double alpha = c->alpha[j];
-            mli_opctx oc = {.a = a, .B = B, .y = w->ws->out[w->h + 1], .scratch = &alpha};
+            mli_opctx oc = {.a = a, .B = B, .y = w->ws->out[w->h + 1], .alpha = c->alpha[j]};
             oc.x[0] = P0;
             oc.x[1] = P1;
             s->op->forward_lincomb(s, &oc);

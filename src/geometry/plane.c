@@ -213,7 +213,8 @@ void mli_plane_grid(const mli_plane *p, const mli_arch *a, const mli_data *d, co
             base[i] = ys[iy] == 0 ? p->o[i] : (mli_real)(p->o[i] + ys[iy] * (double)p->v[i]);
         char label[64];
         snprintf(label, sizeof label, "plane: row %d/%d", iy + 1, N);
-        mli_real *bn = a->use_bn ? mli_path_bn_stats(a, base, p->u, xs, N, train, batchsize, mode, prog) : NULL;
+        mli_real *bn =
+            mli_arch_has_stats(a) ? mli_path_bn_stats(a, base, p->u, xs, N, train, batchsize, mode, prog) : NULL;
         mli_path_ctx c = {a, base, p->u, bn, N, xs, chunk, prog, label};
         mli_path_means m;
         mli_path_eval(&c, d, 0, 0, &m, NULL);

@@ -1,8 +1,12 @@
-/* The architecture of the reference FCNet and the layout of its flat parameter vector.
+/* The network as a graph of nodes, and the layout of its flat parameter vector.
  *
- * FCNet(input_size, hsizes): Linear(input_size, h0), then for each next size h:
- * [BatchNorm1d(prev) if use_batchnorm], activation, Linear(prev, h). The last Linear
- * gives the outputs (logits or reconstruction); there is no final activation.
+ * Nodes are kept in topological order; each applies one operator (nn/op.h, one file per kind)
+ * to the data or to earlier nodes' outputs; the last node gives the outputs. The engines loop
+ * over the nodes (docs/engine.md).
+ *
+ * FCNet(input_size, hsizes), the reference network, is one such graph: Linear(input_size, h0),
+ * then for each next size h: [BatchNorm1d(prev) if use_batchnorm], activation, Linear(prev, h).
+ * The last Linear gives the outputs (logits or reconstruction); there is no final activation.
  *
  * θ holds every trainable parameter, tensor after tensor in state_dict order
  * (Linear: weight out×in row-major, then bias; BatchNorm: weight γ, then bias β).
@@ -150,6 +154,10 @@ int mli_loss_parse(const char *s, mli_loss *loss);
 /* "1024,1024,10" */
 void mli_hsizes_format(const int *h, int n, char *buf, size_t len);
 int mli_hsizes_parse(const char *s, int *h, int *n);
+
+/* 1 if the network keeps running statistics (batch norm): the analyses estimate them along the
+ * path. */
+static inline int mli_arch_has_stats(const mli_arch *a) { return a->nbuffers > 0; }
 
 /* Buffers at their initial values (running mean 0, running variance 1). */
 void mli_arch_init_buffers(const mli_arch *a, mli_real *bufs);

@@ -31,6 +31,7 @@ typedef struct {
     mli_real *y;                         /* the output */
     const mli_real *theta;               /* θ (views through mli_node_view) */
     const mli_real *dir;                 /* the direction: Δ (Taylor mode), u (R-op) */
+    double alpha;                        /* forward_lincomb: the point on the path */
     mli_real *bufs;                      /* buffers (batch-norm running statistics) or NULL */
     mli_real *save;                      /* the node's saved tensors (mli_op.save_size) */
     double *scratch;                     /* 2 × width_max doubles */
@@ -78,8 +79,8 @@ typedef struct mli_op {
      * output that depends on the input, y = f(x; θ) − f(0; θ) (Linear: x Wᵀ), one block. Its
      * output at θ(α) is then P0 + αP1 + f(0; θ(α)) with P0, P1 this at θ₀ and at Δ. */
     void (*hoist)(const mli_node *n, mli_opctx *c);
-    /* Elementwise kinds: y = f(P0 + αP1) in one pass (ctx.x[0] = P0, ctx.x[1] = P1, alpha in
-     * ctx.scratch[0]); lets the α loop fuse the hoisted node's successor. */
+    /* Elementwise kinds: y = f(P0 + αP1) in one pass (ctx.x[0] = P0, ctx.x[1] = P1, ctx.alpha);
+     * lets the α loop fuse the hoisted node's successor. */
     void (*forward_lincomb)(const mli_node *n, mli_opctx *c);
     /* ---- R-op (Hessian-vector products, eval mode), R{θ} = u = ctx.dir ---- */
     /* [y; R{y}] from [x; R{x}] (x alone when !has_r) */

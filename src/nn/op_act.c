@@ -14,8 +14,7 @@ void mli_act_forward(mli_act act, mli_real *S, const mli_real *H, size_t n)
     switch (act) {
     case MLI_ACT_IDENTITY:
         if (S != H)
-            for (size_t i = 0; i < n; i++)
-                S[i] = H[i];
+            memcpy(S, H, sizeof(mli_real) * n);
         break;
     case MLI_ACT_RELU:
         for (size_t i = 0; i < n; i++) {
@@ -40,8 +39,7 @@ void mli_act_backward(mli_act act, mli_real *dH, const mli_real *dS, const mli_r
     switch (act) {
     case MLI_ACT_IDENTITY:
         if (dH != dS)
-            for (size_t i = 0; i < n; i++)
-                dH[i] = dS[i];
+            memcpy(dH, dS, sizeof(mli_real) * n);
         break;
     case MLI_ACT_RELU: /* σ′(0) = 0, as PyTorch */
         for (size_t i = 0; i < n; i++) {
@@ -219,7 +217,7 @@ static void op_act_tangent(const mli_node *n, mli_opctx *c)
 static void act_lincomb(const mli_node *n, mli_opctx *c)
 {
     size_t len = (size_t)c->B * n->size;
-    const mli_real al = (mli_real)c->scratch[0];
+    const mli_real al = (mli_real)c->alpha;
     const mli_real *restrict P0 = c->x[0], *restrict P1 = c->x[1];
     mli_real *restrict H = c->y;
     if (act_of(n) == MLI_ACT_RELU) {
@@ -284,22 +282,16 @@ static mli_pwl_role act_pwl(const mli_node *n)
 }
 
 const mli_op mli_op_act = {
-    .name = "activation",
-    .infer = act_infer,
-    .layout = act_layout,
-    .save_size = act_save,
-    .init = act_init,
-    .forward = op_act_forward,
-    .backward = op_act_backward,
-    .tangent = op_act_tangent,
-    .forward_lincomb = act_lincomb,
-    .rop_forward = op_act_rop_forward,
-    .rop_backward = op_act_rop_backward,
-    .rop_reads_grad = act_reads_grad,
-    .jac_form = act_jac_form,
-    .jac_width = act_jac_width,
-    .jac_backward = act_jac_backward,
-    .units = 0,
-    .reeval = act_reeval,
-    .pwl = act_pwl,
+    /* structure */
+    .name = "activation", .infer = act_infer, .layout = act_layout, .save_size = act_save, .init = act_init,
+    /* first order */
+    .forward = op_act_forward, .backward = op_act_backward,
+    /* Taylor mode */
+    .tangent = op_act_tangent, .forward_lincomb = act_lincomb,
+    /* R-op */
+    .rop_forward = op_act_rop_forward, .rop_backward = op_act_rop_backward, .rop_reads_grad = act_reads_grad,
+    /* Jacobians */
+    .jac_form = act_jac_form, .jac_width = act_jac_width, .jac_backward = act_jac_backward,
+    /* the controls, the re-evaluation, statistics, the exact analysis */
+    .units = 0, .reeval = act_reeval, .pwl = act_pwl,
 };

@@ -81,22 +81,11 @@ static void add_reeval(const mli_node *n, const mli_real *t0, const mli_real *t1
 
 static mli_pwl_role add_pwl(const mli_node *n) { return MLI_PWL_NONE; }
 
+/* no parameters: no hoist, permute or statistics; the dY it passes on is read only below it */
 const mli_op mli_op_add = {
-    .name = "Add",
-    .infer = add_infer,
-    .layout = add_layout,
-    .save_size = add_save,
-    .init = add_init,
-    .forward = add_forward,
-    .backward = add_backward,
-    .tangent = add_tangent,
-    .rop_forward = add_rop_forward,
-    .rop_backward = add_rop_backward,
-    .rop_reads_grad = add_reads_grad,
-    .jac_form = add_jac_form,
-    .jac_width = add_jac_width,
-    .jac_backward = add_jac_backward,
-    .units = 0,
-    .reeval = add_reeval,
-    .pwl = add_pwl,
+    .name = "Add", .infer = add_infer, .layout = add_layout, .save_size = add_save, .init = add_init,
+    .forward = add_forward, .backward = add_backward, .tangent = add_tangent,
+    .rop_forward = add_rop_forward, .rop_backward = add_rop_backward, .rop_reads_grad = add_reads_grad,
+    .jac_form = add_jac_form, .jac_width = add_jac_width, .jac_backward = add_jac_backward,
+    .units = 0, .reeval = add_reeval, .pwl = add_pwl,
 };

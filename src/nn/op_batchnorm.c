@@ -248,7 +248,8 @@ static void bn_rop_forward(const mli_node *n, mli_opctx *c)
             for (int s = 0; s < S; s++) {
                 size_t k = IDX(i, ch, s);
                 double is = 1 / sqrt(rvar[ch] + MLI_BN_EPS);
-                c->y[blk + k] = (mli_real)(is * (ugamma[ch] * (XR[k] - rmean[ch]) + gamma[ch] * XR[blk + k]) + ubeta[ch]);
+                double ry = is * (ugamma[ch] * (XR[k] - rmean[ch]) + gamma[ch] * XR[blk + k]) + ubeta[ch];
+                c->y[blk + k] = (mli_real)ry;
             }
 }
 
@@ -382,25 +383,17 @@ static void bn_stats_final(const mli_node *n, const double *acc, double count, m
 static mli_pwl_role bn_pwl(const mli_node *n) { return MLI_PWL_NONE; }
 
 const mli_op mli_op_batchnorm = {
-    .name = "BatchNorm",
-    .infer = bn_infer,
-    .layout = bn_layout,
-    .save_size = bn_save,
-    .init = bn_init,
-    .forward = bn_forward,
-    .backward = bn_backward,
+    /* structure */
+    .name = "BatchNorm", .infer = bn_infer, .layout = bn_layout, .save_size = bn_save, .init = bn_init,
+    /* first order */
+    .forward = bn_forward, .backward = bn_backward,
+    /* Taylor mode */
     .tangent = bn_tangent,
-    .rop_forward = bn_rop_forward,
-    .rop_backward = bn_rop_backward,
-    .rop_reads_grad = bn_reads_grad,
-    .jac_form = bn_jac_form,
-    .jac_width = bn_jac_width,
-    .jac_backward = bn_jac_backward,
-    .units = 0,
-    .permute = bn_permute,
-    .reeval = bn_reeval,
-    .stats_size = bn_stats_size,
-    .stats = bn_stats,
-    .stats_final = bn_stats_final,
-    .pwl = bn_pwl,
+    /* R-op */
+    .rop_forward = bn_rop_forward, .rop_backward = bn_rop_backward, .rop_reads_grad = bn_reads_grad,
+    /* Jacobians */
+    .jac_form = bn_jac_form, .jac_width = bn_jac_width, .jac_backward = bn_jac_backward,
+    /* the controls, the re-evaluation, statistics, the exact analysis */
+    .units = 0, .permute = bn_permute, .reeval = bn_reeval, .stats_size = bn_stats_size, .stats = bn_stats,
+    .stats_final = bn_stats_final, .pwl = bn_pwl,
 };

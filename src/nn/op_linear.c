@@ -277,25 +277,17 @@ static void lin_reeval(const mli_node *n, const mli_real *t0, const mli_real *t1
 static mli_pwl_role lin_pwl(const mli_node *n) { return lin_pos(n) == 1 ? MLI_PWL_AFFINE : MLI_PWL_NONE; }
 
 const mli_op mli_op_linear = {
-    .name = "Linear",
-    .infer = lin_infer,
-    .layout = lin_layout,
-    .save_size = lin_save,
-    .init = lin_init,
-    .forward = lin_forward,
-    .backward = lin_backward,
-    .tangent = lin_tangent,
-    .hoist = lin_hoist,
-    .rop_forward = lin_rop_forward,
-    .rop_backward = lin_rop_backward,
-    .rop_const_input = 1,
-    .rop_reads_grad = lin_rop_reads_grad,
-    .flops = lin_flops,
-    .jac_form = lin_jac_form,
-    .jac_width = lin_jac_width,
-    .jac_backward = lin_jac_backward,
-    .units = 1,
-    .permute = lin_permute,
-    .reeval = lin_reeval,
-    .pwl = lin_pwl,
+    /* structure */
+    .name = "Linear", .infer = lin_infer, .layout = lin_layout, .save_size = lin_save, .init = lin_init,
+    /* first order */
+    .forward = lin_forward, .backward = lin_backward,
+    /* Taylor mode */
+    .tangent = lin_tangent, .hoist = lin_hoist,
+    /* R-op */
+    .rop_forward = lin_rop_forward, .rop_backward = lin_rop_backward, .rop_const_input = 1,
+    .rop_reads_grad = lin_rop_reads_grad, .flops = lin_flops,
+    /* Jacobians */
+    .jac_form = lin_jac_form, .jac_width = lin_jac_width, .jac_backward = lin_jac_backward,
+    /* the controls, the re-evaluation, statistics, the exact analysis */
+    .units = 1, .permute = lin_permute, .reeval = lin_reeval, .pwl = lin_pwl,
 };
