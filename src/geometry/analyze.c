@@ -114,7 +114,7 @@ static void eval_one(double alpha, double *v, double *acc, void *p)
 
 static int adaptive_lengths(job *j)
 {
-    if (j->a.use_bn)
+    if (mli_arch_has_stats(&j->a))
         return mli_err(MLI_EUSAGE, "--gauss-quad adaptive needs a network without batch norm "
                        "(its statistics are estimated on the grid only)");
     one_example e = {j, NULL, mli_malloc(sizeof(mli_real) * j->a.nparams), mli_tws_new(&j->a, 1)};
@@ -168,7 +168,7 @@ static int hessian(job *j)
         for (size_t p = 0; p < j->a.nparams; p++)
             theta[p] = j->theta0[p] + (mli_real)al[i] * j->delta[p];
         const mli_real *bufs = NULL;
-        if (j->a.use_bn) { /* statistics at the nearest grid point */
+        if (mli_arch_has_stats(&j->a)) { /* statistics at the nearest grid point */
             int g = (int)lround(al[i] * (j->na - 1));
             bufs = j->bn + (size_t)g * j->a.nbuffers;
         }
@@ -503,8 +503,9 @@ static cJSON *geometry_json(job *j, mli_analysis *res)
     cJSON_AddItemToObject(o, "final_train_acc", mli_json_num(j->train.acc[j->na - 1]));
     cJSON_AddItemToObject(o, "final_test_acc", mli_json_num(j->test.acc[j->na - 1]));
     cJSON_AddItemToObject(o, "init_train_loss", mli_json_num(j->train.loss[0]));
-    cJSON_AddStringToObject(o, "bn_stats", j->a.use_bn ? (j->o->bn_stats == MLI_BN_EMA ? "ema" : "exact") : "none");
-    if (j->a.use_bn) {
+    cJSON_AddStringToObject(o, "bn_stats",
+                            mli_arch_has_stats(&j->a) ? (j->o->bn_stats == MLI_BN_EMA ? "ema" : "exact") : "none");
+    if (mli_arch_has_stats(&j->a)) {
         res->bn_reset_weight = mli_path_bn_reset_weight(j->ds.train.n, j->cfg->batchsize, j->o->bn_stats);
         cJSON_AddItemToObject(o, "bn_reset_weight", mli_json_num(res->bn_reset_weight));
         if (res->bn_reset_weight > MLI_BN_RESET_WARN)
@@ -674,7 +675,7 @@ static int compute(job *j)
     j->na = o->alpha_steps > 0 ? o->alpha_steps : j->cfg->alpha_steps;
     j->alpha = mli_malloc(sizeof(double) * (size_t)j->na);
     mli_linspace01(j->alpha, j->na);
-    if (j->a.use_bn)
+    if (mli_arch_has_stats(&j->a))
         j->bn = mli_path_bn_stats(&j->a, j->theta0, j->delta, j->alpha, j->na, &j->ds.train, j->cfg->batchsize,
                                   o->bn_stats, &j->prog);
     int n_geo = o->n_examples < 0 || o->n_examples > j->ds.test.n ? j->ds.test.n : o->n_examples;
@@ -695,7 +696,7 @@ static int compute(job *j)
             cf.n_alpha = nf;
             cf.bufs = NULL;
             cf.label = "verification";
-            if (j->a.use_bn) { /* statistics from the nearest point of the analysis grid */
+            if (mli_arch_has_stats(&j->a)) { /* statistics from the nearest point of the analysis grid */
                 mli_real *bf = mli_malloc(sizeof(mli_real) * (size_t)nf * (j->a.nbuffers + 1));
                 for (int q = 0; q < nf; q++)
                     memcpy(bf + (size_t)q * j->a.nbuffers, j->bn + (size_t)lround(af[q] * (j->na - 1)) * j->a.nbuffers,

@@ -15,6 +15,7 @@
 #include "io/err.h"
 #include "nn/model.h"
 #include "nn/net.h"
+#include "nn/op.h"
 #include "train/init.h"
 
 #define MAX_BUMPS 1024
@@ -70,34 +71,16 @@ void mli_random_hidden_perm(const mli_arch *a, gsl_rng *rng, int **perm)
 void mli_permute_hidden(const mli_arch *a, int *const *perm, const mli_real *theta, const mli_real *bufs,
                         mli_real *theta_out, mli_real *bufs_out)
 {
-    const int *pin = NULL; /* the permutation of the current layer's input units (NULL: none) */
+    /* the permutation of each node's output channels (NULL: none); a node that makes new units
+     * takes the next hidden layer's, the others keep their input's; the outputs stay in place */
+    const int *of[MLI_MAX_NODES];
     int h = 0;
-    for (int l = 0; l < a->nlayers; l++) {
-        const mli_layer *L = &a->layers[l];
-        const mli_real *p = theta + L->p;
-        mli_real *q = theta_out + L->p;
-        if (L->kind == MLI_LAYER_LINEAR) {
-            const int *pout = h + 1 < a->nh ? perm[h] : NULL; /* the output layer is not permuted */
-            const mli_real *b = p + (size_t)L->out * L->in;
-            mli_real *qb = q + (size_t)L->out * L->in;
-            for (int u = 0; u < L->out; u++) {
-                int su = pout ? pout[u] : u;
-                for (int v = 0; v < L->in; v++)
-                    q[(size_t)u * L->in + v] = p[(size_t)su * L->in + (pin ? pin[v] : v)];
-                qb[u] = b[su];
-            }
-            pin = pout;
-            h++;
-        } else if (L->kind == MLI_LAYER_BN) {
-            for (int u = 0; u < L->out; u++) {
-                q[u] = p[pin[u]];
-                q[L->out + u] = p[L->out + pin[u]];
-                if (bufs && bufs_out) {
-                    bufs_out[L->s + u] = bufs[L->s + pin[u]];
-                    bufs_out[L->s + L->out + u] = bufs[L->s + L->out + pin[u]];
-                }
-            }
-        }
+    for (int l = 0; l < a->nnodes; l++) {
+        const mli_node *n = &a->nodes[l];
+        const int *pin = n->in[0] == MLI_GRAPH_INPUT ? NULL : of[n->in[0]];
+        of[l] = !n->op->units ? pin : l + 1 < a->nnodes && h + 1 < a->nh ? perm[h++] : NULL;
+        if (n->op->permute)
+            n->op->permute(n, pin, of[l], theta, bufs && bufs_out ? bufs : NULL, theta_out, bufs_out);
     }
 }
 
@@ -107,7 +90,7 @@ void mli_controls_train_curve(const mli_controls_ctx *c, const mli_real *start, 
                               const mli_data *d, const char *label, double *out)
 {
     const mli_arch *a = c->a;
-    mli_real *bn = a->use_bn ? mli_path_bn_stats(a, start, dir, c->alpha, c->n_alpha, &c->ds->train,
+    mli_real *bn = mli_arch_has_stats(a) ? mli_path_bn_stats(a, start, dir, c->alpha, c->n_alpha, &c->ds->train,
                                                   c->cfg->batchsize, c->bn_mode, c->progress)
                              : NULL;
     mli_path_ctx p = {a, start, dir, bn, c->n_alpha, c->alpha, c->chunk, c->progress, label};
@@ -499,7 +482,7 @@ static int plane(const mli_controls_ctx *c, cJSON *geo)
     }
     cJSON_AddNumberToObject(o, "trajectory_snapshots", pts.n - fixed);
     cJSON_AddItemToObject(o, "trajectory_max_off_plane", mli_json_num(pts.n > fixed ? max_off : NAN));
-    cJSON_AddStringToObject(o, "bn_stats", c->a->use_bn ? "re-estimated at every grid point" : "none");
+    cJSON_AddStringToObject(o, "bn_stats", mli_arch_has_stats(c->a) ? "re-estimated at every grid point" : "none");
     free(xs);
     free(ys);
     free(loss);

@@ -13,16 +13,23 @@
 #include "io/parallel.h"
 #include "io/text.h"
 #include "nn/jacobian.h"
+#include "nn/op.h"
 
 #define CHUNK 256 /* examples per backward chunk: k·256 rows per GEMM */
 #define RB 1024 /* rows of the kernel per Gram block: M = 1024 keeps the GEMM near the sgemm rate */
 
 /* ---- factors ---------------------------------------------------------------------------- */
 
-static size_t factor_width(const mli_layer *L)
+/* reals per row of node l's factor G (0: no parameters) */
+static size_t factor_width(const mli_node *n)
 {
-    return L->kind == MLI_LAYER_LINEAR ? (size_t)L->out : L->kind == MLI_LAYER_BN ? 2 * (size_t)L->out : 0;
+    mli_jac_form form = n->op->jac_form(n);
+    return form == MLI_JAC_OUTER ? n->size : form == MLI_JAC_EXPLICIT ? n->op->jac_width(n) : 0;
 }
+
+static int is_outer(const mli_node *n) { return n->op->jac_form(n) == MLI_JAC_OUTER; }
+/* the input width of an OUTER node */
+static int outer_in(const mli_node *n) { return (int)mli_shape_numel(&n->ishape[0]); }
 
 int mli_ntk_factors_compute(const mli_arch *a, const mli_real *theta, const mli_real *bufs,
                             const mli_data *d, int N, mli_ntk_factors *f)
@@ -33,12 +40,12 @@ int mli_ntk_factors_compute(const mli_arch *a, const mli_real *theta, const mli_
     f->N = N;
     f->k = a->nout;
     f->n = N * a->nout;
-    for (int l = 0; l < a->nlayers; l++) {
-        const mli_layer *L = &a->layers[l];
+    for (int l = 0; l < a->nnodes; l++) {
+        const mli_node *L = &a->nodes[l];
         if (factor_width(L))
             f->G[l] = mli_malloc(sizeof(mli_real) * (size_t)f->n * factor_width(L));
-        if (L->kind == MLI_LAYER_LINEAR)
-            f->X[l] = mli_malloc(sizeof(mli_real) * (size_t)N * (size_t)L->in);
+        if (is_outer(L))
+            f->X[l] = mli_malloc(sizeof(mli_real) * (size_t)N * (size_t)outer_in(L));
     }
     int B = N < CHUNK ? N : CHUNK;
     mli_jws *w = mli_jws_new(a, B);
@@ -47,17 +54,20 @@ int mli_ntk_factors_compute(const mli_arch *a, const mli_real *theta, const mli_
         int m = N - i0 < B ? N - i0 : B;
         const mli_real *X = x + (size_t)i0 * d->d;
         mli_net_jacobian(a, theta, bufs, w, X, m);
-        for (int l = 0; l < a->nlayers; l++) {
-            const mli_layer *L = &a->layers[l];
+        for (int l = 0; l < a->nnodes; l++) {
+            const mli_node *L = &a->nodes[l];
             size_t wd = factor_width(L);
             /* chunk row c·m + i goes to row c·N + i0 + i */
             for (int c = 0; c < f->k && wd; c++)
                 memcpy(f->G[l] + ((size_t)c * N + i0) * wd, w->G[l] + (size_t)c * m * wd,
                        sizeof(mli_real) * (size_t)m * wd);
-            if (L->kind == MLI_LAYER_LINEAR) {
-                memcpy(f->X[l] + (size_t)i0 * L->in, mli_jws_input(w, X, l), sizeof(mli_real) * (size_t)m * L->in);
-                f->flops += 2.0 * m * L->in * L->out * (1 + (l ? f->k : 0));
-            }
+            if (is_outer(L))
+                memcpy(f->X[l] + (size_t)i0 * outer_in(L), mli_jws_input(a, w, X, l),
+                       sizeof(mli_real) * (size_t)m * outer_in(L));
+            /* the forward GEMM F, and the input gradient's for every output (k·m rows, kF); the
+             * gradient's count without an input gradient is the forward and the weight gradient, 2F */
+            if (L->op->flops)
+                f->flops += L->op->flops(L, m, 0, 0, 0) / 2 * (1 + (L->in[0] != MLI_GRAPH_INPUT ? f->k : 0));
         }
     }
     mli_jws_free(w);
@@ -66,7 +76,7 @@ int mli_ntk_factors_compute(const mli_arch *a, const mli_real *theta, const mli_
 
 void mli_ntk_factors_free(mli_ntk_factors *f)
 {
-    for (int l = 0; l < MLI_MAX_LAYERS; l++) {
+    for (int l = 0; l < MLI_MAX_NODES; l++) {
         free(f->G[l]);
         free(f->X[l]);
     }
@@ -123,24 +133,27 @@ static void mirror_lower(mli_real *K, int n)
 }
 
 /* Rows [r0, r0+m) of the lower triangle of Θ, columns [0, r0+m), into S (leading dimension
- * lds); T is scratch of m × (r0+m). Returns the GEMM flops. The first layer (always Linear)
+ * lds); T is scratch of m × (r0+m). Returns the GEMM flops. The first node with parameters
  * writes S, the others add to it. */
 static double gram_block(const mli_arch *a, const mli_ntk_factors *f, mli_real *const *Kx, int r0, int m,
                          mli_real *S, size_t lds, mli_real *T)
 {
-    int N = f->N, last = a->nlayers - 1, cols = r0 + m;
+    int N = f->N, last = a->nnodes - 1, cols = r0 + m, first = 1;
     double flops = 0;
-    if (last == 0) /* a linear model: the diagonal blocks below are all there is */
-        for (int q = 0; q < m; q++)
-            memset(S + (size_t)q * lds, 0, sizeof(mli_real) * (size_t)cols);
-    for (int l = 0; l < a->nlayers; l++) {
-        const mli_layer *L = &a->layers[l];
-        if (L->kind == MLI_LAYER_BN) {
-            int w = 2 * L->out;
+    for (int l = 0; l < a->nnodes; l++) {
+        const mli_node *L = &a->nodes[l];
+        mli_jac_form form = L->op->jac_form(L);
+        if (form == MLI_JAC_NONE)
+            continue;
+        if (first && (form == MLI_JAC_EXPLICIT || l == last)) /* those add to S */
+            for (int q = 0; q < m; q++)
+                memset(S + (size_t)q * lds, 0, sizeof(mli_real) * (size_t)cols);
+        if (form == MLI_JAC_EXPLICIT) {
+            int w = (int)L->op->jac_width(L);
             MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, m, cols, w, 1, f->G[l] + (size_t)r0 * w, w, f->G[l], w, 1,
                      S, (int)lds);
             flops += 2.0 * m * cols * w;
-        } else if (L->kind == MLI_LAYER_LINEAR && l == last) {
+        } else if (l == last) {
             /* g = ∂z_c/∂z = e_c: ⟨g_r, g_s⟩ = δ_cd, so only the diagonal output blocks get Kx */
             for (int q = 0; q < m; q++) {
                 int r = r0 + q, c = r / N, i = r % N;
@@ -150,17 +163,19 @@ static double gram_block(const mli_arch *a, const mli_ntk_factors *f, mli_real *
                 for (int j = 0; j < len; j++)
                     row[j] += kx[j];
             }
-        } else if (L->kind == MLI_LAYER_LINEAR) {
-            mli_real *dst = l ? T : S; /* the first layer's product goes straight into S */
-            int ldd = l ? cols : (int)lds;
-            MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, m, cols, L->out, 1, f->G[l] + (size_t)r0 * L->out, L->out,
-                     f->G[l], L->out, 0, dst, ldd);
-            flops += 2.0 * m * cols * L->out;
-            if (l)
+        } else {
+            int out = (int)L->size;
+            mli_real *dst = first ? S : T; /* the first product goes straight into S */
+            int ldd = first ? (int)lds : cols;
+            MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, m, cols, out, 1, f->G[l] + (size_t)r0 * out, out,
+                     f->G[l], out, 0, dst, ldd);
+            flops += 2.0 * m * cols * out;
+            if (!first)
                 hadamard(S, lds, T, Kx[l], N, r0, m, cols, 1);
             else
                 hadamard(S, lds, S, Kx[l], N, r0, m, cols, 0);
         }
+        first = 0;
     }
     return flops;
 }
@@ -209,17 +224,18 @@ double mli_ntk_gram(const mli_arch *a, const mli_ntk_factors *f, mli_real *K, do
 {
     int n = f->n, N = f->N;
     double flops = 0, ss = 0, sp = 0;
-    mli_real *Kx[MLI_MAX_LAYERS] = {0};
-    for (int l = 0; l < a->nlayers; l++) {
-        const mli_layer *L = &a->layers[l];
-        if (L->kind != MLI_LAYER_LINEAR)
+    mli_real *Kx[MLI_MAX_NODES] = {0};
+    for (int l = 0; l < a->nnodes; l++) {
+        const mli_node *L = &a->nodes[l];
+        if (!is_outer(L))
             continue;
         /* ⟨x_i, x_j⟩ + 1: the 1 is the bias, whose Jacobian block is g alone */
+        int in = outer_in(L);
         Kx[l] = mli_malloc(sizeof(mli_real) * (size_t)N * N);
         for (size_t e = 0; e < (size_t)N * N; e++)
             Kx[l][e] = 1;
-        MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, L->in, 1, f->X[l], L->in, f->X[l], L->in, 1, Kx[l], N);
-        flops += 2.0 * N * N * L->in;
+        MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, in, 1, f->X[l], in, f->X[l], in, 1, Kx[l], N);
+        flops += 2.0 * N * N * in;
     }
     size_t blk = (size_t)(n < RB ? n : RB) * n;
     mli_real *T = mli_malloc(sizeof(mli_real) * blk), *S = inner ? mli_malloc(sizeof(mli_real) * blk) : NULL;
@@ -244,7 +260,7 @@ double mli_ntk_gram(const mli_arch *a, const mli_ntk_factors *f, mli_real *K, do
         *inner = sp;
     free(S);
     free(T);
-    for (int l = 0; l < MLI_MAX_LAYERS; l++)
+    for (int l = 0; l < MLI_MAX_NODES; l++)
         free(Kx[l]);
     return flops;
 }
@@ -265,26 +281,28 @@ void mli_ntk_jacobian_change(const mli_arch *a, const mli_ntk_factors *f0, const
     int N = f0->N;
     double d = 0, z = 0;
     double *xx = mli_malloc(sizeof(double) * 3 * (size_t)N);
-    for (int l = 0; l < a->nlayers; l++) {
-        const mli_layer *L = &a->layers[l];
-        if (L->kind == MLI_LAYER_LINEAR) {
+    for (int l = 0; l < a->nnodes; l++) {
+        const mli_node *L = &a->nodes[l];
+        mli_jac_form form = L->op->jac_form(L);
+        if (form == MLI_JAC_OUTER) {
             /* ‖g₁⊗x₁ − g₀⊗x₀‖² = ‖g₁‖²‖x₁‖² + ‖g₀‖²‖x₀‖² − 2⟨g₀,g₁⟩⟨x₀,x₁⟩ with x extended by the
              * bias' 1; every term through the same dot(), so identical factors give exactly 0 */
+            int in = outer_in(L), out = (int)L->size;
             for (int i = 0; i < N; i++) {
-                const mli_real *x0 = f0->X[l] + (size_t)i * L->in, *x1 = f1->X[l] + (size_t)i * L->in;
-                xx[3 * i] = dot(x0, x0, L->in) + 1;
-                xx[3 * i + 1] = dot(x1, x1, L->in) + 1;
-                xx[3 * i + 2] = dot(x0, x1, L->in) + 1;
+                const mli_real *x0 = f0->X[l] + (size_t)i * in, *x1 = f1->X[l] + (size_t)i * in;
+                xx[3 * i] = dot(x0, x0, in) + 1;
+                xx[3 * i + 1] = dot(x1, x1, in) + 1;
+                xx[3 * i + 2] = dot(x0, x1, in) + 1;
             }
             for (int r = 0; r < f0->n; r++) {
-                const mli_real *g0 = f0->G[l] + (size_t)r * L->out, *g1 = f1->G[l] + (size_t)r * L->out;
+                const mli_real *g0 = f0->G[l] + (size_t)r * out, *g1 = f1->G[l] + (size_t)r * out;
                 const double *x = xx + 3 * (r % N);
-                double b = dot(g0, g0, L->out) * x[0];
-                d += dot(g1, g1, L->out) * x[1] + b - 2 * dot(g0, g1, L->out) * x[2];
+                double b = dot(g0, g0, out) * x[0];
+                d += dot(g1, g1, out) * x[1] + b - 2 * dot(g0, g1, out) * x[2];
                 z += b;
             }
-        } else if (L->kind == MLI_LAYER_BN) {
-            size_t w = 2 * (size_t)L->out;
+        } else if (form == MLI_JAC_EXPLICIT) {
+            size_t w = L->op->jac_width(L);
             for (size_t e = 0; e < (size_t)f0->n * w; e++) {
                 double u = f0->G[l][e], v = f1->G[l][e];
                 d += (v - u) * (v - u);
@@ -457,7 +475,7 @@ int mli_ntk_compute(const mli_arch *a, const mli_real *theta0, const mli_real *b
                     int n_top, mli_ntk_result *res)
 {
     memset(res, 0, sizeof *res);
-    if (a->use_bn && (!bufs0 || !bufs1))
+    if (mli_arch_has_stats(a) && (!bufs0 || !bufs1))
         return mli_err(MLI_EUSAGE, "ntk: a batch-norm network needs its statistics at both ends");
     if ((long)N * a->nout > MLI_NTK_MAX_ROWS)
         return mli_err(MLI_EUSAGE, "--ntk %d: the kernel would have %d x %d = %ld rows (examples x outputs), "

@@ -41,8 +41,8 @@
 /* The factors of J at one θ for the first N examples of a data set (see above). */
 typedef struct {
     int N, k, n;                     /* n = N·k */
-    mli_real *G[MLI_MAX_LAYERS];     /* Linear: n × out; batch norm: n × 2C; else NULL */
-    mli_real *X[MLI_MAX_LAYERS];     /* Linear: the inputs, N × in */
+    mli_real *G[MLI_MAX_NODES];      /* per node (mli_op.jac_form): OUTER n × out, EXPLICIT n × width */
+    mli_real *X[MLI_MAX_NODES];      /* OUTER nodes: their inputs, N × in */
     double flops;                    /* GEMM flops spent */
 } mli_ntk_factors;
 

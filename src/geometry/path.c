@@ -7,12 +7,15 @@
 #include "geometry/curve.h"
 #include "io/err.h"
 #include "nn/layers.h"
+#include "nn/op.h"
 #include "nn/net.h"
 #include "nn/taylor.h"
 
 typedef struct {
+    int h;            /* the hoisted node (mli_graph_hoisted), −1: none */
+    int fuse;         /* its only consumer is elementwise (mli_op.forward_lincomb): applied in the same pass */
     mli_real *theta, *p0, *p1;
-    mli_real *delta;  /* Δ with the first layer's bias zeroed: that bias lives in P0/P1 */
+    mli_real *delta;  /* Δ with the hoisted node's parameters zeroed: they live in P0/P1 */
     mli_real *vprev; /* velocities at the previous α, chunk × nout */
     mli_ws *ws;
     mli_tws *tws;
@@ -21,7 +24,13 @@ typedef struct {
 
 static void chunk_ws_init(chunk_ws *w, const mli_arch *a, int chunk, int taylor)
 {
-    size_t n1 = (size_t)a->layers[0].out;
+    w->h = mli_graph_hoisted(a);
+    size_t n1 = w->h >= 0 ? a->nodes[w->h].size : 1;
+    w->fuse = 0;
+    if (w->h >= 0 && a->nodes[w->h].nuse == 1 && w->h + 1 < a->nnodes) {
+        const mli_node *s = &a->nodes[w->h + 1];
+        w->fuse = s->nin == 1 && s->in[0] == w->h && s->op->forward_lincomb;
+    }
     w->theta = mli_malloc(sizeof(mli_real) * a->nparams);
     w->delta = mli_malloc(sizeof(mli_real) * a->nparams);
     w->p0 = mli_malloc(sizeof(mli_real) * chunk * n1);
@@ -47,14 +56,29 @@ static void chunk_ws_free(chunk_ws *w)
     free(w->l);
 }
 
-/* θ(α) for every layer but the first: its products with the inputs, bias folded in, are
- * computed once per chunk (first_layer) and combined per α. */
-static void interpolate(const mli_path_ctx *c, double alpha, mli_real *theta)
+/* 1 if tensor t belongs to node h (its parameters are folded into P0/P1) */
+static int hoisted_tensor(const mli_arch *a, int h, int t)
 {
-    const mli_layer *L0 = &c->a->layers[0];
-    size_t from = L0->p + (size_t)L0->out * (L0->in + 1);
-    for (size_t i = from; i < c->a->nparams; i++)
-        theta[i] = c->theta0[i] + (mli_real)alpha * c->delta[i];
+    if (h < 0)
+        return 0;
+    for (int k = 0; k < a->nodes[h].nt; k++)
+        if (a->nodes[h].tensor[k] == t)
+            return 1;
+    return 0;
+}
+
+/* θ(α) for every parameter tensor but the hoisted node's: its products with the inputs,
+ * constant term folded in, are computed once per chunk (first_layer) and combined per α. */
+static void interpolate(const mli_path_ctx *c, const chunk_ws *w, double alpha, mli_real *theta)
+{
+    const mli_arch *a = c->a;
+    for (int t = 0; t < a->ntensors; t++) {
+        const mli_tensor *T = &a->tensors[t];
+        if (T->is_buffer || hoisted_tensor(a, w->h, t))
+            continue;
+        for (size_t i = T->off; i < T->off + T->numel; i++)
+            theta[i] = c->theta0[i] + (mli_real)alpha * c->delta[i];
+    }
 }
 
 static const mli_real *bufs_at(const mli_path_ctx *c, int j)
@@ -62,19 +86,13 @@ static const mli_real *bufs_at(const mli_path_ctx *c, int j)
     return c->bufs ? c->bufs + (size_t)j * c->a->nbuffers : NULL;
 }
 
-/* P0 = X W₀ᵀ + b₀ and P1 = X ΔWᵀ + Δb for the m rows of the chunk: the first layer's
- * pre-activation at α is then P0 + αP1, with no GEMM and no bias pass per α. */
+/* P0 = f(X; θ₀) and P1 = f(X; Δ) of the hoisted node for the m rows of the chunk (the FCNet:
+ * X W₀ᵀ + b₀, X ΔWᵀ + Δb): its output at α is then P0 + αP1, with no GEMM and no bias pass
+ * per α. */
 static void first_layer(const mli_path_ctx *c, chunk_ws *w, const mli_real *X, int m)
 {
-    const mli_layer *L0 = &c->a->layers[0];
-    size_t wb = (size_t)L0->out * L0->in;
-    const mli_real *b0 = c->theta0 + L0->p + wb, *db = c->delta + L0->p + wb;
-    mli_taylor_first_layer(c->a, c->theta0, c->delta, X, m, w->p0, w->p1);
-    for (int i = 0; i < m; i++)
-        for (int u = 0; u < L0->out; u++) {
-            w->p0[(size_t)i * L0->out + u] += b0[u];
-            w->p1[(size_t)i * L0->out + u] += db[u];
-        }
+    if (w->h >= 0)
+        mli_taylor_hoisted_outputs(c->a, c->theta0, c->delta, X, m, w->p0, w->p1);
 }
 
 /* Values only for rows [r0, r1) of the chunk: returns Σℓ and adds to *correct. */
@@ -82,27 +100,30 @@ static double values(const mli_path_ctx *c, chunk_ws *w, const mli_data *d, int 
                      int j, long *correct)
 {
     const mli_arch *a = c->a;
-    int B = r1 - r0, n1 = a->layers[0].out;
-    size_t n = (size_t)B * n1;
-    const mli_real al = (mli_real)c->alpha[j];
-    const mli_real *restrict P0 = w->p0 + (size_t)r0 * n1, *restrict P1 = w->p1 + (size_t)r0 * n1;
-    /* when an activation follows, apply it in the same pass (one sweep over memory less) */
-    int fuse = a->nlayers > 1 && a->layers[1].kind == MLI_LAYER_ACT;
-    mli_real *restrict H = w->ws->out[fuse];
-    if (fuse && a->act == MLI_ACT_RELU)
-        for (size_t k = 0; k < n; k++) {
-            mli_real h = P0[k] + al * P1[k];
-            H[k] = h > 0 ? h : 0;
-        }
-    else {
-        for (size_t k = 0; k < n; k++)
-            H[k] = P0[k] + al * P1[k];
-        if (fuse)
-            mli_act_forward(a->act, H, H, n);
-    }
-    const mli_real *Z = mli_net_forward_from(a, w->theta, (mli_real *)bufs_at(c, j), w->ws, 1 + fuse, H, B,
-                                             MLI_MODE_EVAL);
+    int B = r1 - r0;
     mli_batch bt = mli_batch_rows(d, i0 + r0, B);
+    const mli_real *Z;
+    if (w->h < 0)
+        Z = mli_net_forward(a, w->theta, (mli_real *)bufs_at(c, j), w->ws, bt.x, B, MLI_MODE_EVAL);
+    else {
+        size_t n1 = a->nodes[w->h].size, n = (size_t)B * n1;
+        const mli_real al = (mli_real)c->alpha[j];
+        const mli_real *restrict P0 = w->p0 + (size_t)r0 * n1, *restrict P1 = w->p1 + (size_t)r0 * n1;
+        /* when an elementwise node follows, apply it in the same pass (one sweep over memory less) */
+        if (w->fuse) {
+            const mli_node *s = &a->nodes[w->h + 1];
+            mli_opctx oc = {.a = a, .B = B, .y = w->ws->out[w->h + 1], .alpha = c->alpha[j]};
+            oc.x[0] = P0;
+            oc.x[1] = P1;
+            s->op->forward_lincomb(s, &oc);
+        } else {
+            mli_real *restrict H = w->ws->out[w->h];
+            for (size_t k = 0; k < n; k++)
+                H[k] = P0[k] + al * P1[k];
+        }
+        Z = mli_net_forward_from(a, w->theta, (mli_real *)bufs_at(c, j), w->ws, w->h + 1 + w->fuse, bt.x, B,
+                                 MLI_MODE_EVAL);
+    }
     const mli_real *T = a->loss == MLI_LOSS_RECON ? bt.x : bt.t;
     return mli_loss_eval(a->loss, Z, B, a->nout, bt.y, T, NULL, w->l, correct);
 }
@@ -154,10 +175,12 @@ static void derivs(const mli_path_ctx *c, chunk_ws *w, const mli_data *d, int i0
                    long *correct, double *s, mli_path_examples *ex, int n_geo)
 {
     const mli_arch *a = c->a;
-    int B = r1 - r0, n1 = a->layers[0].out;
-    const mli_real *Z = mli_net_tangent(a, w->theta, w->delta, bufs_at(c, j), w->tws, NULL, B,
-                                        w->p0 + (size_t)r0 * n1, w->p1 + (size_t)r0 * n1, c->alpha[j]);
+    int B = r1 - r0;
+    size_t n1 = w->h >= 0 ? a->nodes[w->h].size : 0;
     mli_batch bt = mli_batch_rows(d, i0 + r0, B);
+    const mli_real *Z = mli_net_tangent(a, w->theta, w->delta, bufs_at(c, j), w->tws, bt.x, B,
+                                        w->h >= 0 ? w->p0 + (size_t)r0 * n1 : NULL,
+                                        w->h >= 0 ? w->p1 + (size_t)r0 * n1 : NULL, c->alpha[j]);
     const mli_real *T = a->loss == MLI_LOSS_RECON ? bt.x : bt.t;
     s[0] += mli_loss_tangent(a->loss, Z, B, a->nout, bt.y, T, w->l, w->dl, w->gn, w->cv, correct);
     for (int i = 0; i < B; i++) {
@@ -170,16 +193,20 @@ static void derivs(const mli_path_ctx *c, chunk_ws *w, const mli_data *d, int i0
         record_geometry(c, Z, B, geo < B ? geo : B, i0 + r0, r0, w, j, ex);
 }
 
-/* θ and Δ as the per-α passes see them: the first layer's bias is zero in both, since it
- * is folded into P0 and P1. */
+/* θ and Δ as the per-α passes see them: the hoisted node's parameters are zero in both,
+ * since they are folded into P0 and P1. */
 static void prepare(const mli_path_ctx *c, chunk_ws *w)
 {
-    const mli_layer *L0 = &c->a->layers[0];
-    size_t b = L0->p + (size_t)L0->out * L0->in;
-    memcpy(w->theta, c->theta0, sizeof(mli_real) * c->a->nparams);
-    memcpy(w->delta, c->delta, sizeof(mli_real) * c->a->nparams);
-    memset(w->theta + b, 0, sizeof(mli_real) * (size_t)L0->out);
-    memset(w->delta + b, 0, sizeof(mli_real) * (size_t)L0->out);
+    const mli_arch *a = c->a;
+    memcpy(w->theta, c->theta0, sizeof(mli_real) * a->nparams);
+    memcpy(w->delta, c->delta, sizeof(mli_real) * a->nparams);
+    for (int k = 0; w->h >= 0 && k < a->nodes[w->h].nt; k++) {
+        const mli_tensor *T = &a->tensors[a->nodes[w->h].tensor[k]];
+        if (T->is_buffer)
+            continue;
+        memset(mli_node_view(&a->nodes[w->h], k, w->theta), 0, sizeof(mli_real) * T->numel);
+        memset(mli_node_view(&a->nodes[w->h], k, w->delta), 0, sizeof(mli_real) * T->numel);
+    }
 }
 
 static double *alloc_or_null(int want, int n) { return want ? mli_calloc((size_t)n, sizeof(double)) : NULL; }
@@ -228,7 +255,7 @@ void mli_path_eval(const mli_path_ctx *c, const mli_data *d, int derivs_all, int
         int split = n_taylor - i0; /* rows [0, split) of the chunk take Taylor mode */
         split = split < 0 ? 0 : split > m ? m : split;
         for (int j = 0; j < na; j++) {
-            interpolate(c, c->alpha[j], w.theta);
+            interpolate(c, &w, c->alpha[j], w.theta);
             if (split > 0) {
                 double s[4] = {0};
                 derivs(c, &w, d, i0, 0, split, j, &correct[j], s, ex && n_geo > 0 ? ex : NULL, n_geo);
@@ -267,7 +294,7 @@ void mli_path_losses(const mli_path_ctx *c, const mli_data *d, int n, double *ou
         int m = n - i0 < chunk ? n - i0 : chunk;
         first_layer(c, &w, d->x + (size_t)i0 * d->d, m);
         for (int j = 0; j < c->n_alpha; j++) {
-            interpolate(c, c->alpha[j], w.theta);
+            interpolate(c, &w, c->alpha[j], w.theta);
             values(c, &w, d, i0, 0, m, j, NULL);
             for (int i = 0; i < m; i++)
                 out[(size_t)(i0 + i) * c->n_alpha + j] = w.l[i];
@@ -327,39 +354,24 @@ static void bn_ema(const mli_arch *a, const mli_real *theta, const mli_data *tra
     }
 }
 
-/* Population statistics, one batch-norm layer at a time: the input of layer l depends on the
- * statistics of the batch-norm layers before it, which are final by then. */
+/* Population statistics, one node at a time (mli_op.stats: batch norm): the input of node l
+ * depends on the statistics of the nodes before it, which are final by then. */
 static void bn_exact(const mli_arch *a, const mli_real *theta, const mli_data *train, mli_ws *ws, mli_real *bufs)
 {
     mli_arch_init_buffers(a, bufs);
-    for (int l = 0; l < a->nlayers; l++) {
-        const mli_layer *L = &a->layers[l];
-        if (L->kind != MLI_LAYER_BN)
+    for (int l = 0; l < a->nnodes; l++) {
+        const mli_node *n = &a->nodes[l];
+        if (!n->op->stats)
             continue;
-        double *sum = mli_calloc(2 * (size_t)L->out, sizeof(double)), *sq = sum + L->out;
-        /* shift by the first example's values: the variance of large-mean data stays exact */
-        double *shift = mli_calloc((size_t)L->out, sizeof(double));
+        double *acc = mli_calloc(n->op->stats_size(n), sizeof(double));
         for (int i0 = 0; i0 < train->n; i0 += ws->bmax) {
             int m = train->n - i0 < ws->bmax ? train->n - i0 : ws->bmax;
-            mli_net_forward(a, theta, bufs, ws, train->x + (size_t)i0 * train->d, m, MLI_MODE_EVAL);
-            const mli_real *in = ws->out[l - 1];
-            for (int i = 0; i < m; i++)
-                for (int u = 0; u < L->out; u++) {
-                    if (i0 == 0 && i == 0)
-                        shift[u] = in[u];
-                    double x = in[(size_t)i * L->out + u] - shift[u];
-                    sum[u] += x;
-                    sq[u] += x * x;
-                }
+            const mli_real *X = train->x + (size_t)i0 * train->d;
+            mli_net_forward(a, theta, bufs, ws, X, m, MLI_MODE_EVAL);
+            n->op->stats(n, n->in[0] == MLI_GRAPH_INPUT ? X : ws->out[n->in[0]], m, acc, i0 == 0);
         }
-        double n = train->n;
-        for (int u = 0; u < L->out; u++) {
-            double mean = sum[u] / n;
-            bufs[L->s + u] = (mli_real)(shift[u] + mean);
-            bufs[L->s + L->out + u] = (mli_real)(n > 1 ? (sq[u] - n * mean * mean) / (n - 1) : 0);
-        }
-        free(sum);
-        free(shift);
+        n->op->stats_final(n, acc, train->n, bufs);
+        free(acc);
     }
 }
 

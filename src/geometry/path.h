@@ -3,9 +3,10 @@
  * Gauss–Newton and output-curvature parts), and per-example records of the output-space
  * geometry for the first n_geo examples.
  *
- * Work is organised chunk-outer, α-inner: each chunk's first-layer products X W₀ᵀ, X ΔWᵀ are
- * computed once and reused at every α (they do not depend on α), so the first layer costs
- * two GEMMs per chunk instead of one per α. Rows that need derivatives go through Taylor
+ * Work is organised chunk-outer, α-inner: the graph's hoisted node (the first node that meets
+ * the data, when it is linear in its parameters: the FCNet's first Linear, nn/taylor.h) has its
+ * products X W₀ᵀ, X ΔWᵀ computed once per chunk and reused at every α (they do not depend on
+ * α), so it costs two GEMMs per chunk instead of one per α. Rows that need derivatives go through Taylor
  * mode (5 GEMM-rows per layer); the others through the plain forward pass. */
 #ifndef MLI_PATH_H
 #define MLI_PATH_H

@@ -29,16 +29,17 @@ int mli_pwl_from_arch(const mli_arch *a, const mli_real *theta0, const mli_real 
     int rc = mli_pwl_check(a);
     if (rc)
         return rc;
-    int L = 0;
+    mli_chain ch;
+    if (mli_graph_chain(a, &ch))
+        return mli_err(MLI_EUSAGE, "exact analysis: %s", mli_errmsg());
+    if (ch.nlin > MLI_PWL_MAXLIN)
+        return mli_err(MLI_EUSAGE, "exact analysis: more than %d Linear layers", MLI_PWL_MAXLIN);
     out->width[0] = a->input_size;
     out->width_max = a->input_size;
-    for (int l = 0; l < a->nlayers; l++) {
-        const mli_layer *ly = &a->layers[l];
-        if (ly->kind != MLI_LAYER_LINEAR)
-            continue; /* activations: one kind for the whole network, checked above */
-        if (L >= MLI_PWL_MAXLIN)
-            return mli_err(MLI_EUSAGE, "exact analysis: more than %d Linear layers", MLI_PWL_MAXLIN);
-        size_t nw = (size_t)ly->out * ly->in, nb = ly->out;
+    for (int L = 0; L < ch.nlin; L++) {
+        int in = ch.in[L], nout = ch.out[L];
+        size_t nw = (size_t)nout * in, nb = nout;
+        const mli_real *W0 = theta0 + ch.w[L], *W1 = theta1 + ch.w[L], *B0 = theta0 + ch.b[L], *B1 = theta1 + ch.b[L];
         out->W0[L] = mli_malloc(sizeof(double) * nw);
         out->dW[L] = mli_malloc(sizeof(double) * nw);
         out->b0[L] = mli_malloc(sizeof(double) * nb);
@@ -46,25 +47,25 @@ int mli_pwl_from_arch(const mli_arch *a, const mli_real *theta0, const mli_real 
         out->WT0[L] = mli_malloc(sizeof(double) * nw);
         out->dWT[L] = mli_malloc(sizeof(double) * nw);
         for (size_t i = 0; i < nw; i++) {
-            out->W0[L][i] = theta0[ly->p + i];
-            out->dW[L][i] = (double)theta1[ly->p + i] - theta0[ly->p + i];
+            out->W0[L][i] = W0[i];
+            out->dW[L][i] = (double)W1[i] - W0[i];
         }
-        for (int o = 0; o < ly->out; o++)
-            for (int j = 0; j < ly->in; j++) {
-                out->WT0[L][(size_t)j * ly->out + o] = out->W0[L][(size_t)o * ly->in + j];
-                out->dWT[L][(size_t)j * ly->out + o] = out->dW[L][(size_t)o * ly->in + j];
+        for (int o = 0; o < nout; o++)
+            for (int j = 0; j < in; j++) {
+                out->WT0[L][(size_t)j * nout + o] = out->W0[L][(size_t)o * in + j];
+                out->dWT[L][(size_t)j * nout + o] = out->dW[L][(size_t)o * in + j];
             }
         for (size_t i = 0; i < nb; i++) {
-            out->b0[L][i] = theta0[ly->p + nw + i];
-            out->db[L][i] = (double)theta1[ly->p + nw + i] - theta0[ly->p + nw + i];
+            out->b0[L][i] = B0[i];
+            out->db[L][i] = (double)B1[i] - B0[i];
         }
-        out->relu[L] = a->act == MLI_ACT_RELU;
-        out->width[L + 1] = ly->out;
-        if (ly->out > out->width_max)
-            out->width_max = ly->out;
-        L++;
+        out->relu[L] = ch.relu[L];
+        out->width[L + 1] = nout;
+        if (nout > out->width_max)
+            out->width_max = nout;
+        out->nlin = L + 1;
     }
-    out->nlin = L;
+    int L = out->nlin;
     if (L > 0) {
         out->relu[L - 1] = 0; /* the outputs (logits or reconstruction) */
         size_t nw = (size_t)out->width[L] * out->width[L - 1];

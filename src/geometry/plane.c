@@ -128,25 +128,26 @@ void mli_plane_random_direction(const mli_arch *a, const mli_real *ref, gsl_rng 
 {
     memset(d, 0, sizeof(mli_real) * a->nparams);
     double dn = 0, rn = 0;
-    for (int l = 0; l < a->nlayers; l++) {
-        const mli_layer *L = &a->layers[l];
-        if (L->kind != MLI_LAYER_LINEAR)
-            continue; /* batch-norm parameters stay 0 */
-        for (int r = 0; r < L->out; r++) { /* biases (after the weights) stay 0 */
-            mli_real *row = d + L->p + (size_t)r * L->in;
-            const mli_real *ref_row = ref + L->p + (size_t)r * L->in;
-            double s = 0, t = 0;
-            for (int c = 0; c < L->in; c++) {
+    for (int t = 0; t < a->ntensors; t++) {
+        const mli_tensor *T = &a->tensors[t];
+        if (T->is_buffer || T->role != MLI_ROLE_WEIGHT)
+            continue; /* biases and batch-norm parameters stay 0 */
+        size_t len = T->numel / (size_t)T->shape[0]; /* a filter: one slice along the first dimension */
+        for (int r = 0; r < T->shape[0]; r++) {
+            mli_real *row = d + T->off + (size_t)r * len;
+            const mli_real *ref_row = ref + T->off + (size_t)r * len;
+            double s = 0, q = 0;
+            for (size_t c = 0; c < len; c++) {
                 double g = gsl_ran_gaussian_ziggurat(rng, 1);
                 row[c] = (mli_real)g;
                 s += g * g;
-                t += (double)ref_row[c] * ref_row[c];
+                q += (double)ref_row[c] * ref_row[c];
             }
             if (filter_norm) /* a filter of a fully connected layer is one row (one unit's weights) */
-                for (int c = 0; c < L->in; c++)
-                    row[c] = (mli_real)(row[c] * (s > 0 ? sqrt(t / s) : 0));
+                for (size_t c = 0; c < len; c++)
+                    row[c] = (mli_real)(row[c] * (s > 0 ? sqrt(q / s) : 0));
             dn += s;
-            rn += t;
+            rn += q;
         }
     }
     if (!filter_norm && dn > 0)
@@ -212,7 +213,8 @@ void mli_plane_grid(const mli_plane *p, const mli_arch *a, const mli_data *d, co
             base[i] = ys[iy] == 0 ? p->o[i] : (mli_real)(p->o[i] + ys[iy] * (double)p->v[i]);
         char label[64];
         snprintf(label, sizeof label, "plane: row %d/%d", iy + 1, N);
-        mli_real *bn = a->use_bn ? mli_path_bn_stats(a, base, p->u, xs, N, train, batchsize, mode, prog) : NULL;
+        mli_real *bn =
+            mli_arch_has_stats(a) ? mli_path_bn_stats(a, base, p->u, xs, N, train, batchsize, mode, prog) : NULL;
         mli_path_ctx c = {a, base, p->u, bn, N, xs, chunk, prog, label};
         mli_path_means m;
         mli_path_eval(&c, d, 0, 0, &m, NULL);

@@ -1,19 +1,32 @@
-/* Double-precision loss with the float32 error bound; see reeval.h. */
+/* Double-precision loss with the float32 error bound; see reeval.h. The per-node rules are
+ * the operators' (mli_op.reeval); this file walks the graph and adds the loss. */
 #include "geometry/reeval.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "io/err.h"
+#include "nn/op.h"
+
+/* 1 if every node reads only its predecessor (the first: the data): two buffers suffice */
+static int is_chain(const mli_arch *a)
+{
+    for (int i = 0; i < a->nnodes; i++)
+        if (a->nodes[i].nin != 1 || a->nodes[i].in[0] != i - 1)
+            return 0;
+    return 1;
+}
 
 double mli_reeval_loss(const mli_reeval_ctx *c, const mli_real *x, int y, const mli_real *t, double alpha,
                       double *cond, double *work)
 {
     const mli_arch *a = c->a;
-    int wm = a->width_max;
-    double *h = work, *e = work + wm, *h2 = work + 2 * (size_t)wm, *e2 = work + 3 * (size_t)wm;
-    double aa = fabs(alpha);
+    int wm = a->width_max, chain = is_chain(a);
+    double *h0 = work, *e0 = work + wm, *own = NULL;
     for (int i = 0; i < a->input_size; i++) {
-        h[i] = x[i];
-        e[i] = 0; /* the data are what the float engine reads: exact */
+        h0[i] = x[i];
+        e0[i] = 0; /* the data are what the float engine reads: exact */
     }
     const mli_real *bufs = NULL;
     if (c->bufs && c->n_alpha > 0) {
@@ -21,54 +34,32 @@ double mli_reeval_loss(const mli_reeval_ctx *c, const mli_real *x, int y, const 
         g = g < 0 ? 0 : g >= c->n_alpha ? c->n_alpha - 1 : g;
         bufs = c->bufs + (size_t)g * a->nbuffers;
     }
-    const mli_real *t0 = c->theta0, *t1 = c->theta1;
-    for (int l = 0; l < a->nlayers; l++) {
-        const mli_layer *L = &a->layers[l];
-        int n = L->in, m = L->out;
-        if (L->kind == MLI_LAYER_LINEAR) {
-            size_t wo = L->p, bo = L->p + (size_t)m * n;
-            for (int o = 0; o < m; o++) {
-                double b0 = t0[bo + o], db = (double)t1[bo + o] - b0;
-                double s = b0 + alpha * db, sa = fabs(b0) + aa * fabs(db), se = 0;
-                for (int i = 0; i < n; i++) {
-                    double w0 = t0[wo + (size_t)o * n + i], dw = (double)t1[wo + (size_t)o * n + i] - w0;
-                    double wa = fabs(w0) + aa * fabs(dw);
-                    s += (w0 + alpha * dw) * h[i];
-                    sa += wa * fabs(h[i]);
-                    se += wa * e[i];
-                }
-                h2[o] = s;
-                e2[o] = se + (n + 4) * sa;
-            }
-        } else if (L->kind == MLI_LAYER_BN) {
-            for (int o = 0; o < m; o++) {
-                double g0 = t0[L->p + o], dg = (double)t1[L->p + o] - g0;
-                double b0 = t0[L->p + m + o], db = (double)t1[L->p + m + o] - b0;
-                double mu = bufs ? bufs[L->s + o] : 0, var = bufs ? bufs[L->s + m + o] : 1;
-                double sd = sqrt(var + MLI_BN_EPS), g = g0 + alpha * dg;
-                double sa = (fabs(g0) + aa * fabs(dg)) / sd;
-                h2[o] = g * (h[o] - mu) / sd + b0 + alpha * db;
-                e2[o] = sa * e[o] + 4 * (sa * (fabs(h[o]) + fabs(mu)) + fabs(b0) + aa * fabs(db));
-            }
-        } else {
-            double lip = a->act == MLI_ACT_SIGMOID ? 0.25 : 1;
-            for (int o = 0; o < m; o++) {
-                double v = h[o];
-                v = a->act == MLI_ACT_RELU ? (v > 0 ? v : 0)
-                    : a->act == MLI_ACT_TANH ? tanh(v)
-                    : a->act == MLI_ACT_SIGMOID ? 1 / (1 + exp(-v))
-                    : v;
-                h2[o] = v;
-                e2[o] = lip * e[o] + 2 * fabs(v);
-            }
+    /* values and bounds of every node: ping-pong in work for a chain, else one block each */
+    double *hv[MLI_MAX_NODES], *ev[MLI_MAX_NODES];
+    if (!chain) {
+        size_t tot = 0;
+        for (int i = 0; i < a->nnodes; i++)
+            tot += a->nodes[i].size;
+        own = mli_malloc(sizeof(double) * 2 * tot);
+        for (int i = 0, o = 0; i < a->nnodes; o += (int)a->nodes[i].size, i++) {
+            hv[i] = own + o;
+            ev[i] = own + tot + o;
         }
-        double *sw = h;
-        h = h2;
-        h2 = sw;
-        sw = e;
-        e = e2;
-        e2 = sw;
+    } else
+        for (int i = 0; i < a->nnodes; i++) {
+            hv[i] = work + (i & 1 ? 0 : 2) * (size_t)wm;
+            ev[i] = hv[i] + wm;
+        }
+    for (int i = 0; i < a->nnodes; i++) {
+        const mli_node *n = &a->nodes[i];
+        const double *hin[MLI_NODE_MAXIN], *ein[MLI_NODE_MAXIN];
+        for (int k = 0; k < n->nin; k++) {
+            hin[k] = n->in[k] == MLI_GRAPH_INPUT ? h0 : hv[n->in[k]];
+            ein[k] = n->in[k] == MLI_GRAPH_INPUT ? e0 : ev[n->in[k]];
+        }
+        n->op->reeval(n, c->theta0, c->theta1, bufs, alpha, hin, ein, hv[i], ev[i]);
     }
+    const double *h = hv[a->nnodes - 1], *e = ev[a->nnodes - 1];
     int k = a->nout;
     double l = 0, K = 0;
     if (a->loss == MLI_LOSS_CE) {
@@ -89,6 +80,7 @@ double mli_reeval_loss(const mli_reeval_ctx *c, const mli_real *x, int y, const 
             K += 2 * fabs(r) * e[j];
         }
     }
+    free(own);
     if (cond)
         *cond = K;
     return l;

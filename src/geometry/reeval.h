@@ -6,11 +6,12 @@
  * Error model (first-order forward error analysis, u the unit roundoff: 2⁻²⁴ for float32,
  * 2⁻⁵³ for double). Along the path every parameter is p(α) = p₀ + α(p₁ − p₀); the float
  * engine rounds p₁ − p₀, α·Δ and the sum, so |p̂ − p| ≤ 3u·|p|ₐ with |p|ₐ = |p₀| + |α||p₁ − p₀|.
- * A bound E on the error of each layer's output, per unit, is propagated with the values
- * (γ_m = m·u to first order):
+ * A bound E on the error of each node's output, per unit, is propagated with the values
+ * (γ_m = m·u to first order; each operator's rule is its mli_op.reeval, nn/op_*.c):
  *   Linear (fan-in n):  E_out = |W|ₐ E_in + (n + 4)(|W|ₐ |x| + |b|ₐ)      (any summation order)
  *   batch norm (eval):  E_out = s E_in + 4(s(|x| + |μ|) + |β|ₐ), s = |γ|ₐ / √(σ² + ε)
  *   activation:         E_out = L E_in + 2|σ(x)|, L = 1 (relu, tanh, identity), 1/4 (sigmoid)
+ *   Add (m inputs):     E_out = Σ E_k + (m − 1) Σ |x_k|
  * with E in units of u, and for the loss, computed in double from the outputs z:
  *   squared error ℓ = Σ (z_j − t_j)²:  K = Σ_j 2|z_j − t_j| E_j
  *   cross-entropy ℓ = lse(z) − z_y:      K = Σ_j (p_j + [j = y]) E_j
@@ -34,7 +35,8 @@ typedef struct {
 
 /* ℓ(α) in double for input x (a->input_size), label y and target t (a->nout values, or NULL
  * for classification and one-hot targets); *cond receives K. work holds 4·a->width_max
- * doubles. */
+ * doubles: enough for a chain of nodes; a graph with branches keeps every node's values in
+ * memory of its own, allocated per call. */
 double mli_reeval_loss(const mli_reeval_ctx *c, const mli_real *x, int y, const mli_real *t, double alpha,
                       double *cond, double *work);
 

@@ -1,22 +1,28 @@
-/* Hessian-vector products over the layer list: R-forward, loss R-op, R-backward. */
+/* Hessian-vector products over the graph: R-forward, loss R-op, R-backward. */
 #include "nn/hvp.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "io/err.h"
 #include "nn/layers.h"
+#include "nn/op.h"
 
 mli_hvp_ws *mli_hvp_ws_new(const mli_arch *a, int bmax)
 {
     mli_hvp_ws *w = mli_calloc(1, sizeof *w);
     w->bmax = bmax;
     w->nparams = a->nparams;
-    for (int l = 0; l < a->nlayers; l++)
-        w->f[l] = mli_malloc(sizeof(mli_real) * 2 * (size_t)bmax * (size_t)a->layers[l].out);
-    for (int i = 0; i < 2; i++)
-        w->g[i] = mli_malloc(sizeof(mli_real) * 2 * (size_t)bmax * (size_t)a->width_max);
+    for (int i = 0; i < a->nnodes; i++) {
+        w->f[i] = mli_malloc(sizeof(mli_real) * 2 * (size_t)bmax * a->nodes[i].size);
+        w->g[i] = mli_malloc(sizeof(mli_real) * 2 * (size_t)bmax * a->nodes[i].size);
+    }
+    w->xr = mli_calloc(2 * (size_t)bmax * (size_t)a->input_size, sizeof(mli_real));
+    w->acc = mli_graph_has_fanout(a)
+                 ? mli_malloc(sizeof(mli_real) * MLI_NODE_MAXIN * 2 * (size_t)bmax * (size_t)a->width_max)
+                 : NULL;
     w->loss = mli_malloc(sizeof(double) * (size_t)bmax);
-    w->scratch = mli_malloc(sizeof(double) * 2 * (size_t)a->width_max);
+    w->scratch = mli_malloc(sizeof(double) * 3 * (size_t)a->width_max);
     w->u = mli_malloc(sizeof(mli_real) * a->nparams);
     w->hv = mli_malloc(sizeof(mli_real) * a->nparams);
     return w;
@@ -26,10 +32,12 @@ void mli_hvp_ws_free(mli_hvp_ws *w)
 {
     if (!w)
         return;
-    for (int l = 0; l < MLI_MAX_LAYERS; l++)
-        free(w->f[l]);
-    free(w->g[0]);
-    free(w->g[1]);
+    for (int i = 0; i < MLI_MAX_NODES; i++) {
+        free(w->f[i]);
+        free(w->g[i]);
+    }
+    free(w->xr);
+    free(w->acc);
     free(w->loss);
     free(w->scratch);
     free(w->u);
@@ -37,74 +45,77 @@ void mli_hvp_ws_free(mli_hvp_ws *w)
     free(w);
 }
 
-/* need[l] = 1 if the gradient dY at the output of layer l must be computed: layer l reads
- * it, or must pass it on to a layer below that does. The first Linear layer has R{X} = 0
- * and no dX, so it reads only R{dY}; relu and identity have σ″ = 0. */
+/* Whether input k of node n carries an R block: every node's output does, the data does not
+ * (unless the node's rules need one: then the engine passes [X; 0]). */
+static int input_has_r(const mli_node *n, int k)
+{
+    return n->in[k] != MLI_GRAPH_INPUT || !n->op->rop_const_input;
+}
+
+/* need[i] = 1 if the gradient dY at node i's output must be computed: node i reads it, or
+ * must pass it on to an input that needs it. Nodes are in topological order, so the inputs'
+ * needs are known first. */
 static void grad_needs(const mli_arch *a, int *need)
 {
-    for (int l = 0; l < a->nlayers; l++) {
-        const mli_layer *L = &a->layers[l];
-        int own = L->kind == MLI_LAYER_LINEAR ? l > 0
-                  : L->kind == MLI_LAYER_BN   ? 1
-                                              : mli_act_rop_needs_grad(a->act);
-        need[l] = own || (l > 0 && need[l - 1]);
+    for (int i = 0; i < a->nnodes; i++) {
+        const mli_node *n = &a->nodes[i];
+        int has_r[MLI_NODE_MAXIN];
+        for (int k = 0; k < n->nin; k++)
+            has_r[k] = input_has_r(n, k);
+        need[i] = n->op->rop_reads_grad(n, has_r);
+        for (int k = 0; k < n->nin; k++)
+            need[i] |= n->in[k] != MLI_GRAPH_INPUT && need[n->in[k]];
     }
 }
 
-/* [Y; R{Y}] for every layer; returns the top block [Z; R{Z}]. */
-static const mli_real *rop_forward(const mli_arch *a, const mli_real *theta, const mli_real *bufs,
-                                   mli_hvp_ws *w, const mli_real *X, int B, const mli_real *u)
+/* The inputs of node n for the R-op: producers' [Y; R{Y}], the data alone or as [X; 0] */
+static void rop_inputs(const mli_node *n, mli_hvp_ws *w, const mli_real *X, mli_opctx *c)
 {
-    const mli_real *in = X;
-    for (int l = 0; l < a->nlayers; l++) {
-        const mli_layer *L = &a->layers[l];
-        const mli_real *p = theta + L->p, *up = u + L->p;
-        size_t nw = (size_t)L->out * L->in;
-        switch (L->kind) {
-        case MLI_LAYER_LINEAR:
-            mli_linear_rop_forward(w->f[l], in, l > 0, p, p + nw, up, up + nw, B, L->in, L->out);
-            break;
-        case MLI_LAYER_BN:
-            mli_bn_rop_forward_eval(w->f[l], in, p, p + L->out, up, up + L->out, bufs + L->s,
-                                    bufs + L->s + L->out, B, L->out);
-            break;
-        case MLI_LAYER_ACT:
-            mli_act_rop_forward(a->act, w->f[l], in, (size_t)B * L->out);
-            break;
-        }
-        in = w->f[l];
+    for (int k = 0; k < n->nin; k++) {
+        c->has_r[k] = input_has_r(n, k);
+        c->x[k] = n->in[k] != MLI_GRAPH_INPUT ? w->f[n->in[k]] : c->has_r[k] ? w->xr : X;
     }
-    return in;
 }
 
-/* From G = [R{dZ}; dZ] in w->g[0], R{∇θ} into hv. */
-static void rop_backward(const mli_arch *a, const mli_real *theta, const mli_real *bufs,
-                         mli_hvp_ws *w, const mli_real *X, int B, const mli_real *u, mli_real *hv)
+/* [Y; R{Y}] for every node; returns the top block [Z; R{Z}]. */
+static const mli_real *rop_forward(const mli_arch *a, mli_opctx *c, mli_hvp_ws *w, const mli_real *X)
 {
-    int need[MLI_MAX_LAYERS];
+    int xr = 0;
+    for (int i = 0; i < a->nnodes; i++) {
+        const mli_node *n = &a->nodes[i];
+        rop_inputs(n, w, X, c);
+        for (int k = 0; k < n->nin; k++)
+            if (c->x[k] == w->xr && !xr) {
+                memcpy(w->xr, X, sizeof(mli_real) * (size_t)c->B * a->input_size);
+                memset(w->xr + (size_t)c->B * a->input_size, 0, sizeof(mli_real) * (size_t)c->B * a->input_size);
+                xr = 1;
+            }
+        c->y = w->f[i];
+        n->op->rop_forward(n, c);
+    }
+    return w->f[a->nnodes - 1];
+}
+
+/* From [R{dZ}; dZ] in w->g[last], R{∇θ} into c->grad. */
+static void rop_backward(const mli_arch *a, mli_opctx *c, mli_hvp_ws *w, const mli_real *X)
+{
+    int need[MLI_MAX_NODES];
+    unsigned char seen[MLI_MAX_NODES] = {0};
+    size_t stride = 2 * (size_t)w->bmax * (size_t)a->width_max, len[MLI_NODE_MAXIN];
     grad_needs(a, need);
-    const mli_real *G = w->g[0];
-    int next = 1;
-    for (int l = a->nlayers - 1; l >= 0; l--) {
-        const mli_layer *L = &a->layers[l];
-        const mli_real *p = theta + L->p, *up = u + L->p, *in = l ? w->f[l - 1] : X;
-        mli_real *dXR = l ? w->g[next] : NULL, *hp = hv + L->p;
-        int want_dx = l > 0 && need[l - 1];
-        size_t nw = (size_t)L->out * L->in;
-        switch (L->kind) {
-        case MLI_LAYER_LINEAR:
-            mli_linear_rop_backward(dXR, want_dx, hp, hp + nw, G, in, l > 0, p, up, B, L->in, L->out);
-            break;
-        case MLI_LAYER_BN:
-            mli_bn_rop_backward_eval(dXR, want_dx, hp, hp + L->out, G, in, p, up, bufs + L->s,
-                                     bufs + L->s + L->out, B, L->out, w->scratch);
-            break;
-        case MLI_LAYER_ACT:
-            mli_act_rop_backward(a->act, dXR, want_dx, G, in, w->f[l], (size_t)B * L->out);
-            break;
+    for (int i = a->nnodes - 1; i >= 0; i--) {
+        const mli_node *n = &a->nodes[i];
+        rop_inputs(n, w, X, c);
+        c->y = w->f[i];
+        c->dy = w->g[i];
+        mli_graph_grad_route(a, i, w->g, w->acc, stride, seen, c->dx);
+        for (int k = 0; k < n->nin; k++) {
+            int p = n->in[k];
+            c->want_dx[k] = p != MLI_GRAPH_INPUT && need[p];
+            len[k] = p == MLI_GRAPH_INPUT ? 0 : (size_t)(c->want_dx[k] ? 2 : 1) * c->B * a->nodes[p].size;
         }
-        G = dXR;
-        next ^= 1;
+        n->op->rop_backward(n, c);
+        mli_graph_grad_collect(a, i, w->g, w->acc, stride, c->dx, len);
     }
 }
 
@@ -112,27 +123,29 @@ double mli_net_hvp(const mli_arch *a, const mli_real *theta, const mli_real *buf
                    mli_hvp_ws *w, const mli_batch *b, const mli_real *u, mli_real *hv)
 {
     int B = b->n, k = a->nout;
-    const mli_real *ZR = rop_forward(a, theta, bufs, w, b->x, B, u);
+    mli_opctx c = {.a = a, .B = B, .mode = MLI_MODE_EVAL, .theta = theta, .dir = u, .bufs = (mli_real *)bufs,
+                   .scratch = w->scratch, .grad = hv};
+    const mli_real *ZR = rop_forward(a, &c, w, b->x);
     const mli_real *T = a->loss == MLI_LOSS_RECON ? b->x : b->t;
-    mli_real *G = w->g[0];
+    mli_real *G = w->g[a->nnodes - 1];
     /* G = [R{dZ}; dZ]: dZ is the gradient of the mean loss, R{dZ} its R-op */
     double sum = mli_loss_eval(a->loss, ZR, B, k, b->y, T, G + (size_t)B * k, w->loss, NULL);
     mli_loss_rop(a->loss, ZR, ZR + (size_t)B * k, B, k, G);
-    rop_backward(a, theta, bufs, w, b->x, B, u, hv);
+    rop_backward(a, &c, w, b->x);
     return sum / B;
 }
 
 double mli_hvp_gemm_flops(const mli_arch *a, double n)
 {
-    int need[MLI_MAX_LAYERS];
+    int need[MLI_MAX_NODES];
     grad_needs(a, need);
     double fl = 0;
-    for (int l = 0; l < a->nlayers; l++) {
-        const mli_layer *L = &a->layers[l];
-        if (L->kind != MLI_LAYER_LINEAR)
+    for (int i = 0; i < a->nnodes; i++) {
+        const mli_node *nd = &a->nodes[i];
+        if (!nd->op->flops)
             continue;
-        double F = 2 * n * L->in * L->out;
-        fl += l == 0 ? 3 * F : 7 * F + (need[l - 1] ? F : 0);
+        int p = nd->in[0];
+        fl += nd->op->flops(nd, n, 1, input_has_r(nd, 0), p != MLI_GRAPH_INPUT && need[p]);
     }
     return fl;
 }
@@ -140,10 +153,10 @@ double mli_hvp_gemm_flops(const mli_arch *a, double n)
 double mli_grad_gemm_flops(const mli_arch *a, double n)
 {
     double fl = 0;
-    for (int l = 0; l < a->nlayers; l++) {
-        const mli_layer *L = &a->layers[l];
-        if (L->kind == MLI_LAYER_LINEAR)
-            fl += (l == 0 ? 2 : 3) * 2 * n * L->in * L->out;
+    for (int i = 0; i < a->nnodes; i++) {
+        const mli_node *nd = &a->nodes[i];
+        if (nd->op->flops)
+            fl += nd->op->flops(nd, n, 0, nd->in[0] != MLI_GRAPH_INPUT, 0);
     }
     return fl;
 }

@@ -1,13 +1,14 @@
 /* Exact Hessian-vector products of the mean loss over a batch, H u with H = ∇²_θ L(θ),
  * by forward-over-reverse differentiation (Pearlmutter's R{·} operator, R{θ} = u): one
  * forward pass carrying [value; R{value}] and one backward pass carrying [R{grad}; grad]
- * through the layer rules of layers.h. Batch norm in EVAL mode only (running statistics
+ * through each node's R-op rules (mli_op.rop_forward, rop_backward). Batch norm in EVAL mode only (running statistics
  * fixed: the layer is affine in its input and in (γ, β)), which is the mode every
  * loss-landscape quantity of this project uses.
  *
  * Only the activation gradients dY that the R-backward reads are computed, never the
- * parameter gradient: dY at a layer's output is needed when that layer reads it (a Linear
- * layer that is not the first, batch norm, tanh/sigmoid with σ″ ≠ 0) or a layer below does.
+ * parameter gradient: dY at a node's output is needed when that node reads it
+ * (mli_op.rop_reads_grad: a Linear whose input is not the data, batch norm, tanh/sigmoid with
+ * σ″ ≠ 0) or must pass it on to an input that needs it. The data carries no R block.
  *
  * Cost in GEMM flops, F_l = 2·B·in_l·out_l for each Linear layer l (the gradient
  * mli_net_loss_grad costs 2F for the first layer, 3F for the others):
@@ -31,11 +32,13 @@
 typedef struct {
     int bmax;
     size_t nparams;
-    mli_real *f[MLI_MAX_LAYERS]; /* [Y; R{Y}] of each layer, 2·bmax × out */
-    mli_real *g[2];              /* [R{dY}; dY], ping-pong, 2·bmax × width_max */
-    double *loss;                /* per-example losses, bmax */
-    double *scratch;             /* 2 × width_max */
-    mli_real *u, *hv;            /* nparams each: scratch for callers that hold u in double */
+    mli_real *f[MLI_MAX_NODES]; /* [Y; R{Y}] of each node, 2·bmax × size */
+    mli_real *g[MLI_MAX_NODES]; /* [R{dY}; dY] at each node's output, 2·bmax × size */
+    mli_real *xr;               /* [X; 0] for nodes that need an R block on the data */
+    mli_real *acc;              /* second gradients of values used twice */
+    double *loss;               /* per-example losses, bmax */
+    double *scratch;            /* 2 × width_max */
+    mli_real *u, *hv;           /* nparams each: scratch for callers that hold u in double */
 } mli_hvp_ws;
 
 /* Every buffer for batches of up to bmax examples; no allocation happens per call. */

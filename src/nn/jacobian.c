@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "io/err.h"
-#include "nn/layers.h"
+#include "nn/op.h"
 
 mli_jws *mli_jws_new(const mli_arch *a, int bmax)
 {
@@ -12,15 +12,16 @@ mli_jws *mli_jws_new(const mli_arch *a, int bmax)
     size_t rows = (size_t)a->nout * (size_t)bmax;
     w->bmax = bmax;
     w->ws = mli_ws_new(a, bmax);
-    for (int l = 0; l < a->nlayers; l++) {
-        const mli_layer *L = &a->layers[l];
-        if (L->kind == MLI_LAYER_LINEAR)
-            w->G[l] = mli_malloc(sizeof(mli_real) * rows * (size_t)L->out);
-        else if (L->kind == MLI_LAYER_BN)
-            w->G[l] = mli_malloc(sizeof(mli_real) * rows * 2 * (size_t)L->out);
+    for (int i = 0; i < a->nnodes; i++) {
+        const mli_node *n = &a->nodes[i];
+        w->g[i] = mli_malloc(sizeof(mli_real) * rows * n->size);
+        mli_jac_form form = n->op->jac_form(n);
+        if (form == MLI_JAC_EXPLICIT)
+            w->fac[i] = mli_malloc(sizeof(mli_real) * rows * n->op->jac_width(n));
+        w->G[i] = form == MLI_JAC_OUTER ? w->g[i] : w->fac[i];
     }
-    w->g[0] = mli_malloc(sizeof(mli_real) * rows * (size_t)a->width_max);
-    w->g[1] = mli_malloc(sizeof(mli_real) * rows * (size_t)a->width_max);
+    w->acc = mli_graph_has_fanout(a) ? mli_malloc(sizeof(mli_real) * MLI_NODE_MAXIN * rows * (size_t)a->width_max)
+                                     : NULL;
     return w;
 }
 
@@ -29,58 +30,51 @@ void mli_jws_free(mli_jws *w)
     if (!w)
         return;
     mli_ws_free(w->ws);
-    for (int l = 0; l < MLI_MAX_LAYERS; l++)
-        free(w->G[l]);
-    free(w->g[0]);
-    free(w->g[1]);
+    for (int i = 0; i < MLI_MAX_NODES; i++) {
+        free(w->g[i]);
+        free(w->fac[i]);
+    }
+    free(w->acc);
     free(w);
 }
 
-const mli_real *mli_jws_input(const mli_jws *w, const mli_real *X, int l) { return l ? w->ws->out[l - 1] : X; }
-
-/* Where the gradient w.r.t. the output of layer l lives: a Linear layer keeps it (it is its g);
- * the others only pass it on, through the ping-pong buffer of l's parity, so that a layer never
- * reads and writes the same buffer (its neighbours have the other parity). */
-static mli_real *out_grad(const mli_arch *a, mli_jws *w, int l)
+const mli_real *mli_jws_input(const mli_arch *a, const mli_jws *w, const mli_real *X, int l)
 {
-    return a->layers[l].kind == MLI_LAYER_LINEAR ? w->G[l] : w->g[l & 1];
+    int p = a->nodes[l].in[0];
+    return p == MLI_GRAPH_INPUT ? X : w->ws->out[p];
 }
 
 void mli_net_jacobian(const mli_arch *a, const mli_real *theta, const mli_real *bufs, mli_jws *w,
                       const mli_real *X, int B)
 {
-    int k = a->nout, last = a->nlayers - 1;
-    size_t rows = (size_t)k * (size_t)B;
+    int k = a->nout, last = a->nnodes - 1;
+    size_t rows = (size_t)k * (size_t)B, stride = rows * (size_t)a->width_max, len[MLI_NODE_MAXIN];
+    unsigned char seen[MLI_MAX_NODES] = {0};
     mli_net_forward(a, theta, (mli_real *)bufs, w->ws, X, B, MLI_MODE_EVAL); /* eval: bufs only read */
     /* ∂z_c/∂z = e_c in every row of block c */
-    mli_real *gz = w->G[last];
+    mli_real *gz = w->g[last];
     memset(gz, 0, sizeof(mli_real) * rows * (size_t)k);
     for (int c = 0; c < k; c++)
         for (int i = 0; i < B; i++)
             gz[((size_t)c * B + i) * k + c] = 1;
-    for (int l = last; l > 0; l--) {
-        const mli_layer *L = &a->layers[l];
-        const mli_real *p = theta + L->p, *in = mli_jws_input(w, X, l), *dY = out_grad(a, w, l);
-        mli_real *dX = out_grad(a, w, l - 1);
-        switch (L->kind) {
-        case MLI_LAYER_LINEAR:
-            mli_linear_backward(dX, NULL, NULL, dY, NULL, p, (int)rows, L->in, L->out, 0);
-            break;
-        case MLI_LAYER_ACT: /* every output block meets the same forward values */
-            for (int c = 0; c < k; c++) {
-                size_t o = (size_t)c * B * L->out;
-                mli_act_backward(a->act, dX + o, dY + o, in, w->ws->out[l], (size_t)B * L->out);
-            }
-            break;
-        case MLI_LAYER_BN: /* one row at a time: the (γ, β) gradients are wanted per row */
-            for (size_t r = 0; r < rows; r++) {
-                size_t C = (size_t)L->out, i = r % (size_t)B;
-                mli_real *gp = w->G[l] + r * 2 * C;
-                mli_bn_backward_eval(dX + r * C, gp, gp + C, dY + r * C, in + i * C, p,
-                                     bufs + L->s, bufs + L->s + C, 1, (int)C);
-            }
-            break;
+    mli_opctx c = {.a = a, .B = B, .mode = MLI_MODE_EVAL, .theta = theta, .bufs = (mli_real *)bufs,
+                   .rows = (int)rows};
+    for (int i = last; i >= 0; i--) {
+        const mli_node *n = &a->nodes[i];
+        mli_graph_grad_route(a, i, w->g, w->acc, stride, seen, c.dx);
+        int any = w->fac[i] != NULL;
+        for (int q = 0; q < n->nin; q++) {
+            c.x[q] = n->in[q] == MLI_GRAPH_INPUT ? X : w->ws->out[n->in[q]];
+            len[q] = rows * mli_shape_numel(&n->ishape[q]);
+            any |= c.dx[q] != NULL;
         }
+        if (!any) /* the first Linear: its factor g is there already */
+            continue;
+        c.y = w->ws->out[i];
+        c.dy = w->g[i];
+        c.fac = w->fac[i];
+        n->op->jac_backward(n, &c);
+        mli_graph_grad_collect(a, i, w->g, w->acc, stride, c.dx, len);
     }
 }
 
@@ -88,17 +82,21 @@ void mli_jacobian_row(const mli_arch *a, const mli_jws *w, const mli_real *X, in
                       mli_real *row)
 {
     size_t r = (size_t)c * B + (size_t)i;
-    for (int l = 0; l < a->nlayers; l++) {
-        const mli_layer *L = &a->layers[l];
-        if (L->kind == MLI_LAYER_LINEAR) {
-            const mli_real *g = w->G[l] + r * L->out, *x = mli_jws_input(w, X, l) + (size_t)i * L->in;
-            mli_real *W = row + L->p, *b = W + (size_t)L->out * L->in;
-            for (int u = 0; u < L->out; u++) {
-                for (int v = 0; v < L->in; v++)
-                    W[(size_t)u * L->in + v] = g[u] * x[v];
+    for (int l = 0; l < a->nnodes; l++) {
+        const mli_node *n = &a->nodes[l];
+        mli_jac_form form = n->op->jac_form(n);
+        if (form == MLI_JAC_OUTER) { /* (g ⊗ x, g) into the views of its two tensors */
+            int in = (int)mli_shape_numel(&n->ishape[0]), out = (int)n->size;
+            const mli_real *g = w->G[l] + r * out, *x = mli_jws_input(a, w, X, l) + (size_t)i * in;
+            mli_real *W = mli_node_view(n, 0, row), *b = mli_node_view(n, 1, row);
+            for (int u = 0; u < out; u++) {
+                for (int v = 0; v < in; v++)
+                    W[(size_t)u * in + v] = g[u] * x[v];
                 b[u] = g[u];
             }
-        } else if (L->kind == MLI_LAYER_BN)
-            memcpy(row + L->p, w->G[l] + r * 2 * L->out, sizeof(mli_real) * 2 * (size_t)L->out);
+        } else if (form == MLI_JAC_EXPLICIT) { /* the node's parameters, in tensor order */
+            size_t wd = n->op->jac_width(n);
+            memcpy(mli_node_view(n, 0, row), w->G[l] + r * wd, sizeof(mli_real) * wd);
+        }
     }
 }

@@ -9,8 +9,11 @@
  * the explicit J would cost a GEMM of width in·out. Batch-norm layers contribute (∂z/∂γ, ∂z/∂β),
  * only 2C wide, which is kept explicitly.
  *
- * Rows of a chunk of B examples are output-major: row c·B + i. The backward passes reuse the
- * layer rules of nn/layers.h (one GEMM per Linear layer for all k·B rows at once). */
+ * Each node says which form its block takes (mli_op.jac_form: none, the factored outer form
+ * above, or explicit rows) and computes it in mli_op.jac_backward.
+ *
+ * Rows of a chunk of B examples are output-major: row c·B + i. The backward passes go through
+ * each node's rule (one GEMM per Linear node for all k·B rows at once). */
 #ifndef MLI_JACOBIAN_H
 #define MLI_JACOBIAN_H
 
@@ -20,9 +23,11 @@
 
 typedef struct {
     int bmax;
-    mli_ws *ws;                  /* the forward pass (eval mode) */
-    mli_real *G[MLI_MAX_LAYERS]; /* Linear: g, k·bmax × out; batch norm: (∂z/∂γ, ∂z/∂β), k·bmax × 2C */
-    mli_real *g[2];              /* gradients w.r.t. the other layers' outputs, ping-pong */
+    mli_ws *ws;                   /* the forward pass (eval mode) */
+    mli_real *g[MLI_MAX_NODES];   /* gradient w.r.t. each node's output, k·bmax × size */
+    mli_real *fac[MLI_MAX_NODES]; /* EXPLICIT nodes: their rows, k·bmax × jac_width */
+    mli_real *G[MLI_MAX_NODES];   /* each node's factor: g (OUTER), fac (EXPLICIT), NULL (NONE) */
+    mli_real *acc;                /* second gradients of values used twice */
 } mli_jws;
 
 mli_jws *mli_jws_new(const mli_arch *a, int bmax);
@@ -32,8 +37,8 @@ void mli_jws_free(mli_jws *w);
  * pass of z_c for every example at once (k·B rows), filling w->G as described above. */
 void mli_net_jacobian(const mli_arch *a, const mli_real *theta, const mli_real *bufs, mli_jws *w,
                       const mli_real *X, int B);
-/* The input of layer l for the chunk of the last mli_net_jacobian call (B × in). */
-const mli_real *mli_jws_input(const mli_jws *w, const mli_real *X, int l);
+/* The (first) input of node l for the chunk of the last mli_net_jacobian call (B × in). */
+const mli_real *mli_jws_input(const mli_arch *a, const mli_jws *w, const mli_real *X, int l);
 /* The explicit row J[(c, i), ·] (nparams reals) from the factors: for tests and small networks. */
 void mli_jacobian_row(const mli_arch *a, const mli_jws *w, const mli_real *X, int B, int c, int i,
                       mli_real *row);

@@ -1,6 +1,7 @@
-/* The rules of each layer type, in one place. Shapes: B examples in rows, row-major.
- * Every function here is the single implementation of its layer's math; the network
- * (net.c), Taylor mode and the Hessian-vector products all call these. */
+/* The 2-D kernels of the operators (B rows, row-major), each the single implementation of
+ * its math: op_linear.c, op_act.c and op_batchnorm.c build their operator rules (op.h) on
+ * these, and loss.c holds the losses. The engines never call them directly: they go
+ * through the operator table of each node. */
 #ifndef MLI_LAYERS_H
 #define MLI_LAYERS_H
 
@@ -22,13 +23,6 @@ void mli_linear_backward(mli_real *dX, mli_real *dW, mli_real *db, const mli_rea
  * Three GEMMs: [X0;X1;X2] Wᵀ in one call, then the two ΔW products. */
 void mli_linear_tangent(mli_real *Y, const mli_real *X, const mli_real *W, const mli_real *b,
                         const mli_real *dW, const mli_real *db, int B, int in, int out);
-/* The same for a layer whose input does not depend on α (the first layer): with
- * P0 = X W₀ᵀ and P1 = X ΔWᵀ computed once, Y0 = P0 + αP1 + b(α), Y1 = P1 + Δb, Y2 = 0.
- * No GEMM per α. */
-void mli_linear_tangent_const_input(mli_real *Y, const mli_real *P0, const mli_real *P1,
-                                    const mli_real *b, const mli_real *db, double alpha, int B,
-                                    int out);
-
 /* ---- Linear: R-op (Hessian-vector products, Pearlmutter's R{·} with R{θ} = u) ----
  * Forward blocks are stacked [value; R] (2B rows), backward blocks [R; value]
  * (G = [R{dY}; dY], 2B rows), so that R{dW} = R{dY}ᵀX + dYᵀR{X} = Gᵀ[X; R{X}] is ONE GEMM
@@ -94,27 +88,6 @@ void mli_bn_backward_train(mli_real *dX, mli_real *dgamma, mli_real *dbeta, cons
 void mli_bn_backward_eval(mli_real *dX, mli_real *dgamma, mli_real *dbeta, const mli_real *dY,
                           const mli_real *X, const mli_real *gamma, const mli_real *rmean,
                           const mli_real *rvar, int B, int C);
-
-/* Taylor mode of eval mode, blocks of B×C, with γ = γ(α), Δγ, Δβ the direction and
- * s = 1/sqrt(rvar + eps) (running statistics fixed at each α, as the reference):
- *   Y0 = γ s (X0 − μ) + β,  Y1 = Δγ s (X0 − μ) + γ s X1 + Δβ,  Y2 = 2 Δγ s X1 + γ s X2 */
-void mli_bn_tangent_eval(mli_real *Y, const mli_real *X, const mli_real *gamma,
-                         const mli_real *beta, const mli_real *dgamma, const mli_real *dbeta,
-                         const mli_real *rmean, const mli_real *rvar, int B, int C);
-
-/* ---- BatchNorm1d, eval mode: R-op. The layer is affine, y = γ s (x − μ) + β with
- * s = 1/sqrt(rvar + eps), μ = rmean fixed; (u_γ, u_β) the direction. Stacking as Linear. ---- */
-/* YR = [Y; R{Y}], R{Y} = u_γ s (X − μ) + γ s R{X} + u_β, from XR = [X; R{X}] (2B×C) */
-void mli_bn_rop_forward_eval(mli_real *YR, const mli_real *XR, const mli_real *gamma,
-                             const mli_real *beta, const mli_real *ugamma, const mli_real *ubeta,
-                             const mli_real *rmean, const mli_real *rvar, int B, int C);
-/* From G = [R{dY}; dY] (2B×C): R{dX} = R{dY} γ s + dY u_γ s into dXR[0:B], dX = dY γ s into
- * dXR[B:2B] if want_dx (dXR may be NULL); R{dγ} = Σ_rows [R{dY} s (X − μ) + dY s R{X}],
- * R{dβ} = Σ_rows R{dY} (overwritten). scratch: 2C doubles. */
-void mli_bn_rop_backward_eval(mli_real *dXR, int want_dx, mli_real *Rdgamma, mli_real *Rdbeta,
-                              const mli_real *G, const mli_real *XR, const mli_real *gamma,
-                              const mli_real *ugamma, const mli_real *rmean,
-                              const mli_real *rvar, int B, int C, double *scratch);
 
 /* ---- Losses on outputs Z[B,k] ----
  * ce:    ℓ = logsumexp(z) − z_y                       (targets: labels y)

@@ -21,7 +21,9 @@ void mli_model_add(mli_st_writer *w, const mli_arch *a, const mli_real *theta, c
     mli_st_add_meta(w, "mli.version", MLI_VERSION);
     for (int i = 0; i < a->ntensors; i++) {
         const mli_tensor *t = &a->tensors[i];
-        int64_t shape[2] = {t->shape[0], t->shape[1]};
+        int64_t shape[MLI_MAX_DIMS];
+        for (int d = 0; d < t->ndim; d++)
+            shape[d] = t->shape[d];
         mli_st_add_real(w, t->name, t->ndim, shape, (t->is_buffer ? bufs : theta) + t->off);
     }
 }
@@ -103,7 +105,9 @@ int mli_model_read(const mli_st_file *f, const char *label, const mli_arch *a, m
                            label, f->tensors[i].name);
     for (int i = 0; i < a->ntensors; i++) {
         const mli_tensor *t = &a->tensors[i];
-        int64_t shape[2] = {t->shape[0], t->shape[1]};
+        int64_t shape[MLI_MAX_DIMS];
+        for (int d = 0; d < t->ndim; d++)
+            shape[d] = t->shape[d];
         mli_real *dst = (t->is_buffer ? bufs : theta) + t->off;
         int rc = mli_st_get_real(f, label, t->name, t->ndim, shape, dst);
         if (rc)

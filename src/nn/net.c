@@ -6,25 +6,61 @@
 
 #include "io/err.h"
 #include "nn/layers.h"
+#include "nn/op.h"
+
+int mli_graph_has_fanout(const mli_arch *a)
+{
+    for (int i = 0; i < a->nnodes; i++)
+        if (a->nodes[i].nuse > 1)
+            return 1;
+    return 0;
+}
+
+void mli_graph_grad_route(const mli_arch *a, int i, mli_real *const *grads, mli_real *acc, size_t acc_stride,
+                          unsigned char *seen, mli_real **dx)
+{
+    const mli_node *n = &a->nodes[i];
+    for (int k = 0; k < n->nin; k++) {
+        int p = n->in[k];
+        if (p == MLI_GRAPH_INPUT)
+            dx[k] = NULL;
+        else if (!seen[p]) { /* the last consumer in topological order writes first */
+            dx[k] = grads[p];
+            seen[p] = 1;
+        } else
+            dx[k] = acc + (size_t)k * acc_stride;
+    }
+}
+
+void mli_graph_grad_collect(const mli_arch *a, int i, mli_real *const *grads, mli_real *acc, size_t acc_stride,
+                            mli_real *const *dx, const size_t *len)
+{
+    const mli_node *n = &a->nodes[i];
+    for (int k = 0; k < n->nin; k++)
+        if (dx[k] && dx[k] == acc + (size_t)k * acc_stride) {
+            mli_real *g = grads[n->in[k]];
+            for (size_t e = 0; e < len[k]; e++)
+                g[e] += dx[k][e];
+        }
+}
 
 mli_ws *mli_ws_new(const mli_arch *a, int bmax)
 {
     mli_ws *w = mli_calloc(1, sizeof *w);
     w->bmax = bmax;
-    size_t wide = (size_t)bmax * (size_t)a->width_max;
-    for (int l = 0; l < a->nlayers; l++) {
-        const mli_layer *L = &a->layers[l];
-        w->out[l] = mli_malloc(sizeof(mli_real) * (size_t)bmax * (size_t)L->out);
-        if (L->kind == MLI_LAYER_BN) {
-            w->xhat[l] = mli_malloc(sizeof(mli_real) * (size_t)bmax * (size_t)L->out);
-            w->istd[l] = mli_malloc(sizeof(mli_real) * (size_t)L->out);
-        }
+    for (int i = 0; i < a->nnodes; i++) {
+        const mli_node *n = &a->nodes[i];
+        size_t len = (size_t)bmax * n->size, sv = n->op->save_size(n, bmax);
+        w->out[i] = mli_malloc(sizeof(mli_real) * len);
+        w->save[i] = sv ? mli_malloc(sizeof(mli_real) * sv) : NULL;
+        w->g[i] = i + 1 < a->nnodes ? mli_malloc(sizeof(mli_real) * len) : NULL;
     }
-    w->g[0] = mli_malloc(sizeof(mli_real) * wide);
-    w->g[1] = mli_malloc(sizeof(mli_real) * wide);
+    w->acc = mli_graph_has_fanout(a)
+                 ? mli_malloc(sizeof(mli_real) * MLI_NODE_MAXIN * (size_t)bmax * (size_t)a->width_max)
+                 : NULL;
     w->dz = mli_malloc(sizeof(mli_real) * (size_t)bmax * (size_t)a->nout);
     w->loss = mli_malloc(sizeof(double) * (size_t)bmax);
-    w->scratch = mli_malloc(sizeof(double) * 2 * (size_t)a->width_max);
+    w->scratch = mli_malloc(sizeof(double) * 3 * (size_t)a->width_max);
     return w;
 }
 
@@ -32,17 +68,23 @@ void mli_ws_free(mli_ws *w)
 {
     if (!w)
         return;
-    for (int l = 0; l < MLI_MAX_LAYERS; l++) {
-        free(w->out[l]);
-        free(w->xhat[l]);
-        free(w->istd[l]);
+    for (int i = 0; i < MLI_MAX_NODES; i++) {
+        free(w->out[i]);
+        free(w->save[i]);
+        free(w->g[i]);
     }
-    free(w->g[0]);
-    free(w->g[1]);
+    free(w->acc);
     free(w->dz);
     free(w->loss);
     free(w->scratch);
     free(w);
+}
+
+/* The inputs of node i: the data or earlier nodes' outputs (vals) */
+static void node_inputs(const mli_node *n, mli_real *const *vals, const mli_real *X, const mli_real **x)
+{
+    for (int k = 0; k < n->nin; k++)
+        x[k] = n->in[k] == MLI_GRAPH_INPUT ? X : vals[n->in[k]];
 }
 
 const mli_real *mli_net_forward(const mli_arch *a, const mli_real *theta, mli_real *bufs,
@@ -52,62 +94,38 @@ const mli_real *mli_net_forward(const mli_arch *a, const mli_real *theta, mli_re
 }
 
 const mli_real *mli_net_forward_from(const mli_arch *a, const mli_real *theta, mli_real *bufs,
-                                     mli_ws *w, int l0, const mli_real *in, int B, mli_mode mode)
+                                     mli_ws *w, int n0, const mli_real *X, int B, mli_mode mode)
 {
-    for (int l = l0; l < a->nlayers; l++) {
-        const mli_layer *L = &a->layers[l];
-        const mli_real *p = theta + L->p;
-        mli_real *out = w->out[l];
-        switch (L->kind) {
-        case MLI_LAYER_LINEAR:
-            mli_linear_forward(out, in, p, p + (size_t)L->out * L->in, B, L->in, L->out);
-            break;
-        case MLI_LAYER_BN:
-            if (mode == MLI_MODE_TRAIN)
-                mli_bn_forward_train(out, w->xhat[l], w->istd[l], in, p, p + L->out,
-                                     bufs ? bufs + L->s : NULL, bufs ? bufs + L->s + L->out : NULL,
-                                     B, L->out, w->scratch);
-            else
-                mli_bn_forward_eval(out, in, p, p + L->out, bufs + L->s, bufs + L->s + L->out, B,
-                                    L->out);
-            break;
-        case MLI_LAYER_ACT:
-            mli_act_forward(a->act, out, in, (size_t)B * L->out);
-            break;
-        }
-        in = out;
+    mli_opctx c = {.a = a, .B = B, .mode = mode, .theta = theta, .bufs = bufs, .scratch = w->scratch};
+    for (int i = n0; i < a->nnodes; i++) {
+        const mli_node *n = &a->nodes[i];
+        node_inputs(n, w->out, X, c.x);
+        c.y = w->out[i];
+        c.save = w->save[i];
+        n->op->forward(n, &c);
     }
-    return in;
+    return w->out[a->nnodes - 1];
 }
 
 void mli_net_backward(const mli_arch *a, const mli_real *theta, const mli_real *bufs,
                       mli_ws *w, const mli_real *X, int B, mli_mode mode, const mli_real *dZ,
                       mli_real *grad)
 {
-    const mli_real *dY = dZ;
-    int next = 0;
-    for (int l = a->nlayers - 1; l >= 0; l--) {
-        const mli_layer *L = &a->layers[l];
-        const mli_real *p = theta + L->p, *in = l ? w->out[l - 1] : X;
-        mli_real *dX = l ? w->g[next] : NULL, *gp = grad + L->p;
-        switch (L->kind) {
-        case MLI_LAYER_LINEAR:
-            mli_linear_backward(dX, gp, gp + (size_t)L->out * L->in, dY, in, p, B, L->in, L->out, 0);
-            break;
-        case MLI_LAYER_BN:
-            if (mode == MLI_MODE_TRAIN)
-                mli_bn_backward_train(dX, gp, gp + L->out, dY, w->xhat[l], w->istd[l], p, B,
-                                      L->out, w->scratch);
-            else
-                mli_bn_backward_eval(dX, gp, gp + L->out, dY, in, p, bufs + L->s,
-                                     bufs + L->s + L->out, B, L->out);
-            break;
-        case MLI_LAYER_ACT:
-            mli_act_backward(a->act, dX, dY, in, w->out[l], (size_t)B * L->out);
-            break;
-        }
-        dY = dX;
-        next ^= 1;
+    unsigned char seen[MLI_MAX_NODES] = {0};
+    size_t stride = (size_t)w->bmax * (size_t)a->width_max, len[MLI_NODE_MAXIN];
+    mli_opctx c = {.a = a, .B = B, .mode = mode, .theta = theta, .bufs = (mli_real *)bufs, .scratch = w->scratch,
+                   .grad = grad};
+    for (int i = a->nnodes - 1; i >= 0; i--) {
+        const mli_node *n = &a->nodes[i];
+        node_inputs(n, w->out, X, c.x);
+        c.y = w->out[i];
+        c.save = w->save[i];
+        c.dy = i == a->nnodes - 1 ? dZ : w->g[i];
+        mli_graph_grad_route(a, i, w->g, w->acc, stride, seen, c.dx);
+        n->op->backward(n, &c);
+        for (int k = 0; k < n->nin; k++)
+            len[k] = (size_t)B * mli_shape_numel(&n->ishape[k]);
+        mli_graph_grad_collect(a, i, w->g, w->acc, stride, c.dx, len);
     }
 }
 

@@ -6,21 +6,17 @@
 #include "data/dataset.h"
 #include "io/real.h"
 #include "nn/arch.h"
-
-typedef enum {
-    MLI_MODE_EVAL, /* batch norm uses the running statistics */
-    MLI_MODE_TRAIN /* batch norm uses batch statistics (and updates bufs when not NULL) */
-} mli_mode;
+#include "nn/op.h"
 
 typedef struct {
     int bmax;
-    mli_real *out[MLI_MAX_LAYERS];  /* output of each layer, bmax × width */
-    mli_real *xhat[MLI_MAX_LAYERS]; /* batch norm (train mode): normalised input */
-    mli_real *istd[MLI_MAX_LAYERS]; /* batch norm (train mode): 1/sqrt(var + eps) */
-    mli_real *g[2];                 /* gradients w.r.t. activations, ping-pong */
-    mli_real *dz;                   /* gradient w.r.t. the outputs */
-    double *loss;                   /* per-example losses, bmax */
-    double *scratch;                /* 2 × width_max */
+    mli_real *out[MLI_MAX_NODES];  /* output of each node, bmax × size */
+    mli_real *save[MLI_MAX_NODES]; /* what a node keeps for backward (training-mode batch norm) */
+    mli_real *g[MLI_MAX_NODES];    /* gradient w.r.t. each node's output (the last: dZ itself) */
+    mli_real *acc;                 /* a second gradient for values used twice, bmax × width_max */
+    mli_real *dz;                  /* gradient w.r.t. the outputs */
+    double *loss;                  /* per-example losses, bmax */
+    double *scratch;               /* 2 × width_max */
 } mli_ws;
 
 mli_ws *mli_ws_new(const mli_arch *a, int bmax);
@@ -29,15 +25,28 @@ void mli_ws_free(mli_ws *w);
 /* Outputs Z[B, nout] = f(X[B, input_size]; θ) for B ≤ bmax; the pointer lives in w. */
 const mli_real *mli_net_forward(const mli_arch *a, const mli_real *theta, mli_real *bufs,
                                 mli_ws *w, const mli_real *X, int B, mli_mode mode);
-/* The same from layer l0 on, with `in` the input of layer l0 (e.g. the first layer's output
- * computed some other way). */
+/* The same from node n0 on, the outputs of the nodes before it already in w->out (e.g. the
+ * hoisted first node computed some other way); X is the data, for nodes that read it. */
 const mli_real *mli_net_forward_from(const mli_arch *a, const mli_real *theta, mli_real *bufs,
-                                     mli_ws *w, int l0, const mli_real *in, int B, mli_mode mode);
+                                     mli_ws *w, int n0, const mli_real *X, int B, mli_mode mode);
 /* Gradient of Σ_i dZ_i·Z_i w.r.t. θ after a forward pass on the same X and mode;
  * grad[nparams] is overwritten. */
 void mli_net_backward(const mli_arch *a, const mli_real *theta, const mli_real *bufs,
                       mli_ws *w, const mli_real *X, int B, mli_mode mode, const mli_real *dZ,
                       mli_real *grad);
+
+/* For the engines (net.c, taylor.c, hvp.c, jacobian.c): 1 if some value is read by two
+ * nodes, so that gradients must be accumulated. */
+int mli_graph_has_fanout(const mli_arch *a);
+/* Reverse mode over the graph, shared by the engines: for node i, point c->dx[k] at the
+ * gradient buffer of input k's producer (grads[p], stride rows of width size), or at acc
+ * when that buffer already holds a gradient from a later consumer (the data: NULL); after
+ * the node's rule ran, mli_graph_grad_collect adds the acc parts in. seen[] starts zeroed;
+ * lead = reals of each gradient block that are written (rows × size × blocks). */
+void mli_graph_grad_route(const mli_arch *a, int i, mli_real *const *grads, mli_real *acc, size_t acc_stride,
+                          unsigned char *seen, mli_real **dx);
+void mli_graph_grad_collect(const mli_arch *a, int i, mli_real *const *grads, mli_real *acc, size_t acc_stride,
+                            mli_real *const *dx, const size_t *len);
 
 /* A batch of examples: inputs, labels, optional regression targets. */
 typedef struct {

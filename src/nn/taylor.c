@@ -1,18 +1,24 @@
+/* Taylor mode over the nodes of the graph; see taylor.h. */
 #include "nn/taylor.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "io/err.h"
-#include "nn/layers.h"
+#include "nn/op.h"
 
 mli_tws *mli_tws_new(const mli_arch *a, int bmax)
 {
     mli_tws *w = mli_calloc(1, sizeof *w);
     w->bmax = bmax;
-    for (int l = 0; l < a->nlayers; l++)
-        w->out[l] = mli_malloc(sizeof(mli_real) * 3 * (size_t)bmax * (size_t)a->layers[l].out);
-    w->p0 = mli_malloc(sizeof(mli_real) * (size_t)bmax * (size_t)a->layers[0].out);
-    w->p1 = mli_malloc(sizeof(mli_real) * (size_t)bmax * (size_t)a->layers[0].out);
+    for (int i = 0; i < a->nnodes; i++)
+        w->out[i] = mli_malloc(sizeof(mli_real) * 3 * (size_t)bmax * a->nodes[i].size);
+    int h = mli_graph_hoisted(a);
+    size_t hs = h >= 0 ? a->nodes[h].size : 1;
+    w->p0 = mli_malloc(sizeof(mli_real) * (size_t)bmax * hs);
+    w->p1 = mli_malloc(sizeof(mli_real) * (size_t)bmax * hs);
+    w->r = mli_malloc(sizeof(mli_real) * 2 * hs);
+    w->x3 = mli_calloc(3 * (size_t)bmax * (size_t)a->input_size, sizeof(mli_real));
     return w;
 }
 
@@ -20,59 +26,107 @@ void mli_tws_free(mli_tws *w)
 {
     if (!w)
         return;
-    for (int l = 0; l < MLI_MAX_LAYERS; l++)
-        free(w->out[l]);
+    for (int i = 0; i < MLI_MAX_NODES; i++)
+        free(w->out[i]);
     free(w->p0);
     free(w->p1);
+    free(w->r);
+    free(w->x3);
     free(w);
+}
+
+/* node h's hoist rule at θ (X NULL: its response to a zero input, one example) */
+static void hoist(const mli_arch *a, int h, const mli_real *theta, const mli_real *X, int B, mli_real *P)
+{
+    mli_opctx c = {.a = a, .B = B, .theta = theta, .y = P};
+    c.x[0] = X;
+    a->nodes[h].op->hoist(&a->nodes[h], &c);
 }
 
 void mli_taylor_first_layer(const mli_arch *a, const mli_real *theta0, const mli_real *delta,
                             const mli_real *X, int B, mli_real *P0, mli_real *P1)
 {
-    const mli_layer *L = &a->layers[0];
-    MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, B, L->out, L->in, 1, X, L->in, theta0 + L->p,
-             L->in, 0, P0, L->out);
-    MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, B, L->out, L->in, 1, X, L->in, delta + L->p,
-             L->in, 0, P1, L->out);
+    int h = mli_graph_hoisted(a);
+    if (h < 0)
+        return;
+    hoist(a, h, theta0, X, B, P0);
+    hoist(a, h, delta, X, B, P1);
+}
+
+void mli_taylor_hoisted_outputs(const mli_arch *a, const mli_real *theta0, const mli_real *delta,
+                                const mli_real *X, int B, mli_real *P0, mli_real *P1)
+{
+    int h = mli_graph_hoisted(a);
+    if (h < 0)
+        return;
+    size_t n = a->nodes[h].size;
+    mli_real *r = mli_malloc(sizeof(mli_real) * 2 * n);
+    mli_taylor_first_layer(a, theta0, delta, X, B, P0, P1);
+    hoist(a, h, theta0, NULL, 1, r);
+    hoist(a, h, delta, NULL, 1, r + n);
+    for (int i = 0; i < B; i++)
+        for (size_t u = 0; u < n; u++) {
+            P0[(size_t)i * n + u] += r[u];
+            P1[(size_t)i * n + u] += r[n + u];
+        }
+    free(r);
+}
+
+/* The hoisted node at α: Y0 = P0 + αP1 + r₀, Y1 = P1 + r₁, Y2 = 0, with r₀, r₁ its responses
+ * to a zero input at θ(α) and Δ (the FCNet: b(α) and Δb). No GEMM. */
+static void hoisted_tangent(const mli_arch *a, int h, const mli_real *theta, const mli_real *delta, mli_tws *w,
+                            const mli_real *P0, const mli_real *P1, double alpha, int B)
+{
+    size_t n = a->nodes[h].size, blk = (size_t)B * n;
+    const mli_real al = (mli_real)alpha;
+    mli_real *Y = w->out[h], *r0 = w->r, *r1 = w->r + n;
+    hoist(a, h, theta, NULL, 1, r0);
+    hoist(a, h, delta, NULL, 1, r1);
+    for (int i = 0; i < B; i++)
+        for (size_t j = 0; j < n; j++) {
+            size_t k = (size_t)i * n + j;
+            Y[k] = P0[k] + al * P1[k] + r0[j];
+            Y[blk + k] = P1[k] + r1[j];
+            Y[2 * blk + k] = 0;
+        }
 }
 
 const mli_real *mli_net_tangent(const mli_arch *a, const mli_real *theta, const mli_real *delta,
                                 const mli_real *bufs, mli_tws *w, const mli_real *X, int B,
                                 const mli_real *P0, const mli_real *P1, double alpha)
 {
-    const mli_layer *L0 = &a->layers[0];
-    if (!P0) {
-        /* θ₀ = θ(α) − αΔ: the products at θ₀ follow from those at θ(α) */
-        MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, B, L0->out, L0->in, 1, X, L0->in,
-                 theta + L0->p, L0->in, 0, w->p0, L0->out);
-        MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, B, L0->out, L0->in, 1, X, L0->in,
-                 delta + L0->p, L0->in, 0, w->p1, L0->out);
-        MLI_AXPY(B * L0->out, (mli_real)-alpha, w->p1, 1, w->p0, 1);
-        P0 = w->p0;
-        P1 = w->p1;
-    }
-    size_t wb = (size_t)L0->out * L0->in;
-    mli_linear_tangent_const_input(w->out[0], P0, P1, theta + L0->p + wb, delta + L0->p + wb, alpha,
-                                   B, L0->out);
-    for (int l = 1; l < a->nlayers; l++) {
-        const mli_layer *L = &a->layers[l];
-        const mli_real *in = w->out[l - 1], *p = theta + L->p, *d = delta + L->p;
-        mli_real *out = w->out[l];
-        switch (L->kind) {
-        case MLI_LAYER_LINEAR: {
-            size_t nw = (size_t)L->out * L->in;
-            mli_linear_tangent(out, in, p, p + nw, d, d + nw, B, L->in, L->out);
-            break;
+    int h = mli_graph_hoisted(a), x3 = 0;
+    if (h >= 0) {
+        if (!P0) {
+            /* θ₀ = θ(α) − αΔ: the products at θ₀ follow from those at θ(α) */
+            size_t n = (size_t)B * a->nodes[h].size;
+            hoist(a, h, theta, X, B, w->p0);
+            hoist(a, h, delta, X, B, w->p1);
+            MLI_AXPY((int)n, (mli_real)-alpha, w->p1, 1, w->p0, 1);
+            P0 = w->p0;
+            P1 = w->p1;
         }
-        case MLI_LAYER_BN:
-            mli_bn_tangent_eval(out, in, p, p + L->out, d, d + L->out, bufs + L->s,
-                                bufs + L->s + L->out, B, L->out);
-            break;
-        case MLI_LAYER_ACT:
-            mli_act_tangent(a->act, out, in, (size_t)B * L->out);
-            break;
-        }
+        hoisted_tangent(a, h, theta, delta, w, P0, P1, alpha, B);
     }
-    return w->out[a->nlayers - 1];
+    mli_opctx c = {.a = a, .B = B, .mode = MLI_MODE_EVAL, .theta = theta, .dir = delta, .bufs = (mli_real *)bufs};
+    for (int i = 0; i < a->nnodes; i++) {
+        const mli_node *n = &a->nodes[i];
+        if (i == h)
+            continue;
+        for (int k = 0; k < n->nin; k++) {
+            if (n->in[k] != MLI_GRAPH_INPUT) {
+                c.x[k] = w->out[n->in[k]];
+                continue;
+            }
+            if (!x3) { /* the data has no velocity or acceleration: [X; 0; 0] */
+                memcpy(w->x3, X, sizeof(mli_real) * (size_t)B * a->input_size);
+                memset(w->x3 + (size_t)B * a->input_size, 0, sizeof(mli_real) * 2 * (size_t)B * a->input_size);
+                x3 = 1;
+            }
+            c.x[k] = w->x3;
+        }
+        c.y = w->out[i];
+        n->op->tangent(n, &c);
+    }
+    return w->out[a->nnodes - 1];
 }

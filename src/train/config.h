@@ -9,7 +9,6 @@
 
 #include "nn/arch.h"
 
-typedef enum { MLI_INIT_DEFAULT, MLI_INIT_XAVIER, MLI_INIT_KAIMING } mli_init_type;
 typedef enum { MLI_OPT_SGD, MLI_OPT_ADAM } mli_optim_name;
 typedef enum { MLI_REG_NONE, MLI_REG_L1, MLI_REG_OUTR } mli_reg;
 

@@ -1,7 +1,11 @@
-/* Elementwise activations and their first two derivatives. */
-#include "nn/layers.h"
-
+/* Elementwise activations s = σ(h) and their first two derivatives: identity, relu, tanh,
+ * sigmoid (the node's attr[0], an mli_act). Any shape. */
 #include <math.h>
+#include <string.h>
+
+#include "io/err.h"
+#include "nn/layers.h"
+#include "nn/op.h"
 
 /* The loops below are written so that GCC vectorises them (no branches, no aliasing within
  * one loop): these passes are memory-bound and run between multi-threaded GEMMs. */
@@ -10,8 +14,7 @@ void mli_act_forward(mli_act act, mli_real *S, const mli_real *H, size_t n)
     switch (act) {
     case MLI_ACT_IDENTITY:
         if (S != H)
-            for (size_t i = 0; i < n; i++)
-                S[i] = H[i];
+            memcpy(S, H, sizeof(mli_real) * n);
         break;
     case MLI_ACT_RELU:
         for (size_t i = 0; i < n; i++) {
@@ -36,8 +39,7 @@ void mli_act_backward(mli_act act, mli_real *dH, const mli_real *dS, const mli_r
     switch (act) {
     case MLI_ACT_IDENTITY:
         if (dH != dS)
-            for (size_t i = 0; i < n; i++)
-                dH[i] = dS[i];
+            memcpy(dH, dS, sizeof(mli_real) * n);
         break;
     case MLI_ACT_RELU: /* σ′(0) = 0, as PyTorch */
         for (size_t i = 0; i < n; i++) {
@@ -178,3 +180,118 @@ void mli_act_rop_backward(mli_act act, mli_real *dHR, int want_dh, const mli_rea
         for (size_t i = 0; i < n; i++)
             dH[i] = dS[i] * d1_of_s(act, S[i]);
 }
+
+/* ---- the operator ---------------------------------------------------------------------------- */
+
+static mli_act act_of(const mli_node *n) { return (mli_act)n->attr[0]; }
+
+static int act_infer(mli_node *n)
+{
+    if (n->nin != 1 || n->attr[0] < 0 || n->attr[0] > MLI_ACT_SIGMOID)
+        return mli_err(MLI_EUSAGE, "%s: an activation takes one input", n->name);
+    n->shape = n->ishape[0];
+    return MLI_OK;
+}
+
+static void act_layout(mli_arch *a, mli_node *n) {}
+static size_t act_save(const mli_node *n, int bmax) { return 0; }
+static void act_init(const mli_node *n, mli_init_type type, gsl_rng *rng, mli_real *theta, mli_real *bufs) {}
+
+static void op_act_forward(const mli_node *n, mli_opctx *c)
+{
+    mli_act_forward(act_of(n), c->y, c->x[0], (size_t)c->B * n->size);
+}
+
+static void op_act_backward(const mli_node *n, mli_opctx *c)
+{
+    if (c->dx[0])
+        mli_act_backward(act_of(n), c->dx[0], c->dy, c->x[0], c->y, (size_t)c->B * n->size);
+}
+
+static void op_act_tangent(const mli_node *n, mli_opctx *c)
+{
+    mli_act_tangent(act_of(n), c->y, c->x[0], (size_t)c->B * n->size);
+}
+
+/* y = σ(P0 + αP1) in one sweep: the α loop's first pre-activation is never stored */
+static void act_lincomb(const mli_node *n, mli_opctx *c)
+{
+    size_t len = (size_t)c->B * n->size;
+    const mli_real al = (mli_real)c->alpha;
+    const mli_real *restrict P0 = c->x[0], *restrict P1 = c->x[1];
+    mli_real *restrict H = c->y;
+    if (act_of(n) == MLI_ACT_RELU) {
+        for (size_t k = 0; k < len; k++) {
+            mli_real h = P0[k] + al * P1[k];
+            H[k] = h > 0 ? h : 0;
+        }
+        return;
+    }
+    for (size_t k = 0; k < len; k++)
+        H[k] = P0[k] + al * P1[k];
+    mli_act_forward(act_of(n), H, H, len);
+}
+
+static void op_act_rop_forward(const mli_node *n, mli_opctx *c)
+{
+    mli_act_rop_forward(act_of(n), c->y, c->x[0], (size_t)c->B * n->size);
+}
+
+static void op_act_rop_backward(const mli_node *n, mli_opctx *c)
+{
+    if (c->dx[0])
+        mli_act_rop_backward(act_of(n), c->dx[0], c->want_dx[0], c->dy, c->x[0], c->y, (size_t)c->B * n->size);
+}
+
+static int act_reads_grad(const mli_node *n, const int *has_r) { return mli_act_rop_needs_grad(act_of(n)); }
+
+static mli_jac_form act_jac_form(const mli_node *n) { return MLI_JAC_NONE; }
+static size_t act_jac_width(const mli_node *n) { return 0; }
+
+/* every output block (row c·B + i) meets the same forward values of example i */
+static void act_jac_backward(const mli_node *n, mli_opctx *c)
+{
+    if (!c->dx[0])
+        return;
+    size_t blk = (size_t)c->B * n->size;
+    for (int o = 0; o < c->rows / c->B; o++)
+        mli_act_backward(act_of(n), c->dx[0] + o * blk, c->dy + o * blk, c->x[0], c->y, blk);
+}
+
+/* σ in double; the float engine's σ errs by ≤ 2u|σ| (libm's tanh/exp within an ulp, one
+ * rounding more for sigmoid's division), and σ is 1-Lipschitz (sigmoid ¼) in its input error */
+static void act_reeval(const mli_node *n, const mli_real *t0, const mli_real *t1, const mli_real *bufs,
+                       double alpha, const double *const *hin, const double *const *ein, double *ho, double *eo)
+{
+    mli_act act = act_of(n);
+    double lip = act == MLI_ACT_SIGMOID ? 0.25 : 1;
+    for (size_t o = 0; o < n->size; o++) {
+        double v = hin[0][o];
+        v = act == MLI_ACT_RELU      ? (v > 0 ? v : 0)
+            : act == MLI_ACT_TANH    ? tanh(v)
+            : act == MLI_ACT_SIGMOID ? 1 / (1 + exp(-v))
+                                     : v;
+        ho[o] = v;
+        eo[o] = lip * ein[0][o] + 2 * fabs(v);
+    }
+}
+
+static mli_pwl_role act_pwl(const mli_node *n)
+{
+    return act_of(n) == MLI_ACT_RELU ? MLI_PWL_RELU : act_of(n) == MLI_ACT_IDENTITY ? MLI_PWL_IDENTITY : MLI_PWL_NONE;
+}
+
+const mli_op mli_op_act = {
+    /* structure */
+    .name = "activation", .infer = act_infer, .layout = act_layout, .save_size = act_save, .init = act_init,
+    /* first order */
+    .forward = op_act_forward, .backward = op_act_backward,
+    /* Taylor mode */
+    .tangent = op_act_tangent, .forward_lincomb = act_lincomb,
+    /* R-op */
+    .rop_forward = op_act_rop_forward, .rop_backward = op_act_rop_backward, .rop_reads_grad = act_reads_grad,
+    /* Jacobians */
+    .jac_form = act_jac_form, .jac_width = act_jac_width, .jac_backward = act_jac_backward,
+    /* the controls, the re-evaluation, statistics, the exact analysis */
+    .units = 0, .reeval = act_reeval, .pwl = act_pwl,
+};

@@ -1,0 +1,399 @@
+/* Batch norm with PyTorch's semantics (BatchNorm1d on N×C or N×C×L, BatchNorm2d on N×C×H×W):
+ * per channel c over the N·S values of the batch (S = the reals per channel and example),
+ * eps 1e-5, momentum 0.1, biased variance for the normalisation, unbiased variance for the
+ * running estimate. Statistics accumulate in double so that a batch of 512 large activations
+ * does not lose the mean. Value k = (i·C + c)·S + s. Tensors: weight γ, bias β (θ), then
+ * running_mean, running_var (buffers). */
+#include <math.h>
+#include <string.h>
+
+#include "io/err.h"
+#include "nn/layers.h"
+#include "nn/op.h"
+
+#define IDX(i, c, s) (((size_t)(i) * C + (size_t)(c)) * S + (size_t)(s))
+
+/* Training mode: Y = γ x̂ + β, x̂ = (X − mean)·istd; saves Xhat and istd; running statistics
+ * updated if rmean is not NULL. scratch: 2C doubles. */
+static void bn_forward_train(mli_real *Y, mli_real *Xhat, mli_real *istd, const mli_real *X, const mli_real *gamma,
+                             const mli_real *beta, mli_real *rmean, mli_real *rvar, int B, int C, int S,
+                             double *scratch)
+{
+    double *mean = scratch, *var = scratch + C, M = (double)B * S;
+    memset(scratch, 0, sizeof(double) * 2 * (size_t)C);
+    for (int i = 0; i < B; i++)
+        for (int c = 0; c < C; c++)
+            for (int s = 0; s < S; s++)
+                mean[c] += X[IDX(i, c, s)];
+    for (int c = 0; c < C; c++)
+        mean[c] /= M;
+    for (int i = 0; i < B; i++)
+        for (int c = 0; c < C; c++)
+            for (int s = 0; s < S; s++) {
+                double d = X[IDX(i, c, s)] - mean[c];
+                var[c] += d * d;
+            }
+    for (int c = 0; c < C; c++) {
+        double v = var[c] / M;
+        istd[c] = (mli_real)(1 / sqrt(v + MLI_BN_EPS));
+        if (rmean) {
+            double unbiased = M > 1 ? var[c] / (M - 1) : v;
+            rmean[c] = (mli_real)((1 - MLI_BN_MOMENTUM) * rmean[c] + MLI_BN_MOMENTUM * mean[c]);
+            rvar[c] = (mli_real)((1 - MLI_BN_MOMENTUM) * rvar[c] + MLI_BN_MOMENTUM * unbiased);
+        }
+    }
+    for (int i = 0; i < B; i++)
+        for (int c = 0; c < C; c++)
+            for (int s = 0; s < S; s++) {
+                size_t k = IDX(i, c, s);
+                Xhat[k] = (mli_real)((X[k] - mean[c]) * istd[c]);
+                Y[k] = gamma[c] * Xhat[k] + beta[c];
+            }
+}
+
+/* Eval mode: Y = γ (X − rmean)/sqrt(rvar + eps) + β */
+static void bn_forward_eval(mli_real *Y, const mli_real *X, const mli_real *gamma, const mli_real *beta,
+                            const mli_real *rmean, const mli_real *rvar, int B, int C, int S)
+{
+    for (int i = 0; i < B; i++)
+        for (int c = 0; c < C; c++)
+            for (int s = 0; s < S; s++) {
+                size_t k = IDX(i, c, s);
+                Y[k] = gamma[c] * (X[k] - rmean[c]) / sqrt(rvar[c] + MLI_BN_EPS) + beta[c];
+            }
+}
+
+/* dγ = Σ dy x̂, dβ = Σ dy; dx = γ istd / M · (M dy − Σdy − x̂ Σ(dy x̂)), M = B·S */
+static void bn_backward_train(mli_real *dX, mli_real *dgamma, mli_real *dbeta, const mli_real *dY,
+                              const mli_real *Xhat, const mli_real *istd, const mli_real *gamma, int B, int C,
+                              int S, double *scratch)
+{
+    double *sdy = scratch, *sdyx = scratch + C;
+    int M = B * S;
+    memset(scratch, 0, sizeof(double) * 2 * (size_t)C);
+    for (int i = 0; i < B; i++)
+        for (int c = 0; c < C; c++)
+            for (int s = 0; s < S; s++) {
+                size_t k = IDX(i, c, s);
+                sdy[c] += dY[k];
+                sdyx[c] += (double)dY[k] * Xhat[k];
+            }
+    if (dgamma)
+        for (int c = 0; c < C; c++) {
+            dgamma[c] = (mli_real)sdyx[c];
+            dbeta[c] = (mli_real)sdy[c];
+        }
+    if (dX)
+        for (int i = 0; i < B; i++)
+            for (int c = 0; c < C; c++)
+                for (int s = 0; s < S; s++) {
+                    size_t k = IDX(i, c, s);
+                    dX[k] = (mli_real)(gamma[c] * istd[c] / M * (M * (double)dY[k] - sdy[c] - Xhat[k] * sdyx[c]));
+                }
+}
+
+/* Eval mode is affine: dx = dy γ s, dγ = Σ dy (x − μ) s, dβ = Σ dy, s = 1/sqrt(rvar + eps) */
+static void bn_backward_eval(mli_real *dX, mli_real *dgamma, mli_real *dbeta, const mli_real *dY, const mli_real *X,
+                             const mli_real *gamma, const mli_real *rmean, const mli_real *rvar, int B, int C,
+                             int S)
+{
+    if (dgamma)
+        for (int c = 0; c < C; c++)
+            dgamma[c] = dbeta[c] = 0;
+    for (int i = 0; i < B; i++)
+        for (int c = 0; c < C; c++)
+            for (int s = 0; s < S; s++) {
+                size_t k = IDX(i, c, s);
+                mli_real is = (mli_real)(1 / sqrt(rvar[c] + MLI_BN_EPS));
+                if (dgamma) {
+                    dgamma[c] += dY[k] * (X[k] - rmean[c]) * is;
+                    dbeta[c] += dY[k];
+                }
+                if (dX)
+                    dX[k] = dY[k] * gamma[c] * is;
+            }
+}
+
+/* ---- the 1-D kernels of layers.h (S = 1) ---- */
+
+void mli_bn_forward_train(mli_real *Y, mli_real *Xhat, mli_real *istd, const mli_real *X,
+                          const mli_real *gamma, const mli_real *beta, mli_real *rmean,
+                          mli_real *rvar, int B, int C, double *scratch)
+{
+    bn_forward_train(Y, Xhat, istd, X, gamma, beta, rmean, rvar, B, C, 1, scratch);
+}
+
+void mli_bn_forward_eval(mli_real *Y, const mli_real *X, const mli_real *gamma,
+                         const mli_real *beta, const mli_real *rmean, const mli_real *rvar,
+                         int B, int C)
+{
+    bn_forward_eval(Y, X, gamma, beta, rmean, rvar, B, C, 1);
+}
+
+void mli_bn_backward_train(mli_real *dX, mli_real *dgamma, mli_real *dbeta, const mli_real *dY,
+                           const mli_real *Xhat, const mli_real *istd, const mli_real *gamma,
+                           int B, int C, double *scratch)
+{
+    bn_backward_train(dX, dgamma, dbeta, dY, Xhat, istd, gamma, B, C, 1, scratch);
+}
+
+void mli_bn_backward_eval(mli_real *dX, mli_real *dgamma, mli_real *dbeta, const mli_real *dY,
+                          const mli_real *X, const mli_real *gamma, const mli_real *rmean,
+                          const mli_real *rvar, int B, int C)
+{
+    bn_backward_eval(dX, dgamma, dbeta, dY, X, gamma, rmean, rvar, B, C, 1);
+}
+
+/* ---- the operator ---------------------------------------------------------------------------- */
+
+/* C channels (the first per-example dimension), S reals per channel and example */
+static int bn_C(const mli_node *n) { return n->shape.d[0]; }
+static int bn_S(const mli_node *n) { return (int)(n->size / (size_t)bn_C(n)); }
+
+/* The node's four views: γ, β in θ (or a gradient, or a direction); μ, σ² in the buffers */
+#define BN_VIEWS(n, th, bu)                                                                                   \
+    const mli_real *gamma = mli_node_view(n, 0, th), *beta = mli_node_view(n, 1, th);                         \
+    const mli_real *rmean = (bu) ? mli_node_view(n, 2, bu) : NULL, *rvar = (bu) ? mli_node_view(n, 3, bu) : NULL; \
+    int C = bn_C(n), S = bn_S(n);                                                                             \
+    (void)gamma; (void)beta; (void)rmean; (void)rvar
+
+static int bn_infer(mli_node *n)
+{
+    if (n->nin != 1)
+        return mli_err(MLI_EUSAGE, "%s: batch norm takes one input", n->name);
+    n->shape = n->ishape[0];
+    return MLI_OK;
+}
+
+static void bn_layout(mli_arch *a, mli_node *n)
+{
+    int C = n->shape.d[0];
+    mli_graph_tensor(a, n, "weight", 0, MLI_ROLE_OTHER, 1, &C);
+    mli_graph_tensor(a, n, "bias", 0, MLI_ROLE_OTHER, 1, &C);
+    mli_graph_tensor(a, n, "running_mean", 1, MLI_ROLE_OTHER, 1, &C);
+    mli_graph_tensor(a, n, "running_var", 1, MLI_ROLE_OTHER, 1, &C);
+}
+
+/* training mode keeps x̂ (bmax × size) and 1/std (C) for backward */
+static size_t bn_save(const mli_node *n, int bmax) { return (size_t)bmax * n->size + (size_t)bn_C(n); }
+
+/* γ = 1, β = 0; running mean 0, running variance 1 */
+static void bn_init(const mli_node *n, mli_init_type type, gsl_rng *rng, mli_real *theta, mli_real *bufs)
+{
+    int C = bn_C(n);
+    for (int c = 0; c < C; c++) {
+        if (theta) {
+            mli_node_view(n, 0, theta)[c] = 1;
+            mli_node_view(n, 1, theta)[c] = 0;
+        }
+        if (bufs) {
+            mli_node_view(n, 2, bufs)[c] = 0;
+            mli_node_view(n, 3, bufs)[c] = 1;
+        }
+    }
+}
+
+static void bn_forward(const mli_node *n, mli_opctx *c)
+{
+    BN_VIEWS(n, c->theta, c->bufs);
+    if (c->mode == MLI_MODE_TRAIN)
+        bn_forward_train(c->y, c->save, c->save + (size_t)c->B * n->size, c->x[0], gamma, beta,
+                         (mli_real *)rmean, (mli_real *)rvar, c->B, C, S, c->scratch);
+    else
+        bn_forward_eval(c->y, c->x[0], gamma, beta, rmean, rvar, c->B, C, S);
+}
+
+static void bn_backward(const mli_node *n, mli_opctx *c)
+{
+    BN_VIEWS(n, c->theta, c->bufs);
+    mli_real *dg = c->grad ? mli_node_view(n, 0, c->grad) : NULL, *db = c->grad ? mli_node_view(n, 1, c->grad) : NULL;
+    if (c->mode == MLI_MODE_TRAIN)
+        bn_backward_train(c->dx[0], dg, db, c->dy, c->save, c->save + (size_t)c->B * n->size, gamma, c->B, C, S,
+                          c->scratch);
+    else
+        bn_backward_eval(c->dx[0], dg, db, c->dy, c->x[0], gamma, rmean, rvar, c->B, C, S);
+}
+
+/* Taylor mode of eval mode (running statistics fixed at each α, as the reference), s =
+ * 1/sqrt(rvar + eps), blocks of B×size:
+ *   Y0 = γ s (X0 − μ) + β,  Y1 = Δγ s (X0 − μ) + γ s X1 + Δβ,  Y2 = 2 Δγ s X1 + γ s X2 */
+static void bn_tangent(const mli_node *n, mli_opctx *c)
+{
+    BN_VIEWS(n, c->theta, c->bufs);
+    const mli_real *dgamma = mli_node_view(n, 0, c->dir), *dbeta = mli_node_view(n, 1, c->dir);
+    const mli_real *X = c->x[0];
+    mli_real *Y = c->y;
+    size_t blk = (size_t)c->B * n->size;
+    for (int i = 0; i < c->B; i++)
+        for (int ch = 0; ch < C; ch++)
+            for (int s = 0; s < S; s++) {
+                size_t k = IDX(i, ch, s);
+                double is = 1 / sqrt(rvar[ch] + MLI_BN_EPS), xc = X[k] - rmean[ch];
+                Y[k] = (mli_real)(gamma[ch] * is * xc + beta[ch]);
+                Y[blk + k] = (mli_real)(dgamma[ch] * is * xc + gamma[ch] * is * X[blk + k] + dbeta[ch]);
+                Y[2 * blk + k] = (mli_real)(2 * dgamma[ch] * is * X[blk + k] + gamma[ch] * is * X[2 * blk + k]);
+            }
+}
+
+/* [Y; R{Y}], R{Y} = u_γ s (X − μ) + γ s R{X} + u_β; the value half is the plain eval forward,
+ * so that the loss matches mli_net_loss_grad's */
+static void bn_rop_forward(const mli_node *n, mli_opctx *c)
+{
+    BN_VIEWS(n, c->theta, c->bufs);
+    const mli_real *ugamma = mli_node_view(n, 0, c->dir), *ubeta = mli_node_view(n, 1, c->dir), *XR = c->x[0];
+    size_t blk = (size_t)c->B * n->size;
+    bn_forward_eval(c->y, XR, gamma, beta, rmean, rvar, c->B, C, S);
+    for (int i = 0; i < c->B; i++)
+        for (int ch = 0; ch < C; ch++)
+            for (int s = 0; s < S; s++) {
+                size_t k = IDX(i, ch, s);
+                double is = 1 / sqrt(rvar[ch] + MLI_BN_EPS);
+                double ry = is * (ugamma[ch] * (XR[k] - rmean[ch]) + gamma[ch] * XR[blk + k]) + ubeta[ch];
+                c->y[blk + k] = (mli_real)ry;
+            }
+}
+
+/* From G = [R{dY}; dY]: R{dX} = R{dY} γ s + dY u_γ s, dX = dY γ s (if wanted);
+ * R{dγ} = Σ [R{dY} s (X − μ) + dY s R{X}], R{dβ} = Σ R{dY} */
+static void bn_rop_backward(const mli_node *n, mli_opctx *c)
+{
+    BN_VIEWS(n, c->theta, c->bufs);
+    size_t blk = (size_t)c->B * n->size;
+    const mli_real *RdY = c->dy, *dY = c->dy + blk, *X = c->x[0], *RX = c->x[0] + blk;
+    const mli_real *ugamma = mli_node_view(n, 0, c->dir);
+    mli_real *Rdgamma = mli_node_view(n, 0, c->grad), *Rdbeta = mli_node_view(n, 1, c->grad), *dXR = c->dx[0];
+    double *is = c->scratch, *sg = c->scratch + C;
+    /* 1/sqrt once per channel, and the per-channel sums in double */
+    for (int ch = 0; ch < C; ch++) {
+        is[ch] = 1 / sqrt(rvar[ch] + MLI_BN_EPS);
+        sg[ch] = 0;
+        Rdbeta[ch] = 0;
+    }
+    for (int i = 0; i < c->B; i++)
+        for (int ch = 0; ch < C; ch++)
+            for (int s = 0; s < S; s++) {
+                size_t k = IDX(i, ch, s);
+                sg[ch] += RdY[k] * (X[k] - rmean[ch]) + (double)dY[k] * RX[k];
+                Rdbeta[ch] += RdY[k];
+            }
+    for (int ch = 0; ch < C; ch++)
+        Rdgamma[ch] = (mli_real)(sg[ch] * is[ch]);
+    if (!dXR)
+        return;
+    for (int i = 0; i < c->B; i++)
+        for (int ch = 0; ch < C; ch++)
+            for (int s = 0; s < S; s++) {
+                size_t k = IDX(i, ch, s);
+                dXR[k] = (mli_real)((RdY[k] * gamma[ch] + dY[k] * ugamma[ch]) * is[ch]);
+                if (c->want_dx[0])
+                    dXR[blk + k] = (mli_real)(dY[k] * gamma[ch] * is[ch]);
+            }
+}
+
+static int bn_reads_grad(const mli_node *n, const int *has_r) { return 1; }
+
+/* (∂z/∂γ, ∂z/∂β): 2C reals per row, kept explicitly */
+static mli_jac_form bn_jac_form(const mli_node *n) { return MLI_JAC_EXPLICIT; }
+static size_t bn_jac_width(const mli_node *n) { return 2 * (size_t)bn_C(n); }
+
+/* one row at a time: the (γ, β) gradients are wanted per row */
+static void bn_jac_backward(const mli_node *n, mli_opctx *c)
+{
+    BN_VIEWS(n, c->theta, c->bufs);
+    size_t sz = n->size;
+    for (int r = 0; r < c->rows; r++) {
+        mli_real *gp = c->fac + (size_t)r * 2 * C;
+        bn_backward_eval(c->dx[0] ? c->dx[0] + r * sz : NULL, gp, gp + C, c->dy + r * sz,
+                         c->x[0] + (size_t)(r % c->B) * sz, gamma, rmean, rvar, 1, C, S);
+    }
+}
+
+/* channels follow the input's permutation (pin = pout) */
+static void bn_permute(const mli_node *n, const int *pin, const int *pout, const mli_real *theta,
+                       const mli_real *bufs, mli_real *theta_out, mli_real *bufs_out)
+{
+    int C = bn_C(n);
+    for (int t = 0; t < 4; t++) {
+        const mli_real *src = t < 2 ? theta : bufs;
+        mli_real *dst = t < 2 ? theta_out : bufs_out;
+        if (!src || !dst)
+            continue;
+        const mli_real *p = mli_node_view(n, t, src);
+        mli_real *q = mli_node_view(n, t, dst);
+        for (int u = 0; u < C; u++)
+            q[u] = p[pin ? pin[u] : u];
+    }
+}
+
+/* y = γ (h − μ)/sd + β, γ = γ₀ + αΔγ: a handful of roundings (≤ 4u) relative to the magnitudes
+ * involved, and the input error scaled by |γ|/sd */
+static void bn_reeval(const mli_node *n, const mli_real *t0, const mli_real *t1, const mli_real *bufs,
+                      double alpha, const double *const *hin, const double *const *ein, double *ho, double *eo)
+{
+    int C = bn_C(n), S = bn_S(n);
+    double aa = fabs(alpha);
+    const mli_real *G0 = mli_node_view(n, 0, t0), *G1 = mli_node_view(n, 0, t1);
+    const mli_real *B0 = mli_node_view(n, 1, t0), *B1 = mli_node_view(n, 1, t1);
+    for (int ch = 0; ch < C; ch++) {
+        double g0 = G0[ch], dg = (double)G1[ch] - g0, b0 = B0[ch], db = (double)B1[ch] - b0;
+        double mu = bufs ? mli_node_view(n, 2, bufs)[ch] : 0, var = bufs ? mli_node_view(n, 3, bufs)[ch] : 1;
+        double sd = sqrt(var + MLI_BN_EPS), g = g0 + alpha * dg;
+        double sa = (fabs(g0) + aa * fabs(dg)) / sd;
+        for (int s = 0; s < S; s++) {
+            size_t o = (size_t)ch * S + s;
+            double h = hin[0][o];
+            ho[o] = g * (h - mu) / sd + b0 + alpha * db;
+            eo[o] = sa * ein[0][o] + 4 * (sa * (fabs(h) + fabs(mu)) + fabs(b0) + aa * fabs(db));
+        }
+    }
+}
+
+/* population mean and unbiased variance per channel; shifted by the very first example's
+ * values, so that the variance of large-mean data stays exact: acc = [shift; Σ; Σ²] */
+static size_t bn_stats_size(const mli_node *n) { return 3 * (size_t)bn_C(n); }
+
+static void bn_stats(const mli_node *n, const mli_real *X, int B, double *acc, int first)
+{
+    int C = bn_C(n), S = bn_S(n);
+    double *shift = acc, *sum = acc + C, *sq = acc + 2 * (size_t)C;
+    if (first)
+        for (int c = 0; c < C; c++)
+            shift[c] = X[IDX(0, c, 0)];
+    for (int i = 0; i < B; i++)
+        for (int c = 0; c < C; c++)
+            for (int s = 0; s < S; s++) {
+                double x = X[IDX(i, c, s)] - shift[c];
+                sum[c] += x;
+                sq[c] += x * x;
+            }
+}
+
+static void bn_stats_final(const mli_node *n, const double *acc, double count, mli_real *bufs)
+{
+    int C = bn_C(n);
+    double cnt = count * bn_S(n);
+    const double *shift = acc, *sum = acc + C, *sq = acc + 2 * (size_t)C;
+    for (int c = 0; c < C; c++) {
+        double mean = sum[c] / cnt;
+        mli_node_view(n, 2, bufs)[c] = (mli_real)(shift[c] + mean);
+        mli_node_view(n, 3, bufs)[c] = (mli_real)(cnt > 1 ? (sq[c] - cnt * mean * mean) / (cnt - 1) : 0);
+    }
+}
+
+static mli_pwl_role bn_pwl(const mli_node *n) { return MLI_PWL_NONE; }
+
+const mli_op mli_op_batchnorm = {
+    /* structure */
+    .name = "BatchNorm", .infer = bn_infer, .layout = bn_layout, .save_size = bn_save, .init = bn_init,
+    /* first order */
+    .forward = bn_forward, .backward = bn_backward,
+    /* Taylor mode */
+    .tangent = bn_tangent,
+    /* R-op */
+    .rop_forward = bn_rop_forward, .rop_backward = bn_rop_backward, .rop_reads_grad = bn_reads_grad,
+    /* Jacobians */
+    .jac_form = bn_jac_form, .jac_width = bn_jac_width, .jac_backward = bn_jac_backward,
+    /* the controls, the re-evaluation, statistics, the exact analysis */
+    .units = 0, .permute = bn_permute, .reeval = bn_reeval, .stats_size = bn_stats_size, .stats = bn_stats,
+    .stats_final = bn_stats_final, .pwl = bn_pwl,
+};
