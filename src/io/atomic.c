@@ -124,3 +124,19 @@ int mli_mkdirs(const char *path)
         return mli_err(MLI_EFAIL, "%s: cannot create directory: %s", tmp, strerror(errno));
     return MLI_OK;
 }
+
+int mli_is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int mli_exists_in(const char *dir, const char *name)
+{
+    char *p = mli_malloc(strlen(dir) + strlen(name) + 2);
+    sprintf(p, "%s/%s", dir, name);
+    struct stat st;
+    int yes = stat(p, &st) == 0;
+    free(p);
+    return yes;
+}

@@ -25,5 +25,8 @@ int mli_atomic_write(const char *path, const void *buf, size_t n);
 int mli_file_read(const char *path, size_t max, unsigned char **buf, size_t *n);
 /* mkdir -p */
 int mli_mkdirs(const char *path);
+/* Is path a directory? Does dir/name exist (any kind of file)? */
+int mli_is_dir(const char *path);
+int mli_exists_in(const char *dir, const char *name);
 
 #endif

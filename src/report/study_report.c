@@ -72,19 +72,6 @@ typedef struct {
 /* ------------------------------------------------------------------------------------------
  * The parts */
 
-static int is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int has(const char *dir, const char *name)
-{
-    char p[MLI_TABLE_PATH + 300];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    return access(p, F_OK) == 0;
-}
-
 static role role_of(const char *name)
 {
     static const struct {
@@ -112,7 +99,7 @@ static int list_parts(const char *dir, char **names, int max)
             continue;
         char p[MLI_TABLE_PATH + 300];
         snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (is_dir(p) && mli_table_is_sweep(p))
+        if (mli_is_dir(p) && mli_table_is_sweep(p))
             names[n++] = mli_strdup(e->d_name);
     }
     closedir(d);
@@ -122,7 +109,7 @@ static int list_parts(const char *dir, char **names, int max)
 
 int mli_study_is(const char *dir)
 {
-    if (!is_dir(dir) || has(dir, "config.json") || has(dir, "sweep.json") || has(dir, "runs"))
+    if (!mli_is_dir(dir) || mli_exists_in(dir, "config.json") || mli_exists_in(dir, "sweep.json") || mli_exists_in(dir, "runs"))
         return 0;
     char *names[MAX_PARTS];
     int n = list_parts(dir, names, MAX_PARTS);

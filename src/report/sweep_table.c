@@ -11,6 +11,7 @@
 
 #include <gsl/gsl_statistics_double.h>
 
+#include "io/atomic.h"
 #include "io/err.h"
 #include "io/text.h"
 #include "nn/arch.h"
@@ -20,24 +21,11 @@
 /* ------------------------------------------------------------------------------------------
  * Paths */
 
-static int is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int exists_in(const char *dir, const char *name)
-{
-    char p[MLI_TABLE_PATH + 64];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    return access(p, F_OK) == 0;
-}
-
 int mli_table_is_sweep(const char *dir)
 {
     char p[MLI_TABLE_PATH + 64];
     snprintf(p, sizeof p, "%s/runs", dir);
-    return is_dir(dir) && !exists_in(dir, "config.json") && (is_dir(p) || exists_in(dir, "sweep.json"));
+    return mli_is_dir(dir) && !mli_exists_in(dir, "config.json") && (mli_is_dir(p) || mli_exists_in(dir, "sweep.json"));
 }
 
 /* A run's name becomes a path component and a link: nothing that leaves runs/. */
@@ -129,7 +117,7 @@ static int list_runs_dir(mli_table_sweep *s)
     for (struct dirent *e; (e = readdir(d));) {
         char p[MLI_TABLE_PATH + 300];
         snprintf(p, sizeof p, "%s/%s", runs, e->d_name);
-        if (e->d_name[0] == '.' || !safe_name(e->d_name) || !is_dir(p))
+        if (e->d_name[0] == '.' || !safe_name(e->d_name) || !mli_is_dir(p))
             continue;
         name = mli_realloc(name, sizeof *name * (size_t)(n + 1));
         name[n++] = mli_strdup(e->d_name);
@@ -381,12 +369,12 @@ int mli_table_load(mli_table_sweep *s, const char *dir)
     memcpy(s->dir, dir, len);
     s->dir[len] = '\0';
     load_keys(s);
-    if (!is_dir(s->dir))
+    if (!mli_is_dir(s->dir))
         return mli_err(MLI_EINPUT, "%s: no such sweep directory", s->dir);
-    int rc = exists_in(s->dir, "sweep.json") ? list_runs_json(s) : list_runs_dir(s);
+    int rc = mli_exists_in(s->dir, "sweep.json") ? list_runs_json(s) : list_runs_dir(s);
     if (!rc && !s->n)
         rc = mli_err(MLI_EINPUT, "%s: a sweep without runs (%s)", s->dir,
-                     exists_in(s->dir, "sweep.json") ? "sweep.json lists none" : "runs/ is empty");
+                     mli_exists_in(s->dir, "sweep.json") ? "sweep.json lists none" : "runs/ is empty");
     for (int i = 0; i < s->n && !rc; i++) {
         rc = load_config(s, &s->run[i]);
         if (!rc)

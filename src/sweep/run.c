@@ -169,14 +169,6 @@ typedef struct {
 static volatile sig_atomic_t stop_signal;
 static void on_stop(int sig) { stop_signal = sig; }
 
-static int file_exists(const char *dir, const char *name)
-{
-    char p[4200];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    struct stat st;
-    return stat(p, &st) == 0;
-}
-
 /* The training status in config.json ("" if none or unreadable). */
 static void run_status(const char *dir, char *status, size_t len)
 {
@@ -184,7 +176,7 @@ static void run_status(const char *dir, char *status, size_t len)
     snprintf(p, sizeof p, "%s/config.json", dir);
     status[0] = '\0';
     cJSON *j;
-    if (!file_exists(dir, "config.json") || mli_json_read(p, &j)) {
+    if (!mli_exists_in(dir, "config.json") || mli_json_read(p, &j)) {
         mli_err_clear();
         return;
     }
@@ -398,7 +390,7 @@ static void start_job(sweep *sw, job *j)
         end_job(sw, j, R_DIVERGED, 0);
         return;
     }
-    if (trained(status) && file_exists(j->dir, "geometry.json")) {
+    if (trained(status) && mli_exists_in(j->dir, "geometry.json")) {
         /* finished before this sweep, or while it waited for another process to let it go */
         end_job(sw, j, was_busy ? R_OTHER : R_SKIPPED, 0);
         return;
@@ -463,7 +455,7 @@ static void child_ended(sweep *sw, job *j, int wstatus)
             fail_job(sw, j, ok ? "mli train ended without a finished status in config.json" : why);
         return;
     }
-    if (ok && file_exists(j->dir, "geometry.json")) {
+    if (ok && mli_exists_in(j->dir, "geometry.json")) {
         log_line(j, "done");
         end_job(sw, j, R_DONE, 1);
     } else
