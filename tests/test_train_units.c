@@ -339,6 +339,11 @@ static void test_rundir_names(void **state)
     assert_false(mli_rundir_is_tmp("checkpoint.safetensors.tmp.Ab-2Cd", mli_rundir_known));
     assert_false(mli_rundir_is_tmp("mydata.tsv.tmp.Ab12Cd", mli_rundir_known));
     assert_false(mli_rundir_is_tmp("notes.tmp.txt", mli_rundir_known));
+    /* an analysis killed while staging its tables leaves the staged name's temporary */
+    assert_true(mli_rundir_known(".interp.tsv.staged"));
+    assert_true(mli_rundir_is_tmp(".exact_loss.tsv.staged.tmp.81RfuB", mli_rundir_known));
+    assert_false(mli_rundir_known(".interp.tsv.stage"));
+    assert_false(mli_rundir_known(".notes.tsv.staged"));
 }
 
 static int exists(const char *dir, const char *name)

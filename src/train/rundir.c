@@ -33,9 +33,14 @@ int mli_rundir_known(const char *name)
     for (int i = 0; i < NRUN; i++)
         if (!strcmp(name, RUN_FILES[i]))
             return 1;
-    for (int i = 0; i < MLI_N_ANALYSIS_TABLES; i++)
-        if (!strcmp(name, mli_analysis_tables[i]))
+    for (int i = 0; i < MLI_N_ANALYSIS_TABLES; i++) {
+        const char *t = mli_analysis_tables[i];
+        size_t n = strlen(t);
+        if (!strcmp(name, t)) /* or the name analyze stages it under: .TABLE.staged */
             return 1;
+        if (name[0] == '.' && !strncmp(name + 1, t, n) && !strcmp(name + 1 + n, ".staged"))
+            return 1;
+    }
     return 0;
 }
 
