@@ -113,17 +113,30 @@ void mli_graph_tensor(mli_arch *a, mli_node *n, const char *what, int is_buffer,
 int mli_graph_add(mli_arch *a, const mli_op *op, const int *inputs, int nin, int attr,
                   const char *name)
 {
+    return mli_graph_add_attrs(a, op, inputs, nin, &attr, 1, NULL, 0, name);
+}
+
+int mli_graph_add_attrs(mli_arch *a, const mli_op *op, const int *inputs, int nin,
+                        const int *attr, int nattr, const double *fattr, int nfattr, const char *name)
+{
     if (a->nnodes == MLI_MAX_NODES)
         return mli_err(MLI_EUSAGE, "more than %d nodes", MLI_MAX_NODES), -1;
     if (nin < 1 || nin > MLI_NODE_MAXIN)
         return mli_err(MLI_EUSAGE, "%s: %d inputs", name, nin), -1;
+    if (a->ntensors + MLI_NODE_MAXT > MLI_MAX_TENSORS)
+        return mli_err(MLI_EUSAGE, "%s: more than %d tensors", name, MLI_MAX_TENSORS), -1;
+    if (nattr < 0 || nattr > MLI_NODE_MAXATTR || nfattr < 0 || nfattr > MLI_NODE_MAXFATTR)
+        return mli_err(MLI_EUSAGE, "%s: %d integer and %d real attributes", name, nattr, nfattr), -1;
     int id = a->nnodes;
     mli_node *n = &a->nodes[id];
     memset(n, 0, sizeof *n);
     n->op = op;
     snprintf(n->name, sizeof n->name, "%s", name);
     n->nin = nin;
-    n->attr[0] = attr;
+    for (int k = 0; k < nattr; k++)
+        n->attr[k] = attr[k];
+    for (int k = 0; k < nfattr; k++)
+        n->fattr[k] = fattr[k];
     for (int k = 0; k < nin; k++) {
         int p = inputs[k];
         if (p != MLI_GRAPH_INPUT && (p < 0 || p >= id)) /* topological order by construction */
@@ -196,7 +209,7 @@ int mli_graph_chain(const mli_arch *a, mli_chain *c)
 
 static int add_node(mli_arch *a, const mli_op *op, mli_layer_kind kind, int attr, int *seq)
 {
-    char name[32];
+    char name[64];
     snprintf(name, sizeof name, "layers.%d", *seq);
     int prev = a->nnodes - 1;
     int id = mli_graph_add(a, op, &prev, 1, attr, name);

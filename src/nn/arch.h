@@ -20,11 +20,13 @@
 
 #define MLI_MAX_HIDDEN 16
 #define MLI_MAX_LAYERS (3 * MLI_MAX_HIDDEN)
-#define MLI_MAX_NODES MLI_MAX_LAYERS
-#define MLI_MAX_TENSORS (4 * MLI_MAX_HIDDEN)
+#define MLI_MAX_NODES 256   /* a ResNet-56 imported from ONNX has about 180 */
+#define MLI_MAX_TENSORS 512
 #define MLI_MAX_DIMS 4   /* per-example dimensions of a value: C, C×L, C×H×W, ... */
 #define MLI_NODE_MAXIN 4 /* inputs of one node (Add takes several) */
 #define MLI_NODE_MAXT 4  /* tensors of one node (batch norm: γ, β, running mean, running var) */
+#define MLI_NODE_MAXATTR 16 /* integer attributes of a node (a 2-D convolution needs 13) */
+#define MLI_NODE_MAXFATTR 4 /* real attributes (batch norm's ε) */
 #define MLI_GRAPH_INPUT (-1) /* the producer index of the data */
 #define MLI_BN_EPS 1e-5
 #define MLI_BN_MOMENTUM 0.1
@@ -55,7 +57,7 @@ typedef struct {
 enum { MLI_ROLE_OTHER, MLI_ROLE_WEIGHT };
 
 typedef struct {
-    char name[48];  /* state_dict name */
+    char name[96];  /* state_dict name (or the ONNX initializer's) */
     int is_buffer;  /* 0: in θ, 1: in the buffer vector */
     size_t off;     /* offset in θ or in the buffers */
     int ndim;
@@ -75,12 +77,13 @@ struct mli_op;
 /* A node of the graph: one operator applied to the values of earlier nodes (or the data). */
 typedef struct {
     const struct mli_op *op;
-    char name[32];                  /* tensor-name prefix: "layers.3" */
+    char name[64];                  /* tensor-name prefix: "layers.3" */
     int nin, in[MLI_NODE_MAXIN];    /* producers, MLI_GRAPH_INPUT for the data */
     mli_shape ishape[MLI_NODE_MAXIN];
     mli_shape shape;                /* the output's */
     size_t size;                    /* reals per example of the output */
-    int attr[2];                    /* operator attributes (Linear: out features; act: mli_act) */
+    int attr[MLI_NODE_MAXATTR];     /* operator attributes (Linear: out features; act: mli_act) */
+    double fattr[MLI_NODE_MAXFATTR]; /* real attributes, 0 unless the operator says otherwise */
     int nt;                         /* tensors, in the order the operator declares them */
     size_t off[MLI_NODE_MAXT];      /* their offsets in θ or in the buffer vector */
     int tensor[MLI_NODE_MAXT];      /* their index in mli_arch.tensors */
@@ -123,6 +126,10 @@ typedef struct {
 void mli_graph_begin(mli_arch *a, const int *in_shape, int ndim, mli_loss loss);
 int mli_graph_add(mli_arch *a, const struct mli_op *op, const int *inputs, int nin, int attr,
                   const char *name);
+/* The same with every attribute: attr[0 .. nattr) and fattr[0 .. nfattr) (either NULL when 0);
+ * the rest are 0. */
+int mli_graph_add_attrs(mli_arch *a, const struct mli_op *op, const int *inputs, int nin,
+                        const int *attr, int nattr, const double *fattr, int nfattr, const char *name);
 int mli_graph_end(mli_arch *a);
 /* For operators' layout functions: declare the next tensor of node n. */
 void mli_graph_tensor(mli_arch *a, mli_node *n, const char *what, int is_buffer, int role,
