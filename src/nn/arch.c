@@ -263,3 +263,14 @@ void mli_arch_init_buffers(const mli_arch *a, mli_real *bufs)
     for (int i = 0; i < a->nnodes; i++)
         a->nodes[i].op->init(&a->nodes[i], MLI_INIT_DEFAULT, NULL, NULL, bufs);
 }
+
+size_t mli_graph_work_size(const mli_arch *a)
+{
+    size_t m = 1;
+    for (int i = 0; i < a->nnodes; i++) {
+        const mli_node *n = &a->nodes[i];
+        size_t w = n->op->work_size ? n->op->work_size(n) : 0;
+        m = w > m ? w : m;
+    }
+    return m;
+}

@@ -25,6 +25,7 @@ mli_hvp_ws *mli_hvp_ws_new(const mli_arch *a, int bmax)
     w->scratch = mli_malloc(sizeof(double) * 3 * (size_t)a->width_max);
     w->u = mli_malloc(sizeof(mli_real) * a->nparams);
     w->hv = mli_malloc(sizeof(mli_real) * a->nparams);
+    w->work = mli_malloc(sizeof(mli_real) * mli_graph_work_size(a));
     return w;
 }
 
@@ -42,6 +43,7 @@ void mli_hvp_ws_free(mli_hvp_ws *w)
     free(w->scratch);
     free(w->u);
     free(w->hv);
+    free(w->work);
     free(w);
 }
 
@@ -124,7 +126,7 @@ double mli_net_hvp(const mli_arch *a, const mli_real *theta, const mli_real *buf
 {
     int B = b->n, k = a->nout;
     mli_opctx c = {.a = a, .B = B, .mode = MLI_MODE_EVAL, .theta = theta, .dir = u, .bufs = (mli_real *)bufs,
-                   .scratch = w->scratch, .grad = hv};
+                   .scratch = w->scratch, .grad = hv, .work = w->work};
     const mli_real *ZR = rop_forward(a, &c, w, b->x);
     const mli_real *T = a->loss == MLI_LOSS_RECON ? b->x : b->t;
     mli_real *G = w->g[a->nnodes - 1];

@@ -39,6 +39,7 @@ typedef struct {
     double *loss;               /* per-example losses, bmax */
     double *scratch;            /* 2 × width_max */
     mli_real *u, *hv;           /* nparams each: scratch for callers that hold u in double */
+    mli_real *work;             /* the rules' workspace, mli_graph_work_size */
 } mli_hvp_ws;
 
 /* Every buffer for batches of up to bmax examples; no allocation happens per call. */

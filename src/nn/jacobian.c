@@ -58,7 +58,7 @@ void mli_net_jacobian(const mli_arch *a, const mli_real *theta, const mli_real *
         for (int i = 0; i < B; i++)
             gz[((size_t)c * B + i) * k + c] = 1;
     mli_opctx c = {.a = a, .B = B, .mode = MLI_MODE_EVAL, .theta = theta, .bufs = (mli_real *)bufs,
-                   .rows = (int)rows};
+                   .rows = (int)rows, .work = w->ws->work};
     for (int i = last; i >= 0; i--) {
         const mli_node *n = &a->nodes[i];
         mli_graph_grad_route(a, i, w->g, w->acc, stride, seen, c.dx);

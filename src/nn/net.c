@@ -61,6 +61,7 @@ mli_ws *mli_ws_new(const mli_arch *a, int bmax)
     w->dz = mli_malloc(sizeof(mli_real) * (size_t)bmax * (size_t)a->nout);
     w->loss = mli_malloc(sizeof(double) * (size_t)bmax);
     w->scratch = mli_malloc(sizeof(double) * 3 * (size_t)a->width_max);
+    w->work = mli_malloc(sizeof(mli_real) * mli_graph_work_size(a));
     return w;
 }
 
@@ -77,6 +78,7 @@ void mli_ws_free(mli_ws *w)
     free(w->dz);
     free(w->loss);
     free(w->scratch);
+    free(w->work);
     free(w);
 }
 
@@ -96,7 +98,8 @@ const mli_real *mli_net_forward(const mli_arch *a, const mli_real *theta, mli_re
 const mli_real *mli_net_forward_from(const mli_arch *a, const mli_real *theta, mli_real *bufs,
                                      mli_ws *w, int n0, const mli_real *X, int B, mli_mode mode)
 {
-    mli_opctx c = {.a = a, .B = B, .mode = mode, .theta = theta, .bufs = bufs, .scratch = w->scratch};
+    mli_opctx c = {.a = a, .B = B, .mode = mode, .theta = theta, .bufs = bufs, .scratch = w->scratch,
+                   .work = w->work};
     for (int i = n0; i < a->nnodes; i++) {
         const mli_node *n = &a->nodes[i];
         node_inputs(n, w->out, X, c.x);
@@ -114,7 +117,7 @@ void mli_net_backward(const mli_arch *a, const mli_real *theta, const mli_real *
     unsigned char seen[MLI_MAX_NODES] = {0};
     size_t stride = (size_t)w->bmax * (size_t)a->width_max, len[MLI_NODE_MAXIN];
     mli_opctx c = {.a = a, .B = B, .mode = mode, .theta = theta, .bufs = (mli_real *)bufs, .scratch = w->scratch,
-                   .grad = grad};
+                   .grad = grad, .work = w->work};
     for (int i = a->nnodes - 1; i >= 0; i--) {
         const mli_node *n = &a->nodes[i];
         node_inputs(n, w->out, X, c.x);

@@ -17,6 +17,7 @@ typedef struct {
     mli_real *dz;                  /* gradient w.r.t. the outputs */
     double *loss;                  /* per-example losses, bmax */
     double *scratch;               /* 2 × width_max */
+    mli_real *work;                /* the rules' workspace, mli_graph_work_size */
 } mli_ws;
 
 mli_ws *mli_ws_new(const mli_arch *a, int bmax);

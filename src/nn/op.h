@@ -43,6 +43,7 @@ typedef struct {
     /* per-example Jacobians: rows = k·B rows, output-major (row c·B + i meets example i) */
     int rows;
     mli_real *fac;                       /* the node's explicit Jacobian rows (jac_width each) */
+    mli_real *work;                      /* the rule's workspace: mli_graph_work_size reals */
 } mli_opctx;
 
 /* How a node's parameters enter the per-example Jacobian J[r, ·] = ∂z_c(x_i)/∂θ:
@@ -125,11 +126,23 @@ typedef struct mli_op {
     void (*stats_final)(const mli_node *n, const double *acc, double count, mli_real *bufs);
     /* ---- the exact analysis ---- */
     mli_pwl_role (*pwl)(const mli_node *n);
+    /* ---- workspace ---- */
+    /* reals of ctx.work one call of any rule needs, whatever the batch (convolution: one
+     * example's im2col matrix); NULL: none. Every engine gives each rule mli_graph_work_size
+     * reals (the largest over the nodes). */
+    size_t (*work_size)(const mli_node *n);
 } mli_op;
 
 extern const mli_op mli_op_linear, mli_op_act, mli_op_batchnorm, mli_op_add;
 
 /* Shape helpers for operators */
 size_t mli_shape_numel(const mli_shape *s);
+
+/* The workspace the engines give every rule (ctx.work): the largest mli_op.work_size of the
+ * graph's nodes, at least 1 real. */
+size_t mli_graph_work_size(const mli_arch *a);
+
+/* Convolution and pooling (op_conv.c, op_pool.c; attributes in their header comments) */
+extern const mli_op mli_op_conv, mli_op_maxpool, mli_op_avgpool, mli_op_gap;
 
 #endif

@@ -19,6 +19,7 @@ mli_tws *mli_tws_new(const mli_arch *a, int bmax)
     w->p1 = mli_malloc(sizeof(mli_real) * (size_t)bmax * hs);
     w->r = mli_malloc(sizeof(mli_real) * 2 * hs);
     w->x3 = mli_calloc(3 * (size_t)bmax * (size_t)a->input_size, sizeof(mli_real));
+    w->work = mli_malloc(sizeof(mli_real) * mli_graph_work_size(a));
     return w;
 }
 
@@ -32,13 +33,16 @@ void mli_tws_free(mli_tws *w)
     free(w->p1);
     free(w->r);
     free(w->x3);
+    free(w->work);
     free(w);
 }
 
-/* node h's hoist rule at θ (X NULL: its response to a zero input, one example) */
-static void hoist(const mli_arch *a, int h, const mli_real *theta, const mli_real *X, int B, mli_real *P)
+/* node h's hoist rule at θ (X NULL: its response to a zero input, one example; work: the
+ * rules' workspace, not read then) */
+static void hoist(const mli_arch *a, int h, const mli_real *theta, const mli_real *X, int B, mli_real *P,
+                  mli_real *work)
 {
-    mli_opctx c = {.a = a, .B = B, .theta = theta, .y = P};
+    mli_opctx c = {.a = a, .B = B, .theta = theta, .y = P, .work = work};
     c.x[0] = X;
     a->nodes[h].op->hoist(&a->nodes[h], &c);
 }
@@ -49,8 +53,11 @@ void mli_taylor_first_layer(const mli_arch *a, const mli_real *theta0, const mli
     int h = mli_graph_hoisted(a);
     if (h < 0)
         return;
-    hoist(a, h, theta0, X, B, P0);
-    hoist(a, h, delta, X, B, P1);
+    /* once per call (a chunk of examples): the caller holds no workspace */
+    mli_real *work = mli_malloc(sizeof(mli_real) * mli_graph_work_size(a));
+    hoist(a, h, theta0, X, B, P0, work);
+    hoist(a, h, delta, X, B, P1, work);
+    free(work);
 }
 
 void mli_taylor_hoisted_outputs(const mli_arch *a, const mli_real *theta0, const mli_real *delta,
@@ -62,8 +69,8 @@ void mli_taylor_hoisted_outputs(const mli_arch *a, const mli_real *theta0, const
     size_t n = a->nodes[h].size;
     mli_real *r = mli_malloc(sizeof(mli_real) * 2 * n);
     mli_taylor_first_layer(a, theta0, delta, X, B, P0, P1);
-    hoist(a, h, theta0, NULL, 1, r);
-    hoist(a, h, delta, NULL, 1, r + n);
+    hoist(a, h, theta0, NULL, 1, r, NULL);
+    hoist(a, h, delta, NULL, 1, r + n, NULL);
     for (int i = 0; i < B; i++)
         for (size_t u = 0; u < n; u++) {
             P0[(size_t)i * n + u] += r[u];
@@ -80,8 +87,8 @@ static void hoisted_tangent(const mli_arch *a, int h, const mli_real *theta, con
     size_t n = a->nodes[h].size, blk = (size_t)B * n;
     const mli_real al = (mli_real)alpha;
     mli_real *Y = w->out[h], *r0 = w->r, *r1 = w->r + n;
-    hoist(a, h, theta, NULL, 1, r0);
-    hoist(a, h, delta, NULL, 1, r1);
+    hoist(a, h, theta, NULL, 1, r0, NULL);
+    hoist(a, h, delta, NULL, 1, r1, NULL);
     for (int i = 0; i < B; i++)
         for (size_t j = 0; j < n; j++) {
             size_t k = (size_t)i * n + j;
@@ -100,15 +107,16 @@ const mli_real *mli_net_tangent(const mli_arch *a, const mli_real *theta, const 
         if (!P0) {
             /* θ₀ = θ(α) − αΔ: the products at θ₀ follow from those at θ(α) */
             size_t n = (size_t)B * a->nodes[h].size;
-            hoist(a, h, theta, X, B, w->p0);
-            hoist(a, h, delta, X, B, w->p1);
+            hoist(a, h, theta, X, B, w->p0, w->work);
+            hoist(a, h, delta, X, B, w->p1, w->work);
             MLI_AXPY((int)n, (mli_real)-alpha, w->p1, 1, w->p0, 1);
             P0 = w->p0;
             P1 = w->p1;
         }
         hoisted_tangent(a, h, theta, delta, w, P0, P1, alpha, B);
     }
-    mli_opctx c = {.a = a, .B = B, .mode = MLI_MODE_EVAL, .theta = theta, .dir = delta, .bufs = (mli_real *)bufs};
+    mli_opctx c = {.a = a, .B = B, .mode = MLI_MODE_EVAL, .theta = theta, .dir = delta, .bufs = (mli_real *)bufs,
+                   .work = w->work};
     for (int i = 0; i < a->nnodes; i++) {
         const mli_node *n = &a->nodes[i];
         if (i == h)

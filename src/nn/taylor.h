@@ -19,6 +19,7 @@ typedef struct {
     mli_real *p0, *p1;            /* the hoisted node's products when the caller gives none */
     mli_real *x3;                 /* [X; 0; 0] for the other nodes that read the data */
     mli_real *r;                  /* the hoisted node's zero-input response at θ and at Δ */
+    mli_real *work;               /* the rules' workspace, mli_graph_work_size */
 } mli_tws;
 
 mli_tws *mli_tws_new(const mli_arch *a, int bmax);

@@ -1,0 +1,481 @@
+/* Conv: 2-D convolution (PyTorch's Conv2d, ONNX's Conv) of per-example C×H×W values into
+ * K×H'×W', H' = ⌊(H + pad_top + pad_bottom − dil_h·(kh − 1) − 1)/stride_h⌋ + 1 (W' alike):
+ *   y[k, oh, ow] = b[k] + Σ_{c ∈ group(k), a, b} W[k, c − c₀, a, b] · x[c, oh·s_h − p_t + a·d_h, ow·s_w − p_l + b·d_w]
+ * with zeros outside the input. Attributes (attr[]), in this order:
+ *   0 K (output channels)   1 kh   2 kw   3 stride_h   4 stride_w
+ *   5 pad_top   6 pad_left   7 pad_bottom   8 pad_right   (ONNX's pads: begins, then ends)
+ *   9 dilation_h   10 dilation_w   11 groups   12 bias (1: with a bias, 0: without)
+ * A stride, dilation or groups of 0 means 1 (ONNX's defaults). groups must divide C and K:
+ * output channel k reads the Cg = C/groups input channels of its group ⌊k/Kg⌋, Kg = K/groups
+ * (depthwise: groups = C). Tensors: weight K × Cg × kh × kw (role weight), then bias K — the
+ * state_dict names <name>.weight, <name>.bias of Conv2d.
+ *
+ * Every rule is im2col and GEMMs (OpenBLAS), one example at a time: the example's
+ * L·groups × P matrix of input patches, L = Cg·kh·kw, P = H'·W' (rows (c, a, b), columns the
+ * output positions), lives in the engine's workspace (ctx.work, mli_op.work_size), then per
+ * group Y_i = W col (M = Kg, N = P, K = L), dW += dY_i colᵀ, and dX_i = col2im(Wᵀ dY_i). The
+ * example-major layout N×K×H'×W' is then written directly, with no transpose.
+ *
+ * Per-example Jacobians: the block of row (c, i) is ∂z_c(x_i)/∂(W, b), a sum over the output
+ * positions, so the OUTER factorisation (g ⊗ x) does not apply: rows are EXPLICIT, jac_width =
+ * the node's parameter count K·L + K, and jac_backward costs one weight-gradient GEMM per row,
+ * 2·K·L·P flops (the forward cost of one example), k·B rows. */
+#include <math.h>
+#include <string.h>
+
+#include "io/err.h"
+#include "nn/op.h"
+
+#include <gsl/gsl_randist.h>
+
+typedef struct {
+    int C, H, W, K, Ho, Wo, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, g, bias;
+    int Cg, Kg, L, P; /* channels per group in and out, dot-product length, output positions */
+} conv_geom;
+
+static int one_if_zero(int v) { return v ? v : 1; }
+
+static conv_geom conv_get(const mli_node *n)
+{
+    const int *t = n->attr;
+    const mli_shape *s = &n->ishape[0];
+    conv_geom q = {.C = s->d[0], .H = s->d[1], .W = s->d[2], .K = t[0], .kh = t[1], .kw = t[2],
+                   .sh = one_if_zero(t[3]), .sw = one_if_zero(t[4]), .pt = t[5], .pl = t[6], .pb = t[7],
+                   .pr = t[8], .dh = one_if_zero(t[9]), .dw = one_if_zero(t[10]), .g = one_if_zero(t[11]),
+                   .bias = t[12]};
+    q.Ho = q.sh > 0 ? (q.H + q.pt + q.pb - q.dh * (q.kh - 1) - 1) / q.sh + 1 : 0;
+    q.Wo = q.sw > 0 ? (q.W + q.pl + q.pr - q.dw * (q.kw - 1) - 1) / q.sw + 1 : 0;
+    q.Cg = q.C / q.g;
+    q.Kg = q.K / q.g;
+    q.L = q.Cg * q.kh * q.kw;
+    q.P = q.Ho * q.Wo;
+    return q;
+}
+
+/* ---- the kernels: one example ---- */
+
+/* col[(c·kh + a)·kw + b, oh·W' + ow] = x[c, ih, iw] or 0 in the padding (C·kh·kw × P) */
+static void im2col(const conv_geom *q, const mli_real *x, mli_real *col)
+{
+    for (int c = 0; c < q->C; c++)
+        for (int a = 0; a < q->kh; a++)
+            for (int b = 0; b < q->kw; b++) {
+                mli_real *row = col + ((size_t)(c * q->kh + a) * q->kw + b) * q->P;
+                for (int oh = 0; oh < q->Ho; oh++) {
+                    int ih = oh * q->sh - q->pt + a * q->dh;
+                    mli_real *r = row + (size_t)oh * q->Wo;
+                    if (ih < 0 || ih >= q->H) {
+                        memset(r, 0, sizeof(mli_real) * (size_t)q->Wo);
+                        continue;
+                    }
+                    const mli_real *xr = x + ((size_t)c * q->H + ih) * q->W;
+                    for (int ow = 0; ow < q->Wo; ow++) {
+                        int iw = ow * q->sw - q->pl + b * q->dw;
+                        r[ow] = iw >= 0 && iw < q->W ? xr[iw] : 0;
+                    }
+                }
+            }
+}
+
+/* the adjoint of im2col: x = Σ of the patches in col (x overwritten, C×H×W) */
+static void col2im(const conv_geom *q, const mli_real *col, mli_real *x)
+{
+    memset(x, 0, sizeof(mli_real) * (size_t)q->C * q->H * q->W);
+    for (int c = 0; c < q->C; c++)
+        for (int a = 0; a < q->kh; a++)
+            for (int b = 0; b < q->kw; b++) {
+                const mli_real *row = col + ((size_t)(c * q->kh + a) * q->kw + b) * q->P;
+                for (int oh = 0; oh < q->Ho; oh++) {
+                    int ih = oh * q->sh - q->pt + a * q->dh;
+                    if (ih < 0 || ih >= q->H)
+                        continue;
+                    mli_real *xr = x + ((size_t)c * q->H + ih) * q->W;
+                    const mli_real *r = row + (size_t)oh * q->Wo;
+                    for (int ow = 0; ow < q->Wo; ow++) {
+                        int iw = ow * q->sw - q->pl + b * q->dw;
+                        if (iw >= 0 && iw < q->W)
+                            xr[iw] += r[ow];
+                    }
+                }
+            }
+}
+
+/* y[K, P] = alpha · W col + beta · y, one GEMM per group (M = Kg, N = P, K = L) */
+static void gemm_fwd(const conv_geom *q, mli_real *y, const mli_real *W, const mli_real *col, mli_real alpha,
+                     mli_real beta)
+{
+    for (int g = 0; g < q->g; g++)
+        MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, q->Kg, q->P, q->L, alpha, W + (size_t)g * q->Kg * q->L,
+                 q->L, col + (size_t)g * q->L * q->P, q->P, beta, y + (size_t)g * q->Kg * q->P, q->P);
+}
+
+/* dW[K, L] = dy[K, P] colᵀ + beta · dW */
+static void gemm_wgrad(const conv_geom *q, mli_real *dW, const mli_real *dy, const mli_real *col, mli_real beta)
+{
+    for (int g = 0; g < q->g; g++)
+        MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, q->Kg, q->L, q->P, 1, dy + (size_t)g * q->Kg * q->P, q->P,
+                 col + (size_t)g * q->L * q->P, q->P, beta, dW + (size_t)g * q->Kg * q->L, q->L);
+}
+
+/* col[C·kh·kw, P] = Wᵀ dy + beta · col (the patches' gradients; col2im sums them) */
+static void gemm_dcol(const conv_geom *q, mli_real *col, const mli_real *W, const mli_real *dy, mli_real beta)
+{
+    for (int g = 0; g < q->g; g++)
+        MLI_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, q->L, q->P, q->Kg, 1, W + (size_t)g * q->Kg * q->L, q->L,
+                 dy + (size_t)g * q->Kg * q->P, q->P, beta, col + (size_t)g * q->L * q->P, q->P);
+}
+
+/* y[k, ·] = b[k] at every position (b NULL: 0), so that the GEMM adds to it (beta = 1) */
+static void seed_bias(const conv_geom *q, mli_real *y, const mli_real *b)
+{
+    for (int k = 0; k < q->K; k++)
+        for (int p = 0; p < q->P; p++)
+            y[(size_t)k * q->P + p] = b ? b[k] : 0;
+}
+
+/* db[k] (+)= Σ_p dy[k, p] */
+static void bias_grad(const conv_geom *q, mli_real *db, const mli_real *dy, int accumulate)
+{
+    for (int k = 0; k < q->K; k++) {
+        mli_real s = accumulate ? db[k] : 0;
+        for (int p = 0; p < q->P; p++)
+            s += dy[(size_t)k * q->P + p];
+        db[k] = s;
+    }
+}
+
+/* ---- the operator ---------------------------------------------------------------------------- */
+
+static size_t in_size(const conv_geom *q) { return (size_t)q->C * q->H * q->W; }
+static size_t out_size(const conv_geom *q) { return (size_t)q->K * q->P; }
+static size_t w_size(const conv_geom *q) { return (size_t)q->K * q->L; }
+/* the bias view of tensor base (θ, a direction, a gradient), NULL without a bias */
+static mli_real *bias_view(const mli_node *n, const conv_geom *q, const mli_real *base)
+{
+    return q->bias && base ? mli_node_view(n, 1, base) : NULL;
+}
+
+static int conv_infer(mli_node *n)
+{
+    const int *t = n->attr;
+    if (n->nin != 1 || n->ishape[0].ndim != 3)
+        return mli_err(MLI_EUSAGE, "%s: Conv takes one input of C×H×W values", n->name);
+    for (int k = 0; k < 13; k++)
+        if (t[k] < 0)
+            return mli_err(MLI_EUSAGE, "%s: Conv attribute %d is negative (%d)", n->name, k, t[k]);
+    conv_geom q = conv_get(n);
+    if (q.K < 1 || q.kh < 1 || q.kw < 1)
+        return mli_err(MLI_EUSAGE, "%s: Conv needs positive output channels and kernel (%d, %d×%d)", n->name, q.K,
+                       q.kh, q.kw);
+    if (q.C % q.g || q.K % q.g)
+        return mli_err(MLI_EUSAGE, "%s: Conv groups %d do not divide the channels (%d in, %d out)", n->name, q.g, q.C,
+                       q.K);
+    if (q.bias > 1)
+        return mli_err(MLI_EUSAGE, "%s: Conv bias attribute %d is not 0 or 1", n->name, q.bias);
+    if (q.Ho < 1 || q.Wo < 1 || q.H + q.pt + q.pb < q.dh * (q.kh - 1) + 1 || q.W + q.pl + q.pr < q.dw * (q.kw - 1) + 1)
+        return mli_err(MLI_EUSAGE, "%s: Conv kernel %d×%d (dilation %d, %d) larger than the padded input %d×%d", n->name,
+                       q.kh, q.kw, q.dh, q.dw, q.H + q.pt + q.pb, q.W + q.pl + q.pr);
+    n->shape.ndim = 3;
+    n->shape.d[0] = q.K;
+    n->shape.d[1] = q.Ho;
+    n->shape.d[2] = q.Wo;
+    return MLI_OK;
+}
+
+static void conv_layout(mli_arch *a, mli_node *n)
+{
+    conv_geom q = conv_get(n);
+    int w[4] = {q.K, q.Cg, q.kh, q.kw};
+    mli_graph_tensor(a, n, "weight", 0, MLI_ROLE_WEIGHT, 4, w);
+    if (q.bias)
+        mli_graph_tensor(a, n, "bias", 0, MLI_ROLE_OTHER, 1, w);
+}
+
+static size_t conv_save(const mli_node *n, int bmax) { return 0; }
+
+/* one example's im2col matrix */
+static size_t conv_work(const mli_node *n)
+{
+    conv_geom q = conv_get(n);
+    return (size_t)q.C * q.kh * q.kw * q.P;
+}
+
+/* default: PyTorch's Conv2d, kaiming_uniform_(a = √5) = U(±1/√fan_in) for the weight and
+ * U(±1/√fan_in) for the bias, fan_in = Cg·kh·kw; xavier_uniform_ (fan_out = K·kh·kw) and
+ * kaiming_normal_ (fan_in) with zero bias, as Linear */
+static void conv_init(const mli_node *n, mli_init_type type, gsl_rng *rng, mli_real *theta, mli_real *bufs)
+{
+    if (!theta)
+        return;
+    conv_geom q = conv_get(n);
+    mli_real *W = mli_node_view(n, 0, theta), *b = bias_view(n, &q, theta);
+    double fin = q.L, fout = (double)q.K * q.kh * q.kw, bound = 1 / sqrt(fin);
+    for (size_t i = 0; i < w_size(&q); i++) {
+        if (type == MLI_INIT_DEFAULT)
+            W[i] = (mli_real)(bound * (2 * gsl_rng_uniform(rng) - 1));
+        else if (type == MLI_INIT_XAVIER)
+            W[i] = (mli_real)(sqrt(6.0 / (fin + fout)) * (2 * gsl_rng_uniform(rng) - 1));
+        else
+            W[i] = (mli_real)gsl_ran_gaussian_ziggurat(rng, sqrt(2.0 / fin));
+    }
+    for (int k = 0; b && k < q.K; k++)
+        b[k] = type == MLI_INIT_DEFAULT ? (mli_real)(bound * (2 * gsl_rng_uniform(rng) - 1)) : 0;
+}
+
+/* Y[nex, K, P] = W * X + b for nex examples (b NULL: no bias) */
+static void conv_apply(const conv_geom *q, mli_real *Y, const mli_real *X, const mli_real *W, const mli_real *b,
+                       int nex, mli_real *col)
+{
+    for (int i = 0; i < nex; i++) {
+        mli_real *y = Y + (size_t)i * out_size(q);
+        im2col(q, X + (size_t)i * in_size(q), col);
+        seed_bias(q, y, b);
+        gemm_fwd(q, y, W, col, 1, 1);
+    }
+}
+
+/* dX[nex, C, H, W] = the adjoint of W * · applied to dY */
+static void conv_adjoint(const conv_geom *q, mli_real *dX, const mli_real *dY, const mli_real *W, int nex,
+                         mli_real *col)
+{
+    for (int i = 0; i < nex; i++) {
+        gemm_dcol(q, col, W, dY + (size_t)i * out_size(q), 0);
+        col2im(q, col, dX + (size_t)i * in_size(q));
+    }
+}
+
+/* dW (+)= Σ_i dY_i col(X_i)ᵀ, db (+)= Σ dY (db NULL: none) over nex examples */
+static void conv_wgrad(const conv_geom *q, mli_real *dW, mli_real *db, const mli_real *dY, const mli_real *X,
+                       int nex, int accumulate, mli_real *col)
+{
+    for (int i = 0; i < nex; i++) {
+        const mli_real *dy = dY + (size_t)i * out_size(q);
+        im2col(q, X + (size_t)i * in_size(q), col);
+        gemm_wgrad(q, dW, dy, col, accumulate || i ? 1 : 0);
+        if (db)
+            bias_grad(q, db, dy, accumulate || i);
+    }
+}
+
+/* y = W * x + b */
+static void conv_forward(const mli_node *n, mli_opctx *c)
+{
+    conv_geom q = conv_get(n);
+    conv_apply(&q, c->y, c->x[0], mli_node_view(n, 0, c->theta), bias_view(n, &q, c->theta), c->B, c->work);
+}
+
+/* dW = Σ dy ⊗ patches, db = Σ dy, dx = the adjoint on dy */
+static void conv_backward(const mli_node *n, mli_opctx *c)
+{
+    conv_geom q = conv_get(n);
+    if (c->grad)
+        conv_wgrad(&q, mli_node_view(n, 0, c->grad), bias_view(n, &q, c->grad), c->dy, c->x[0], c->B, 0, c->work);
+    if (c->dx[0])
+        conv_adjoint(&q, c->dx[0], c->dy, mli_node_view(n, 0, c->theta), c->B, c->work);
+}
+
+/* Taylor mode: the convolution is bilinear in (W, x), so along θ + αΔ, blocks [X0; X1; X2]:
+ *   Y0 = W*X0 + b,  Y1 = W*X1 + ΔW*X0 + Δb,  Y2 = W*X2 + 2 ΔW*X1
+ * per example: three im2cols, five GEMMs */
+static void conv_tangent(const mli_node *n, mli_opctx *c)
+{
+    conv_geom q = conv_get(n);
+    const mli_real *W = mli_node_view(n, 0, c->theta), *dW = mli_node_view(n, 0, c->dir);
+    const mli_real *b = bias_view(n, &q, c->theta), *db = bias_view(n, &q, c->dir);
+    size_t bi = (size_t)c->B * in_size(&q), bo = (size_t)c->B * out_size(&q);
+    mli_real *col = c->work;
+    for (int i = 0; i < c->B; i++) {
+        const mli_real *x = c->x[0] + (size_t)i * in_size(&q);
+        mli_real *y0 = c->y + (size_t)i * out_size(&q), *y1 = y0 + bo, *y2 = y1 + bo;
+        im2col(&q, x, col);
+        seed_bias(&q, y0, b);
+        gemm_fwd(&q, y0, W, col, 1, 1);
+        seed_bias(&q, y1, db);
+        gemm_fwd(&q, y1, dW, col, 1, 1);
+        im2col(&q, x + bi, col);
+        gemm_fwd(&q, y1, W, col, 1, 1);
+        gemm_fwd(&q, y2, dW, col, 2, 0);
+        im2col(&q, x + 2 * bi, col);
+        gemm_fwd(&q, y2, W, col, 1, 1);
+    }
+}
+
+/* y = W * x (the bias is the response to a zero input: x NULL gives b at every position of
+ * one example) */
+static void conv_hoist(const mli_node *n, mli_opctx *c)
+{
+    conv_geom q = conv_get(n);
+    if (!c->x[0]) {
+        seed_bias(&q, c->y, bias_view(n, &q, c->theta));
+        return;
+    }
+    conv_apply(&q, c->y, c->x[0], mli_node_view(n, 0, c->theta), NULL, c->B, c->work);
+}
+
+/* [Y; R{Y}] from [X; R{X}] (X alone when !has_r): Y = W*X + b, R{Y} = W*R{X} + U*X + u_b */
+static void conv_rop_forward(const mli_node *n, mli_opctx *c)
+{
+    conv_geom q = conv_get(n);
+    const mli_real *W = mli_node_view(n, 0, c->theta), *U = mli_node_view(n, 0, c->dir);
+    const mli_real *b = bias_view(n, &q, c->theta), *ub = bias_view(n, &q, c->dir);
+    size_t bi = (size_t)c->B * in_size(&q), bo = (size_t)c->B * out_size(&q);
+    for (int i = 0; i < c->B; i++) {
+        const mli_real *x = c->x[0] + (size_t)i * in_size(&q);
+        mli_real *y = c->y + (size_t)i * out_size(&q), *ry = y + bo;
+        im2col(&q, x, c->work);
+        seed_bias(&q, y, b);
+        gemm_fwd(&q, y, W, c->work, 1, 1);
+        seed_bias(&q, ry, ub);
+        gemm_fwd(&q, ry, U, c->work, 1, 1);
+        if (c->has_r[0]) {
+            im2col(&q, x + bi, c->work);
+            gemm_fwd(&q, ry, W, c->work, 1, 1);
+        }
+    }
+}
+
+/* From G = [R{dY}; dY]: R{dW} = Σ R{dY} ⊗ patches(X) + dY ⊗ patches(R{X}), R{db} = Σ R{dY};
+ * R{dX} = adjoint_W(R{dY}) + adjoint_U(dY), and dX = adjoint_W(dY) if wanted */
+static void conv_rop_backward(const mli_node *n, mli_opctx *c)
+{
+    conv_geom q = conv_get(n);
+    const mli_real *W = mli_node_view(n, 0, c->theta), *U = mli_node_view(n, 0, c->dir);
+    size_t bi = (size_t)c->B * in_size(&q), bo = (size_t)c->B * out_size(&q);
+    const mli_real *RdY = c->dy, *dY = c->dy + bo;
+    mli_real *RdW = mli_node_view(n, 0, c->grad), *Rdb = bias_view(n, &q, c->grad), *col = c->work;
+    conv_wgrad(&q, RdW, Rdb, RdY, c->x[0], c->B, 0, col);
+    if (c->has_r[0])
+        conv_wgrad(&q, RdW, NULL, dY, c->x[0] + bi, c->B, 1, col);
+    if (!c->dx[0])
+        return;
+    for (int i = 0; i < c->B; i++) {
+        gemm_dcol(&q, col, W, RdY + (size_t)i * out_size(&q), 0);
+        gemm_dcol(&q, col, U, dY + (size_t)i * out_size(&q), 1);
+        col2im(&q, col, c->dx[0] + (size_t)i * in_size(&q));
+    }
+    if (c->want_dx[0])
+        conv_adjoint(&q, c->dx[0] + bi, dY, W, c->B, col);
+}
+
+/* R{dW} reads dY when R{X} ≠ 0, R{dX} whenever dX is wanted (then the input has an R block) */
+static int conv_rop_reads_grad(const mli_node *n, const int *has_r) { return has_r[0]; }
+
+/* F = 2·P·K·L per example, the forward GEMMs; the multiples of Linear's (hvp.h) */
+static double conv_flops(const mli_node *n, double examples, int hvp, int has_r, int want_dx)
+{
+    conv_geom q = conv_get(n);
+    double F = 2 * examples * q.P * (double)q.K * q.L;
+    if (hvp)
+        return has_r ? 7 * F + (want_dx ? F : 0) : 3 * F;
+    return has_r ? 3 * F : 2 * F;
+}
+
+static mli_jac_form conv_jac_form(const mli_node *n) { return MLI_JAC_EXPLICIT; }
+static size_t conv_jac_width(const mli_node *n)
+{
+    conv_geom q = conv_get(n);
+    return w_size(&q) + (q.bias ? (size_t)q.K : 0);
+}
+
+/* rows r = c·B + i: dx (all rows) by the adjoint, then each row's (dW, db) block from the
+ * patches of example i, built once for its k rows */
+static void conv_jac_backward(const mli_node *n, mli_opctx *c)
+{
+    conv_geom q = conv_get(n);
+    const mli_real *W = mli_node_view(n, 0, c->theta);
+    if (c->dx[0])
+        conv_adjoint(&q, c->dx[0], c->dy, W, c->rows, c->work);
+    size_t wd = conv_jac_width(n);
+    int k = c->rows / c->B;
+    for (int i = 0; i < c->B; i++) {
+        im2col(&q, c->x[0] + (size_t)i * in_size(&q), c->work);
+        for (int o = 0; o < k; o++) {
+            size_t r = (size_t)o * c->B + i;
+            const mli_real *dy = c->dy + r * out_size(&q);
+            mli_real *row = c->fac + r * wd;
+            gemm_wgrad(&q, row, dy, c->work, 0);
+            if (q.bias)
+                bias_grad(&q, row + w_size(&q), dy, 0);
+        }
+    }
+}
+
+/* Output channels are units (pout, with the bias); input channels are permuted by pin.
+ * groups = 1: any permutations. groups > 1: output u reads input channel g(u)·Cg + v, so the
+ * permutations must move whole groups alike — pin must map group g(u)'s channels onto group
+ * g(pout[u])'s, keeping their order within; a weight that would read across groups is set
+ * to NaN, so that a misuse shows instead of computing another network. (The permutation
+ * control permutes the hidden units of FCNets only today.) */
+static void conv_permute(const mli_node *n, const int *pin, const int *pout, const mli_real *theta,
+                         const mli_real *bufs, mli_real *theta_out, mli_real *bufs_out)
+{
+    conv_geom q = conv_get(n);
+    int kk = q.kh * q.kw;
+    const mli_real *W = mli_node_view(n, 0, theta), *b = bias_view(n, &q, theta);
+    mli_real *qW = mli_node_view(n, 0, theta_out), *qb = bias_view(n, &q, theta_out);
+    for (int u = 0; u < q.K; u++) {
+        int su = pout ? pout[u] : u, gu = u / q.Kg, gs = su / q.Kg;
+        for (int v = 0; v < q.Cg; v++) {
+            int j = gu * q.Cg + v, src = (pin ? pin[j] : j) - gs * q.Cg;
+            for (int t = 0; t < kk; t++)
+                qW[((size_t)u * q.Cg + v) * kk + t] =
+                    src >= 0 && src < q.Cg ? W[((size_t)su * q.Cg + src) * kk + t] : (mli_real)NAN;
+        }
+        if (b)
+            qb[u] = b[su];
+    }
+}
+
+/* The float engine's y = b + Σ w·x over the L = Cg·kh·kw terms of the patch (padding: exact
+ * zeros), w = w₀ + αΔw rounded: as Linear's dot product of length L, (L + 4)·Σ|w||h| to first
+ * order in u, plus the propagated input error Σ|w| e. One example, in double. */
+static void conv_reeval(const mli_node *n, const mli_real *t0, const mli_real *t1, const mli_real *bufs,
+                        double alpha, const double *const *hin, const double *const *ein, double *ho, double *eo)
+{
+    conv_geom q = conv_get(n);
+    double aa = fabs(alpha);
+    const mli_real *W0 = mli_node_view(n, 0, t0), *W1 = mli_node_view(n, 0, t1);
+    const mli_real *B0 = bias_view(n, &q, t0), *B1 = bias_view(n, &q, t1);
+    const double *h = hin[0], *e = ein[0];
+    for (int k = 0; k < q.K; k++)
+        for (int oh = 0; oh < q.Ho; oh++)
+            for (int ow = 0; ow < q.Wo; ow++) {
+                double b0 = B0 ? B0[k] : 0, db = B1 ? (double)B1[k] - b0 : 0;
+                double s = b0 + alpha * db, sa = fabs(b0) + aa * fabs(db), se = 0;
+                for (int v = 0; v < q.Cg; v++)
+                    for (int a = 0; a < q.kh; a++)
+                        for (int bb = 0; bb < q.kw; bb++) {
+                            int ih = oh * q.sh - q.pt + a * q.dh, iw = ow * q.sw - q.pl + bb * q.dw;
+                            if (ih < 0 || ih >= q.H || iw < 0 || iw >= q.W)
+                                continue;
+                            size_t wi = (((size_t)k * q.Cg + v) * q.kh + a) * q.kw + bb;
+                            size_t xi = ((size_t)((k / q.Kg) * q.Cg + v) * q.H + ih) * q.W + iw;
+                            double w0 = W0[wi], dw = (double)W1[wi] - w0, wa = fabs(w0) + aa * fabs(dw);
+                            s += (w0 + alpha * dw) * h[xi];
+                            sa += wa * fabs(h[xi]);
+                            se += wa * e[xi];
+                        }
+                size_t o = ((size_t)k * q.Ho + oh) * q.Wo + ow;
+                ho[o] = s;
+                eo[o] = se + (q.L + 4) * sa;
+            }
+}
+
+/* the exact analysis handles chains of dense Linear only */
+static mli_pwl_role conv_pwl(const mli_node *n) { return MLI_PWL_NONE; }
+
+const mli_op mli_op_conv = {
+    /* structure */
+    .name = "Conv", .infer = conv_infer, .layout = conv_layout, .save_size = conv_save, .init = conv_init,
+    /* first order */
+    .forward = conv_forward, .backward = conv_backward,
+    /* Taylor mode */
+    .tangent = conv_tangent, .hoist = conv_hoist,
+    /* R-op */
+    .rop_forward = conv_rop_forward, .rop_backward = conv_rop_backward, .rop_const_input = 1,
+    .rop_reads_grad = conv_rop_reads_grad, .flops = conv_flops,
+    /* Jacobians */
+    .jac_form = conv_jac_form, .jac_width = conv_jac_width, .jac_backward = conv_jac_backward,
+    /* the controls, the re-evaluation, the exact analysis, the workspace */
+    .units = 1, .permute = conv_permute, .reeval = conv_reeval, .pwl = conv_pwl, .work_size = conv_work,
+};
