@@ -10,11 +10,15 @@
  * (depthwise: groups = C). Tensors: weight K × Cg × kh × kw (role weight), then bias K — the
  * state_dict names <name>.weight, <name>.bias of Conv2d.
  *
- * Every rule is im2col and GEMMs (OpenBLAS), one example at a time: the example's
- * L·groups × P matrix of input patches, L = Cg·kh·kw, P = H'·W' (rows (c, a, b), columns the
- * output positions), lives in the engine's workspace (ctx.work, mli_op.work_size), then per
- * group Y_i = W col (M = Kg, N = P, K = L), dW += dY_i colᵀ, and dX_i = col2im(Wᵀ dY_i). The
- * example-major layout N×K×H'×W' is then written directly, with no transpose.
+ * Every rule is im2col and GEMMs (OpenBLAS) over chunks of n_c examples: the chunk's matrix
+ * of input patches col[L·groups, n_c·P], L = Cg·kh·kw, P = H'·W' (rows (c, a, b), columns the
+ * output positions of example after example), then per group one GEMM for the chunk —
+ * T = W col (M = Kg, N = n_c·P, K = L), dW += dYᵀ-ordered T colᵀ (K = n_c·P), dcol = Wᵀ T —
+ * with T[K, n_c·P] the chunk's outputs or output gradients channel-major; T is then added
+ * into (or gathered from) the example-major N×K×H'×W' values, a copy of K·P reals per
+ * example against 2·K·L·P flops. n_c ≈ 1024/P (1 for 32×32 maps, 16 for 8×8 ones), so that
+ * the GEMMs stay large whatever the map size; col and T live in the engine's workspace
+ * (ctx.work, mli_op.work_size = (C·kh·kw + K)·n_c·P reals), never allocated in a rule.
  *
  * Per-example Jacobians: the block of row (c, i) is ∂z_c(x_i)/∂(W, b), a sum over the output
  * positions, so the OUTER factorisation (g ⊗ x) does not apply: rows are EXPLICIT, jac_width =
@@ -52,15 +56,38 @@ static conv_geom conv_get(const mli_node *n)
     return q;
 }
 
-/* ---- the kernels: one example ---- */
+/* ---- the kernels ---- */
 
-/* col[(c·kh + a)·kw + b, oh·W' + ow] = x[c, ih, iw] or 0 in the padding (C·kh·kw × P) */
-static void im2col(const conv_geom *q, const mli_real *x, mli_real *col)
+#define CONV_COLS 1024 /* columns of a chunk's GEMMs (n_c·P), about */
+
+/* examples per chunk */
+static int conv_chunk(const conv_geom *q)
+{
+    int c = (CONV_COLS + q->P - 1) / q->P;
+    return c < 1 ? 1 : c;
+}
+
+/* the output columns [*o0, *o1) whose input column ow·s − p + b·d lies inside [0, n) */
+static void inside(int n, int s, int p, int bd, int nout, int *o0, int *o1)
+{
+    int lo = p - bd, hi = n + p - bd; /* ow·s ∈ [lo, hi) */
+    *o0 = lo <= 0 ? 0 : (lo + s - 1) / s;
+    *o1 = hi <= 0 ? 0 : (hi + s - 1) / s;
+    *o0 = *o0 > nout ? nout : *o0;
+    *o1 = *o1 > nout ? nout : *o1 < *o0 ? *o0 : *o1;
+}
+
+/* col[(c·kh + a)·kw + b, oh·W' + ow] = x[c, ih, iw] or 0 in the padding: one example's
+ * C·kh·kw × P patches, rows ld apart. The columns inside the input are found once per (a, b):
+ * no test per element, a plain copy at stride 1. */
+static void im2col(const conv_geom *q, const mli_real *x, mli_real *col, size_t ld)
 {
     for (int c = 0; c < q->C; c++)
         for (int a = 0; a < q->kh; a++)
             for (int b = 0; b < q->kw; b++) {
-                mli_real *row = col + ((size_t)(c * q->kh + a) * q->kw + b) * q->P;
+                mli_real *row = col + ((size_t)(c * q->kh + a) * q->kw + b) * ld;
+                int o0, o1, off = b * q->dw - q->pl;
+                inside(q->W, q->sw, q->pl, b * q->dw, q->Wo, &o0, &o1);
                 for (int oh = 0; oh < q->Ho; oh++) {
                     int ih = oh * q->sh - q->pt + a * q->dh;
                     mli_real *r = row + (size_t)oh * q->Wo;
@@ -68,87 +95,188 @@ static void im2col(const conv_geom *q, const mli_real *x, mli_real *col)
                         memset(r, 0, sizeof(mli_real) * (size_t)q->Wo);
                         continue;
                     }
-                    const mli_real *xr = x + ((size_t)c * q->H + ih) * q->W;
-                    for (int ow = 0; ow < q->Wo; ow++) {
-                        int iw = ow * q->sw - q->pl + b * q->dw;
-                        r[ow] = iw >= 0 && iw < q->W ? xr[iw] : 0;
-                    }
+                    const mli_real *xr = x + ((size_t)c * q->H + ih) * q->W + off;
+                    for (int ow = 0; ow < o0; ow++)
+                        r[ow] = 0;
+                    if (q->sw == 1)
+                        memcpy(r + o0, xr + o0, sizeof(mli_real) * (size_t)(o1 - o0));
+                    else
+                        for (int ow = o0; ow < o1; ow++)
+                            r[ow] = xr[ow * q->sw];
+                    for (int ow = o1; ow < q->Wo; ow++)
+                        r[ow] = 0;
                 }
             }
 }
 
 /* the adjoint of im2col: x = Σ of the patches in col (x overwritten, C×H×W) */
-static void col2im(const conv_geom *q, const mli_real *col, mli_real *x)
+static void col2im(const conv_geom *q, const mli_real *col, size_t ld, mli_real *x)
 {
     memset(x, 0, sizeof(mli_real) * (size_t)q->C * q->H * q->W);
     for (int c = 0; c < q->C; c++)
         for (int a = 0; a < q->kh; a++)
             for (int b = 0; b < q->kw; b++) {
-                const mli_real *row = col + ((size_t)(c * q->kh + a) * q->kw + b) * q->P;
+                const mli_real *row = col + ((size_t)(c * q->kh + a) * q->kw + b) * ld;
+                int o0, o1, off = b * q->dw - q->pl;
+                inside(q->W, q->sw, q->pl, b * q->dw, q->Wo, &o0, &o1);
                 for (int oh = 0; oh < q->Ho; oh++) {
                     int ih = oh * q->sh - q->pt + a * q->dh;
                     if (ih < 0 || ih >= q->H)
                         continue;
-                    mli_real *xr = x + ((size_t)c * q->H + ih) * q->W;
+                    mli_real *xr = x + ((size_t)c * q->H + ih) * q->W + off;
                     const mli_real *r = row + (size_t)oh * q->Wo;
-                    for (int ow = 0; ow < q->Wo; ow++) {
-                        int iw = ow * q->sw - q->pl + b * q->dw;
-                        if (iw >= 0 && iw < q->W)
-                            xr[iw] += r[ow];
-                    }
+                    if (q->sw == 1)
+                        for (int ow = o0; ow < o1; ow++)
+                            xr[ow] += r[ow];
+                    else
+                        for (int ow = o0; ow < o1; ow++)
+                            xr[ow * q->sw] += r[ow];
                 }
             }
 }
 
-/* y[K, P] = alpha · W col + beta · y, one GEMM per group (M = Kg, N = P, K = L) */
-static void gemm_fwd(const conv_geom *q, mli_real *y, const mli_real *W, const mli_real *col, mli_real alpha,
-                     mli_real beta)
+static size_t in_size(const conv_geom *q) { return (size_t)q->C * q->H * q->W; }
+static size_t out_size(const conv_geom *q) { return (size_t)q->K * q->P; }
+static size_t w_size(const conv_geom *q) { return (size_t)q->K * q->L; }
+
+/* col[C·kh·kw, nc·P] = the patches of the nc examples at X */
+static void chunk_cols(const conv_geom *q, const mli_real *X, int nc, mli_real *col)
+{
+    for (int j = 0; j < nc; j++)
+        im2col(q, X + (size_t)j * in_size(q), col + (size_t)j * q->P, (size_t)nc * q->P);
+}
+
+/* X[nc, C, H, W] = col2im of each example's columns */
+static void chunk_uncols(const conv_geom *q, const mli_real *col, int nc, mli_real *X)
+{
+    for (int j = 0; j < nc; j++)
+        col2im(q, col + (size_t)j * q->P, (size_t)nc * q->P, X + (size_t)j * in_size(q));
+}
+
+/* T[K, nc·P] = the nc examples' values Y[nc, K, P], channel-major */
+static void chunk_gather(const conv_geom *q, const mli_real *Y, int nc, mli_real *T)
+{
+    size_t ld = (size_t)nc * q->P;
+    for (int j = 0; j < nc; j++)
+        for (int k = 0; k < q->K; k++)
+            memcpy(T + k * ld + (size_t)j * q->P, Y + (size_t)j * out_size(q) + (size_t)k * q->P,
+                   sizeof(mli_real) * (size_t)q->P);
+}
+
+/* Y[nc, K, P] += alpha · W col: T = W col per group (M = Kg, N = nc·P, K = L), then added in */
+static void chunk_fwd(const conv_geom *q, mli_real *Y, const mli_real *W, const mli_real *col, int nc, mli_real alpha,
+                      mli_real *T)
+{
+    size_t ld = (size_t)nc * q->P;
+    for (int g = 0; g < q->g; g++)
+        MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, q->Kg, (int)ld, q->L, alpha, W + (size_t)g * q->Kg * q->L,
+                 q->L, col + (size_t)g * q->L * ld, (int)ld, 0, T + (size_t)g * q->Kg * ld, (int)ld);
+    for (int j = 0; j < nc; j++)
+        for (int k = 0; k < q->K; k++) {
+            mli_real *y = Y + (size_t)j * out_size(q) + (size_t)k * q->P;
+            const mli_real *t = T + k * ld + (size_t)j * q->P;
+            for (int p = 0; p < q->P; p++)
+                y[p] += t[p];
+        }
+}
+
+/* dW[K, L] = T colᵀ + beta · dW, T[K, ld] (M = Kg, N = L, K = ld: the chunk's positions) */
+static void gemm_wgrad(const conv_geom *q, mli_real *dW, const mli_real *T, const mli_real *col, size_t ld,
+                       mli_real beta)
 {
     for (int g = 0; g < q->g; g++)
-        MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, q->Kg, q->P, q->L, alpha, W + (size_t)g * q->Kg * q->L,
-                 q->L, col + (size_t)g * q->L * q->P, q->P, beta, y + (size_t)g * q->Kg * q->P, q->P);
+        MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, q->Kg, q->L, (int)ld, 1, T + (size_t)g * q->Kg * ld, (int)ld,
+                 col + (size_t)g * q->L * ld, (int)ld, beta, dW + (size_t)g * q->Kg * q->L, q->L);
 }
 
-/* dW[K, L] = dy[K, P] colᵀ + beta · dW */
-static void gemm_wgrad(const conv_geom *q, mli_real *dW, const mli_real *dy, const mli_real *col, mli_real beta)
+/* col[C·kh·kw, ld] = Wᵀ T + beta · col: the patches' gradients (col2im sums them) */
+static void gemm_dcol(const conv_geom *q, mli_real *col, const mli_real *W, const mli_real *T, size_t ld, mli_real beta)
 {
     for (int g = 0; g < q->g; g++)
-        MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, q->Kg, q->L, q->P, 1, dy + (size_t)g * q->Kg * q->P, q->P,
-                 col + (size_t)g * q->L * q->P, q->P, beta, dW + (size_t)g * q->Kg * q->L, q->L);
+        MLI_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, q->L, (int)ld, q->Kg, 1, W + (size_t)g * q->Kg * q->L, q->L,
+                 T + (size_t)g * q->Kg * ld, (int)ld, beta, col + (size_t)g * q->L * ld, (int)ld);
 }
 
-/* col[C·kh·kw, P] = Wᵀ dy + beta · col (the patches' gradients; col2im sums them) */
-static void gemm_dcol(const conv_geom *q, mli_real *col, const mli_real *W, const mli_real *dy, mli_real beta)
+/* y[i, k, ·] = b[k] at every position of nex examples (b NULL: 0); the GEMMs add to it */
+static void seed_bias(const conv_geom *q, mli_real *Y, const mli_real *b, int nex)
 {
-    for (int g = 0; g < q->g; g++)
-        MLI_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, q->L, q->P, q->Kg, 1, W + (size_t)g * q->Kg * q->L, q->L,
-                 dy + (size_t)g * q->Kg * q->P, q->P, beta, col + (size_t)g * q->L * q->P, q->P);
+    for (int i = 0; i < nex; i++)
+        for (int k = 0; k < q->K; k++)
+            for (int p = 0; p < q->P; p++)
+                Y[(size_t)i * out_size(q) + (size_t)k * q->P + p] = b ? b[k] : 0;
 }
 
-/* y[k, ·] = b[k] at every position (b NULL: 0), so that the GEMM adds to it (beta = 1) */
-static void seed_bias(const conv_geom *q, mli_real *y, const mli_real *b)
-{
-    for (int k = 0; k < q->K; k++)
-        for (int p = 0; p < q->P; p++)
-            y[(size_t)k * q->P + p] = b ? b[k] : 0;
-}
-
-/* db[k] (+)= Σ_p dy[k, p] */
-static void bias_grad(const conv_geom *q, mli_real *db, const mli_real *dy, int accumulate)
+/* db[k] = Σ_{i, p} dY[i, k, p] over nex examples */
+static void bias_grad(const conv_geom *q, mli_real *db, const mli_real *dY, int nex)
 {
     for (int k = 0; k < q->K; k++) {
-        mli_real s = accumulate ? db[k] : 0;
-        for (int p = 0; p < q->P; p++)
-            s += dy[(size_t)k * q->P + p];
+        mli_real s = 0;
+        for (int i = 0; i < nex; i++)
+            for (int p = 0; p < q->P; p++)
+                s += dY[(size_t)i * out_size(q) + (size_t)k * q->P + p];
         db[k] = s;
+    }
+}
+
+/* The workspace: col (C·kh·kw × n_c·P), then T (K × n_c·P) */
+typedef struct {
+    mli_real *col, *T;
+} conv_work_views;
+
+static conv_work_views work_views(const conv_geom *q, mli_real *work)
+{
+    conv_work_views v = {work, work + (size_t)q->C * q->kh * q->kw * conv_chunk(q) * q->P};
+    return v;
+}
+
+/* the chunks of nex examples: i0 = 0, nc, 2nc, … */
+#define FOR_CHUNKS(q, nex, i0, nc)                                                                             \
+    for (int i0 = 0, nc = conv_chunk(q) < (nex) ? conv_chunk(q) : (nex); i0 < (nex);                          \
+         i0 += nc, nc = conv_chunk(q) < (nex) - i0 ? conv_chunk(q) : (nex) - i0)
+
+/* Y[nex] += W * X */
+static void conv_acc(const conv_geom *q, mli_real *Y, const mli_real *X, const mli_real *W, mli_real alpha, int nex,
+                     mli_real *work)
+{
+    conv_work_views v = work_views(q, work);
+    FOR_CHUNKS(q, nex, i0, nc) {
+        chunk_cols(q, X + (size_t)i0 * in_size(q), nc, v.col);
+        chunk_fwd(q, Y + (size_t)i0 * out_size(q), W, v.col, nc, alpha, v.T);
+    }
+}
+
+/* dX[nex] = the adjoint of W * (U * when U is not NULL: + Uᵀ-adjoint of dU) applied to dY:
+ * dX = adj_W(dY) + adj_U(dU) */
+static void conv_adjoint(const conv_geom *q, mli_real *dX, const mli_real *dY, const mli_real *W,
+                         const mli_real *dU, const mli_real *U, int nex, mli_real *work)
+{
+    conv_work_views v = work_views(q, work);
+    FOR_CHUNKS(q, nex, i0, nc) {
+        size_t ld = (size_t)nc * q->P;
+        chunk_gather(q, dY + (size_t)i0 * out_size(q), nc, v.T);
+        gemm_dcol(q, v.col, W, v.T, ld, 0);
+        if (U) {
+            chunk_gather(q, dU + (size_t)i0 * out_size(q), nc, v.T);
+            gemm_dcol(q, v.col, U, v.T, ld, 1);
+        }
+        chunk_uncols(q, v.col, nc, dX + (size_t)i0 * in_size(q));
+    }
+}
+
+/* dW (+)= Σ_i dY_i patches(X_i)ᵀ over nex examples (accumulate: add to dW) */
+static void conv_wgrad(const conv_geom *q, mli_real *dW, const mli_real *dY, const mli_real *X, int nex,
+                       int accumulate, mli_real *work)
+{
+    conv_work_views v = work_views(q, work);
+    FOR_CHUNKS(q, nex, i0, nc) {
+        chunk_cols(q, X + (size_t)i0 * in_size(q), nc, v.col);
+        chunk_gather(q, dY + (size_t)i0 * out_size(q), nc, v.T);
+        gemm_wgrad(q, dW, v.T, v.col, (size_t)nc * q->P, accumulate || i0 ? 1 : 0);
     }
 }
 
 /* ---- the operator ---------------------------------------------------------------------------- */
 
-static size_t in_size(const conv_geom *q) { return (size_t)q->C * q->H * q->W; }
-static size_t out_size(const conv_geom *q) { return (size_t)q->K * q->P; }
-static size_t w_size(const conv_geom *q) { return (size_t)q->K * q->L; }
 /* the bias view of tensor base (θ, a direction, a gradient), NULL without a bias */
 static mli_real *bias_view(const mli_node *n, const conv_geom *q, const mli_real *base)
 {
@@ -193,11 +321,11 @@ static void conv_layout(mli_arch *a, mli_node *n)
 
 static size_t conv_save(const mli_node *n, int bmax) { return 0; }
 
-/* one example's im2col matrix */
+/* a chunk's patches and outputs */
 static size_t conv_work(const mli_node *n)
 {
     conv_geom q = conv_get(n);
-    return (size_t)q.C * q.kh * q.kw * q.P;
+    return ((size_t)q.C * q.kh * q.kw + (size_t)q.K) * conv_chunk(&q) * q.P;
 }
 
 /* default: PyTorch's Conv2d, kaiming_uniform_(a = √5) = U(±1/√fan_in) for the weight and
@@ -222,81 +350,51 @@ static void conv_init(const mli_node *n, mli_init_type type, gsl_rng *rng, mli_r
         b[k] = type == MLI_INIT_DEFAULT ? (mli_real)(bound * (2 * gsl_rng_uniform(rng) - 1)) : 0;
 }
 
-/* Y[nex, K, P] = W * X + b for nex examples (b NULL: no bias) */
-static void conv_apply(const conv_geom *q, mli_real *Y, const mli_real *X, const mli_real *W, const mli_real *b,
-                       int nex, mli_real *col)
-{
-    for (int i = 0; i < nex; i++) {
-        mli_real *y = Y + (size_t)i * out_size(q);
-        im2col(q, X + (size_t)i * in_size(q), col);
-        seed_bias(q, y, b);
-        gemm_fwd(q, y, W, col, 1, 1);
-    }
-}
-
-/* dX[nex, C, H, W] = the adjoint of W * · applied to dY */
-static void conv_adjoint(const conv_geom *q, mli_real *dX, const mli_real *dY, const mli_real *W, int nex,
-                         mli_real *col)
-{
-    for (int i = 0; i < nex; i++) {
-        gemm_dcol(q, col, W, dY + (size_t)i * out_size(q), 0);
-        col2im(q, col, dX + (size_t)i * in_size(q));
-    }
-}
-
-/* dW (+)= Σ_i dY_i col(X_i)ᵀ, db (+)= Σ dY (db NULL: none) over nex examples */
-static void conv_wgrad(const conv_geom *q, mli_real *dW, mli_real *db, const mli_real *dY, const mli_real *X,
-                       int nex, int accumulate, mli_real *col)
-{
-    for (int i = 0; i < nex; i++) {
-        const mli_real *dy = dY + (size_t)i * out_size(q);
-        im2col(q, X + (size_t)i * in_size(q), col);
-        gemm_wgrad(q, dW, dy, col, accumulate || i ? 1 : 0);
-        if (db)
-            bias_grad(q, db, dy, accumulate || i);
-    }
-}
-
 /* y = W * x + b */
 static void conv_forward(const mli_node *n, mli_opctx *c)
 {
     conv_geom q = conv_get(n);
-    conv_apply(&q, c->y, c->x[0], mli_node_view(n, 0, c->theta), bias_view(n, &q, c->theta), c->B, c->work);
+    seed_bias(&q, c->y, bias_view(n, &q, c->theta), c->B);
+    conv_acc(&q, c->y, c->x[0], mli_node_view(n, 0, c->theta), 1, c->B, c->work);
 }
 
 /* dW = Σ dy ⊗ patches, db = Σ dy, dx = the adjoint on dy */
 static void conv_backward(const mli_node *n, mli_opctx *c)
 {
     conv_geom q = conv_get(n);
-    if (c->grad)
-        conv_wgrad(&q, mli_node_view(n, 0, c->grad), bias_view(n, &q, c->grad), c->dy, c->x[0], c->B, 0, c->work);
+    if (c->grad) {
+        conv_wgrad(&q, mli_node_view(n, 0, c->grad), c->dy, c->x[0], c->B, 0, c->work);
+        if (q.bias)
+            bias_grad(&q, bias_view(n, &q, c->grad), c->dy, c->B);
+    }
     if (c->dx[0])
-        conv_adjoint(&q, c->dx[0], c->dy, mli_node_view(n, 0, c->theta), c->B, c->work);
+        conv_adjoint(&q, c->dx[0], c->dy, mli_node_view(n, 0, c->theta), NULL, NULL, c->B, c->work);
 }
 
 /* Taylor mode: the convolution is bilinear in (W, x), so along θ + αΔ, blocks [X0; X1; X2]:
  *   Y0 = W*X0 + b,  Y1 = W*X1 + ΔW*X0 + Δb,  Y2 = W*X2 + 2 ΔW*X1
- * per example: three im2cols, five GEMMs */
+ * per chunk: three im2cols, five GEMMs */
 static void conv_tangent(const mli_node *n, mli_opctx *c)
 {
     conv_geom q = conv_get(n);
     const mli_real *W = mli_node_view(n, 0, c->theta), *dW = mli_node_view(n, 0, c->dir);
-    const mli_real *b = bias_view(n, &q, c->theta), *db = bias_view(n, &q, c->dir);
     size_t bi = (size_t)c->B * in_size(&q), bo = (size_t)c->B * out_size(&q);
-    mli_real *col = c->work;
-    for (int i = 0; i < c->B; i++) {
-        const mli_real *x = c->x[0] + (size_t)i * in_size(&q);
-        mli_real *y0 = c->y + (size_t)i * out_size(&q), *y1 = y0 + bo, *y2 = y1 + bo;
-        im2col(&q, x, col);
-        seed_bias(&q, y0, b);
-        gemm_fwd(&q, y0, W, col, 1, 1);
-        seed_bias(&q, y1, db);
-        gemm_fwd(&q, y1, dW, col, 1, 1);
-        im2col(&q, x + bi, col);
-        gemm_fwd(&q, y1, W, col, 1, 1);
-        gemm_fwd(&q, y2, dW, col, 2, 0);
-        im2col(&q, x + 2 * bi, col);
-        gemm_fwd(&q, y2, W, col, 1, 1);
+    mli_real *Y0 = c->y, *Y1 = Y0 + bo, *Y2 = Y1 + bo;
+    conv_work_views v = work_views(&q, c->work);
+    seed_bias(&q, Y0, bias_view(n, &q, c->theta), c->B);
+    seed_bias(&q, Y1, bias_view(n, &q, c->dir), c->B);
+    seed_bias(&q, Y2, NULL, c->B);
+    FOR_CHUNKS(&q, c->B, i0, nc) {
+        const mli_real *x = c->x[0] + (size_t)i0 * in_size(&q);
+        size_t o = (size_t)i0 * out_size(&q);
+        chunk_cols(&q, x, nc, v.col);
+        chunk_fwd(&q, Y0 + o, W, v.col, nc, 1, v.T);
+        chunk_fwd(&q, Y1 + o, dW, v.col, nc, 1, v.T);
+        chunk_cols(&q, x + bi, nc, v.col);
+        chunk_fwd(&q, Y1 + o, W, v.col, nc, 1, v.T);
+        chunk_fwd(&q, Y2 + o, dW, v.col, nc, 2, v.T);
+        chunk_cols(&q, x + 2 * bi, nc, v.col);
+        chunk_fwd(&q, Y2 + o, W, v.col, nc, 1, v.T);
     }
 }
 
@@ -306,10 +404,11 @@ static void conv_hoist(const mli_node *n, mli_opctx *c)
 {
     conv_geom q = conv_get(n);
     if (!c->x[0]) {
-        seed_bias(&q, c->y, bias_view(n, &q, c->theta));
+        seed_bias(&q, c->y, bias_view(n, &q, c->theta), 1);
         return;
     }
-    conv_apply(&q, c->y, c->x[0], mli_node_view(n, 0, c->theta), NULL, c->B, c->work);
+    seed_bias(&q, c->y, NULL, c->B);
+    conv_acc(&q, c->y, c->x[0], mli_node_view(n, 0, c->theta), 1, c->B, c->work);
 }
 
 /* [Y; R{Y}] from [X; R{X}] (X alone when !has_r): Y = W*X + b, R{Y} = W*R{X} + U*X + u_b */
@@ -317,19 +416,20 @@ static void conv_rop_forward(const mli_node *n, mli_opctx *c)
 {
     conv_geom q = conv_get(n);
     const mli_real *W = mli_node_view(n, 0, c->theta), *U = mli_node_view(n, 0, c->dir);
-    const mli_real *b = bias_view(n, &q, c->theta), *ub = bias_view(n, &q, c->dir);
     size_t bi = (size_t)c->B * in_size(&q), bo = (size_t)c->B * out_size(&q);
-    for (int i = 0; i < c->B; i++) {
-        const mli_real *x = c->x[0] + (size_t)i * in_size(&q);
-        mli_real *y = c->y + (size_t)i * out_size(&q), *ry = y + bo;
-        im2col(&q, x, c->work);
-        seed_bias(&q, y, b);
-        gemm_fwd(&q, y, W, c->work, 1, 1);
-        seed_bias(&q, ry, ub);
-        gemm_fwd(&q, ry, U, c->work, 1, 1);
+    mli_real *Y = c->y, *RY = c->y + bo;
+    conv_work_views v = work_views(&q, c->work);
+    seed_bias(&q, Y, bias_view(n, &q, c->theta), c->B);
+    seed_bias(&q, RY, bias_view(n, &q, c->dir), c->B);
+    FOR_CHUNKS(&q, c->B, i0, nc) {
+        const mli_real *x = c->x[0] + (size_t)i0 * in_size(&q);
+        size_t o = (size_t)i0 * out_size(&q);
+        chunk_cols(&q, x, nc, v.col);
+        chunk_fwd(&q, Y + o, W, v.col, nc, 1, v.T);
+        chunk_fwd(&q, RY + o, U, v.col, nc, 1, v.T);
         if (c->has_r[0]) {
-            im2col(&q, x + bi, c->work);
-            gemm_fwd(&q, ry, W, c->work, 1, 1);
+            chunk_cols(&q, x + bi, nc, v.col);
+            chunk_fwd(&q, RY + o, W, v.col, nc, 1, v.T);
         }
     }
 }
@@ -342,19 +442,17 @@ static void conv_rop_backward(const mli_node *n, mli_opctx *c)
     const mli_real *W = mli_node_view(n, 0, c->theta), *U = mli_node_view(n, 0, c->dir);
     size_t bi = (size_t)c->B * in_size(&q), bo = (size_t)c->B * out_size(&q);
     const mli_real *RdY = c->dy, *dY = c->dy + bo;
-    mli_real *RdW = mli_node_view(n, 0, c->grad), *Rdb = bias_view(n, &q, c->grad), *col = c->work;
-    conv_wgrad(&q, RdW, Rdb, RdY, c->x[0], c->B, 0, col);
+    mli_real *RdW = mli_node_view(n, 0, c->grad);
+    conv_wgrad(&q, RdW, RdY, c->x[0], c->B, 0, c->work);
     if (c->has_r[0])
-        conv_wgrad(&q, RdW, NULL, dY, c->x[0] + bi, c->B, 1, col);
+        conv_wgrad(&q, RdW, dY, c->x[0] + bi, c->B, 1, c->work);
+    if (q.bias)
+        bias_grad(&q, bias_view(n, &q, c->grad), RdY, c->B);
     if (!c->dx[0])
         return;
-    for (int i = 0; i < c->B; i++) {
-        gemm_dcol(&q, col, W, RdY + (size_t)i * out_size(&q), 0);
-        gemm_dcol(&q, col, U, dY + (size_t)i * out_size(&q), 1);
-        col2im(&q, col, c->dx[0] + (size_t)i * in_size(&q));
-    }
+    conv_adjoint(&q, c->dx[0], RdY, W, dY, U, c->B, c->work);
     if (c->want_dx[0])
-        conv_adjoint(&q, c->dx[0] + bi, dY, W, c->B, col);
+        conv_adjoint(&q, c->dx[0] + bi, dY, W, NULL, NULL, c->B, c->work);
 }
 
 /* R{dW} reads dY when R{X} ≠ 0, R{dX} whenever dX is wanted (then the input has an R block) */
@@ -378,24 +476,23 @@ static size_t conv_jac_width(const mli_node *n)
 }
 
 /* rows r = c·B + i: dx (all rows) by the adjoint, then each row's (dW, db) block from the
- * patches of example i, built once for its k rows */
+ * patches of example i, built once for its k rows: one GEMM of K = P per row */
 static void conv_jac_backward(const mli_node *n, mli_opctx *c)
 {
     conv_geom q = conv_get(n);
-    const mli_real *W = mli_node_view(n, 0, c->theta);
     if (c->dx[0])
-        conv_adjoint(&q, c->dx[0], c->dy, W, c->rows, c->work);
+        conv_adjoint(&q, c->dx[0], c->dy, mli_node_view(n, 0, c->theta), NULL, NULL, c->rows, c->work);
     size_t wd = conv_jac_width(n);
     int k = c->rows / c->B;
     for (int i = 0; i < c->B; i++) {
-        im2col(&q, c->x[0] + (size_t)i * in_size(&q), c->work);
+        im2col(&q, c->x[0] + (size_t)i * in_size(&q), c->work, (size_t)q.P);
         for (int o = 0; o < k; o++) {
             size_t r = (size_t)o * c->B + i;
             const mli_real *dy = c->dy + r * out_size(&q);
             mli_real *row = c->fac + r * wd;
-            gemm_wgrad(&q, row, dy, c->work, 0);
+            gemm_wgrad(&q, row, dy, c->work, (size_t)q.P, 0);
             if (q.bias)
-                bias_grad(&q, row + w_size(&q), dy, 0);
+                bias_grad(&q, row + w_size(&q), dy, 1);
         }
     }
 }
