@@ -5,6 +5,7 @@
  *   dilated:   Conv 3×3 dilation 2 without bias, sigmoid, Conv 1×1 (the output is a map)
  *   grouped:   Conv groups 2, tanh, depthwise Conv stride 2, AveragePool without pad counting,
  *              the mean over H, W (C), Linear
+ *   chunked:   a 30×28 map, whose examples fill several im2col chunks
  *   residual:  stem Conv, then conv → bn → relu → conv → bn, + the stem's output (a node
  *              used twice) or a 1×1 Conv of it, → relu, overlapping MaxPool 3/2, AveragePool
  *              counting the pad, GlobalAveragePool, Linear
@@ -78,6 +79,22 @@ static void build_grouped(fx *f)
     fx_data(f, 13);
 }
 
+/* a 30×28 map: P = 840 output positions, two examples per im2col chunk (chunks 2, 2, 1) */
+static void build_chunked(fx *f)
+{
+    int shape[3] = {1, 30, 28}, X = MLI_GRAPH_INPUT, p1[4] = {1, 1, 1, 1};
+    mli_graph_begin(&f->a, shape, 3, MLI_LOSS_MSE);
+    int c = add_conv(&f->a, X, 2, 3, 3, 1, 1, p1, 1, 1, 1, 1, "conv");
+    int t = mli_graph_add(&f->a, &mli_op_act, &c, 1, MLI_ACT_TANH, "act");
+    int d = add_conv(&f->a, t, 2, 3, 3, 2, 2, p1, 1, 1, 2, 1, "conv2");
+    int m = add_pool(&f->a, &mli_op_maxpool, d, 2, 2, 2, 2, nopad, 0, "maxpool");
+    int g = mli_graph_add(&f->a, &mli_op_gap, &m, 1, 1, "mean");
+    assert_true(c >= 0 && t >= 0 && d >= 0 && m >= 0 && g >= 0);
+    assert_int_equal(mli_graph_end(&f->a), 0);
+    assert_true(mli_op_conv.work_size(&f->a.nodes[c]) < 5 * 9 * 840); /* less than the batch's patches */
+    fx_data(f, 15);
+}
+
 /* shortcut 0: identity (the stem's output read by two nodes); 1: a 1×1 Conv of it, stride 1 */
 static void build_residual_block(fx *f, int shortcut, mli_act act, uint64_t seed)
 {
@@ -133,6 +150,14 @@ static void test_grouped(void **state)
 /* tanh blocks on several draws; the relu block of a ResNet on one draw whose central
  * differences (steps 1e-5 in θ, 1e-4 in α) straddle no relu or max kink — at a kink they are
  * not derivatives, and with ~10³ relu units a few draws in ten meet one */
+static void test_chunked(void **state)
+{
+    fx f;
+    build_chunked(&f);
+    check_all(&f, "conv over several im2col chunks");
+    fx_free(&f);
+}
+
 static void test_residual_block(void **state)
 {
     const struct { mli_act act; uint64_t seed; } runs[] = {
@@ -323,7 +348,7 @@ int main(void)
         cmocka_unit_test(test_maxpool_tie),        cmocka_unit_test(test_conv_permute),
         cmocka_unit_test(test_conv_errors),        cmocka_unit_test(test_strided),
         cmocka_unit_test(test_dilated),            cmocka_unit_test(test_grouped),
-        cmocka_unit_test(test_residual_block),
+        cmocka_unit_test(test_chunked),           cmocka_unit_test(test_residual_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
