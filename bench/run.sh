@@ -48,6 +48,13 @@ if [ -x build/bench/bench_hvp ]; then
   ./build/bench/bench_hvp
 fi
 
+if [ -x build/bench/bench_conv ]; then
+  echo "== Conv forward + backward, ResNet-20 layer shapes (3x3, batch 128)"
+  ./build/bench/bench_conv | tee "$out/conv.txt"
+  # against the sgemm rate of this script's bench_sgemm run too (bench_conv measures its own)
+  awk -v peak="$peak" '/all_layers_gflops/{printf "conv_fraction_of_run_sgemm %.2f\n", $3/peak}' "$out/conv.txt"
+fi
+
 if /usr/bin/python3 -c "import torch" 2>/dev/null; then
   echo "== PyTorch $(/usr/bin/python3 -c "import torch; print(torch.__version__)") on the same CPU ($(nproc) threads)"
   /usr/bin/python3 bench/torch_compare.py "$(nproc)" | tee "$out/torch.txt"

@@ -12,6 +12,9 @@
  *   batch norm (eval):  E_out = s E_in + 4(s(|x| + |μ|) + |β|ₐ), s = |γ|ₐ / √(σ² + ε)
  *   activation:         E_out = L E_in + 2|σ(x)|, L = 1 (relu, tanh, identity), 1/4 (sigmoid)
  *   Add (m inputs):     E_out = Σ E_k + (m − 1) Σ |x_k|
+ *   Conv (L = Cg·kh·kw): as Linear with fan-in L, over each output's patch
+ *   MaxPool:            E_out = max E_in over the window (a max does not round)
+ *   AveragePool (m terms, count c): E_out = (Σ E_in + (m + 1) Σ |x|)/c
  * with E in units of u, and for the loss, computed in double from the outputs z:
  *   squared error ℓ = Σ (z_j − t_j)²:  K = Σ_j 2|z_j − t_j| E_j
  *   cross-entropy ℓ = lse(z) − z_y:      K = Σ_j (p_j + [j = y]) E_j

@@ -1,6 +1,11 @@
 /* The operator interface: everything the engine needs to know about one kind of node, as a
  * table of functions (a vtable). Each kind is one file, src/nn/op_<kind>.c, which exports its
- * table (mli_op_linear, mli_op_act, mli_op_batchnorm, mli_op_add). The engines — forward and
+ * table: mli_op_linear, mli_op_act, mli_op_batchnorm, mli_op_add, mli_op_conv (op_conv.c:
+ * attr[] = K, kh, kw, stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right,
+ * dilation_h, dilation_w, groups, bias), and in op_pool.c mli_op_maxpool, mli_op_avgpool
+ * (attr[] = kh, kw, stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right,
+ * dilation_h, dilation_w, count_include_pad) and mli_op_gap (attr[0] = 1: output C instead
+ * of C×1×1); docs/engine.md, "Convolution and pooling". The engines — forward and
  * backward (net.c), Taylor mode (taylor.c), Hessian-vector products (hvp.c), per-example
  * Jacobians (jacobian.c), initialisation, the geometry controls, the double re-evaluation —
  * loop over the nodes of mli_arch in topological order and call these; none of them knows
@@ -12,7 +17,7 @@
  *
  * Optional entries are NULL when a kind has no such rule: hoist (not linear in its
  * parameters), jac_explicit (no parameters, or a factored Jacobian), stats (no population
- * statistics), forward_lincomb (not elementwise). */
+ * statistics), forward_lincomb (not elementwise), work_size (no workspace). */
 #ifndef MLI_OP_H
 #define MLI_OP_H
 

@@ -13,8 +13,8 @@
  * Every rule is im2col and GEMMs (OpenBLAS) over chunks of n_c examples: the chunk's matrix
  * of input patches col[L·groups, n_c·P], L = Cg·kh·kw, P = H'·W' (rows (c, a, b), columns the
  * output positions of example after example), then per group one GEMM for the chunk —
- * T = W col (M = Kg, N = n_c·P, K = L), dW += dYᵀ-ordered T colᵀ (K = n_c·P), dcol = Wᵀ T —
- * with T[K, n_c·P] the chunk's outputs or output gradients channel-major; T is then added
+ * T = W col (M = Kg, N = n_c·P, K = L), dW += T colᵀ (K = n_c·P), dcol = Wᵀ T — with
+ * T[K, n_c·P] the chunk's outputs or output gradients, channel-major; T is then added
  * into (or gathered from) the example-major N×K×H'×W' values, a copy of K·P reals per
  * example against 2·K·L·P flops. n_c ≈ 1024/P (1 for 32×32 maps, 16 for 8×8 ones), so that
  * the GEMMs stay large whatever the map size; col and T live in the engine's workspace
