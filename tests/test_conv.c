@@ -4,7 +4,8 @@
  *   - the float32 error bound of the double re-evaluation (geometry/reeval.h) holds for a
  *     residual block with max and average pools, along the path;
  *   - every engine on that graph agrees with itself: Taylor mode's value with the forward
- *     pass, its velocity with the Jacobian rows times Δ, the R-op's loss with the loss.
+ *     pass, its velocity with the Jacobian rows times Δ, the R-op's loss with the loss;
+ *   - the initialisations (PyTorch's Conv2d default, xavier, kaiming) and state_dict names.
  * The derivatives themselves are checked against central differences in test_conv_dbl.c. */
 #include "testutil.h"
 
@@ -20,6 +21,8 @@
 #include "nn/net.h"
 #include "nn/op.h"
 #include "nn/taylor.h"
+
+#include <gsl/gsl_rng.h>
 
 #ifdef MLI_DOUBLE
 #error "float build only"
@@ -281,12 +284,54 @@ static void test_engines_agree(void **state)
     block_free(&b);
 }
 
+/* PyTorch's Conv2d init, U(±1/√fan_in) for weight and bias (fan_in = C/groups·kh·kw), and
+ * xavier_uniform_ (fan_out = K·kh·kw), kaiming_normal_ (std √(2/fan_in)) with zero bias */
+static void test_init(void **state)
+{
+    mli_arch a;
+    naive_conv q = {8, 9, 9, 32, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 2, 1};
+    int shape[3] = {8, 9, 9};
+    mli_graph_begin(&a, shape, 3, MLI_LOSS_MSE);
+    assert_true(add_conv(&a, MLI_GRAPH_INPUT, &q, "c") >= 0);
+    assert_int_equal(mli_graph_end(&a), 0);
+    assert_int_equal(a.nparams, 32 * 4 * 9 + 32);
+    assert_string_equal(a.tensors[0].name, "c.weight");
+    assert_string_equal(a.tensors[1].name, "c.bias");
+    const mli_node *n = &a.nodes[0];
+    size_t nw = 32 * 4 * 9;
+    double fin = 4 * 9, fout = 32 * 9;
+    mli_real *th = malloc(sizeof(mli_real) * a.nparams);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    const mli_init_type types[3] = {MLI_INIT_DEFAULT, MLI_INIT_XAVIER, MLI_INIT_KAIMING};
+    const double bound[2] = {1 / sqrt(fin), sqrt(6 / (fin + fout))};
+    for (int t = 0; t < 3; t++) {
+        n->op->init(n, types[t], rng, th, NULL);
+        double mx = 0, ss = 0, mb = 0;
+        for (size_t i = 0; i < nw; i++) {
+            mx = fmax(mx, fabs(th[i]));
+            ss += (double)th[i] * th[i];
+        }
+        for (int k = 0; k < 32; k++)
+            mb = fmax(mb, fabs(th[nw + k]));
+        if (t < 2) { /* uniform: the largest draw of 1,152 is close to the bound */
+            assert_true(mx <= bound[t] && mx > 0.95 * bound[t]);
+            assert_true(t == 0 ? mb <= bound[0] && mb > 0.5 * bound[0] : mb == 0);
+        } else {
+            double sd = sqrt(ss / nw);
+            assert_true(fabs(sd / sqrt(2 / fin) - 1) < 0.1 && mb == 0);
+        }
+    }
+    gsl_rng_free(rng);
+    free(th);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forward_chunks),
         cmocka_unit_test(test_reeval_bound),
         cmocka_unit_test(test_engines_agree),
+        cmocka_unit_test(test_init),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

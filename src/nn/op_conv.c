@@ -153,25 +153,34 @@ static void chunk_uncols(const conv_geom *q, const mli_real *col, int nc, mli_re
         col2im(q, col + (size_t)j * q->P, (size_t)nc * q->P, X + (size_t)j * in_size(q));
 }
 
-/* T[K, nc·P] = the nc examples' values Y[nc, K, P], channel-major */
-static void chunk_gather(const conv_geom *q, const mli_real *Y, int nc, mli_real *T)
+/* T[K, nc·P] = the nc examples' values Y[nc, K, P], channel-major; one example is that
+ * already: the pointer to it is returned then, no copy */
+static const mli_real *chunk_gather(const conv_geom *q, const mli_real *Y, int nc, mli_real *T)
 {
     size_t ld = (size_t)nc * q->P;
+    if (nc == 1)
+        return Y;
     for (int j = 0; j < nc; j++)
         for (int k = 0; k < q->K; k++)
             memcpy(T + k * ld + (size_t)j * q->P, Y + (size_t)j * out_size(q) + (size_t)k * q->P,
                    sizeof(mli_real) * (size_t)q->P);
+    return T;
 }
 
-/* Y[nc, K, P] += alpha · W col: T = W col per group (M = Kg, N = nc·P, K = L), then added in */
+/* Y[nc, K, P] += alpha · W col: T = W col per group (M = Kg, N = nc·P, K = L), then added in
+ * (one example: the GEMM adds into Y itself) */
 static void chunk_fwd(const conv_geom *q, mli_real *Y, const mli_real *W, const mli_real *col, int nc, mli_real alpha,
                       mli_real *T)
 {
     size_t ld = (size_t)nc * q->P;
+    if (nc == 1) {
+        T = Y;
+        ld = (size_t)q->P;
+    }
     for (int g = 0; g < q->g; g++)
         MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, q->Kg, (int)ld, q->L, alpha, W + (size_t)g * q->Kg * q->L,
-                 q->L, col + (size_t)g * q->L * ld, (int)ld, 0, T + (size_t)g * q->Kg * ld, (int)ld);
-    for (int j = 0; j < nc; j++)
+                 q->L, col + (size_t)g * q->L * ld, (int)ld, nc == 1 ? 1 : 0, T + (size_t)g * q->Kg * ld, (int)ld);
+    for (int j = 0; j < nc && nc > 1; j++)
         for (int k = 0; k < q->K; k++) {
             mli_real *y = Y + (size_t)j * out_size(q) + (size_t)k * q->P;
             const mli_real *t = T + k * ld + (size_t)j * q->P;
@@ -253,12 +262,9 @@ static void conv_adjoint(const conv_geom *q, mli_real *dX, const mli_real *dY, c
     conv_work_views v = work_views(q, work);
     FOR_CHUNKS(q, nex, i0, nc) {
         size_t ld = (size_t)nc * q->P;
-        chunk_gather(q, dY + (size_t)i0 * out_size(q), nc, v.T);
-        gemm_dcol(q, v.col, W, v.T, ld, 0);
-        if (U) {
-            chunk_gather(q, dU + (size_t)i0 * out_size(q), nc, v.T);
-            gemm_dcol(q, v.col, U, v.T, ld, 1);
-        }
+        gemm_dcol(q, v.col, W, chunk_gather(q, dY + (size_t)i0 * out_size(q), nc, v.T), ld, 0);
+        if (U)
+            gemm_dcol(q, v.col, U, chunk_gather(q, dU + (size_t)i0 * out_size(q), nc, v.T), ld, 1);
         chunk_uncols(q, v.col, nc, dX + (size_t)i0 * in_size(q));
     }
 }
@@ -270,8 +276,8 @@ static void conv_wgrad(const conv_geom *q, mli_real *dW, const mli_real *dY, con
     conv_work_views v = work_views(q, work);
     FOR_CHUNKS(q, nex, i0, nc) {
         chunk_cols(q, X + (size_t)i0 * in_size(q), nc, v.col);
-        chunk_gather(q, dY + (size_t)i0 * out_size(q), nc, v.T);
-        gemm_wgrad(q, dW, v.T, v.col, (size_t)nc * q->P, accumulate || i0 ? 1 : 0);
+        const mli_real *T = chunk_gather(q, dY + (size_t)i0 * out_size(q), nc, v.T);
+        gemm_wgrad(q, dW, T, v.col, (size_t)nc * q->P, accumulate || i0 ? 1 : 0);
     }
 }
 
