@@ -5,7 +5,12 @@
  *     residual block with max and average pools, along the path;
  *   - every engine on that graph agrees with itself: Taylor mode's value with the forward
  *     pass, its velocity with the Jacobian rows times Δ, the R-op's loss with the loss;
- *   - the initialisations (PyTorch's Conv2d default, xavier, kaiming) and state_dict names.
+ *   - the initialisations (PyTorch's Conv2d default, xavier, kaiming) and state_dict names;
+ *   - the forward pass against the reference outputs of ONNX's backend tests and of its
+ *     PyTorch-converted models (Debian libonnx-testdata) for Conv, MaxPool, AveragePool and
+ *     GlobalAveragePool: the node's attributes are mapped onto the operators' here, in the
+ *     test (this is no importer), to pin the semantics — pads order, groups, dilation,
+ *     count_include_pad — to ONNX's and PyTorch's.
  * The derivatives themselves are checked against central differences in test_conv_dbl.c. */
 #include "testutil.h"
 
@@ -16,6 +21,8 @@
 
 #include "conv_naive.h"
 #include "geometry/reeval.h"
+#include "io/err.h"
+#include "io/onnx.h"
 #include "nn/hvp.h"
 #include "nn/jacobian.h"
 #include "nn/net.h"
@@ -325,6 +332,156 @@ static void test_init(void **state)
     free(th);
 }
 
+#define TESTDATA "/usr/share/libonnx-testdata/data"
+
+/* the node's INTS attribute name into v[0..n) (absent: v unchanged) */
+static void ints_attr(const mli_onnx_node *n, const char *name, int *v, size_t cap)
+{
+    const mli_onnx_attr *a = mli_onnx_find_attr(n, name);
+    if (!a)
+        return;
+    assert_int_equal(a->type, MLI_ONNX_ATTR_INTS);
+    assert_true(a->n <= cap);
+    for (size_t k = 0; k < a->n; k++)
+        v[k] = (int)a->ints[k];
+}
+
+/* the tensor named name: an initializer, or the input_j.pb of graph input j */
+static void find_tensor(const char *dir, const mli_onnx_model *m, const char *name, mli_onnx_tensor *t, int *owned)
+{
+    const mli_onnx_tensor *i = mli_onnx_find_init(m, name);
+    *owned = 0;
+    if (i) {
+        *t = *i;
+        return;
+    }
+    for (int j = 0; j < m->ninputs; j++)
+        if (!strcmp(m->inputs[j].name, name)) {
+            char path[700];
+            snprintf(path, sizeof path, "%s/test_data_set_0/input_%d.pb", dir, j);
+            if (mli_onnx_read_tensor(path, t))
+                fail_msg("%s", mli_errmsg());
+            *owned = 1;
+            return;
+        }
+    fail_msg("%s: no tensor %s", dir, name);
+}
+
+/* One model of one node: 1 if it ran and matched, 0 if it is out of scope (auto_pad, ceil_mode,
+ * storage_order, not 2-D) */
+static int check_onnx_case(const char *dir)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/model.onnx", dir);
+    mli_onnx_model *m;
+    if (mli_onnx_read(path, &m))
+        fail_msg("%s", mli_errmsg());
+    assert_int_equal(m->nnodes, 1);
+    const mli_onnx_node *nd = &m->nodes[0];
+    const mli_onnx_attr *ap = mli_onnx_find_attr(nd, "auto_pad"), *cm = mli_onnx_find_attr(nd, "ceil_mode");
+    mli_onnx_tensor x, w, b, y;
+    int own_x, own_w = 0, own_b = 0;
+    find_tensor(dir, m, nd->inputs[0], &x, &own_x);
+    int run = x.ndim == 4 && !(ap && strcmp(ap->s, "NOTSET")) && !(cm && cm->i);
+    if (!run) {
+        if (own_x)
+            mli_onnx_tensor_free(&x);
+        mli_onnx_free(m);
+        return 0;
+    }
+    int kernel[2] = {0, 0}, strides[2] = {1, 1}, pads[4] = {0, 0, 0, 0}, dil[2] = {1, 1}, group = 1, incl = 0;
+    ints_attr(nd, "kernel_shape", kernel, 2);
+    ints_attr(nd, "strides", strides, 2);
+    ints_attr(nd, "pads", pads, 4);
+    ints_attr(nd, "dilations", dil, 2);
+    const mli_onnx_attr *g = mli_onnx_find_attr(nd, "group"), *ci = mli_onnx_find_attr(nd, "count_include_pad");
+    group = g ? (int)g->i : 1;
+    incl = ci ? (int)ci->i : 0;
+    int N = (int)x.dims[0], shape[3] = {(int)x.dims[1], (int)x.dims[2], (int)x.dims[3]}, X = MLI_GRAPH_INPUT;
+    mli_arch a;
+    mli_graph_begin(&a, shape, 3, MLI_LOSS_MSE);
+    mli_real *theta = NULL;
+    int id;
+    if (!strcmp(nd->op_type, "Conv")) {
+        find_tensor(dir, m, nd->inputs[1], &w, &own_w);
+        int bias = nd->ninputs > 2 && nd->inputs[2][0];
+        if (bias)
+            find_tensor(dir, m, nd->inputs[2], &b, &own_b);
+        if (!kernel[0])
+            kernel[0] = (int)w.dims[2], kernel[1] = (int)w.dims[3];
+        int at[13] = {(int)w.dims[0], kernel[0], kernel[1], strides[0], strides[1], pads[0], pads[1], pads[2], pads[3],
+                      dil[0], dil[1], group, bias};
+        id = mli_graph_add_attrs(&a, &mli_op_conv, &X, 1, at, 13, NULL, 0, "conv");
+        theta = malloc(sizeof(mli_real) * (w.numel + (bias ? b.numel : 0)));
+        memcpy(theta, w.f, sizeof(float) * w.numel);
+        if (bias)
+            memcpy(theta + w.numel, b.f, sizeof(float) * b.numel);
+    } else if (!strcmp(nd->op_type, "GlobalAveragePool")) {
+        id = mli_graph_add(&a, &mli_op_gap, &X, 1, 0, "gap");
+    } else {
+        int at[11] = {kernel[0], kernel[1], strides[0], strides[1], pads[0], pads[1], pads[2], pads[3], dil[0], dil[1],
+                      incl};
+        const mli_op *op = !strcmp(nd->op_type, "MaxPool") ? &mli_op_maxpool : &mli_op_avgpool;
+        assert_true(op == &mli_op_maxpool || !strcmp(nd->op_type, "AveragePool"));
+        id = mli_graph_add_attrs(&a, op, &X, 1, at, 11, NULL, 0, "pool");
+    }
+    if (id < 0)
+        fail_msg("%s: %s", dir, mli_errmsg());
+    assert_int_equal(mli_graph_end(&a), 0);
+    snprintf(path, sizeof path, "%s/test_data_set_0/output_0.pb", dir);
+    if (mli_onnx_read_tensor(path, &y))
+        fail_msg("%s", mli_errmsg());
+    assert_int_equal(y.numel, (size_t)N * a.nout);
+    mli_ws *ws = mli_ws_new(&a, N);
+    const mli_real *Z = mli_net_forward(&a, theta, NULL, ws, x.f, N, MLI_MODE_EVAL);
+    for (size_t k = 0; k < y.numel; k++)
+        if (!(fabs(Z[k] - y.f[k]) <= 1e-5 * (1 + fabs(y.f[k]))))
+            fail_msg("%s: output %zu: %.9g against ONNX's %.9g", dir, k, Z[k], y.f[k]);
+    mli_ws_free(ws);
+    free(theta);
+    mli_onnx_tensor_free(&y);
+    if (own_x)
+        mli_onnx_tensor_free(&x);
+    if (own_w)
+        mli_onnx_tensor_free(&w);
+    if (own_b)
+        mli_onnx_tensor_free(&b);
+    mli_onnx_free(m);
+    return 1;
+}
+
+static void test_onnx_reference_outputs(void **state)
+{
+    const char *node[] = {
+        "basic_conv_with_padding", "basic_conv_without_padding", "conv_with_strides_padding",
+        "conv_with_strides_no_padding", "conv_with_strides_and_asymmetric_padding", "conv_with_autopad_same",
+        "maxpool_2d_default", "maxpool_2d_pads", "maxpool_2d_strides", "maxpool_2d_dilations",
+        "maxpool_2d_precomputed_pads", "maxpool_2d_precomputed_strides", "maxpool_2d_ceil", "maxpool_2d_same_upper",
+        "averagepool_2d_default", "averagepool_2d_pads", "averagepool_2d_pads_count_include_pad",
+        "averagepool_2d_precomputed_pads", "averagepool_2d_precomputed_pads_count_include_pad",
+        "averagepool_2d_precomputed_strides", "averagepool_2d_strides", "averagepool_2d_same_lower",
+        "globalaveragepool", "globalaveragepool_precomputed",
+    };
+    const char *torch[] = {
+        "Conv2d", "Conv2d_depthwise", "Conv2d_depthwise_padded", "Conv2d_depthwise_strided",
+        "Conv2d_depthwise_with_multiplier", "Conv2d_dilated", "Conv2d_groups", "Conv2d_groups_thnn",
+        "Conv2d_no_bias", "Conv2d_padding", "Conv2d_strided", "AvgPool2d", "AvgPool2d_stride", "MaxPool2d",
+        "MaxPool2d_stride_padding_dilation",
+    };
+    char dir[600];
+    int ran = 0, total = 0;
+    for (size_t k = 0; k < sizeof node / sizeof node[0]; k++, total++) {
+        snprintf(dir, sizeof dir, TESTDATA "/node/test_%s", node[k]);
+        ran += check_onnx_case(dir);
+    }
+    for (size_t k = 0; k < sizeof torch / sizeof torch[0]; k++, total++) {
+        snprintf(dir, sizeof dir, TESTDATA "/pytorch-converted/test_%s", torch[k]);
+        ran += check_onnx_case(dir);
+    }
+    /* out of scope: auto_pad (3) and ceil_mode (1) */
+    assert_int_equal(ran, total - 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -332,6 +489,7 @@ int main(void)
         cmocka_unit_test(test_reeval_bound),
         cmocka_unit_test(test_engines_agree),
         cmocka_unit_test(test_init),
+        cmocka_unit_test(test_onnx_reference_outputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
