@@ -1,4 +1,6 @@
 /* Linear: y = x Wᵀ + b over the last dimension of its input, W out×in (PyTorch layout).
+ * attr[0] = out; attr[1] = 1: no bias (ONNX MatMul, Gemm without C): b is then not a tensor,
+ * absent from θ, the gradients and the Hessian, and every rule below takes it as 0.
  * An input of shape (…, in) is rows = B·(size/in) rows of in reals: every rule below is the
  * 2-D rule on those rows. Forward and backward are one GEMM each (two for backward with dX). */
 #include <math.h>
@@ -14,9 +16,9 @@ void mli_linear_forward(mli_real *Y, const mli_real *X, const mli_real *W, const
                         int B, int in, int out)
 {
     /* Seed Y with the bias so the GEMM adds to it (beta = 1): one pass over Y, not two. */
-    for (int i = 0; i < B; i++)
+    for (int i = 0; b && i < B; i++)
         memcpy(Y + (size_t)i * out, b, sizeof(mli_real) * (size_t)out);
-    MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, B, out, in, 1, X, in, W, in, 1, Y, out);
+    MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, B, out, in, 1, X, in, W, in, b ? 1 : 0, Y, out);
 }
 
 void mli_linear_backward(mli_real *dX, mli_real *dW, mli_real *db, const mli_real *dY,
@@ -24,6 +26,8 @@ void mli_linear_backward(mli_real *dX, mli_real *dW, mli_real *db, const mli_rea
 {
     if (dW) { /* NULL: the input gradient alone (per-example Jacobians, nn/jacobian.c) */
         MLI_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, B, 1, dY, out, X, in, beta, dW, in);
+    }
+    if (db) { /* NULL: no bias */
         if (beta == 0)
             memset(db, 0, sizeof(mli_real) * (size_t)out);
         for (int i = 0; i < B; i++) {
@@ -45,7 +49,7 @@ void mli_linear_tangent(mli_real *Y, const mli_real *X, const mli_real *W, const
     MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, B, out, in, 1, X, in, dW, in, 1, Y + blk_out, out);
     MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, B, out, in, 2, X + blk_in, in, dW, in, 1,
              Y + 2 * blk_out, out);
-    for (int i = 0; i < B; i++)
+    for (int i = 0; b && i < B; i++)
         for (int j = 0; j < out; j++) {
             Y[(size_t)i * out + j] += b[j];
             Y[blk_out + (size_t)i * out + j] += db[j];
@@ -54,10 +58,15 @@ void mli_linear_tangent(mli_real *Y, const mli_real *X, const mli_real *W, const
 
 /* ---- R-op (Hessian-vector products) ---- */
 
-/* Rows [0, B) of Y get b, rows [B, 2B) get ub: the GEMMs then add to them (beta = 1). */
+/* Rows [0, B) of Y get b, rows [B, 2B) get ub (zeros without bias): the GEMMs then add to
+ * them (beta = 1). */
 static void seed_bias2(mli_real *YR, const mli_real *b, const mli_real *ub, int B, int out)
 {
     size_t blk = (size_t)B * out;
+    if (!b) {
+        memset(YR, 0, sizeof(mli_real) * 2 * blk);
+        return;
+    }
     for (int i = 0; i < B; i++) {
         memcpy(YR + (size_t)i * out, b, sizeof(mli_real) * (size_t)out);
         memcpy(YR + blk + (size_t)i * out, ub, sizeof(mli_real) * (size_t)out);
@@ -84,8 +93,9 @@ void mli_linear_rop_backward(mli_real *dXR, int want_dx, mli_real *RdW, mli_real
     /* R{dW} = [R{dY}; dY]ᵀ [X; R{X}]: K = 2B in one call; K = B when R{X} = 0 */
     MLI_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, has_rx ? 2 * B : B, 1, G, out, XR,
              in, 0, RdW, in);
-    memset(Rdb, 0, sizeof(mli_real) * (size_t)out);
-    for (int i = 0; i < B; i++) {
+    if (Rdb)
+        memset(Rdb, 0, sizeof(mli_real) * (size_t)out);
+    for (int i = 0; Rdb && i < B; i++) {
         const mli_real *row = G + (size_t)i * out;
         for (int j = 0; j < out; j++)
             Rdb[j] += row[j];
@@ -104,6 +114,12 @@ static int lin_in(const mli_node *n) { return n->ishape[0].d[n->ishape[0].ndim -
 static int lin_out(const mli_node *n) { return n->attr[0]; }
 /* rows per example: 1 for a vector input, the positions of an N-D one */
 static int lin_pos(const mli_node *n) { return (int)(mli_shape_numel(&n->ishape[0]) / (size_t)lin_in(n)); }
+static int lin_has_bias(const mli_node *n) { return !n->attr[1]; }
+/* the bias' view in θ (a gradient, a direction), or NULL without bias */
+static mli_real *lin_b(const mli_node *n, const mli_real *base)
+{
+    return base && lin_has_bias(n) ? mli_node_view(n, 1, base) : NULL;
+}
 
 static int lin_infer(mli_node *n)
 {
@@ -118,7 +134,8 @@ static void lin_layout(mli_arch *a, mli_node *n)
 {
     int w[2] = {lin_out(n), lin_in(n)};
     mli_graph_tensor(a, n, "weight", 0, MLI_ROLE_WEIGHT, 2, w);
-    mli_graph_tensor(a, n, "bias", 0, MLI_ROLE_OTHER, 1, w);
+    if (lin_has_bias(n))
+        mli_graph_tensor(a, n, "bias", 0, MLI_ROLE_OTHER, 1, w);
 }
 
 static size_t lin_save(const mli_node *n, int bmax) { return 0; }
@@ -130,7 +147,7 @@ static void lin_init(const mli_node *n, mli_init_type type, gsl_rng *rng, mli_re
     if (!theta)
         return;
     int in = lin_in(n), out = lin_out(n);
-    mli_real *W = mli_node_view(n, 0, theta), *b = mli_node_view(n, 1, theta);
+    mli_real *W = mli_node_view(n, 0, theta), *b = lin_b(n, theta);
     size_t nw = (size_t)out * in;
     double bound = 1 / sqrt((double)in);
     for (size_t i = 0; i < nw; i++) {
@@ -141,30 +158,29 @@ static void lin_init(const mli_node *n, mli_init_type type, gsl_rng *rng, mli_re
         else
             W[i] = (mli_real)gsl_ran_gaussian_ziggurat(rng, sqrt(2.0 / in));
     }
-    for (int j = 0; j < out; j++)
+    for (int j = 0; b && j < out; j++)
         b[j] = type == MLI_INIT_DEFAULT ? (mli_real)(bound * (2 * gsl_rng_uniform(rng) - 1)) : 0;
 }
 
 /* y[rows, out] = x[rows, in] Wᵀ + b */
 static void lin_forward(const mli_node *n, mli_opctx *c)
 {
-    mli_linear_forward(c->y, c->x[0], mli_node_view(n, 0, c->theta), mli_node_view(n, 1, c->theta),
-                       c->B * lin_pos(n), lin_in(n), lin_out(n));
+    mli_linear_forward(c->y, c->x[0], mli_node_view(n, 0, c->theta), lin_b(n, c->theta), c->B * lin_pos(n),
+                       lin_in(n), lin_out(n));
 }
 
 /* dW = dyᵀx, db = Σ dy, dx = dy W */
 static void lin_backward(const mli_node *n, mli_opctx *c)
 {
     mli_real *g = c->grad;
-    mli_linear_backward(c->dx[0], g ? mli_node_view(n, 0, g) : NULL, g ? mli_node_view(n, 1, g) : NULL, c->dy,
+    mli_linear_backward(c->dx[0], g ? mli_node_view(n, 0, g) : NULL, lin_b(n, g), c->dy,
                         c->x[0], mli_node_view(n, 0, c->theta), c->B * lin_pos(n), lin_in(n), lin_out(n), 0);
 }
 
 static void lin_tangent(const mli_node *n, mli_opctx *c)
 {
-    mli_linear_tangent(c->y, c->x[0], mli_node_view(n, 0, c->theta), mli_node_view(n, 1, c->theta),
-                       mli_node_view(n, 0, c->dir), mli_node_view(n, 1, c->dir), c->B * lin_pos(n), lin_in(n),
-                       lin_out(n));
+    mli_linear_tangent(c->y, c->x[0], mli_node_view(n, 0, c->theta), lin_b(n, c->theta),
+                       mli_node_view(n, 0, c->dir), lin_b(n, c->dir), c->B * lin_pos(n), lin_in(n), lin_out(n));
 }
 
 /* y = x Wᵀ (the bias is the response to a zero input: x NULL gives b at every position of
@@ -173,8 +189,10 @@ static void lin_hoist(const mli_node *n, mli_opctx *c)
 {
     int in = lin_in(n), out = lin_out(n);
     if (!c->x[0]) {
+        const mli_real *b = lin_b(n, c->theta);
         for (int p = 0; p < lin_pos(n); p++)
-            memcpy(c->y + (size_t)p * out, mli_node_view(n, 1, c->theta), sizeof(mli_real) * (size_t)out);
+            for (int j = 0; j < out; j++)
+                c->y[(size_t)p * out + j] = b ? b[j] : 0;
         return;
     }
     MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, c->B * lin_pos(n), out, in, 1, c->x[0], in,
@@ -183,14 +201,13 @@ static void lin_hoist(const mli_node *n, mli_opctx *c)
 
 static void lin_rop_forward(const mli_node *n, mli_opctx *c)
 {
-    mli_linear_rop_forward(c->y, c->x[0], c->has_r[0], mli_node_view(n, 0, c->theta), mli_node_view(n, 1, c->theta),
-                           mli_node_view(n, 0, c->dir), mli_node_view(n, 1, c->dir), c->B * lin_pos(n), lin_in(n),
-                           lin_out(n));
+    mli_linear_rop_forward(c->y, c->x[0], c->has_r[0], mli_node_view(n, 0, c->theta), lin_b(n, c->theta),
+                           mli_node_view(n, 0, c->dir), lin_b(n, c->dir), c->B * lin_pos(n), lin_in(n), lin_out(n));
 }
 
 static void lin_rop_backward(const mli_node *n, mli_opctx *c)
 {
-    mli_linear_rop_backward(c->dx[0], c->want_dx[0], mli_node_view(n, 0, c->grad), mli_node_view(n, 1, c->grad),
+    mli_linear_rop_backward(c->dx[0], c->want_dx[0], mli_node_view(n, 0, c->grad), lin_b(n, c->grad),
                             c->dy, c->x[0], c->has_r[0], mli_node_view(n, 0, c->theta),
                             mli_node_view(n, 0, c->dir), c->B * lin_pos(n), lin_in(n), lin_out(n));
 }
@@ -208,12 +225,14 @@ static double lin_flops(const mli_node *n, double examples, int hvp, int has_r, 
     return has_r ? 3 * F : 2 * F; /* has_r here: the input gradient is computed */
 }
 
-/* a vector input: the factored block (g ⊗ x, g); an N-D one sums that over positions, kept
- * explicitly (out·in + out reals per row) */
-static mli_jac_form lin_jac_form(const mli_node *n) { return lin_pos(n) == 1 ? MLI_JAC_OUTER : MLI_JAC_EXPLICIT; }
+/* a vector input with bias: the factored block (g ⊗ x, g); an N-D one sums that over
+ * positions, and without bias the block is g ⊗ x alone: kept explicitly (out·in [+ out] reals
+ * per row) */
+static int lin_outer(const mli_node *n) { return lin_pos(n) == 1 && lin_has_bias(n); }
+static mli_jac_form lin_jac_form(const mli_node *n) { return lin_outer(n) ? MLI_JAC_OUTER : MLI_JAC_EXPLICIT; }
 static size_t lin_jac_width(const mli_node *n)
 {
-    return lin_pos(n) == 1 ? (size_t)lin_out(n) : (size_t)lin_out(n) * (lin_in(n) + 1);
+    return lin_outer(n) ? (size_t)lin_out(n) : (size_t)lin_out(n) * (lin_in(n) + lin_has_bias(n));
 }
 
 static void lin_jac_backward(const mli_node *n, mli_opctx *c)
@@ -222,12 +241,13 @@ static void lin_jac_backward(const mli_node *n, mli_opctx *c)
     const mli_real *W = mli_node_view(n, 0, c->theta);
     if (c->dx[0]) /* all k·B rows in one GEMM */
         mli_linear_backward(c->dx[0], NULL, NULL, c->dy, NULL, W, c->rows * P, in, out, 0);
-    if (P == 1)
+    if (lin_outer(n))
         return;
     size_t wd = lin_jac_width(n);
     for (int r = 0; r < c->rows; r++) {
         const mli_real *g = c->dy + (size_t)r * P * out, *x = c->x[0] + (size_t)(r % c->B) * P * in;
-        mli_linear_backward(NULL, c->fac + r * wd, c->fac + r * wd + (size_t)out * in, g, x, W, P, in, out, 0);
+        mli_linear_backward(NULL, c->fac + r * wd, lin_has_bias(n) ? c->fac + r * wd + (size_t)out * in : NULL, g,
+                            x, W, P, in, out, 0);
     }
 }
 
@@ -235,13 +255,14 @@ static void lin_permute(const mli_node *n, const int *pin, const int *pout, cons
                         const mli_real *bufs, mli_real *theta_out, mli_real *bufs_out)
 {
     int in = lin_in(n), out = lin_out(n);
-    const mli_real *W = mli_node_view(n, 0, theta), *b = mli_node_view(n, 1, theta);
-    mli_real *qW = mli_node_view(n, 0, theta_out), *qb = mli_node_view(n, 1, theta_out);
+    const mli_real *W = mli_node_view(n, 0, theta), *b = lin_b(n, theta);
+    mli_real *qW = mli_node_view(n, 0, theta_out), *qb = lin_b(n, theta_out);
     for (int u = 0; u < out; u++) {
         int su = pout ? pout[u] : u;
         for (int v = 0; v < in; v++)
             qW[(size_t)u * in + v] = W[(size_t)su * in + (pin ? pin[v] : v)];
-        qb[u] = b[su];
+        if (b)
+            qb[u] = b[su];
     }
 }
 
@@ -255,11 +276,11 @@ static void lin_reeval(const mli_node *n, const mli_real *t0, const mli_real *t1
     int in = lin_in(n), m = lin_out(n), P = lin_pos(n);
     double aa = fabs(alpha);
     const mli_real *W0 = mli_node_view(n, 0, t0), *W1 = mli_node_view(n, 0, t1);
-    const mli_real *B0 = mli_node_view(n, 1, t0), *B1 = mli_node_view(n, 1, t1);
+    const mli_real *B0 = lin_b(n, t0), *B1 = lin_b(n, t1);
     for (int p = 0; p < P; p++) {
         const double *h = hin[0] + (size_t)p * in, *e = ein[0] + (size_t)p * in;
         for (int o = 0; o < m; o++) {
-            double b0 = B0[o], db = (double)B1[o] - b0;
+            double b0 = B0 ? B0[o] : 0, db = B0 ? (double)B1[o] - b0 : 0;
             double s = b0 + alpha * db, sa = fabs(b0) + aa * fabs(db), se = 0;
             for (int i = 0; i < in; i++) {
                 double w0 = W0[(size_t)o * in + i], dw = (double)W1[(size_t)o * in + i] - w0;
@@ -274,7 +295,8 @@ static void lin_reeval(const mli_node *n, const mli_real *t0, const mli_real *t1
     }
 }
 
-static mli_pwl_role lin_pwl(const mli_node *n) { return lin_pos(n) == 1 ? MLI_PWL_AFFINE : MLI_PWL_NONE; }
+/* the exact analysis' chain reads a bias (mli_chain.b) */
+static mli_pwl_role lin_pwl(const mli_node *n) { return lin_outer(n) ? MLI_PWL_AFFINE : MLI_PWL_NONE; }
 
 const mli_op mli_op_linear = {
     /* structure */
