@@ -399,3 +399,40 @@ const mli_op mli_op_batchnorm = {
     .units = 0, .permute = bn_permute, .reeval = bn_reeval, .stats_size = bn_stats_size, .stats = bn_stats,
     .stats_final = bn_stats_final, .pwl = bn_pwl,
 };
+
+/* ---- ONNX import (nn/onnx_graph.c) ----------------------------------------------------------
+ * BatchNormalization(X, scale, B, mean, var) at inference: scale and B (γ, β) in θ, mean and var
+ * the running statistics (buffers), each a float initializer of shape [C], C the first
+ * per-example dim; epsilon → fattr[0] (ONNX's default 1e-5). Refused: training_mode = 1,
+ * spatial = 0 (opsets < 9), a used mean/var output, epsilon ≤ 0. */
+#include "nn/onnx_graph.h"
+
+int mli_onnx_import_batchnorm(mli_onnx_import *im, const mli_onnx_node *nd)
+{
+    static const char *what[4] = {"scale", "B", "input_mean", "input_var"};
+    int x;
+    if (mli_onnx_value_in(im, nd, 0, &x))
+        return MLI_EINPUT;
+    if (mli_onnx_attr_i(nd, "training_mode", 0))
+        return mli_onnx_refuse(im, nd, "training_mode=1 is not supported (inference only: the running statistics)");
+    if (!mli_onnx_attr_i(nd, "spatial", 1))
+        return mli_onnx_refuse(im, nd, "spatial=0 is not supported (statistics per channel only)");
+    double eps = mli_onnx_attr_f(nd, "epsilon", MLI_BN_EPS);
+    if (!(eps > 0))
+        return mli_onnx_refuse(im, nd, "epsilon=%g is not supported (expected a positive value)", eps);
+    int C = mli_onnx_shape(im, x)->d[0];
+    const mli_onnx_tensor *t[4];
+    for (int k = 0; k < 4; k++) {
+        t[k] = mli_onnx_init_in(im, nd, k + 1);
+        if (!t[k] || t[k]->elem_type != MLI_ONNX_FLOAT || t[k]->ndim != 1 || t[k]->dims[0] != C)
+            return mli_onnx_refuse(im, nd, "input %d (%s) must be a float initializer of shape [%d] (the channels)",
+                                   k + 1, what[k], C);
+    }
+    int id = mli_onnx_emit(im, nd, &mli_op_batchnorm, &x, 1, NULL, 0, &eps, 1);
+    if (id < 0)
+        return MLI_EINPUT;
+    for (int k = 0; k < 4; k++)
+        if (mli_onnx_param(im, nd, id, k, t[k], 0))
+            return MLI_EINPUT;
+    return MLI_OK;
+}

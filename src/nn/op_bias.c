@@ -164,3 +164,52 @@ const mli_op mli_op_bias = {
     .jac_form = bias_jac_form, .jac_width = bias_jac_width, .jac_backward = bias_jac_backward,
     .units = 0, .reeval = bias_reeval, .pwl = bias_pwl,
 };
+
+/* ---- ONNX import (nn/onnx_graph.c) ------------------------------------------------------------
+ * Add(A, B): two values of one per-example shape → mli_op_add (no broadcasting between values);
+ * a value and a float initializer → Bias, the initializer right-aligned with the per-example
+ * shape (leading dims beyond it must be 1: the batch's), each dim equal or 1. An Add that
+ * carries a MatMul's or Gemm's bias was folded into that Linear already (op_linear.c). Two
+ * initializers (a constant) are refused. */
+#include "nn/onnx_graph.h"
+
+int mli_onnx_import_add(mli_onnx_import *im, const mli_onnx_node *nd)
+{
+    if (nd->ninputs != 2)
+        return mli_onnx_refuse(im, nd, "%d inputs (expected 2)", nd->ninputs);
+    const mli_onnx_tensor *t0 = mli_onnx_init_in(im, nd, 0), *t1 = mli_onnx_init_in(im, nd, 1);
+    if (t0 && t1)
+        return mli_onnx_refuse(im, nd, "both inputs are initializers: constants are not supported");
+    int x[2];
+    if (!t0 && !t1) {
+        if (mli_onnx_value_in(im, nd, 0, &x[0]) || mli_onnx_value_in(im, nd, 1, &x[1]))
+            return MLI_EINPUT;
+        const mli_shape *s0 = mli_onnx_shape(im, x[0]), *s1 = mli_onnx_shape(im, x[1]);
+        if (s0->ndim != s1->ndim || memcmp(s0->d, s1->d, sizeof(int) * (size_t)s0->ndim))
+            return mli_onnx_refuse(im, nd, "the two values differ in shape: broadcasting between values is not "
+                                   "supported");
+        return mli_onnx_emit(im, nd, &mli_op_add, x, 2, NULL, 0, NULL, 0) < 0 ? MLI_EINPUT : MLI_OK;
+    }
+    const mli_onnx_tensor *b = t0 ? t0 : t1;
+    if (mli_onnx_value_in(im, nd, t0 ? 1 : 0, &x[0]))
+        return MLI_EINPUT;
+    const mli_shape *s = mli_onnx_shape(im, x[0]);
+    if (b->elem_type != MLI_ONNX_FLOAT)
+        return mli_onnx_refuse(im, nd, "initializer '%s' is not float", b->name);
+    int lead = b->ndim - s->ndim, attr[1 + MLI_MAX_DIMS];
+    for (int k = 0; k < lead; k++)
+        if (b->dims[k] != 1)
+            return mli_onnx_refuse(im, nd, "initializer '%s' has %d dims, dim %d of size %lld meets the batch: a "
+                                   "parameter must be broadcast over the examples (size 1 there)", b->name,
+                                   b->ndim, k, (long long)b->dims[k]);
+    attr[0] = lead > 0 ? s->ndim : b->ndim;
+    for (int k = 0; k < attr[0]; k++) {
+        int64_t bd = b->dims[b->ndim - attr[0] + k], xd = s->d[s->ndim - attr[0] + k];
+        if (bd != 1 && bd != xd)
+            return mli_onnx_refuse(im, nd, "initializer '%s' does not broadcast to the per-example shape (dim of "
+                                   "size %lld against %lld)", b->name, (long long)bd, (long long)xd);
+        attr[1 + k] = (int)bd;
+    }
+    int id = mli_onnx_emit(im, nd, &mli_op_bias, x, 1, attr, 1 + attr[0], NULL, 0);
+    return id < 0 || mli_onnx_param(im, nd, id, 0, b, 0) ? MLI_EINPUT : MLI_OK;
+}

@@ -313,3 +313,101 @@ const mli_op mli_op_linear = {
     /* the controls, the re-evaluation, statistics, the exact analysis */
     .units = 1, .permute = lin_permute, .reeval = lin_reeval, .pwl = lin_pwl,
 };
+
+/* ---- ONNX import (nn/onnx_graph.c) ------------------------------------------------------------
+ * Gemm(A, B[, C]): Y = A·op(B) + C with transA = 0, alpha = 1 and beta = 1 (when C is given), A
+ *   a vector per example; B a 2-D initializer: transB = 1 is PyTorch's out×in, kept as is;
+ *   transB = 0 is in×out, kept transposed in θ (every distance and norm unchanged); C an
+ *   initializer of shape [N] or [1, N], or none (a Linear without bias).
+ * MatMul(A, B): B a 2-D initializer K×N (kept transposed), A of any per-example shape (…, K):
+ *   a Linear without bias over the last dim.
+ * Without C, if the one reader of Y is an Add of Y and a float initializer of shape [N] or
+ *   [1, N], the two become one Linear with that bias (the Add is absorbed). */
+#include "nn/onnx_graph.h"
+
+static int onnx_is_bias(const mli_onnx_tensor *t, int64_t out)
+{
+    return t && t->elem_type == MLI_ONNX_FLOAT && t->numel == (size_t)out &&
+           (t->ndim == 1 || (t->ndim == 2 && t->dims[0] == 1));
+}
+
+/* the Add that may carry this node's bias, and its initializer */
+static const mli_onnx_node *onnx_bias_add(mli_onnx_import *im, const mli_onnx_node *nd, int64_t out,
+                                          const mli_onnx_tensor **b)
+{
+    const mli_onnx_node *c = mli_onnx_sole_consumer(im, nd);
+    if (!c || strcmp(c->op_type, "Add") || c->domain[0] || c->ninputs != 2 || c->noutputs != 1)
+        return NULL;
+    int mine = !strcmp(c->inputs[0], nd->outputs[0]) ? 0 : 1;
+    *b = mli_onnx_init_in(im, c, 1 - mine);
+    return onnx_is_bias(*b, out) ? c : NULL;
+}
+
+static int onnx_linear(mli_onnx_import *im, const mli_onnx_node *nd, int x, const mli_onnx_tensor *W, int trans,
+                       const mli_onnx_tensor *C)
+{
+    const mli_shape *s = mli_onnx_shape(im, x);
+    int in = s->d[s->ndim - 1];
+    int64_t kin = trans ? W->dims[0] : W->dims[1], out = trans ? W->dims[1] : W->dims[0];
+    if (kin != in || out < 1 || out > 1 << 24)
+        return mli_onnx_refuse(im, nd, "weight '%s' of shape [%lld, %lld]%s does not fit an input of %d features",
+                               W->name, (long long)W->dims[0], (long long)W->dims[1], trans ? "" : " (transposed)", in);
+    const mli_onnx_tensor *b = C;
+    const mli_onnx_node *add = C ? NULL : onnx_bias_add(im, nd, out, &b);
+    if (!C && !add)
+        b = NULL;
+    int attr[2] = {(int)out, b == NULL};
+    int id = mli_onnx_emit(im, nd, &mli_op_linear, &x, 1, attr, 2, NULL, 0);
+    if (id < 0 || mli_onnx_param(im, nd, id, 0, W, trans) || (b && mli_onnx_param(im, add ? add : nd, id, 1, b, 0)))
+        return MLI_EINPUT;
+    if (add)
+        mli_onnx_absorb(im, add, id);
+    return MLI_OK;
+}
+
+static const mli_onnx_tensor *onnx_weight(mli_onnx_import *im, const mli_onnx_node *nd)
+{
+    const mli_onnx_tensor *W = mli_onnx_init_in(im, nd, 1);
+    if (!W || W->ndim != 2 || W->elem_type != MLI_ONNX_FLOAT)
+        return mli_onnx_refuse(im, nd, "input B must be a 2-D float initializer (a weight); a product of two "
+                               "values or with a batched B is not supported"), NULL;
+    return W;
+}
+
+int mli_onnx_import_gemm(mli_onnx_import *im, const mli_onnx_node *nd)
+{
+    int x;
+    if (mli_onnx_value_in(im, nd, 0, &x))
+        return MLI_EINPUT;
+    if (mli_onnx_shape(im, x)->ndim != 1)
+        return mli_onnx_refuse(im, nd, "input A has %d dims per example: Gemm takes batch × features",
+                               mli_onnx_shape(im, x)->ndim);
+    if (mli_onnx_attr_i(nd, "transA", 0))
+        return mli_onnx_refuse(im, nd, "transA=1 is not supported (only transA=0: one example per row)");
+    double alpha = mli_onnx_attr_f(nd, "alpha", 1), beta = mli_onnx_attr_f(nd, "beta", 1);
+    if (alpha != 1)
+        return mli_onnx_refuse(im, nd, "alpha=%g is not supported (only alpha=1)", alpha);
+    const mli_onnx_tensor *W = onnx_weight(im, nd), *C = NULL;
+    if (!W)
+        return MLI_EINPUT;
+    int trans = !mli_onnx_attr_i(nd, "transB", 0);
+    int64_t out = trans ? W->dims[1] : W->dims[0];
+    if (nd->ninputs > 2 && nd->inputs[2][0]) {
+        C = mli_onnx_init_in(im, nd, 2);
+        if (beta != 1)
+            return mli_onnx_refuse(im, nd, "beta=%g is not supported (only beta=1)", beta);
+        if (!onnx_is_bias(C, out))
+            return mli_onnx_refuse(im, nd, "input C '%s' is not supported: a bias must be a float initializer of "
+                                   "shape [%lld] or [1, %lld]", nd->inputs[2], (long long)out, (long long)out);
+    }
+    return onnx_linear(im, nd, x, W, trans, C);
+}
+
+int mli_onnx_import_matmul(mli_onnx_import *im, const mli_onnx_node *nd)
+{
+    int x;
+    if (mli_onnx_value_in(im, nd, 0, &x))
+        return MLI_EINPUT;
+    const mli_onnx_tensor *W = onnx_weight(im, nd);
+    return W ? onnx_linear(im, nd, x, W, 1, NULL) : MLI_EINPUT;
+}

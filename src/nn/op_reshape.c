@@ -86,3 +86,107 @@ const mli_op mli_op_reshape = {
     .jac_form = rs_jac_form, .jac_width = rs_jac_width, .jac_backward = rs_jac_backward,
     .units = 0, .reeval = rs_reeval, .pwl = rs_pwl,
 };
+
+/* ---- ONNX import (nn/onnx_graph.c): the mapping in the header of this file ---- */
+#include <stdio.h>
+
+#include "nn/onnx_graph.h"
+
+static int onnx_emit_shape(mli_onnx_import *im, const mli_onnx_node *nd, int x, const int64_t *d, int nd_)
+{
+    if (nd_ < 1 || nd_ > MLI_MAX_DIMS)
+        return mli_onnx_refuse(im, nd, "the result has %d dims per example (mli supports 1 to %d)", nd_, MLI_MAX_DIMS);
+    int attr[1 + MLI_MAX_DIMS] = {nd_};
+    for (int k = 0; k < nd_; k++) {
+        if (d[k] < 1 || d[k] > 1 << 30)
+            return mli_onnx_refuse(im, nd, "dim %d of the result would be %lld", k + 1, (long long)d[k]);
+        attr[1 + k] = (int)d[k];
+    }
+    return mli_onnx_emit(im, nd, &mli_op_reshape, &x, 1, attr, 1 + nd_, NULL, 0) < 0 ? MLI_EINPUT : MLI_OK;
+}
+
+/* Flatten(axis): [N, Π d[0, axis−1)] × [Π d[axis−1 ..)] keeps the batch only when the first
+ * product is 1 */
+static int onnx_flatten(mli_onnx_import *im, const mli_onnx_node *nd, int x, const mli_shape *s)
+{
+    int64_t axis = mli_onnx_attr_i(nd, "axis", 1), rank = 1 + s->ndim, merged = 1, rest = 1;
+    if (axis < 0)
+        axis += rank;
+    if (axis < 1 || axis > rank)
+        return mli_onnx_refuse(im, nd, "axis=%lld is not supported: axis 0 flattens the batch into the "
+                               "features (mli supports axis >= 1, or its negative form)",
+                               (long long)mli_onnx_attr_i(nd, "axis", 1));
+    for (int k = 0; k < s->ndim; k++)
+        *(k < axis - 1 ? &merged : &rest) *= s->d[k];
+    if (merged != 1)
+        return mli_onnx_refuse(im, nd, "axis=%lld merges the batch dimension with per-example dims of %lld "
+                               "values (mli supports axis=1, or an axis after dims of size 1)",
+                               (long long)mli_onnx_attr_i(nd, "axis", 1), (long long)merged);
+    return onnx_emit_shape(im, nd, x, &rest, 1);
+}
+
+/* Reshape(x, shape): the shape resolved as ONNX does, its first entry the batch */
+static int onnx_reshape(mli_onnx_import *im, const mli_onnx_node *nd, int x, const mli_shape *s)
+{
+    const mli_onnx_tensor *t = mli_onnx_init_in(im, nd, 1);
+    if (!t || t->elem_type != MLI_ONNX_INT64 || t->ndim != 1 || t->numel < 1 || t->numel > 1 + MLI_MAX_DIMS)
+        return mli_onnx_refuse(im, nd, "input 1 (shape) must be an INT64 initializer of 1 to %d entries",
+                               1 + MLI_MAX_DIMS);
+    int allowzero = (int)mli_onnx_attr_i(nd, "allowzero", 0), n = (int)t->numel, infer = -1;
+    int64_t d[1 + MLI_MAX_DIMS] = {0}, known = 1, numel = (int64_t)mli_shape_numel(s);
+    char shape[160];
+    size_t o = 0;
+    for (int k = 0; k < n; k++)
+        o += (size_t)snprintf(shape + o, sizeof shape - o, "%s%lld", k ? ", " : "", (long long)t->i[k]);
+    for (int k = 0; k < n; k++) {
+        d[k] = t->i[k];
+        if (d[k] == 0 && allowzero)
+            return mli_onnx_refuse(im, nd, "shape [%s] with allowzero=1 has an empty dim", shape);
+        if (d[k] == 0) {
+            if (k > s->ndim)
+                return mli_onnx_refuse(im, nd, "shape [%s]: entry %d copies a dim the input does not have", shape, k);
+            d[k] = k == 0 ? 0 : s->d[k - 1]; /* 0 at the batch: kept */
+        }
+        if (d[k] == -1 && infer >= 0)
+            return mli_onnx_refuse(im, nd, "shape [%s] has two -1 entries", shape);
+        if (d[k] == -1)
+            infer = k;
+        else if (d[k] < -1)
+            return mli_onnx_refuse(im, nd, "shape [%s] has a negative entry", shape);
+        else if (k > 0)
+            known *= d[k];
+    }
+    /* the batch entry: 0 (copied), −1 with the rest one example, or the file's fixed batch size */
+    int keeps = d[0] == 0 || (d[0] == -1 && known == numel) || (d[0] > 0 && d[0] == im->batch && infer != 0);
+    if (!keeps)
+        return mli_onnx_refuse(im, nd, "shape [%s] changes the batch dimension (mli supports a Reshape whose "
+                               "first entry keeps the batch: 0, -1, or the input's batch size)", shape);
+    if (infer > 0) {
+        if (known < 1 || numel % known)
+            return mli_onnx_refuse(im, nd, "shape [%s] does not fit %lld values per example", shape, (long long)numel);
+        d[infer] = numel / known;
+        known = numel;
+    }
+    if (known != numel)
+        return mli_onnx_refuse(im, nd, "shape [%s] does not hold the %lld values of one example", shape,
+                               (long long)numel);
+    return onnx_emit_shape(im, nd, x, d + 1, n - 1);
+}
+
+int mli_onnx_import_reshape(mli_onnx_import *im, const mli_onnx_node *nd)
+{
+    int x;
+    if (mli_onnx_value_in(im, nd, 0, &x))
+        return MLI_EINPUT;
+    const mli_shape *s = mli_onnx_shape(im, x);
+    if (!strcmp(nd->op_type, "Flatten"))
+        return onnx_flatten(im, nd, x, s);
+    if (!strcmp(nd->op_type, "Reshape"))
+        return onnx_reshape(im, nd, x, s);
+    if (!strcmp(nd->op_type, "Dropout") && nd->ninputs > 2 && nd->inputs[2][0])
+        return mli_onnx_refuse(im, nd, "input 2 (training_mode) is not supported (inference only)");
+    int64_t d[MLI_MAX_DIMS] = {0};
+    for (int k = 0; k < s->ndim; k++)
+        d[k] = s->d[k];
+    return onnx_emit_shape(im, nd, x, d, s->ndim);
+}
