@@ -187,6 +187,10 @@ static void test_refusals(void **state)
     out(m, "x", 4);
     REFUSED(m, "the graph has 2 outputs: mli supports one");
 
+    m = relu_of("Tanh", "t");
+    mli_onnx_add_node(m, "Relu", "mute", 1, (const char *[]){"x"}, 0, NULL);
+    REFUSED(m, "node 'mute' (Relu): no output");
+
     m = relu_of("Relu", "r");
     mli_onnx_add_node(m, "Tanh", "dead", 1, (const char *[]){"x"}, 1, (const char *[]){"z"});
     REFUSED(m, "not computed last");

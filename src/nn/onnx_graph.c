@@ -212,6 +212,8 @@ static int walk(mli_onnx_import *im, const int *order)
         if (nd->domain[0] && strcmp(nd->domain, "ai.onnx"))
             return mli_onnx_refuse(im, nd, "domain '%s' is not supported (only the default ONNX domain)",
                                    nd->domain);
+        if (nd->noutputs < 1 || !nd->outputs[0][0])
+            return mli_onnx_refuse(im, nd, "no output (every supported node computes one value)");
         size_t k = 0;
         while (k < sizeof kinds / sizeof kinds[0] && strcmp(kinds[k].op_type, nd->op_type))
             k++;
