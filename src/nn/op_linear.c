@@ -2,6 +2,7 @@
  * An input of shape (…, in) is rows = B·(size/in) rows of in reals: every rule below is the
  * 2-D rule on those rows. Forward and backward are one GEMM each (two for backward with dX). */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "io/err.h"
@@ -276,6 +277,35 @@ static void lin_reeval(const mli_node *n, const mli_real *t0, const mli_real *t1
 
 static mli_pwl_role lin_pwl(const mli_node *n) { return lin_pos(n) == 1 ? MLI_PWL_AFFINE : MLI_PWL_NONE; }
 
+/* ONNX: Gemm(x, W, b) with transB = 1, PyTorch's own form of nn.Linear, for a vector input
+ * (N × in); over the last dimension of an N-D input, Gemm does not apply (2-D only), so
+ * MatMul(x, Transpose(W)) + b, which broadcasts as the rule does. */
+static int lin_onnx(const mli_node *n, const mli_onnx_ectx *e)
+{
+    const char *W = e->a->tensors[n->tensor[0]].name, *b = e->a->tensors[n->tensor[1]].name;
+    mli_onnx_export_tensor(n, 0, e);
+    mli_onnx_export_tensor(n, 1, e);
+    if (n->ishape[0].ndim == 1) {
+        const char *in[3] = {e->in[0], W, b};
+        mli_onnx_node *g = mli_onnx_add_node(e->m, "Gemm", n->name, 3, in, 1, &e->out);
+        mli_onnx_attr_float(g, "alpha", 1);
+        mli_onnx_attr_float(g, "beta", 1);
+        mli_onnx_attr_int(g, "transB", 1);
+        return MLI_OK;
+    }
+    char wt[160], xw[160], tname[160], mname[160];
+    const char *wtv = mli_onnx_export_name(e, "weight_t", wt, sizeof wt);
+    const char *xwv = mli_onnx_export_name(e, "matmul", xw, sizeof xw);
+    snprintf(tname, sizeof tname, "%s/Transpose", n->name);
+    snprintf(mname, sizeof mname, "%s/MatMul", n->name);
+    static const int64_t perm[2] = {1, 0};
+    mli_onnx_attr_ints(mli_onnx_add_node(e->m, "Transpose", tname, 1, &W, 1, &wtv), "perm", 2, perm);
+    const char *mm[2] = {e->in[0], wtv}, *ad[2] = {xwv, b};
+    mli_onnx_add_node(e->m, "MatMul", mname, 2, mm, 1, &xwv);
+    mli_onnx_add_node(e->m, "Add", n->name, 2, ad, 1, &e->out);
+    return MLI_OK;
+}
+
 const mli_op mli_op_linear = {
     /* structure */
     .name = "Linear", .infer = lin_infer, .layout = lin_layout, .save_size = lin_save, .init = lin_init,
@@ -290,4 +320,6 @@ const mli_op mli_op_linear = {
     .jac_form = lin_jac_form, .jac_width = lin_jac_width, .jac_backward = lin_jac_backward,
     /* the controls, the re-evaluation, statistics, the exact analysis */
     .units = 1, .permute = lin_permute, .reeval = lin_reeval, .pwl = lin_pwl,
+    /* export */
+    .onnx_export = lin_onnx,
 };
