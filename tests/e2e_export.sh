@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# End-to-end tests of `mli export` (TAP-style lines): the ONNX files of trained runs, checked by
+# a protobuf reader independent of mli's (tests/onnx_check.py: names, shapes and float32 bytes
+# against the safetensors files), and the refusals with their exit statuses.
+cd "$(dirname "$0")/.." || exit 1
+source tests/lib.sh
+T=$(tu_tmp export)
+
+# --- export of trained runs ---------------------------------------------------------------
+run "train 20-16-8-3 with batch norm on synthetic data" 0 ./build/mli train --quiet --out "$T/bn" \
+    dset_name=gaussmix synth_classes=3 hsizes=16,8,3 use_batchnorm=true epochs=2 seed=1
+run "export it" 0 ./build/mli export "$T/bn"
+check "it says what it wrote" grep -q "init.onnx and .*final.onnx" "$T/last.out"
+for m in init final; do
+  check "$m.onnx written" test -s "$T/bn/$m.onnx"
+  run "$m.onnx holds the safetensors tensors, byte for byte" 0 /usr/bin/python3 tests/onnx_check.py "$T/bn/$m.onnx" "$T/bn/$m.safetensors"
+done
+check "the nodes: Gemm, BatchNormalization, Relu ... Gemm" test "$(cut -d' ' -f1 "$T/last.out" | tr '\n' ' ')" = \
+    "Gemm BatchNormalization Relu Gemm BatchNormalization Relu Gemm "
+check "Gemm with transB=1 as PyTorch writes nn.Linear" grep -q "^Gemm layers.0 input,layers.0.weight,layers.0.bias -> layers.0 alpha=1.0 beta=1.0 transB=1" "$T/last.out"
+check "batch norm with epsilon 1e-5 and momentum 0.9" grep -q "^BatchNormalization layers.1 .* epsilon=1e-05 momentum=0.9" "$T/last.out"
+check "the last node writes the graph output" grep -q "^Gemm layers.6 .* -> output " "$T/last.out"
+check "no temporary files left behind" test -z "$(find "$T/bn" -name '*.tmp.*')"
+
+run "train 784-32-10 tanh on 1000 FashionMNIST examples" 0 ./build/mli train --quiet --out "$T/fm" \
+    datasize=1000 hsizes=32,10 act_fn=tanh epochs=1 seed=2
+run "export it into --out DIR" 0 ./build/mli export --quiet --out "$T/fm_onnx/sub" "$T/fm"
+check "--quiet prints nothing" test ! -s "$T/last.out"
+check "the files are in --out DIR, not in the run" test -s "$T/fm_onnx/sub/final.onnx" -a ! -e "$T/fm/final.onnx"
+run "final.onnx (784 inputs, tanh) holds the safetensors tensors" 0 /usr/bin/python3 tests/onnx_check.py "$T/fm_onnx/sub/final.onnx" "$T/fm/final.safetensors"
+check "tanh nodes" test "$(grep -c '^Tanh ' "$T/last.out")" -eq 1
+run "exporting again replaces the files" 0 ./build/mli export --quiet "$T/bn"
+
+# --- refusals ------------------------------------------------------------------------------
+run "no run directory: usage error" 2 ./build/mli export
+run "an unknown option: usage error" 2 ./build/mli export --bogus "$T/bn"
+run "two run directories: usage error" 2 ./build/mli export "$T/bn" "$T/fm"
+run "a missing run directory: invalid input" 3 ./build/mli export "$T/nothere"
+check "the message names it" grep -q "nothere: no such run directory" "$T/last.err"
+(MLI_FAULT_KILL=2:0 ./build/mli train --quiet --out "$T/killed" dset_name=gaussmix hsizes=8,3 synth_classes=3 epochs=3) 2>/dev/null
+run "an interrupted run (killed after epoch 1): invalid input" 3 ./build/mli export "$T/killed"
+check "the message says unfinished" grep -q "unfinished (status running)" "$T/last.err"
+check "nothing written into it" test ! -e "$T/killed/init.onnx"
+run "a diverging training (a linear network, a large step)" 1 ./build/mli train --quiet --out "$T/div" datasize=2000 epochs=6 lr=10 act_fn=identity seed=1
+run "export of the diverged run is refused" 3 ./build/mli export "$T/div"
+check "the message gives the status" grep -q "status diverged" "$T/last.err"
+cp -r "$T/bn" "$T/bad"
+head -c 100 "$T/bn/final.safetensors" > "$T/bad/final.safetensors"
+run "a truncated final.safetensors: invalid input" 3 ./build/mli export "$T/bad"
+check "the message names the file" grep -q "bad/final.safetensors" "$T/last.err"
+# a run being trained holds the run directory's lock: export must not read it half-written
+exec 9<"$T/bn"
+flock -n 9
+run "a locked run directory (a training holds it): the work failed" 1 ./build/mli export "$T/bn"
+check "the message says another process holds it" grep -q "another mli process holds this run directory" "$T/last.err"
+exec 9<&-
+run "--out to a file is a usage error" 2 ./build/mli export --out "$T/bn/config.json" "$T/bn"
+
+# --- the run directory's known files ------------------------------------------------------
+run "retrain with --force" 0 ./build/mli train --quiet --force --out "$T/bn" \
+    dset_name=gaussmix synth_classes=3 hsizes=16,8,3 use_batchnorm=true epochs=1 seed=1
+check "--force removed the ONNX files of the model it replaced" test ! -e "$T/bn/init.onnx" -a ! -e "$T/bn/final.onnx"
+finish
