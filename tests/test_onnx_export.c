@@ -9,7 +9,8 @@
  *     eval-mode forward pass (net.c) to float rounding.
  * FCNets of every activation, with and without batch norm, of 1 to 4 hidden layers; a residual
  * graph with a three-input Add; a Linear over the last dimension of an N-D input with batch
- * norm over its channels; names that collide; refusals. */
+ * norm over its channels (MatMul with the weight stored in × out); names that collide;
+ * refusals. */
 #include "testutil.h"
 
 #include <math.h>
@@ -297,6 +298,15 @@ static void check_header(const fx *f)
     }
 }
 
+/* Is tensor t the weight of a Linear over N-D values (stored transposed for MatMul)? */
+static int stored_transposed(const mli_arch *a, int t)
+{
+    for (int i = 0; i < a->nnodes; i++)
+        if (a->nodes[i].op == &mli_op_linear && a->nodes[i].ishape[0].ndim > 1 && a->nodes[i].tensor[0] == t)
+            return 1;
+    return 0;
+}
+
 /* every tensor of θ and of the buffers is an initializer of its name, shape and values, and
  * there are no others */
 static void check_inits(const fx *f)
@@ -307,16 +317,20 @@ static void check_inits(const fx *f)
         const mli_onnx_tensor *i = mli_onnx_find_init(f->m, x->name);
         if (!i)
             fail_msg("no initializer '%s'", x->name);
+        int tr = stored_transposed(&f->a, t);
         assert_int_equal(i->elem_type, MLI_ONNX_FLOAT);
         assert_int_equal(i->file_type, MLI_ONNX_FLOAT);
         assert_int_equal(i->ndim, x->ndim);
         for (int d = 0; d < x->ndim; d++)
-            assert_int_equal(i->dims[d], x->shape[d]);
+            assert_int_equal(i->dims[d], x->shape[tr ? 1 - d : d]);
         assert_int_equal(i->numel, x->numel);
         const mli_real *src = (x->is_buffer ? f->bufs : f->theta) + x->off;
-        for (size_t j = 0; j < x->numel; j++)
-            if (i->f[j] != (float)src[j])
-                fail_msg("%s[%zu] = %g, expected %g", x->name, j, i->f[j], (double)src[j]);
+        for (size_t j = 0; j < x->numel; j++) {
+            /* element (r, c) of the in × out file tensor is W[c, r] */
+            size_t k = tr ? (j % (size_t)x->shape[0]) * (size_t)x->shape[1] + j / (size_t)x->shape[0] : j;
+            if (i->f[j] != (float)src[k])
+                fail_msg("%s[%zu] = %g, expected %g", x->name, j, i->f[j], (double)src[k]);
+        }
     }
 }
 
@@ -346,11 +360,11 @@ static void check_nodes(const fx *f)
             assert_int_equal(attr_i(g, "transA", 0), 0);
             assert_true(attr_f(g, "alpha", 0) == 1 && attr_f(g, "beta", 0) == 1);
             expect += 1;
-        } else if (n->op == &mli_op_linear) { /* N-D input: Transpose, MatMul, Add */
+        } else if (n->op == &mli_op_linear) { /* N-D input: MatMul(x, Wᵀ), Add */
             const mli_onnx_node *g = node_named(f->m, n->name);
             assert_string_equal(g->op_type, "Add");
             assert_string_equal(g->inputs[1], T[n->tensor[1]].name);
-            expect += 3;
+            expect += 2;
         } else if (n->op == &mli_op_batchnorm) {
             const mli_onnx_node *g = node_named(f->m, n->name);
             assert_string_equal(g->op_type, "BatchNormalization");
@@ -480,10 +494,10 @@ static void test_nd(void **state)
     assert_int_equal(mli_graph_end(&f.a), 0);
     fx_fill(&f, 21);
     check_all(&f, "nd", 22);
-    const mli_onnx_node *t = node_named(f.m, "lin0/Transpose");
-    assert_string_equal(t->op_type, "Transpose");
-    assert_string_equal(t->inputs[0], "lin0.weight");
-    assert_string_equal(node_named(f.m, "lin0/MatMul")->op_type, "MatMul");
+    const mli_onnx_node *t = node_named(f.m, "lin0/MatMul");
+    assert_string_equal(t->op_type, "MatMul");
+    assert_string_equal(t->inputs[1], "lin0.weight");
+    assert_int_equal(mli_onnx_find_init(f.m, "lin0.weight")->dims[0], 5); /* in × out */
     assert_int_equal(f.m->outputs[0].ndim, 3);
     fx_free(&f);
 }

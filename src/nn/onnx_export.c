@@ -11,20 +11,33 @@
 
 #define VNAME 80 /* a value name: a node name (64) or "node<i>" */
 
-void mli_onnx_export_tensor(const mli_node *n, int k, const mli_onnx_ectx *e)
+/* tensor k as FLOAT (whatever the engine's precision: the double build converts), transposed
+ * (a 2-D out×in stored in×out) when trans */
+static void export_tensor(const mli_node *n, int k, const mli_onnx_ectx *e, int trans)
 {
     const mli_tensor *t = &e->a->tensors[n->tensor[k]];
     const mli_real *src = mli_node_view(n, k, t->is_buffer ? e->bufs : e->theta);
-    /* ONNX FLOAT whatever the engine's precision (the double build converts) */
     float *v = mli_malloc(sizeof(float) * (t->numel ? t->numel : 1));
-    for (size_t j = 0; j < t->numel; j++)
-        v[j] = (float)src[j];
     int64_t dims[MLI_MAX_DIMS];
     for (int d = 0; d < t->ndim; d++)
         dims[d] = t->shape[d];
+    if (trans) {
+        int rows = t->shape[0], cols = t->shape[1];
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++)
+                v[(size_t)j * rows + i] = (float)src[(size_t)i * cols + j];
+        dims[0] = cols;
+        dims[1] = rows;
+    } else
+        for (size_t j = 0; j < t->numel; j++)
+            v[j] = (float)src[j];
     mli_onnx_add_init_float(e->m, t->name, t->ndim, dims, v);
     free(v);
 }
+
+void mli_onnx_export_tensor(const mli_node *n, int k, const mli_onnx_ectx *e) { export_tensor(n, k, e, 0); }
+
+void mli_onnx_export_tensor_t(const mli_node *n, int k, const mli_onnx_ectx *e) { export_tensor(n, k, e, 1); }
 
 const char *mli_onnx_export_name(const mli_onnx_ectx *e, const char *what, char *buf, size_t len)
 {

@@ -153,6 +153,8 @@ size_t mli_shape_numel(const mli_shape *s);
 /* For onnx_export rules (nn/onnx_export.c): tensor k of node n as a FLOAT initializer named by
  * its mli name, values from θ or the buffers; the value name "<out>/<what>" in buf. */
 void mli_onnx_export_tensor(const mli_node *n, int k, const mli_onnx_ectx *e);
+/* the same for a 2-D tensor stored transposed (out×in as in×out: MatMul's right operand) */
+void mli_onnx_export_tensor_t(const mli_node *n, int k, const mli_onnx_ectx *e);
 const char *mli_onnx_export_name(const mli_onnx_ectx *e, const char *what, char *buf, size_t len);
 
 #endif

@@ -278,16 +278,18 @@ static void lin_reeval(const mli_node *n, const mli_real *t0, const mli_real *t1
 static mli_pwl_role lin_pwl(const mli_node *n) { return lin_pos(n) == 1 ? MLI_PWL_AFFINE : MLI_PWL_NONE; }
 
 /* ONNX: Gemm(x, W[, b]) with transB = 1, PyTorch's own form of nn.Linear, for a vector input
- * (N × in); over the last dimension of an N-D input, Gemm does not apply (2-D only), so
- * MatMul(x, Transpose(W)) [+ b], which broadcasts as the rule does. The bias is the node's
- * second tensor when it has one. */
+ * (N × in). Over the last dimension of an N-D input Gemm does not apply (2-D only), so
+ * MatMul(x, Wᵀ) [+ b], again as torch.onnx.export writes it: the weight initializer is then
+ * stored transposed, in × out (its name stays the mli one). The bias is the node's second
+ * tensor when it has one. */
 static int lin_onnx(const mli_node *n, const mli_onnx_ectx *e)
 {
     int has_b = n->nt > 1;
     const char *W = e->a->tensors[n->tensor[0]].name, *b = has_b ? e->a->tensors[n->tensor[1]].name : NULL;
-    for (int k = 0; k < n->nt; k++)
-        mli_onnx_export_tensor(n, k, e);
+    if (has_b)
+        mli_onnx_export_tensor(n, 1, e);
     if (n->ishape[0].ndim == 1) {
+        mli_onnx_export_tensor(n, 0, e);
         const char *in[3] = {e->in[0], W, b};
         mli_onnx_node *g = mli_onnx_add_node(e->m, "Gemm", n->name, has_b ? 3 : 2, in, 1, &e->out);
         mli_onnx_attr_float(g, "alpha", 1);
@@ -295,14 +297,11 @@ static int lin_onnx(const mli_node *n, const mli_onnx_ectx *e)
         mli_onnx_attr_int(g, "transB", 1);
         return MLI_OK;
     }
-    char wt[160], xw[160], tname[160], mname[160];
-    const char *wtv = mli_onnx_export_name(e, "weight_t", wt, sizeof wt);
+    mli_onnx_export_tensor_t(n, 0, e);
+    char xw[160], mname[160];
     const char *xwv = has_b ? mli_onnx_export_name(e, "matmul", xw, sizeof xw) : e->out;
-    snprintf(tname, sizeof tname, "%s/Transpose", n->name);
     snprintf(mname, sizeof mname, "%s/MatMul", n->name);
-    static const int64_t perm[2] = {1, 0};
-    mli_onnx_attr_ints(mli_onnx_add_node(e->m, "Transpose", tname, 1, &W, 1, &wtv), "perm", 2, perm);
-    const char *mm[2] = {e->in[0], wtv}, *ad[2] = {xwv, b};
+    const char *mm[2] = {e->in[0], W}, *ad[2] = {xwv, b};
     mli_onnx_add_node(e->m, "MatMul", has_b ? mname : n->name, 2, mm, 1, &xwv);
     if (has_b)
         mli_onnx_add_node(e->m, "Add", n->name, 2, ad, 1, &e->out);
