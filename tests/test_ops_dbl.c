@@ -7,6 +7,9 @@
  *   residual: h = Linear1(x); y = Linear4(Add(Linear2(tanh(h)), Linear3(x), h)) — the data
  *             read by two nodes, h by two nodes (gradients accumulate)
  *   chain:    relu between Linears with an Add of a value with itself
+ *   imported: the operators of ONNX imports on an N-D input — a broadcast Bias, a Reshape to a
+ *             vector, a Linear without bias, batch norm with its own ε, a Reshape to 2-D, a
+ *             Linear over the last dim, a Bias broadcast over positions
  * Criterion: ‖e − fd‖∞ / ‖fd‖∞ < 1e-6 (1e-5 for second differences). */
 #include "testutil.h"
 
@@ -119,6 +122,37 @@ static void build_self_add(fx *f, uint64_t seed)
     int o = mli_graph_add(&f->a, &mli_op_linear, &d, 1, 3, "lin1");
     assert_true(o >= 0);
     assert_int_equal(mli_graph_end(&f->a), 0);
+    fx_data(f, seed);
+}
+
+/* Bias(C×H×W, b of [C,1,1] / [H,W] / [1,W] / scalar), Reshape to a vector, Linear without
+ * bias, batch norm (ε from fattr), tanh, Reshape to 2×m/2, Linear(last dim), Bias [k] */
+static void build_imported(fx *f, uint64_t seed)
+{
+    uint64_t s = seed;
+    int C = pick(&s, 1, 3), H = pick(&s, 1, 3), W = pick(&s, 2, 3), shape[3] = {C, H, W};
+    mli_graph_begin(&f->a, shape, 3, MLI_LOSS_MSE);
+    int kinds[4][4] = {{3, C, 1, 1}, {2, H, W}, {2, 1, W}, {0}};
+    int *bk = kinds[seed % 4], n = MLI_GRAPH_INPUT;
+    n = mli_graph_add_attrs(&f->a, &mli_op_bias, &n, 1, bk, 1 + bk[0], NULL, 0, "bias0");
+    assert_true(n >= 0);
+    int flat[2] = {1, C * H * W};
+    n = mli_graph_add_attrs(&f->a, &mli_op_reshape, &n, 1, flat, 2, NULL, 0, "flat");
+    int m = 2 * pick(&s, 2, 3), nobias[2] = {m, 1};
+    n = mli_graph_add_attrs(&f->a, &mli_op_linear, &n, 1, nobias, 2, NULL, 0, "matmul");
+    double eps = 0.05 * pick(&s, 1, 4);
+    n = mli_graph_add_attrs(&f->a, &mli_op_batchnorm, &n, 1, NULL, 0, &eps, 1, "bn");
+    n = mli_graph_add(&f->a, &mli_op_act, &n, 1, MLI_ACT_TANH, "act");
+    int two[3] = {2, 2, m / 2};
+    n = mli_graph_add_attrs(&f->a, &mli_op_reshape, &n, 1, two, 3, NULL, 0, "two");
+    int k = pick(&s, 2, 3);
+    n = mli_graph_add(&f->a, &mli_op_linear, &n, 1, k, "lin");
+    int bl[2] = {1, k};
+    n = mli_graph_add_attrs(&f->a, &mli_op_bias, &n, 1, bl, 2, NULL, 0, "bias1");
+    assert_true(n >= 0);
+    assert_int_equal(mli_graph_end(&f->a), 0);
+    /* the Linear without bias has one tensor, its weight */
+    assert_int_equal(f->a.nodes[2].nt, 1);
     fx_data(f, seed);
 }
 
@@ -427,6 +461,20 @@ static void test_value_used_twice_by_one_node(void **state)
     }
 }
 
+static void test_imported_ops(void **state)
+{
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        fx f;
+        build_imported(&f, seed * 71);
+        char what[96];
+        snprintf(what, sizeof what, "imported seed %d (input %dx%dx%d)", (int)seed, f.a.in_shape.d[0],
+                 f.a.in_shape.d[1], f.a.in_shape.d[2]);
+        check_grad(&f, MLI_MODE_TRAIN, what);
+        check_all(&f, what);
+        fx_free(&f);
+    }
+}
+
 /* FCNet built through the graph: the same tensors, names and offsets as the reference */
 static void test_fcnet_layout(void **state)
 {
@@ -474,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_residual),
         cmocka_unit_test(test_value_used_twice_by_one_node),
         cmocka_unit_test(test_fcnet_layout),
+        cmocka_unit_test(test_imported_ops),
         cmocka_unit_test(test_graph_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

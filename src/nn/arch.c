@@ -193,6 +193,8 @@ int mli_graph_chain(const mli_arch *a, mli_chain *c)
         if (n->nin != 1 || n->in[0] != i - 1 || r == MLI_PWL_NONE)
             return mli_err(MLI_EUSAGE, "node %s (%s) is not part of a chain of affine maps and relu "
                            "or identity", n->name, n->op->name);
+        if (r == MLI_PWL_RESHAPE) /* the same values under another shape */
+            continue;
         if (r == MLI_PWL_AFFINE) {
             c->in[c->nlin] = n->ishape[0].d[n->ishape[0].ndim - 1];
             c->out[c->nlin] = n->shape.d[n->shape.ndim - 1];

@@ -9,11 +9,12 @@
 #include "nn/arch.h"
 
 /* ---- Linear: y = x Wᵀ + b, W out×in (PyTorch layout) ---- */
-/* Y[B,out] = X[B,in] W[out,in]ᵀ + b[out] */
+/* Y[B,out] = X[B,in] W[out,in]ᵀ + b[out] (b NULL: no bias, here and below) */
 void mli_linear_forward(mli_real *Y, const mli_real *X, const mli_real *W, const mli_real *b,
                         int B, int in, int out);
 /* dW[out,in] = dY[B,out]ᵀ X[B,in]; db[out] = Σ_rows dY; dX[B,in] = dY W (skipped when dX is
- * NULL). beta = 0 overwrites dW/db, 1 accumulates. dW NULL skips dW and db (X, db unused). */
+ * NULL). beta = 0 overwrites dW/db, 1 accumulates. dW NULL skips dW, db NULL skips db (both
+ * NULL: X unused). */
 void mli_linear_backward(mli_real *dX, mli_real *dW, mli_real *db, const mli_real *dY,
                          const mli_real *X, const mli_real *W, int B, int in, int out, mli_real beta);
 

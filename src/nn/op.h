@@ -68,7 +68,10 @@ typedef struct {
 } mli_onnx_ectx;
 
 /* What the exact (piecewise-linear) analysis may see in a node (mli_graph_chain). */
-typedef enum { MLI_PWL_NONE, MLI_PWL_AFFINE, MLI_PWL_RELU, MLI_PWL_IDENTITY } mli_pwl_role;
+typedef enum {
+    MLI_PWL_NONE, MLI_PWL_AFFINE, MLI_PWL_RELU, MLI_PWL_IDENTITY,
+    MLI_PWL_RESHAPE /* a shape change only (op_reshape.c): the chain passes through it */
+} mli_pwl_role;
 
 typedef struct mli_op {
     const char *name;
@@ -146,6 +149,9 @@ typedef struct mli_op {
 } mli_op;
 
 extern const mli_op mli_op_linear, mli_op_act, mli_op_batchnorm, mli_op_add;
+/* for ONNX imports: the per-example reshape (Flatten, Reshape, Identity, Dropout) and the
+ * parameter tensor added with broadcasting (Add with an initializer) */
+extern const mli_op mli_op_reshape, mli_op_bias;
 
 /* Shape helpers for operators */
 size_t mli_shape_numel(const mli_shape *s);

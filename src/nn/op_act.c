@@ -306,3 +306,15 @@ const mli_op mli_op_act = {
     /* export */
     .onnx_export = act_onnx,
 };
+
+/* ---- ONNX import (nn/onnx_graph.c): Relu, Tanh, Sigmoid on one value ---- */
+#include "nn/onnx_graph.h"
+
+int mli_onnx_import_act(mli_onnx_import *im, const mli_onnx_node *nd)
+{
+    int x;
+    if (mli_onnx_value_in(im, nd, 0, &x))
+        return MLI_EINPUT;
+    int act = !strcmp(nd->op_type, "Relu") ? MLI_ACT_RELU : !strcmp(nd->op_type, "Tanh") ? MLI_ACT_TANH : MLI_ACT_SIGMOID;
+    return mli_onnx_emit(im, nd, &mli_op_act, &x, 1, &act, 1, NULL, 0) < 0 ? MLI_EINPUT : MLI_OK;
+}

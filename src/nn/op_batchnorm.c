@@ -17,7 +17,7 @@
  * updated if rmean is not NULL. scratch: 2C doubles. */
 static void bn_forward_train(mli_real *Y, mli_real *Xhat, mli_real *istd, const mli_real *X, const mli_real *gamma,
                              const mli_real *beta, mli_real *rmean, mli_real *rvar, int B, int C, int S,
-                             double *scratch)
+                             double eps, double *scratch)
 {
     double *mean = scratch, *var = scratch + C, M = (double)B * S;
     memset(scratch, 0, sizeof(double) * 2 * (size_t)C);
@@ -35,7 +35,7 @@ static void bn_forward_train(mli_real *Y, mli_real *Xhat, mli_real *istd, const 
             }
     for (int c = 0; c < C; c++) {
         double v = var[c] / M;
-        istd[c] = (mli_real)(1 / sqrt(v + MLI_BN_EPS));
+        istd[c] = (mli_real)(1 / sqrt(v + eps));
         if (rmean) {
             double unbiased = M > 1 ? var[c] / (M - 1) : v;
             rmean[c] = (mli_real)((1 - MLI_BN_MOMENTUM) * rmean[c] + MLI_BN_MOMENTUM * mean[c]);
@@ -53,13 +53,13 @@ static void bn_forward_train(mli_real *Y, mli_real *Xhat, mli_real *istd, const 
 
 /* Eval mode: Y = γ (X − rmean)/sqrt(rvar + eps) + β */
 static void bn_forward_eval(mli_real *Y, const mli_real *X, const mli_real *gamma, const mli_real *beta,
-                            const mli_real *rmean, const mli_real *rvar, int B, int C, int S)
+                            const mli_real *rmean, const mli_real *rvar, int B, int C, int S, double eps)
 {
     for (int i = 0; i < B; i++)
         for (int c = 0; c < C; c++)
             for (int s = 0; s < S; s++) {
                 size_t k = IDX(i, c, s);
-                Y[k] = gamma[c] * (X[k] - rmean[c]) / sqrt(rvar[c] + MLI_BN_EPS) + beta[c];
+                Y[k] = gamma[c] * (X[k] - rmean[c]) / sqrt(rvar[c] + eps) + beta[c];
             }
 }
 
@@ -95,7 +95,7 @@ static void bn_backward_train(mli_real *dX, mli_real *dgamma, mli_real *dbeta, c
 /* Eval mode is affine: dx = dy γ s, dγ = Σ dy (x − μ) s, dβ = Σ dy, s = 1/sqrt(rvar + eps) */
 static void bn_backward_eval(mli_real *dX, mli_real *dgamma, mli_real *dbeta, const mli_real *dY, const mli_real *X,
                              const mli_real *gamma, const mli_real *rmean, const mli_real *rvar, int B, int C,
-                             int S)
+                             int S, double eps)
 {
     if (dgamma)
         for (int c = 0; c < C; c++)
@@ -104,7 +104,7 @@ static void bn_backward_eval(mli_real *dX, mli_real *dgamma, mli_real *dbeta, co
         for (int c = 0; c < C; c++)
             for (int s = 0; s < S; s++) {
                 size_t k = IDX(i, c, s);
-                mli_real is = (mli_real)(1 / sqrt(rvar[c] + MLI_BN_EPS));
+                mli_real is = (mli_real)(1 / sqrt(rvar[c] + eps));
                 if (dgamma) {
                     dgamma[c] += dY[k] * (X[k] - rmean[c]) * is;
                     dbeta[c] += dY[k];
@@ -120,14 +120,14 @@ void mli_bn_forward_train(mli_real *Y, mli_real *Xhat, mli_real *istd, const mli
                           const mli_real *gamma, const mli_real *beta, mli_real *rmean,
                           mli_real *rvar, int B, int C, double *scratch)
 {
-    bn_forward_train(Y, Xhat, istd, X, gamma, beta, rmean, rvar, B, C, 1, scratch);
+    bn_forward_train(Y, Xhat, istd, X, gamma, beta, rmean, rvar, B, C, 1, MLI_BN_EPS, scratch);
 }
 
 void mli_bn_forward_eval(mli_real *Y, const mli_real *X, const mli_real *gamma,
                          const mli_real *beta, const mli_real *rmean, const mli_real *rvar,
                          int B, int C)
 {
-    bn_forward_eval(Y, X, gamma, beta, rmean, rvar, B, C, 1);
+    bn_forward_eval(Y, X, gamma, beta, rmean, rvar, B, C, 1, MLI_BN_EPS);
 }
 
 void mli_bn_backward_train(mli_real *dX, mli_real *dgamma, mli_real *dbeta, const mli_real *dY,
@@ -141,7 +141,7 @@ void mli_bn_backward_eval(mli_real *dX, mli_real *dgamma, mli_real *dbeta, const
                           const mli_real *X, const mli_real *gamma, const mli_real *rmean,
                           const mli_real *rvar, int B, int C)
 {
-    bn_backward_eval(dX, dgamma, dbeta, dY, X, gamma, rmean, rvar, B, C, 1);
+    bn_backward_eval(dX, dgamma, dbeta, dY, X, gamma, rmean, rvar, B, C, 1, MLI_BN_EPS);
 }
 
 /* ---- the operator ---------------------------------------------------------------------------- */
@@ -149,6 +149,8 @@ void mli_bn_backward_eval(mli_real *dX, mli_real *dgamma, mli_real *dbeta, const
 /* C channels (the first per-example dimension), S reals per channel and example */
 static int bn_C(const mli_node *n) { return n->shape.d[0]; }
 static int bn_S(const mli_node *n) { return (int)(n->size / (size_t)bn_C(n)); }
+/* ε: fattr[0] when the node sets it (ONNX's epsilon attribute), else the reference's 1e-5 */
+static double bn_eps(const mli_node *n) { return n->fattr[0] > 0 ? n->fattr[0] : MLI_BN_EPS; }
 
 /* The node's four views: γ, β in θ (or a gradient, or a direction); μ, σ² in the buffers */
 #define BN_VIEWS(n, th, bu)                                                                                   \
@@ -198,9 +200,9 @@ static void bn_forward(const mli_node *n, mli_opctx *c)
     BN_VIEWS(n, c->theta, c->bufs);
     if (c->mode == MLI_MODE_TRAIN)
         bn_forward_train(c->y, c->save, c->save + (size_t)c->B * n->size, c->x[0], gamma, beta,
-                         (mli_real *)rmean, (mli_real *)rvar, c->B, C, S, c->scratch);
+                         (mli_real *)rmean, (mli_real *)rvar, c->B, C, S, bn_eps(n), c->scratch);
     else
-        bn_forward_eval(c->y, c->x[0], gamma, beta, rmean, rvar, c->B, C, S);
+        bn_forward_eval(c->y, c->x[0], gamma, beta, rmean, rvar, c->B, C, S, bn_eps(n));
 }
 
 static void bn_backward(const mli_node *n, mli_opctx *c)
@@ -211,7 +213,7 @@ static void bn_backward(const mli_node *n, mli_opctx *c)
         bn_backward_train(c->dx[0], dg, db, c->dy, c->save, c->save + (size_t)c->B * n->size, gamma, c->B, C, S,
                           c->scratch);
     else
-        bn_backward_eval(c->dx[0], dg, db, c->dy, c->x[0], gamma, rmean, rvar, c->B, C, S);
+        bn_backward_eval(c->dx[0], dg, db, c->dy, c->x[0], gamma, rmean, rvar, c->B, C, S, bn_eps(n));
 }
 
 /* Taylor mode of eval mode (running statistics fixed at each α, as the reference), s =
@@ -228,7 +230,7 @@ static void bn_tangent(const mli_node *n, mli_opctx *c)
         for (int ch = 0; ch < C; ch++)
             for (int s = 0; s < S; s++) {
                 size_t k = IDX(i, ch, s);
-                double is = 1 / sqrt(rvar[ch] + MLI_BN_EPS), xc = X[k] - rmean[ch];
+                double is = 1 / sqrt(rvar[ch] + bn_eps(n)), xc = X[k] - rmean[ch];
                 Y[k] = (mli_real)(gamma[ch] * is * xc + beta[ch]);
                 Y[blk + k] = (mli_real)(dgamma[ch] * is * xc + gamma[ch] * is * X[blk + k] + dbeta[ch]);
                 Y[2 * blk + k] = (mli_real)(2 * dgamma[ch] * is * X[blk + k] + gamma[ch] * is * X[2 * blk + k]);
@@ -242,12 +244,12 @@ static void bn_rop_forward(const mli_node *n, mli_opctx *c)
     BN_VIEWS(n, c->theta, c->bufs);
     const mli_real *ugamma = mli_node_view(n, 0, c->dir), *ubeta = mli_node_view(n, 1, c->dir), *XR = c->x[0];
     size_t blk = (size_t)c->B * n->size;
-    bn_forward_eval(c->y, XR, gamma, beta, rmean, rvar, c->B, C, S);
+    bn_forward_eval(c->y, XR, gamma, beta, rmean, rvar, c->B, C, S, bn_eps(n));
     for (int i = 0; i < c->B; i++)
         for (int ch = 0; ch < C; ch++)
             for (int s = 0; s < S; s++) {
                 size_t k = IDX(i, ch, s);
-                double is = 1 / sqrt(rvar[ch] + MLI_BN_EPS);
+                double is = 1 / sqrt(rvar[ch] + bn_eps(n));
                 double ry = is * (ugamma[ch] * (XR[k] - rmean[ch]) + gamma[ch] * XR[blk + k]) + ubeta[ch];
                 c->y[blk + k] = (mli_real)ry;
             }
@@ -265,7 +267,7 @@ static void bn_rop_backward(const mli_node *n, mli_opctx *c)
     double *is = c->scratch, *sg = c->scratch + C;
     /* 1/sqrt once per channel, and the per-channel sums in double */
     for (int ch = 0; ch < C; ch++) {
-        is[ch] = 1 / sqrt(rvar[ch] + MLI_BN_EPS);
+        is[ch] = 1 / sqrt(rvar[ch] + bn_eps(n));
         sg[ch] = 0;
         Rdbeta[ch] = 0;
     }
@@ -304,7 +306,7 @@ static void bn_jac_backward(const mli_node *n, mli_opctx *c)
     for (int r = 0; r < c->rows; r++) {
         mli_real *gp = c->fac + (size_t)r * 2 * C;
         bn_backward_eval(c->dx[0] ? c->dx[0] + r * sz : NULL, gp, gp + C, c->dy + r * sz,
-                         c->x[0] + (size_t)(r % c->B) * sz, gamma, rmean, rvar, 1, C, S);
+                         c->x[0] + (size_t)(r % c->B) * sz, gamma, rmean, rvar, 1, C, S, bn_eps(n));
     }
 }
 
@@ -337,7 +339,7 @@ static void bn_reeval(const mli_node *n, const mli_real *t0, const mli_real *t1,
     for (int ch = 0; ch < C; ch++) {
         double g0 = G0[ch], dg = (double)G1[ch] - g0, b0 = B0[ch], db = (double)B1[ch] - b0;
         double mu = bufs ? mli_node_view(n, 2, bufs)[ch] : 0, var = bufs ? mli_node_view(n, 3, bufs)[ch] : 1;
-        double sd = sqrt(var + MLI_BN_EPS), g = g0 + alpha * dg;
+        double sd = sqrt(var + bn_eps(n)), g = g0 + alpha * dg;
         double sa = (fabs(g0) + aa * fabs(dg)) / sd;
         for (int s = 0; s < S; s++) {
             size_t o = (size_t)ch * S + s;
@@ -415,3 +417,40 @@ const mli_op mli_op_batchnorm = {
     /* export */
     .onnx_export = bn_onnx,
 };
+
+/* ---- ONNX import (nn/onnx_graph.c) ----------------------------------------------------------
+ * BatchNormalization(X, scale, B, mean, var) at inference: scale and B (γ, β) in θ, mean and var
+ * the running statistics (buffers), each a float initializer of shape [C], C the first
+ * per-example dim; epsilon → fattr[0] (ONNX's default 1e-5). Refused: training_mode = 1,
+ * spatial = 0 (opsets < 9), a used mean/var output, epsilon ≤ 0. */
+#include "nn/onnx_graph.h"
+
+int mli_onnx_import_batchnorm(mli_onnx_import *im, const mli_onnx_node *nd)
+{
+    static const char *what[4] = {"scale", "B", "input_mean", "input_var"};
+    int x;
+    if (mli_onnx_value_in(im, nd, 0, &x))
+        return MLI_EINPUT;
+    if (mli_onnx_attr_i(nd, "training_mode", 0))
+        return mli_onnx_refuse(im, nd, "training_mode=1 is not supported (inference only: the running statistics)");
+    if (!mli_onnx_attr_i(nd, "spatial", 1))
+        return mli_onnx_refuse(im, nd, "spatial=0 is not supported (statistics per channel only)");
+    double eps = mli_onnx_attr_f(nd, "epsilon", MLI_BN_EPS);
+    if (!(eps > 0))
+        return mli_onnx_refuse(im, nd, "epsilon=%g is not supported (expected a positive value)", eps);
+    int C = mli_onnx_shape(im, x)->d[0];
+    const mli_onnx_tensor *t[4];
+    for (int k = 0; k < 4; k++) {
+        t[k] = mli_onnx_init_in(im, nd, k + 1);
+        if (!t[k] || t[k]->elem_type != MLI_ONNX_FLOAT || t[k]->ndim != 1 || t[k]->dims[0] != C)
+            return mli_onnx_refuse(im, nd, "input %d (%s) must be a float initializer of shape [%d] (the channels)",
+                                   k + 1, what[k], C);
+    }
+    int id = mli_onnx_emit(im, nd, &mli_op_batchnorm, &x, 1, NULL, 0, &eps, 1);
+    if (id < 0)
+        return MLI_EINPUT;
+    for (int k = 0; k < 4; k++)
+        if (mli_onnx_param(im, nd, id, k, t[k], 0))
+            return MLI_EINPUT;
+    return MLI_OK;
+}

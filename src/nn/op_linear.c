@@ -1,4 +1,6 @@
 /* Linear: y = x Wᵀ + b over the last dimension of its input, W out×in (PyTorch layout).
+ * attr[0] = out; attr[1] = 1: no bias (ONNX MatMul, Gemm without C): b is then not a tensor,
+ * absent from θ, the gradients and the Hessian, and every rule below takes it as 0.
  * An input of shape (…, in) is rows = B·(size/in) rows of in reals: every rule below is the
  * 2-D rule on those rows. Forward and backward are one GEMM each (two for backward with dX). */
 #include <math.h>
@@ -15,9 +17,9 @@ void mli_linear_forward(mli_real *Y, const mli_real *X, const mli_real *W, const
                         int B, int in, int out)
 {
     /* Seed Y with the bias so the GEMM adds to it (beta = 1): one pass over Y, not two. */
-    for (int i = 0; i < B; i++)
+    for (int i = 0; b && i < B; i++)
         memcpy(Y + (size_t)i * out, b, sizeof(mli_real) * (size_t)out);
-    MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, B, out, in, 1, X, in, W, in, 1, Y, out);
+    MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, B, out, in, 1, X, in, W, in, b ? 1 : 0, Y, out);
 }
 
 void mli_linear_backward(mli_real *dX, mli_real *dW, mli_real *db, const mli_real *dY,
@@ -25,6 +27,8 @@ void mli_linear_backward(mli_real *dX, mli_real *dW, mli_real *db, const mli_rea
 {
     if (dW) { /* NULL: the input gradient alone (per-example Jacobians, nn/jacobian.c) */
         MLI_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, B, 1, dY, out, X, in, beta, dW, in);
+    }
+    if (db) { /* NULL: no bias */
         if (beta == 0)
             memset(db, 0, sizeof(mli_real) * (size_t)out);
         for (int i = 0; i < B; i++) {
@@ -46,7 +50,7 @@ void mli_linear_tangent(mli_real *Y, const mli_real *X, const mli_real *W, const
     MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, B, out, in, 1, X, in, dW, in, 1, Y + blk_out, out);
     MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, B, out, in, 2, X + blk_in, in, dW, in, 1,
              Y + 2 * blk_out, out);
-    for (int i = 0; i < B; i++)
+    for (int i = 0; b && i < B; i++)
         for (int j = 0; j < out; j++) {
             Y[(size_t)i * out + j] += b[j];
             Y[blk_out + (size_t)i * out + j] += db[j];
@@ -55,10 +59,15 @@ void mli_linear_tangent(mli_real *Y, const mli_real *X, const mli_real *W, const
 
 /* ---- R-op (Hessian-vector products) ---- */
 
-/* Rows [0, B) of Y get b, rows [B, 2B) get ub: the GEMMs then add to them (beta = 1). */
+/* Rows [0, B) of Y get b, rows [B, 2B) get ub (zeros without bias): the GEMMs then add to
+ * them (beta = 1). */
 static void seed_bias2(mli_real *YR, const mli_real *b, const mli_real *ub, int B, int out)
 {
     size_t blk = (size_t)B * out;
+    if (!b) {
+        memset(YR, 0, sizeof(mli_real) * 2 * blk);
+        return;
+    }
     for (int i = 0; i < B; i++) {
         memcpy(YR + (size_t)i * out, b, sizeof(mli_real) * (size_t)out);
         memcpy(YR + blk + (size_t)i * out, ub, sizeof(mli_real) * (size_t)out);
@@ -85,8 +94,9 @@ void mli_linear_rop_backward(mli_real *dXR, int want_dx, mli_real *RdW, mli_real
     /* R{dW} = [R{dY}; dY]ᵀ [X; R{X}]: K = 2B in one call; K = B when R{X} = 0 */
     MLI_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, has_rx ? 2 * B : B, 1, G, out, XR,
              in, 0, RdW, in);
-    memset(Rdb, 0, sizeof(mli_real) * (size_t)out);
-    for (int i = 0; i < B; i++) {
+    if (Rdb)
+        memset(Rdb, 0, sizeof(mli_real) * (size_t)out);
+    for (int i = 0; Rdb && i < B; i++) {
         const mli_real *row = G + (size_t)i * out;
         for (int j = 0; j < out; j++)
             Rdb[j] += row[j];
@@ -105,6 +115,12 @@ static int lin_in(const mli_node *n) { return n->ishape[0].d[n->ishape[0].ndim -
 static int lin_out(const mli_node *n) { return n->attr[0]; }
 /* rows per example: 1 for a vector input, the positions of an N-D one */
 static int lin_pos(const mli_node *n) { return (int)(mli_shape_numel(&n->ishape[0]) / (size_t)lin_in(n)); }
+static int lin_has_bias(const mli_node *n) { return !n->attr[1]; }
+/* the bias' view in θ (a gradient, a direction), or NULL without bias */
+static mli_real *lin_b(const mli_node *n, const mli_real *base)
+{
+    return base && lin_has_bias(n) ? mli_node_view(n, 1, base) : NULL;
+}
 
 static int lin_infer(mli_node *n)
 {
@@ -119,7 +135,8 @@ static void lin_layout(mli_arch *a, mli_node *n)
 {
     int w[2] = {lin_out(n), lin_in(n)};
     mli_graph_tensor(a, n, "weight", 0, MLI_ROLE_WEIGHT, 2, w);
-    mli_graph_tensor(a, n, "bias", 0, MLI_ROLE_OTHER, 1, w);
+    if (lin_has_bias(n))
+        mli_graph_tensor(a, n, "bias", 0, MLI_ROLE_OTHER, 1, w);
 }
 
 static size_t lin_save(const mli_node *n, int bmax) { return 0; }
@@ -131,7 +148,7 @@ static void lin_init(const mli_node *n, mli_init_type type, gsl_rng *rng, mli_re
     if (!theta)
         return;
     int in = lin_in(n), out = lin_out(n);
-    mli_real *W = mli_node_view(n, 0, theta), *b = mli_node_view(n, 1, theta);
+    mli_real *W = mli_node_view(n, 0, theta), *b = lin_b(n, theta);
     size_t nw = (size_t)out * in;
     double bound = 1 / sqrt((double)in);
     for (size_t i = 0; i < nw; i++) {
@@ -142,30 +159,29 @@ static void lin_init(const mli_node *n, mli_init_type type, gsl_rng *rng, mli_re
         else
             W[i] = (mli_real)gsl_ran_gaussian_ziggurat(rng, sqrt(2.0 / in));
     }
-    for (int j = 0; j < out; j++)
+    for (int j = 0; b && j < out; j++)
         b[j] = type == MLI_INIT_DEFAULT ? (mli_real)(bound * (2 * gsl_rng_uniform(rng) - 1)) : 0;
 }
 
 /* y[rows, out] = x[rows, in] Wᵀ + b */
 static void lin_forward(const mli_node *n, mli_opctx *c)
 {
-    mli_linear_forward(c->y, c->x[0], mli_node_view(n, 0, c->theta), mli_node_view(n, 1, c->theta),
-                       c->B * lin_pos(n), lin_in(n), lin_out(n));
+    mli_linear_forward(c->y, c->x[0], mli_node_view(n, 0, c->theta), lin_b(n, c->theta), c->B * lin_pos(n),
+                       lin_in(n), lin_out(n));
 }
 
 /* dW = dyᵀx, db = Σ dy, dx = dy W */
 static void lin_backward(const mli_node *n, mli_opctx *c)
 {
     mli_real *g = c->grad;
-    mli_linear_backward(c->dx[0], g ? mli_node_view(n, 0, g) : NULL, g ? mli_node_view(n, 1, g) : NULL, c->dy,
+    mli_linear_backward(c->dx[0], g ? mli_node_view(n, 0, g) : NULL, lin_b(n, g), c->dy,
                         c->x[0], mli_node_view(n, 0, c->theta), c->B * lin_pos(n), lin_in(n), lin_out(n), 0);
 }
 
 static void lin_tangent(const mli_node *n, mli_opctx *c)
 {
-    mli_linear_tangent(c->y, c->x[0], mli_node_view(n, 0, c->theta), mli_node_view(n, 1, c->theta),
-                       mli_node_view(n, 0, c->dir), mli_node_view(n, 1, c->dir), c->B * lin_pos(n), lin_in(n),
-                       lin_out(n));
+    mli_linear_tangent(c->y, c->x[0], mli_node_view(n, 0, c->theta), lin_b(n, c->theta),
+                       mli_node_view(n, 0, c->dir), lin_b(n, c->dir), c->B * lin_pos(n), lin_in(n), lin_out(n));
 }
 
 /* y = x Wᵀ (the bias is the response to a zero input: x NULL gives b at every position of
@@ -174,8 +190,10 @@ static void lin_hoist(const mli_node *n, mli_opctx *c)
 {
     int in = lin_in(n), out = lin_out(n);
     if (!c->x[0]) {
+        const mli_real *b = lin_b(n, c->theta);
         for (int p = 0; p < lin_pos(n); p++)
-            memcpy(c->y + (size_t)p * out, mli_node_view(n, 1, c->theta), sizeof(mli_real) * (size_t)out);
+            for (int j = 0; j < out; j++)
+                c->y[(size_t)p * out + j] = b ? b[j] : 0;
         return;
     }
     MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, c->B * lin_pos(n), out, in, 1, c->x[0], in,
@@ -184,14 +202,13 @@ static void lin_hoist(const mli_node *n, mli_opctx *c)
 
 static void lin_rop_forward(const mli_node *n, mli_opctx *c)
 {
-    mli_linear_rop_forward(c->y, c->x[0], c->has_r[0], mli_node_view(n, 0, c->theta), mli_node_view(n, 1, c->theta),
-                           mli_node_view(n, 0, c->dir), mli_node_view(n, 1, c->dir), c->B * lin_pos(n), lin_in(n),
-                           lin_out(n));
+    mli_linear_rop_forward(c->y, c->x[0], c->has_r[0], mli_node_view(n, 0, c->theta), lin_b(n, c->theta),
+                           mli_node_view(n, 0, c->dir), lin_b(n, c->dir), c->B * lin_pos(n), lin_in(n), lin_out(n));
 }
 
 static void lin_rop_backward(const mli_node *n, mli_opctx *c)
 {
-    mli_linear_rop_backward(c->dx[0], c->want_dx[0], mli_node_view(n, 0, c->grad), mli_node_view(n, 1, c->grad),
+    mli_linear_rop_backward(c->dx[0], c->want_dx[0], mli_node_view(n, 0, c->grad), lin_b(n, c->grad),
                             c->dy, c->x[0], c->has_r[0], mli_node_view(n, 0, c->theta),
                             mli_node_view(n, 0, c->dir), c->B * lin_pos(n), lin_in(n), lin_out(n));
 }
@@ -209,12 +226,14 @@ static double lin_flops(const mli_node *n, double examples, int hvp, int has_r, 
     return has_r ? 3 * F : 2 * F; /* has_r here: the input gradient is computed */
 }
 
-/* a vector input: the factored block (g ⊗ x, g); an N-D one sums that over positions, kept
- * explicitly (out·in + out reals per row) */
-static mli_jac_form lin_jac_form(const mli_node *n) { return lin_pos(n) == 1 ? MLI_JAC_OUTER : MLI_JAC_EXPLICIT; }
+/* a vector input with bias: the factored block (g ⊗ x, g); an N-D one sums that over
+ * positions, and without bias the block is g ⊗ x alone: kept explicitly (out·in [+ out] reals
+ * per row) */
+static int lin_outer(const mli_node *n) { return lin_pos(n) == 1 && lin_has_bias(n); }
+static mli_jac_form lin_jac_form(const mli_node *n) { return lin_outer(n) ? MLI_JAC_OUTER : MLI_JAC_EXPLICIT; }
 static size_t lin_jac_width(const mli_node *n)
 {
-    return lin_pos(n) == 1 ? (size_t)lin_out(n) : (size_t)lin_out(n) * (lin_in(n) + 1);
+    return lin_outer(n) ? (size_t)lin_out(n) : (size_t)lin_out(n) * (lin_in(n) + lin_has_bias(n));
 }
 
 static void lin_jac_backward(const mli_node *n, mli_opctx *c)
@@ -223,12 +242,13 @@ static void lin_jac_backward(const mli_node *n, mli_opctx *c)
     const mli_real *W = mli_node_view(n, 0, c->theta);
     if (c->dx[0]) /* all k·B rows in one GEMM */
         mli_linear_backward(c->dx[0], NULL, NULL, c->dy, NULL, W, c->rows * P, in, out, 0);
-    if (P == 1)
+    if (lin_outer(n))
         return;
     size_t wd = lin_jac_width(n);
     for (int r = 0; r < c->rows; r++) {
         const mli_real *g = c->dy + (size_t)r * P * out, *x = c->x[0] + (size_t)(r % c->B) * P * in;
-        mli_linear_backward(NULL, c->fac + r * wd, c->fac + r * wd + (size_t)out * in, g, x, W, P, in, out, 0);
+        mli_linear_backward(NULL, c->fac + r * wd, lin_has_bias(n) ? c->fac + r * wd + (size_t)out * in : NULL, g,
+                            x, W, P, in, out, 0);
     }
 }
 
@@ -236,13 +256,14 @@ static void lin_permute(const mli_node *n, const int *pin, const int *pout, cons
                         const mli_real *bufs, mli_real *theta_out, mli_real *bufs_out)
 {
     int in = lin_in(n), out = lin_out(n);
-    const mli_real *W = mli_node_view(n, 0, theta), *b = mli_node_view(n, 1, theta);
-    mli_real *qW = mli_node_view(n, 0, theta_out), *qb = mli_node_view(n, 1, theta_out);
+    const mli_real *W = mli_node_view(n, 0, theta), *b = lin_b(n, theta);
+    mli_real *qW = mli_node_view(n, 0, theta_out), *qb = lin_b(n, theta_out);
     for (int u = 0; u < out; u++) {
         int su = pout ? pout[u] : u;
         for (int v = 0; v < in; v++)
             qW[(size_t)u * in + v] = W[(size_t)su * in + (pin ? pin[v] : v)];
-        qb[u] = b[su];
+        if (b)
+            qb[u] = b[su];
     }
 }
 
@@ -256,11 +277,11 @@ static void lin_reeval(const mli_node *n, const mli_real *t0, const mli_real *t1
     int in = lin_in(n), m = lin_out(n), P = lin_pos(n);
     double aa = fabs(alpha);
     const mli_real *W0 = mli_node_view(n, 0, t0), *W1 = mli_node_view(n, 0, t1);
-    const mli_real *B0 = mli_node_view(n, 1, t0), *B1 = mli_node_view(n, 1, t1);
+    const mli_real *B0 = lin_b(n, t0), *B1 = lin_b(n, t1);
     for (int p = 0; p < P; p++) {
         const double *h = hin[0] + (size_t)p * in, *e = ein[0] + (size_t)p * in;
         for (int o = 0; o < m; o++) {
-            double b0 = B0[o], db = (double)B1[o] - b0;
+            double b0 = B0 ? B0[o] : 0, db = B0 ? (double)B1[o] - b0 : 0;
             double s = b0 + alpha * db, sa = fabs(b0) + aa * fabs(db), se = 0;
             for (int i = 0; i < in; i++) {
                 double w0 = W0[(size_t)o * in + i], dw = (double)W1[(size_t)o * in + i] - w0;
@@ -275,7 +296,8 @@ static void lin_reeval(const mli_node *n, const mli_real *t0, const mli_real *t1
     }
 }
 
-static mli_pwl_role lin_pwl(const mli_node *n) { return lin_pos(n) == 1 ? MLI_PWL_AFFINE : MLI_PWL_NONE; }
+/* the exact analysis' chain reads a bias (mli_chain.b) */
+static mli_pwl_role lin_pwl(const mli_node *n) { return lin_outer(n) ? MLI_PWL_AFFINE : MLI_PWL_NONE; }
 
 /* ONNX: Gemm(x, W[, b]) with transB = 1, PyTorch's own form of nn.Linear, for a vector input
  * (N × in). Over the last dimension of an N-D input Gemm does not apply (2-D only), so
@@ -325,3 +347,101 @@ const mli_op mli_op_linear = {
     /* export */
     .onnx_export = lin_onnx,
 };
+
+/* ---- ONNX import (nn/onnx_graph.c) ------------------------------------------------------------
+ * Gemm(A, B[, C]): Y = A·op(B) + C with transA = 0, alpha = 1 and beta = 1 (when C is given), A
+ *   a vector per example; B a 2-D initializer: transB = 1 is PyTorch's out×in, kept as is;
+ *   transB = 0 is in×out, kept transposed in θ (every distance and norm unchanged); C an
+ *   initializer of shape [N] or [1, N], or none (a Linear without bias).
+ * MatMul(A, B): B a 2-D initializer K×N (kept transposed), A of any per-example shape (…, K):
+ *   a Linear without bias over the last dim.
+ * Without C, if the one reader of Y is an Add of Y and a float initializer of shape [N] or
+ *   [1, N], the two become one Linear with that bias (the Add is absorbed). */
+#include "nn/onnx_graph.h"
+
+static int onnx_is_bias(const mli_onnx_tensor *t, int64_t out)
+{
+    return t && t->elem_type == MLI_ONNX_FLOAT && t->numel == (size_t)out &&
+           (t->ndim == 1 || (t->ndim == 2 && t->dims[0] == 1));
+}
+
+/* the Add that may carry this node's bias, and its initializer */
+static const mli_onnx_node *onnx_bias_add(mli_onnx_import *im, const mli_onnx_node *nd, int64_t out,
+                                          const mli_onnx_tensor **b)
+{
+    const mli_onnx_node *c = mli_onnx_sole_consumer(im, nd);
+    if (!c || strcmp(c->op_type, "Add") || c->domain[0] || c->ninputs != 2 || c->noutputs != 1)
+        return NULL;
+    int mine = !strcmp(c->inputs[0], nd->outputs[0]) ? 0 : 1;
+    *b = mli_onnx_init_in(im, c, 1 - mine);
+    return onnx_is_bias(*b, out) ? c : NULL;
+}
+
+static int onnx_linear(mli_onnx_import *im, const mli_onnx_node *nd, int x, const mli_onnx_tensor *W, int trans,
+                       const mli_onnx_tensor *C)
+{
+    const mli_shape *s = mli_onnx_shape(im, x);
+    int in = s->d[s->ndim - 1];
+    int64_t kin = trans ? W->dims[0] : W->dims[1], out = trans ? W->dims[1] : W->dims[0];
+    if (kin != in || out < 1 || out > 1 << 24)
+        return mli_onnx_refuse(im, nd, "weight '%s' of shape [%lld, %lld]%s does not fit an input of %d features",
+                               W->name, (long long)W->dims[0], (long long)W->dims[1], trans ? "" : " (transposed)", in);
+    const mli_onnx_tensor *b = C;
+    const mli_onnx_node *add = C ? NULL : onnx_bias_add(im, nd, out, &b);
+    if (!C && !add)
+        b = NULL;
+    int attr[2] = {(int)out, b == NULL};
+    int id = mli_onnx_emit(im, nd, &mli_op_linear, &x, 1, attr, 2, NULL, 0);
+    if (id < 0 || mli_onnx_param(im, nd, id, 0, W, trans) || (b && mli_onnx_param(im, add ? add : nd, id, 1, b, 0)))
+        return MLI_EINPUT;
+    if (add)
+        mli_onnx_absorb(im, add, id);
+    return MLI_OK;
+}
+
+static const mli_onnx_tensor *onnx_weight(mli_onnx_import *im, const mli_onnx_node *nd)
+{
+    const mli_onnx_tensor *W = mli_onnx_init_in(im, nd, 1);
+    if (!W || W->ndim != 2 || W->elem_type != MLI_ONNX_FLOAT)
+        return mli_onnx_refuse(im, nd, "input B must be a 2-D float initializer (a weight); a product of two "
+                               "values or with a batched B is not supported"), NULL;
+    return W;
+}
+
+int mli_onnx_import_gemm(mli_onnx_import *im, const mli_onnx_node *nd)
+{
+    int x;
+    if (mli_onnx_value_in(im, nd, 0, &x))
+        return MLI_EINPUT;
+    if (mli_onnx_shape(im, x)->ndim != 1)
+        return mli_onnx_refuse(im, nd, "input A has %d dims per example: Gemm takes batch × features",
+                               mli_onnx_shape(im, x)->ndim);
+    if (mli_onnx_attr_i(nd, "transA", 0))
+        return mli_onnx_refuse(im, nd, "transA=1 is not supported (only transA=0: one example per row)");
+    double alpha = mli_onnx_attr_f(nd, "alpha", 1), beta = mli_onnx_attr_f(nd, "beta", 1);
+    if (alpha != 1)
+        return mli_onnx_refuse(im, nd, "alpha=%g is not supported (only alpha=1)", alpha);
+    const mli_onnx_tensor *W = onnx_weight(im, nd), *C = NULL;
+    if (!W)
+        return MLI_EINPUT;
+    int trans = !mli_onnx_attr_i(nd, "transB", 0);
+    int64_t out = trans ? W->dims[1] : W->dims[0];
+    if (nd->ninputs > 2 && nd->inputs[2][0]) {
+        C = mli_onnx_init_in(im, nd, 2);
+        if (beta != 1)
+            return mli_onnx_refuse(im, nd, "beta=%g is not supported (only beta=1)", beta);
+        if (!onnx_is_bias(C, out))
+            return mli_onnx_refuse(im, nd, "input C '%s' is not supported: a bias must be a float initializer of "
+                                   "shape [%lld] or [1, %lld]", nd->inputs[2], (long long)out, (long long)out);
+    }
+    return onnx_linear(im, nd, x, W, trans, C);
+}
+
+int mli_onnx_import_matmul(mli_onnx_import *im, const mli_onnx_node *nd)
+{
+    int x;
+    if (mli_onnx_value_in(im, nd, 0, &x))
+        return MLI_EINPUT;
+    const mli_onnx_tensor *W = onnx_weight(im, nd);
+    return W ? onnx_linear(im, nd, x, W, 1, NULL) : MLI_EINPUT;
+}

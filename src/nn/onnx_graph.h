@@ -1,0 +1,79 @@
+/* ONNX models as operator graphs: an mli_onnx_model (io/onnx.h) becomes an mli_arch, θ and the
+ * buffer vector. The graph's one input that is not an initializer is the data (its first dim
+ * the batch, the others the per-example shape); its float initializers are the parameters
+ * (θ(α) interpolates all of them), batch norm's running mean and variance the buffers.
+ * docs/onnx.md lists the op_types, attributes and refusals; each kind's mapping lives in its
+ * operator's file (mli_onnx_import_<kind>, at the end of src/nn/op_<kind>.c).
+ *
+ * Every refusal is MLI_EINPUT naming the file, the node ('name' (op_type)) and what is
+ * supported. */
+#ifndef MLI_ONNX_GRAPH_H
+#define MLI_ONNX_GRAPH_H
+
+#include "io/onnx.h"
+#include "nn/arch.h"
+
+/* The state of one import, for the operators' import functions. */
+typedef struct {
+    const mli_onnx_model *m;
+    const char *label;
+    mli_arch *a;
+    int batch;          /* the data's batch size when the file fixes it, else -1 */
+    int *vnode;         /* per node output (node k, output j at voff[k] + j): the graph node, or -2 */
+    int *voff;
+    char *absorbed;     /* per ONNX node: folded into an earlier node (MatMul + Add) */
+    int src[MLI_MAX_TENSORS];   /* per graph tensor: the initializer it is read from */
+    int trans[MLI_MAX_TENSORS]; /* 1: stored transposed (the file's in×out as out×in) */
+    int *owner;         /* per initializer: the graph tensor that reads it, or -1 */
+} mli_onnx_import;
+
+/* "node 'fc1' (Gemm)" or "node #3 (Gemm)" (a per-thread buffer, for messages). */
+const char *mli_onnx_node_name(const mli_onnx_import *im, const mli_onnx_node *nd);
+/* MLI_EINPUT "label: node '…' (op): <fmt>" */
+int mli_onnx_refuse(const mli_onnx_import *im, const mli_onnx_node *nd, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Input k of nd as a value computed from the data: its producer (MLI_GRAPH_INPUT or a node of
+ * the graph); MLI_EINPUT if it is absent, an initializer or otherwise not a value. */
+int mli_onnx_value_in(const mli_onnx_import *im, const mli_onnx_node *nd, int k, int *producer);
+/* The per-example shape of a producer's value. */
+const mli_shape *mli_onnx_shape(const mli_onnx_import *im, int producer);
+/* Input k of nd if it is an initializer, else NULL. */
+const mli_onnx_tensor *mli_onnx_init_in(const mli_onnx_import *im, const mli_onnx_node *nd, int k);
+/* Attributes with their defaults. */
+int64_t mli_onnx_attr_i(const mli_onnx_node *nd, const char *name, int64_t def);
+double mli_onnx_attr_f(const mli_onnx_node *nd, const char *name, double def);
+/* The one node reading output 0 of nd, or NULL (read by none, by several, or a graph output). */
+const mli_onnx_node *mli_onnx_sole_consumer(const mli_onnx_import *im, const mli_onnx_node *nd);
+/* Add a graph node for nd (named after it): its output 0 is bound to the new node; outputs
+ * beyond the first must be unused. Returns the node index, or −1 with MLI_EINPUT set. */
+int mli_onnx_emit(mli_onnx_import *im, const mli_onnx_node *nd, const struct mli_op *op, const int *inputs,
+                  int nin, const int *attr, int nattr, const double *fattr, int nfattr);
+/* Bind tensor k of graph node `node` to an initializer (stored transposed when trans): its
+ * name becomes the initializer's; an initializer read twice is refused. */
+int mli_onnx_param(mli_onnx_import *im, const mli_onnx_node *nd, int node, int k, const mli_onnx_tensor *t,
+                   int trans);
+/* Mark `later` as folded into the node just emitted for nd: its output is that node's. */
+void mli_onnx_absorb(mli_onnx_import *im, const mli_onnx_node *later, int node);
+
+/* The operators' import functions (src/nn/op_<kind>.c), one per ONNX op_type. */
+int mli_onnx_import_gemm(mli_onnx_import *im, const mli_onnx_node *nd);
+int mli_onnx_import_matmul(mli_onnx_import *im, const mli_onnx_node *nd);
+int mli_onnx_import_act(mli_onnx_import *im, const mli_onnx_node *nd);
+int mli_onnx_import_batchnorm(mli_onnx_import *im, const mli_onnx_node *nd);
+int mli_onnx_import_reshape(mli_onnx_import *im, const mli_onnx_node *nd);
+int mli_onnx_import_add(mli_onnx_import *im, const mli_onnx_node *nd);
+
+/* The graph of a model, θ and the buffers (allocated; the caller frees). loss: the loss the
+ * analyses use (ONNX files carry none). */
+int mli_onnx_graph(const mli_onnx_model *m, const char *label, mli_loss loss, mli_arch *a, mli_real **theta,
+                   mli_real **bufs);
+/* Read a file and import it. */
+int mli_onnx_load(const char *path, mli_loss loss, mli_arch *a, mli_real **theta, mli_real **bufs);
+/* Two models for one path θ(α): the same graph and the same initializer names and shapes, else
+ * MLI_EINPUT naming the first difference. */
+int mli_onnx_load_pair(const char *init, const char *final, mli_loss loss, mli_arch *a, mli_real **theta0,
+                       mli_real **bufs0, mli_real **theta1, mli_real **bufs1);
+/* 1 if the path names an ONNX file (ends in .onnx) */
+int mli_onnx_path(const char *path);
+
+#endif

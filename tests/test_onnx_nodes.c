@@ -1,0 +1,214 @@
+/* ONNX's backend node tests and the PyTorch-converted module tests of Debian's
+ * libonnx-testdata, through the importer (nn/onnx_graph.h) and the float engine: input 0 is the
+ * data (its first dim the batch), the other graph inputs become initializers read from their
+ * input_N.pb, and mli's eval-mode forward must equal output_0.pb to 1e-5 relative
+ * (‖y − ref‖∞ ≤ 1e-5 ‖ref‖∞). Every case of the op_types mli imports is listed with what is
+ * expected of it: run and pass, or refused as unsupported (its message printed). A case that
+ * fails, or that is refused when it should run (or runs when a refusal is expected), fails the
+ * test: a supported case is never skipped silently. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/err.h"
+#include "io/onnx.h"
+#include "nn/net.h"
+#include "nn/onnx_graph.h"
+
+#define TESTDATA "/usr/share/libonnx-testdata/data"
+
+typedef struct {
+    const char *dir; /* under TESTDATA */
+    int unsupported; /* 1: must be refused */
+} nodecase;
+
+static const nodecase cases[] = {
+    {"node/test_add", 1}, /* B [3, 4, 5] differs per example */
+    {"node/test_add_bcast", 0},
+    {"node/test_add_uint8", 1},
+    {"node/test_batchnorm_epsilon", 0},
+    {"node/test_batchnorm_epsilon_training_mode", 1},
+    {"node/test_batchnorm_example", 0},
+    {"node/test_batchnorm_example_training_mode", 1},
+    {"node/test_dropout_default", 0},
+    {"node/test_dropout_default_mask", 1},
+    {"node/test_dropout_default_mask_ratio", 1},
+    {"node/test_dropout_default_old", 1}, /* a 1-D input: no per-example dims */
+    {"node/test_dropout_default_ratio", 0},
+    {"node/test_dropout_random_old", 0},
+    {"node/test_flatten_axis0", 1},
+    {"node/test_flatten_axis1", 0},
+    {"node/test_flatten_axis2", 1},
+    {"node/test_flatten_axis3", 1},
+    {"node/test_flatten_default_axis", 0},
+    {"node/test_flatten_negative_axis1", 1},
+    {"node/test_flatten_negative_axis2", 1},
+    {"node/test_flatten_negative_axis3", 0},
+    {"node/test_flatten_negative_axis4", 1},
+    {"node/test_gemm_all_attributes", 1},
+    {"node/test_gemm_alpha", 1},
+    {"node/test_gemm_beta", 1},
+    {"node/test_gemm_default_matrix_bias", 1},
+    {"node/test_gemm_default_no_bias", 0},
+    {"node/test_gemm_default_scalar_bias", 1},
+    {"node/test_gemm_default_single_elem_vector_bias", 1},
+    {"node/test_gemm_default_vector_bias", 0},
+    {"node/test_gemm_default_zero_bias", 0},
+    {"node/test_gemm_transposeA", 1},
+    {"node/test_gemm_transposeB", 0},
+    {"node/test_identity", 0},
+    {"node/test_identity_opt", 1},
+    {"node/test_identity_sequence", 1},
+    {"node/test_matmul_2d", 0},
+    {"node/test_matmul_3d", 1},
+    {"node/test_matmul_4d", 1},
+    {"node/test_relu", 0},
+    {"node/test_reshape_allowzero_reordered", 1},
+    {"node/test_reshape_extended_dims", 0},
+    {"node/test_reshape_negative_dim", 0},
+    {"node/test_reshape_negative_extended_dims", 1},
+    {"node/test_reshape_one_dim", 1},
+    {"node/test_reshape_reduced_dims", 0},
+    {"node/test_reshape_reordered_all_dims", 1},
+    {"node/test_reshape_reordered_last_dims", 0},
+    {"node/test_reshape_zero_and_negative_dim", 0},
+    {"node/test_reshape_zero_dim", 0},
+    {"node/test_sigmoid", 0},
+    {"node/test_sigmoid_example", 1}, /* 1-D input */
+    {"node/test_tanh", 0},
+    {"node/test_tanh_example", 1}, /* 1-D input */
+    {"node/test_training_dropout", 1},
+    {"node/test_training_dropout_default", 1},
+    {"node/test_training_dropout_default_mask", 1},
+    {"node/test_training_dropout_mask", 1},
+    {"node/test_training_dropout_zero_ratio", 1},
+    {"node/test_training_dropout_zero_ratio_mask", 1},
+    {"pytorch-converted/test_BatchNorm1d_3d_input_eval", 0},
+    {"pytorch-converted/test_BatchNorm2d_eval", 0},
+    {"pytorch-converted/test_BatchNorm2d_momentum_eval", 0},
+    {"pytorch-converted/test_BatchNorm3d_eval", 0},
+    {"pytorch-converted/test_BatchNorm3d_momentum_eval", 0},
+    {"pytorch-converted/test_Linear", 0},
+    {"pytorch-converted/test_Linear_no_bias", 1}, /* Transpose of the weight */
+    {"pytorch-converted/test_ReLU", 0},
+    {"pytorch-converted/test_Sigmoid", 0},
+    {"pytorch-converted/test_Tanh", 0},
+};
+
+typedef enum { PASSED, FAILED, REFUSED } outcome;
+
+/* the other graph inputs (not initializers) become initializers from input_N.pb */
+static int add_inputs(mli_onnx_model *m, const char *dir)
+{
+    int n = 0, count = m->ninputs;
+    for (int i = 0; i < count; i++) {
+        if (mli_onnx_find_init(m, m->inputs[i].name))
+            continue;
+        if (n++ == 0)
+            continue; /* input 0: the data */
+        char path[512];
+        snprintf(path, sizeof path, "%s/test_data_set_0/input_%d.pb", dir, n - 1);
+        mli_onnx_tensor t;
+        int rc = mli_onnx_read_tensor(path, &t);
+        if (rc)
+            return rc;
+        char *name = strdup(m->inputs[i].name);
+        if (t.elem_type == MLI_ONNX_INT64)
+            mli_onnx_add_init_int64(m, name, t.ndim, t.dims, t.i);
+        else
+            mli_onnx_add_init_float(m, name, t.ndim, t.dims, t.f);
+        free(name);
+        mli_onnx_tensor_free(&t);
+    }
+    return MLI_OK;
+}
+
+static outcome run_case(const char *dir, char *msg, size_t len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/model.onnx", dir);
+    mli_onnx_model *m = NULL;
+    mli_onnx_tensor x = {0}, ref = {0};
+    mli_arch *a = malloc(sizeof *a);
+    mli_real *theta = NULL, *bufs = NULL;
+    outcome r = REFUSED;
+    int rc = mli_onnx_read(path, &m);
+    if (!rc)
+        rc = add_inputs(m, dir);
+    snprintf(path, sizeof path, "%s/test_data_set_0/input_0.pb", dir);
+    if (!rc)
+        rc = mli_onnx_read_tensor(path, &x);
+    if (!rc)
+        rc = mli_onnx_graph(m, dir, MLI_LOSS_MSE, a, &theta, &bufs);
+    if (rc) {
+        snprintf(msg, len, "%s", mli_errmsg());
+        goto done;
+    }
+    r = FAILED;
+    snprintf(path, sizeof path, "%s/test_data_set_0/output_0.pb", dir);
+    if (mli_onnx_read_tensor(path, &ref) || ref.elem_type != MLI_ONNX_FLOAT) {
+        snprintf(msg, len, "output_0.pb: %s", mli_errmsg());
+        goto done;
+    }
+    int B = (int)x.dims[0];
+    if (x.elem_type != MLI_ONNX_FLOAT || x.numel != (size_t)B * a->input_size ||
+        ref.numel != (size_t)B * a->nout) {
+        snprintf(msg, len, "sizes: data %zu for %d x %d, output %zu for %d x %d", x.numel, B, a->input_size,
+                 ref.numel, B, a->nout);
+        goto done;
+    }
+    mli_ws *w = mli_ws_new(a, B);
+    const mli_real *Z = mli_net_forward(a, theta, bufs, w, x.f, B, MLI_MODE_EVAL);
+    double err = 0, scale = 0;
+    for (size_t i = 0; i < ref.numel; i++) {
+        err = fmax(err, fabs((double)Z[i] - ref.f[i]));
+        scale = fmax(scale, fabs((double)ref.f[i]));
+    }
+    mli_ws_free(w);
+    if (err <= 1e-5 * scale)
+        r = PASSED;
+    else
+        snprintf(msg, len, "max |mli - output_0| = %.3g, max |output_0| = %.3g", err, scale);
+done:
+    mli_onnx_free(m);
+    mli_onnx_tensor_free(&x);
+    mli_onnx_tensor_free(&ref);
+    free(theta);
+    free(bufs);
+    free(a);
+    return r;
+}
+
+static void test_nodes(void **state)
+{
+    int n[3] = {0}, wrong = 0, ncase = (int)(sizeof cases / sizeof cases[0]);
+    for (int k = 0; k < ncase; k++) {
+        char dir[512], msg[1024] = "";
+        snprintf(dir, sizeof dir, "%s/%s", TESTDATA, cases[k].dir);
+        outcome r = run_case(dir, msg, sizeof msg);
+        n[r]++;
+        if (r == REFUSED)
+            print_message("  skipped as unsupported: %s: %s\n", cases[k].dir, msg);
+        if (r == FAILED || (r == REFUSED) != cases[k].unsupported) {
+            wrong++;
+            print_message("  WRONG: %s: %s%s\n", cases[k].dir,
+                          r == FAILED ? "failed: " : r == REFUSED ? "refused, expected to run: "
+                                                                  : "ran, expected a refusal",
+                          msg);
+        }
+    }
+    print_message("onnx node tests: %d passed, %d failed, %d skipped as unsupported\n", n[PASSED], n[FAILED],
+                  n[REFUSED]);
+    assert_int_equal(wrong, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_nodes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
