@@ -24,6 +24,7 @@
 #include "nn/model.h"
 #include "nn/net.h"
 #include "nn/onnx_export.h"
+#include "nn/onnx_graph.h"
 #include "nn/op.h"
 
 /* ------------------------------------------------------------------ a model and its file */
@@ -32,6 +33,7 @@ typedef struct {
     mli_arch a;
     mli_real *theta, *bufs;
     mli_onnx_model *m; /* the file read back */
+    char path[512];
 } fx;
 
 /* θ at random, and batch-norm statistics away from their initial 0 and 1 so that they matter */
@@ -51,12 +53,11 @@ static void fx_fill(fx *f, uint64_t seed)
 
 static void fx_export(fx *f, const char *tag)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s.onnx", tu_tmpdir("onnx_export"), tag);
-    int rc = mli_onnx_export_file(path, &f->a, f->theta, f->bufs);
+    snprintf(f->path, sizeof f->path, "%s/%s.onnx", tu_tmpdir("onnx_export"), tag);
+    int rc = mli_onnx_export_file(f->path, &f->a, f->theta, f->bufs);
     if (rc)
         fail_msg("%s: %s", tag, mli_errmsg());
-    rc = mli_onnx_read(path, &f->m);
+    rc = mli_onnx_read(f->path, &f->m);
     if (rc)
         fail_msg("%s read back: %s", tag, mli_errmsg());
 }
@@ -120,10 +121,12 @@ static int64_t attr_i(const mli_onnx_node *n, const char *name, int64_t dflt)
     return a ? a->i : dflt;
 }
 
-/* Gemm: Y = alpha A' B' + beta C, A' = A or Aᵀ (transA), B' likewise; C broadcast to M×N */
+/* Gemm: Y = alpha A' B' + beta C, A' = A or Aᵀ (transA), B' likewise; C (optional) broadcast
+ * to M×N */
 static void op_gemm(env *e, const mli_onnx_node *n)
 {
-    val *A = env_get(e, n->inputs[0]), *Bm = env_get(e, n->inputs[1]), *C = env_get(e, n->inputs[2]);
+    val *A = env_get(e, n->inputs[0]), *Bm = env_get(e, n->inputs[1]);
+    val *C = n->ninputs > 2 && n->inputs[2][0] ? env_get(e, n->inputs[2]) : NULL; /* optional */
     int ta = (int)attr_i(n, "transA", 0), tb = (int)attr_i(n, "transB", 0);
     assert_int_equal(A->ndim, 2);
     assert_int_equal(Bm->ndim, 2);
@@ -137,7 +140,7 @@ static void op_gemm(env *e, const mli_onnx_node *n)
             double s = 0;
             for (int64_t k = 0; k < K; k++)
                 s += A->v[ta ? k * M + i : i * K + k] * Bm->v[tb ? j * K + k : k * N + j];
-            double c = C->n == 1 ? C->v[0] : C->ndim == 1 ? C->v[j] : C->v[i * N + j];
+            double c = !C ? 0 : C->n == 1 ? C->v[0] : C->ndim == 1 ? C->v[j] : C->v[i * N + j];
             Y->v[i * N + j] = alpha * s + beta * c;
         }
 }
@@ -175,8 +178,8 @@ static void op_transpose(env *e, const mli_onnx_node *n)
             Y->v[j * X->dims[0] + i] = X->v[i * X->dims[1] + j];
 }
 
-/* Add with multidirectional broadcasting, as far as needed here: B of A's shape or of a suffix
- * of it (a bias over the last dimension) */
+/* Add with multidirectional broadcasting, as far as needed here: B right-aligned with A, each
+ * of its dims equal to A's or 1 */
 static void op_add(env *e, const mli_onnx_node *n)
 {
     val *A = env_get(e, n->inputs[0]), *Bv = env_get(e, n->inputs[1]);
@@ -185,11 +188,21 @@ static void op_add(env *e, const mli_onnx_node *n)
         A = Bv;
         Bv = t;
     }
+    int off = A->ndim - Bv->ndim;
     for (int d = 0; d < Bv->ndim; d++)
-        assert_int_equal(Bv->dims[d], A->dims[A->ndim - Bv->ndim + d]);
+        assert_true(Bv->dims[d] == 1 || Bv->dims[d] == A->dims[off + d]);
     val *Y = env_new(e, n->outputs[0], A->ndim, A->dims);
-    for (size_t i = 0; i < A->n; i++)
-        Y->v[i] = A->v[i] + Bv->v[i % Bv->n];
+    for (size_t i = 0; i < A->n; i++) {
+        size_t rest = i, j = 0, stride = 1;
+        for (int d = A->ndim - 1; d >= off; d--) { /* A's index along d, B's where it is not 1 */
+            size_t id = rest % (size_t)A->dims[d];
+            rest /= (size_t)A->dims[d];
+            if (Bv->dims[d - off] != 1)
+                j += id * stride;
+            stride *= (size_t)Bv->dims[d - off];
+        }
+        Y->v[i] = A->v[i] + Bv->v[j];
+    }
 }
 
 /* BatchNormalization, inference: Y = scale (X − mean) / √(var + ε) + B over axis 1 */
@@ -206,6 +219,42 @@ static void op_bn(env *e, const mli_onnx_node *n)
         size_t c = (i / S) % (size_t)C;
         Y->v[i] = sc->v[c] * (X->v[i] - mu->v[c]) / sqrt(var->v[c] + eps) + b->v[c];
     }
+}
+
+/* Flatten(axis): [Π dims before axis, Π dims from it]; Reshape(x, shape): 0 copies the
+ * input's dim, −1 is inferred. The values are unchanged. */
+static void op_reshape(env *e, const mli_onnx_node *n)
+{
+    val *X = env_get(e, n->inputs[0]);
+    int64_t dims[MLI_ONNX_MAX_DIMS];
+    int nd;
+    if (!strcmp(n->op_type, "Flatten")) {
+        int64_t axis = attr_i(n, "axis", 1), lead = 1;
+        for (int d = 0; d < axis; d++)
+            lead *= X->dims[d];
+        dims[0] = lead;
+        dims[1] = (int64_t)X->n / lead;
+        nd = 2;
+    } else {
+        val *S = env_get(e, n->inputs[1]);
+        nd = (int)S->n;
+        int64_t known = 1;
+        int infer = -1;
+        for (int d = 0; d < nd; d++) {
+            dims[d] = (int64_t)S->v[d];
+            if (dims[d] == 0)
+                dims[d] = X->dims[d];
+            if (dims[d] == -1)
+                infer = d;
+            else
+                known *= dims[d];
+        }
+        if (infer >= 0)
+            dims[infer] = (int64_t)X->n / known;
+    }
+    val *Y = env_new(e, n->outputs[0], nd, dims);
+    assert_int_equal(Y->n, X->n);
+    memcpy(Y->v, X->v, sizeof(double) * X->n);
 }
 
 static void op_unary(env *e, const mli_onnx_node *n)
@@ -239,7 +288,7 @@ static double *onnx_run(const mli_onnx_model *m, const mli_real *X, int B, size_
         const mli_onnx_tensor *t = &m->inits[k];
         val *w = env_new(e, t->name, t->ndim, t->dims);
         for (size_t i = 0; i < t->numel; i++)
-            w->v[i] = t->f[i];
+            w->v[i] = t->f ? t->f[i] : (double)t->i[i];
     }
     int *order = malloc(sizeof(int) * (size_t)(m->nnodes + 1));
     assert_int_equal(mli_onnx_sort(m, "model", order), 0);
@@ -256,6 +305,8 @@ static double *onnx_run(const mli_onnx_model *m, const mli_real *X, int B, size_
             op_add(e, n);
         else if (!strcmp(t, "BatchNormalization"))
             op_bn(e, n);
+        else if (!strcmp(t, "Flatten") || !strcmp(t, "Reshape"))
+            op_reshape(e, n);
         else if (!strcmp(t, "Relu") || !strcmp(t, "Tanh") || !strcmp(t, "Sigmoid") || !strcmp(t, "Identity"))
             op_unary(e, n);
         else
@@ -311,7 +362,10 @@ static int stored_transposed(const mli_arch *a, int t)
  * there are no others */
 static void check_inits(const fx *f)
 {
-    assert_int_equal(f->m->ninits, f->a.ntensors);
+    int nfloat = 0; /* the others: Reshape's INT64 shapes */
+    for (int k = 0; k < f->m->ninits; k++)
+        nfloat += f->m->inits[k].elem_type == MLI_ONNX_FLOAT;
+    assert_int_equal(nfloat, f->a.ntensors);
     for (int t = 0; t < f->a.ntensors; t++) {
         const mli_tensor *x = &f->a.tensors[t];
         const mli_onnx_tensor *i = mli_onnx_find_init(f->m, x->name);
@@ -353,9 +407,10 @@ static void check_nodes(const fx *f)
         if (n->op == &mli_op_linear && n->ishape[0].ndim == 1) {
             const mli_onnx_node *g = node_named(f->m, n->name);
             assert_string_equal(g->op_type, "Gemm");
-            assert_int_equal(g->ninputs, 3);
+            assert_int_equal(g->ninputs, 1 + n->nt); /* C only with a bias */
             assert_string_equal(g->inputs[1], T[n->tensor[0]].name);
-            assert_string_equal(g->inputs[2], T[n->tensor[1]].name);
+            if (n->nt > 1)
+                assert_string_equal(g->inputs[2], T[n->tensor[1]].name);
             assert_int_equal(attr_i(g, "transB", 0), 1);
             assert_int_equal(attr_i(g, "transA", 0), 0);
             assert_true(attr_f(g, "alpha", 0) == 1 && attr_f(g, "beta", 0) == 1);
@@ -379,6 +434,14 @@ static void check_nodes(const fx *f)
         } else if (n->op == &mli_op_act) {
             static const char *const type[] = {"Identity", "Relu", "Tanh", "Sigmoid"};
             assert_string_equal(node_named(f->m, n->name)->op_type, type[n->attr[0]]);
+            expect += 1;
+        } else if (n->op == &mli_op_reshape) {
+            assert_string_equal(node_named(f->m, n->name)->op_type, n->shape.ndim == 1 ? "Flatten" : "Reshape");
+            expect += 1;
+        } else if (n->op == &mli_op_bias) {
+            const mli_onnx_node *g = node_named(f->m, n->name);
+            assert_string_equal(g->op_type, "Add");
+            assert_string_equal(g->inputs[1], T[n->tensor[0]].name);
             expect += 1;
         } else if (n->op == &mli_op_add) {
             assert_string_equal(node_named(f->m, n->name)->op_type, "Add");
@@ -413,6 +476,47 @@ static void check_outputs(const fx *f, uint64_t seed)
     mli_ws_free(w);
 }
 
+/* the round trip through mli's import (nn/onnx_graph.c): the same tensors under the same
+ * names with the same values, and the same outputs bit for bit (the same rules run) */
+static void check_round_trip(const fx *f, uint64_t seed)
+{
+    mli_arch *b = calloc(1, sizeof *b);
+    mli_real *th, *bu;
+    if (mli_onnx_load(f->path, f->a.loss, b, &th, &bu))
+        fail_msg("import of %s: %s", f->path, mli_errmsg());
+    assert_int_equal(b->nparams, f->a.nparams);
+    assert_int_equal(b->nbuffers, f->a.nbuffers);
+    for (int t = 0; t < f->a.ntensors; t++) {
+        const mli_tensor *x = &f->a.tensors[t], *y = NULL;
+        for (int u = 0; u < b->ntensors && !y; u++)
+            if (!strcmp(b->tensors[u].name, x->name))
+                y = &b->tensors[u];
+        if (!y)
+            fail_msg("the import has no tensor '%s'", x->name);
+        assert_int_equal(y->is_buffer, x->is_buffer);
+        assert_int_equal(y->numel, x->numel);
+        const mli_real *vx = (x->is_buffer ? f->bufs : f->theta) + x->off, *vy = (y->is_buffer ? bu : th) + y->off;
+        assert_memory_equal(vx, vy, sizeof(mli_real) * x->numel);
+    }
+    enum { B = 5 };
+    size_t in_size = mli_shape_numel(&f->a.in_shape), nout = f->a.nodes[f->a.nnodes - 1].size;
+    assert_int_equal(mli_shape_numel(&b->in_shape), in_size);
+    assert_int_equal(b->nodes[b->nnodes - 1].size, nout);
+    mli_real *X = malloc(sizeof(mli_real) * B * in_size), *Z = malloc(sizeof(mli_real) * B * nout);
+    tu_fill_uniform(X, B * in_size, -1, 1, seed);
+    mli_ws *w = mli_ws_new(&f->a, B), *wb = mli_ws_new(b, B);
+    memcpy(Z, mli_net_forward(&f->a, f->theta, f->bufs, w, X, B, MLI_MODE_EVAL), sizeof(mli_real) * B * nout);
+    const mli_real *Zb = mli_net_forward(b, th, bu, wb, X, B, MLI_MODE_EVAL);
+    assert_memory_equal(Z, Zb, sizeof(mli_real) * B * nout);
+    mli_ws_free(w);
+    mli_ws_free(wb);
+    free(X);
+    free(Z);
+    free(th);
+    free(bu);
+    free(b);
+}
+
 static void check_all(fx *f, const char *tag, uint64_t seed)
 {
     fx_export(f, tag);
@@ -420,6 +524,7 @@ static void check_all(fx *f, const char *tag, uint64_t seed)
     check_inits(f);
     check_nodes(f);
     check_outputs(f, seed);
+    check_round_trip(f, seed + 1);
 }
 
 /* ------------------------------------------------------------------ the tests */
@@ -502,6 +607,38 @@ static void test_nd(void **state)
     fx_free(&f);
 }
 
+/* the operators of ONNX imports: Reshape to 2×3 (Reshape), batch norm over its 2 channels, a
+ * Bias broadcast over the last dim, a Flatten back to vectors, a Bias of one value, a Linear
+ * without bias */
+static void test_reshape_bias(void **state)
+{
+    fx f = {0};
+    int in = 12, X = MLI_GRAPH_INPUT;
+    mli_graph_begin(&f.a, &in, 1, MLI_LOSS_MSE);
+    int n = mli_graph_add(&f.a, &mli_op_linear, &X, 1, 6, "lin0");
+    n = mli_graph_add_attrs(&f.a, &mli_op_reshape, &n, 1, (int[]){2, 2, 3}, 3, NULL, 0, "to2x3");
+    n = mli_graph_add(&f.a, &mli_op_batchnorm, &n, 1, 0, "bn");
+    n = mli_graph_add_attrs(&f.a, &mli_op_bias, &n, 1, (int[]){1, 3}, 2, NULL, 0, "b3");
+    n = mli_graph_add(&f.a, &mli_op_act, &n, 1, MLI_ACT_TANH, "act");
+    n = mli_graph_add_attrs(&f.a, &mli_op_reshape, &n, 1, (int[]){1, 6}, 2, NULL, 0, "flat");
+    n = mli_graph_add_attrs(&f.a, &mli_op_bias, &n, 1, (int[]){0}, 1, NULL, 0, "b1");
+    n = mli_graph_add_attrs(&f.a, &mli_op_linear, &n, 1, (int[]){3, 1}, 2, NULL, 0, "nobias");
+    assert_true(n >= 0);
+    assert_int_equal(mli_graph_end(&f.a), 0);
+    assert_int_equal(f.a.nodes[n].nt, 1);
+    fx_fill(&f, 51);
+    check_all(&f, "reshape_bias", 52);
+    const mli_onnx_node *g = node_named(f.m, "nobias");
+    assert_string_equal(g->op_type, "Gemm");
+    assert_int_equal(g->ninputs, 2);
+    const mli_onnx_tensor *shape = mli_onnx_find_init(f.m, "to2x3/shape");
+    assert_non_null(shape);
+    assert_int_equal(shape->elem_type, MLI_ONNX_INT64);
+    assert_true(shape->numel == 3 && shape->i[0] == 0 && shape->i[1] == 2 && shape->i[2] == 3);
+    assert_int_equal(attr_i(node_named(f.m, "flat"), "axis", 0), 1);
+    fx_free(&f);
+}
+
 /* node names that are empty, repeated, or those of the graph's input or of a tensor still give
  * unique value names (the node keeps its name; its output is "node<i>") */
 static void test_names(void **state)
@@ -566,6 +703,7 @@ int main(void)
         cmocka_unit_test(test_fcnets),
         cmocka_unit_test(test_residual),
         cmocka_unit_test(test_nd),
+        cmocka_unit_test(test_reshape_bias),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_refusals),
     };
