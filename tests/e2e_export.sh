@@ -45,9 +45,14 @@ run "a diverging training (a linear network, a large step)" 1 ./build/mli train 
 run "export of the diverged run is refused" 3 ./build/mli export "$T/div"
 check "the message gives the status" grep -q "status diverged" "$T/last.err"
 cp -r "$T/bn" "$T/bad"
+rm "$T/bad/"*.onnx
 head -c 100 "$T/bn/final.safetensors" > "$T/bad/final.safetensors"
 run "a truncated final.safetensors: invalid input" 3 ./build/mli export "$T/bad"
 check "the message names the file" grep -q "bad/final.safetensors" "$T/last.err"
+check "no init.onnx written either" test ! -e "$T/bad/init.onnx"
+cp "$T/fm/final.safetensors" "$T/bad/final.safetensors"
+run "init and final of different networks: invalid input" 3 ./build/mli export "$T/bad"
+check "the message says so" grep -q "hold different networks" "$T/last.err"
 # a run being trained holds the run directory's lock: export must not read it half-written
 exec 9<"$T/bn"
 flock -n 9

@@ -53,19 +53,19 @@ static int run_finished(const char *run)
     return MLI_OK;
 }
 
-/* RUN/WHICH.safetensors → OUT/WHICH.onnx */
-static int export_one(const char *run, const char *out, const char *which, int *nnodes, size_t *nparams)
+/* RUN/WHICH.safetensors as an ONNX model (*m, NULL on failure) */
+static int export_one(const char *run, const char *which, mli_onnx_model **m, int *nnodes, size_t *nvalues)
 {
-    char src[4096], dst[4096];
+    char src[4096];
     snprintf(src, sizeof src, "%s/%s.safetensors", run, which);
-    snprintf(dst, sizeof dst, "%s/%s.onnx", out, which);
     mli_arch *a = mli_malloc(sizeof *a); /* large: 256 nodes, 512 tensors */
     mli_real *theta = NULL, *bufs = NULL;
+    *m = NULL;
     int rc = mli_model_load(src, a, &theta, &bufs);
     if (!rc)
-        rc = mli_onnx_export_file(dst, a, theta, bufs);
+        rc = mli_onnx_export(a, theta, bufs, src, m);
     *nnodes = a->nnodes;
-    *nparams = a->nparams + a->nbuffers;
+    *nvalues = a->nparams + a->nbuffers;
     free(theta);
     free(bufs);
     free(a);
@@ -110,15 +110,26 @@ int mli_cmd_export(int argc, char **argv)
         rc = run_finished(run);
     if (!rc)
         rc = mli_cli_output_dir(out, "--out");
-    int nn = 0;
-    size_t np = 0;
-    if (!rc)
-        rc = export_one(run, out, "init", &nn, &np);
-    if (!rc)
-        rc = export_one(run, out, "final", &nn, &np);
+    /* both models before either file: a bad final.safetensors leaves no new init.onnx */
+    mli_onnx_model *m[2] = {NULL, NULL};
+    static const char *const which[2] = {"init", "final"};
+    int nn[2] = {0, 0};
+    size_t np[2] = {0, 0};
+    for (int k = 0; k < 2 && !rc; k++)
+        rc = export_one(run, which[k], &m[k], &nn[k], &np[k]);
+    if (!rc && (nn[0] != nn[1] || np[0] != np[1]))
+        rc = mli_err(MLI_EINPUT, "%s: init.safetensors and final.safetensors hold different networks (%d and %d "
+                     "nodes, %zu and %zu values)", run, nn[0], nn[1], np[0], np[1]);
+    for (int k = 0; k < 2 && !rc; k++) {
+        char dst[4096];
+        snprintf(dst, sizeof dst, "%s/%s.onnx", out, which[k]);
+        rc = mli_onnx_write(dst, m[k]);
+    }
+    mli_onnx_free(m[0]);
+    mli_onnx_free(m[1]);
     mli_dir_unlock(lock);
     if (!rc && !quiet)
         printf("mli export: wrote %s/init.onnx and %s/final.onnx (%d nodes, %zu initializer values, opset %d)\n",
-               out, out, nn, np, MLI_ONNX_EXPORT_OPSET);
+               out, out, nn[1], np[1], MLI_ONNX_EXPORT_OPSET);
     return mli_cli_fail(rc);
 }
