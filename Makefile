@@ -78,6 +78,11 @@ build/san/%: build/s/tests/%.o build/s/tests/testutil.o build/s/libmli.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(TESTLIBS) $(LDLIBS)
 
+# the ONNX test models of tests/e2e_onnx.sh, written with the io/onnx.h builder
+build/tests-bin/mkonnx: build/f/tests/mkonnx.o build/f/libmli.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 # mli itself under the sanitizers, for a small end-to-end pass (tests/e2e_sanitized.sh)
 build/san/mli: $(CLI_SRC:%.c=build/s/%.o) build/s/libmli.a
 	@mkdir -p $(dir $@)
@@ -88,7 +93,7 @@ build/san/mli: $(CLI_SRC:%.c=build/s/%.o) build/s/libmli.a
 # the packages are there (also under make -j).
 check: deps
 	@$(MAKE) --no-print-directory check-run
-check-run: build/mli build/san/mli $(TESTS:%=build/tests/%) $(FLT_TESTS:%=build/san/%)
+check-run: build/mli build/san/mli $(TESTS:%=build/tests/%) $(FLT_TESTS:%=build/san/%) build/tests-bin/mkonnx
 	@bash tests/run.sh
 
 demo: deps

@@ -60,5 +60,10 @@ void mli_cli_exact_summary(FILE *f, const mli_analysis *r, double threshold);
 int mli_cli_output_dir(const char *dir, const char *opt);
 /* A run directory's configuration (config.json). */
 int mli_cli_read_run_config(const char *run_dir, mli_config *cfg);
+/* A run directory's two models and its keys: init/final.safetensors with config.json (keys
+ * refused), or, without final.safetensors, init/final.onnx with config.json if present, else
+ * the key=value pairs given (nkeys of them, dset_name required). ip, fp: 4096 chars. */
+int mli_cli_run_models(const char *run, char *ip, char *fp, mli_config *cfg, char *const *keys, int nkeys,
+                       const char *cmd);
 
 #endif

@@ -1,5 +1,6 @@
 /* mli analyze RUN_DIR [options] */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -8,12 +9,18 @@
 
 void mli_usage_analyze(FILE *f)
 {
-    fprintf(f, "usage: mli analyze RUN_DIR [options]\n\n"
+    fprintf(f, "usage: mli analyze RUN_DIR [options]\n"
+               "       mli analyze RUN_DIR dset_name=... [datasize=...] [loss_fn=...] [options]  (ONNX models)\n\n"
                "Evaluates the training and test loss and accuracy along theta(alpha) = (1-alpha) theta0 +\n"
                "alpha theta1, the exact dL/dalpha and d2L/dalpha2 of the training loss, the output-space\n"
                "geometry of the test examples (speed, curvature, Gauss length) and, for mse/recon models,\n"
                "the monotonicity certificates. Writes interp.tsv, geometry_quantiles.tsv, examples.tsv\n"
-               "and geometry.json into RUN_DIR.\n\noptions:\n");
+               "and geometry.json into RUN_DIR.\n\n"
+               "RUN_DIR holds init.safetensors and final.safetensors with config.json, or (without\n"
+               "final.safetensors) init.onnx and final.onnx: their keys come from config.json if present,\n"
+               "else from key=value on the command line (dset_name required; loss_fn default ce). See\n"
+               "docs/onnx.md for the operators imported; the permutation control and --exact refuse (exit 2)\n"
+               "graphs they cannot handle.\n\noptions:\n");
     mli_cli_analysis_help(f);
 }
 
@@ -28,6 +35,8 @@ int mli_cmd_analyze(int argc, char **argv)
     mli_analyze_opts o;
     mli_analyze_opts_default(&o);
     const char *run = NULL;
+    char *keyv[256]; /* the key=value arguments (more are refused) */
+    int nkeys = 0;
     for (int i = 1; i < argc; i++) {
         if (mli_cli_is_help(argv[i])) {
             mli_usage_analyze(stdout);
@@ -38,6 +47,12 @@ int mli_cmd_analyze(int argc, char **argv)
             return mli_cli_fail(MLI_EUSAGE);
         if (c > 0)
             continue;
+        if (argv[i][0] != '-' && strchr(argv[i], '=')) {
+            if (nkeys == 256)
+                return mli_err(MLI_EUSAGE, "analyze: more than 256 key=value pairs"), mli_cli_fail(MLI_EUSAGE);
+            keyv[nkeys++] = argv[i];
+            continue;
+        }
         if (argv[i][0] == '-' || run) {
             mli_err(MLI_EUSAGE, "analyze: unexpected argument '%s' (see 'mli analyze --help')", argv[i]);
             return mli_cli_fail(MLI_EUSAGE);
@@ -49,14 +64,13 @@ int mli_cmd_analyze(int argc, char **argv)
         return mli_cli_fail(MLI_EUSAGE);
     }
     mli_config cfg;
-    int rc = mli_cli_read_run_config(run, &cfg);
+    char init[4096], final[4096];
+    int rc = mli_cli_run_models(run, init, final, &cfg, keyv, nkeys, "analyze");
     if (rc)
         return mli_cli_fail(rc);
-    char init[4096], final[4096];
-    snprintf(init, sizeof init, "%s/init.safetensors", run);
-    snprintf(final, sizeof final, "%s/final.safetensors", run);
     if (!file_exists(final)) {
-        mli_err(MLI_EINPUT, "%s: no final.safetensors: the run did not finish (see its config.json status)", run);
+        mli_err(MLI_EINPUT, "%s: no final.safetensors (nor final.onnx): the run did not finish (see its config.json "
+                "status)", run);
         return mli_cli_fail(MLI_EINPUT);
     }
     o.out_dir = run;

@@ -1,6 +1,7 @@
 /* mli check RUN_DIR | --init A.safetensors --final B.safetensors [key=value ...] [options] */
 #include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -9,7 +10,9 @@
 void mli_usage_check(FILE *f)
 {
     fprintf(f, "usage: mli check RUN_DIR [options]\n"
-               "       mli check --init A.safetensors --final B.safetensors [--out DIR] [key=value ...] [options]\n\n"
+               "       mli check RUN_DIR [key=value ...] [options]      (RUN_DIR of init.onnx, final.onnx)\n"
+               "       mli check --init A.safetensors --final B.safetensors [--out DIR] [key=value ...] [options]\n"
+               "       mli check --init A.onnx --final B.onnx dset_name=... [loss_fn=...] [--out DIR] [options]\n\n"
                "Checks the paper's sufficient conditions for a monotone loss along the path, example by\n"
                "example and for the data set, and prints the verdict table:\n"
                "  C0   monotone on the alpha grid (exact values and derivatives; evidence only)\n"
@@ -21,7 +24,14 @@ void mli_usage_check(FILE *f)
                "geometry_quantiles.tsv and examples.tsv as 'mli analyze' does (into RUN_DIR, or --out DIR,\n"
                "created if needed; default the folder of B). key=value pick the data set for model files (dset_name,\n"
                "datasize, synth_*; the training keys of 'mli train'). Exit 0 whatever the verdict,\n"
-               "3 on invalid files.\n\noptions:\n");
+               "3 on invalid files.\n\n"
+               "ONNX models (.onnx, docs/onnx.md): both files ONNX with the same graph and initializer names\n"
+               "and shapes; their float initializers are the parameters. The loss is loss_fn (default ce), the\n"
+               "data set dset_name/datasize; the data input's per-example size must be the data's (784 for\n"
+               "FashionMNIST: N x 784 or N x 1 x 28 x 28). A RUN_DIR without final.safetensors but with\n"
+               "init.onnx and final.onnx takes its keys from its config.json if it has one, else from\n"
+               "key=value on the command line (dset_name required). Unsupported operators or attributes:\n"
+               "exit 3 naming the node.\n\noptions:\n");
     mli_cli_analysis_help(f);
 }
 
@@ -74,6 +84,7 @@ int mli_cmd_check(int argc, char **argv)
     mli_config_default(&cfg);
     const char *run = NULL, *init = NULL, *final = NULL, *out = NULL;
     int keys = 0;
+    char *keyv[256]; /* the key=value arguments (more are refused) */
     for (int i = 1; i < argc; i++) {
         if (mli_cli_is_help(argv[i])) {
             mli_usage_check(stdout);
@@ -91,9 +102,10 @@ int mli_cmd_check(int argc, char **argv)
                 return mli_cli_fail(MLI_EUSAGE);
             *(a[2] == 'i' ? &init : a[2] == 'f' ? &final : &out) = v;
         } else if (a[0] != '-' && strchr(a, '=')) {
-            if (mli_config_set_pair(&cfg, a))
-                return mli_cli_fail(MLI_EUSAGE);
-            keys = 1;
+            if (mli_config_set_pair(&cfg, a)) {
+                    return mli_cli_fail(MLI_EUSAGE);
+            }
+            keyv[keys++] = argv[i];
         } else if (a[0] != '-' && !run)
             run = a;
         else {
@@ -103,15 +115,13 @@ int mli_cmd_check(int argc, char **argv)
     }
     char ip[4096], fp[4096], dir[4096];
     if (run) {
-        if (init || final || keys) {
-            mli_err(MLI_EUSAGE, "check: give a run directory or --init/--final with keys, not both");
+        if (init || final) {
+            mli_err(MLI_EUSAGE, "check: give a run directory or --init/--final, not both");
             return mli_cli_fail(MLI_EUSAGE);
         }
-        int rc = mli_cli_read_run_config(run, &cfg);
+        int rc = mli_cli_run_models(run, ip, fp, &cfg, keyv, keys, "check");
         if (rc)
             return mli_cli_fail(rc);
-        snprintf(ip, sizeof ip, "%s/init.safetensors", run);
-        snprintf(fp, sizeof fp, "%s/final.safetensors", run);
         init = ip;
         final = fp;
         out = out ? out : run;

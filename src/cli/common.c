@@ -170,3 +170,35 @@ int mli_cli_output_dir(const char *dir, const char *opt)
     unlink(probe);
     return MLI_OK;
 }
+
+int mli_cli_run_models(const char *run, char *ip, char *fp, mli_config *cfg, char *const *keys, int nkeys,
+                       const char *cmd)
+{
+    char p[4096];
+    snprintf(ip, 4096, "%s/init.safetensors", run);
+    snprintf(fp, 4096, "%s/final.safetensors", run);
+    snprintf(p, sizeof p, "%s/final.onnx", run);
+    int onnx = access(fp, F_OK) != 0 && access(p, F_OK) == 0;
+    if (onnx) {
+        snprintf(ip, 4096, "%s/init.onnx", run);
+        snprintf(fp, 4096, "%s/final.onnx", run);
+        snprintf(p, sizeof p, "%s/config.json", run);
+    }
+    if (!onnx || access(p, F_OK) == 0) {
+        if (nkeys)
+            return mli_err(MLI_EUSAGE, "%s: %s has a config.json: key=value pairs are only for a directory of ONNX "
+                           "models without one", cmd, run);
+        return mli_cli_read_run_config(run, cfg);
+    }
+    mli_config_default(cfg);
+    int has_dset = 0;
+    for (int i = 0; i < nkeys; i++) {
+        if (mli_config_set_pair(cfg, keys[i]))
+            return MLI_EUSAGE;
+        has_dset |= !strncmp(keys[i], "dset_name=", 10);
+    }
+    if (!has_dset)
+        return mli_err(MLI_EUSAGE, "%s: %s holds ONNX models and no config.json: give the data set as "
+                       "dset_name=... (and datasize=..., loss_fn=...)", cmd, run);
+    return MLI_OK;
+}

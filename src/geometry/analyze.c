@@ -19,6 +19,7 @@
 #include "nn/hvp.h"
 #include "nn/model.h"
 #include "nn/net.h"
+#include "nn/onnx_graph.h"
 #include "nn/taylor.h"
 #include "train/train.h"
 
@@ -60,17 +61,50 @@ typedef struct {
 } job;
 
 
+/* the first tensor two native models do not share (name or shape), for the message */
+static int first_difference(const mli_arch *a, const mli_arch *b, char *buf, size_t len)
+{
+    for (int i = 0; i < a->ntensors || i < b->ntensors; i++) {
+        const mli_tensor *x = i < a->ntensors ? &a->tensors[i] : NULL, *y = i < b->ntensors ? &b->tensors[i] : NULL;
+        if (!x || !y)
+            return snprintf(buf, len, "tensor '%s' is only in the %s", (x ? x : y)->name, x ? "first" : "second");
+        if (strcmp(x->name, y->name))
+            return snprintf(buf, len, "tensor %d is '%s' and '%s'", i, x->name, y->name);
+        if (x->ndim != y->ndim || memcmp(x->shape, y->shape, sizeof x->shape))
+            return snprintf(buf, len, "tensor '%s' has shape %dx%d and %dx%d", x->name, x->shape[0],
+                            x->ndim > 1 ? x->shape[1] : 1, y->shape[0], y->ndim > 1 ? y->shape[1] : 1);
+    }
+    if (a->act != b->act)
+        return snprintf(buf, len, "act_fn is %s and %s", mli_act_name(a->act), mli_act_name(b->act));
+    if (a->loss != b->loss)
+        return snprintf(buf, len, "loss_fn is %s and %s", mli_loss_name(a->loss), mli_loss_name(b->loss));
+    return snprintf(buf, len, "the architectures differ");
+}
+
+/* Both models native (safetensors) or both ONNX (their loss is the loss_fn key's) */
 static int load_models(job *j)
 {
-    mli_arch a1;
-    int rc = mli_model_load(j->o->init_path, &j->a, &j->theta0, &j->bufs0);
-    if (!rc)
-        rc = mli_model_load(j->o->final_path, &a1, &j->theta1, &j->bufs1);
-    if (rc)
-        return rc;
-    if (a1.nparams != j->a.nparams || a1.nbuffers != j->a.nbuffers || a1.act != j->a.act ||
-        a1.use_bn != j->a.use_bn || a1.loss != j->a.loss || a1.input_size != j->a.input_size)
-        return mli_err(MLI_EINPUT, "%s and %s describe different networks", j->o->init_path, j->o->final_path);
+    const char *ip = j->o->init_path, *fp = j->o->final_path;
+    if (mli_onnx_path(ip) != mli_onnx_path(fp))
+        return mli_err(MLI_EINPUT, "%s and %s: one is an ONNX file and the other not (give two of one kind)", ip, fp);
+    if (mli_onnx_path(ip)) {
+        int rc = mli_onnx_load_pair(ip, fp, j->cfg->loss_fn, &j->a, &j->theta0, &j->bufs0, &j->theta1, &j->bufs1);
+        if (rc)
+            return rc;
+    } else {
+        mli_arch a1;
+        int rc = mli_model_load(ip, &j->a, &j->theta0, &j->bufs0);
+        if (!rc)
+            rc = mli_model_load(fp, &a1, &j->theta1, &j->bufs1);
+        if (rc)
+            return rc;
+        if (a1.nparams != j->a.nparams || a1.nbuffers != j->a.nbuffers || a1.act != j->a.act ||
+            a1.use_bn != j->a.use_bn || a1.loss != j->a.loss || a1.input_size != j->a.input_size) {
+            char why[256];
+            first_difference(&j->a, &a1, why, sizeof why);
+            return mli_err(MLI_EINPUT, "%s and %s describe different networks: %s", ip, fp, why);
+        }
+    }
     if (j->a.input_size != j->ds.train.d)
         return mli_err(MLI_EINPUT, "%s: the network takes %d inputs, the data set %s has %d", j->o->init_path,
                        j->a.input_size, j->cfg->dset_name, j->ds.train.d);

@@ -40,6 +40,9 @@ int mli_controls_check(const mli_controls_opts *o, const mli_arch *a, const mli_
         return mli_err(MLI_EUSAGE, "--ntk %d: the kernel would have %d examples x %d outputs = %ld rows; at "
                        "most %d are supported (the kernel has rows^2 reals): use --ntk %d or fewer",
                        o->ntk, n, a->nout, (long)n * a->nout, MLI_NTK_MAX_ROWS, MLI_NTK_MAX_ROWS / a->nout);
+    if (o->permute > 0 && !a->nh) /* an imported graph: its hidden layers are not known */
+        return mli_err(MLI_EUSAGE, "--permute needs an FCNet (a chain of Linear layers whose hidden units it "
+                       "permutes); this network is a general graph (imported from ONNX)");
     if (o->permute > 0 && a->nh < 2)
         return mli_err(MLI_EUSAGE, "--permute: the network has no hidden layer to permute (hsizes has one size)");
     return MLI_OK;

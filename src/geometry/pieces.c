@@ -12,6 +12,15 @@
 
 int mli_pwl_check(const mli_arch *a)
 {
+    if (!a->nh) { /* a general graph (imported from ONNX): no batch norm, and a chain */
+        mli_chain ch;
+        if (mli_arch_has_stats(a))
+            return mli_err(MLI_EUSAGE, "exact analysis needs a network without batch norm: its statistics make "
+                                       "the path non-polynomial");
+        if (mli_graph_chain(a, &ch))
+            return mli_err(MLI_EUSAGE, "exact analysis: %s", mli_errmsg());
+        return MLI_OK;
+    }
     if (a->use_bn)
         return mli_err(MLI_EUSAGE, "exact analysis needs a network without batch norm: its "
                                    "statistics make the path non-polynomial (use_batchnorm=1)");

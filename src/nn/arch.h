@@ -97,6 +97,9 @@ static inline mli_real *mli_node_view(const mli_node *n, int k, const mli_real *
     return (mli_real *)base + n->off[k];
 }
 
+/* input_size is every graph's (reals per example). nh, hsizes, act, use_bn and layers[] describe
+ * an FCNet built by mli_arch_init; nh = 0 marks any other graph (tests, ONNX imports), whose
+ * analyses must not read them (the permutation control and the exact analysis check it). */
 typedef struct {
     int input_size;
     int nh;
