@@ -61,6 +61,57 @@ check "the message says another process holds it" grep -q "another mli process h
 exec 9<&-
 run "--out to a file is a usage error" 2 ./build/mli export --out "$T/bn/config.json" "$T/bn"
 
+# --- the round trip: mli check on the exported files gives mli check's numbers on the run ---
+# Every number of geometry.json (losses, delta, Gauss lengths, certificate counts ...) within
+# 1e-6 relative, interp.tsv and examples.tsv byte for byte: the import rebuilds the same graph
+# with the same values (docs/onnx.md). Only analysis_id may differ.
+same_numbers() {
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+bad, count = [], [0]
+def walk(x, y, path):
+    if path == ".analysis_id":
+        return
+    if isinstance(x, dict):
+        if set(x) != set(y):
+            bad.append(f"{path}: keys {sorted(set(x) ^ set(y))}")
+        for k in set(x) & set(y):
+            walk(x[k], y[k], f"{path}.{k}")
+    elif isinstance(x, list):
+        if len(x) != len(y):
+            bad.append(f"{path}: length {len(x)} vs {len(y)}")
+        for i, (u, v) in enumerate(zip(x, y)):
+            walk(u, v, f"{path}[{i}]")
+    elif isinstance(x, (int, float)) and not isinstance(x, bool) and isinstance(y, (int, float)):
+        count[0] += 1
+        if abs(x - y) > 1e-6 * max(1, abs(x)):
+            bad.append(f"{path}: {x} vs {y}")
+    elif x != y:
+        bad.append(f"{path}: {x!r} vs {y!r}")
+walk(a, b, "")
+print("\n".join(bad[:20]), file=sys.stderr)
+sys.exit(1 if bad or count[0] < 20 else 0)
+PY
+}
+A=(--alpha-steps 11 --examples 20 --verify-steps 10)
+run "mli check on the batch-norm run (safetensors)" 0 ./build/mli check "$T/bn" "${A[@]}"
+run "mli check on its init.onnx and final.onnx" 0 ./build/mli check --init "$T/bn/init.onnx" --final "$T/bn/final.onnx" \
+    dset_name=gaussmix synth_classes=3 seed=1 "${A[@]}" --out "$T/bn/from_onnx"
+check "  the same geometry.json numbers (1e-6 relative)" same_numbers "$T/bn/geometry.json" "$T/bn/from_onnx/geometry.json"
+check "  the same interp.tsv" cmp "$T/bn/interp.tsv" "$T/bn/from_onnx/interp.tsv"
+check "  the same examples.tsv" cmp "$T/bn/examples.tsv" "$T/bn/from_onnx/examples.tsv"
+run "mli check on the FashionMNIST run (safetensors)" 0 ./build/mli check "$T/fm" "${A[@]}"
+run "mli check on its ONNX export" 0 ./build/mli check --init "$T/fm_onnx/sub/init.onnx" \
+    --final "$T/fm_onnx/sub/final.onnx" datasize=1000 seed=2 "${A[@]}"
+check "  the same geometry.json numbers (1e-6 relative)" same_numbers "$T/fm/geometry.json" "$T/fm_onnx/sub/geometry.json"
+check "  the same interp.tsv" cmp "$T/fm/interp.tsv" "$T/fm_onnx/sub/interp.tsv"
+/usr/bin/python3 -c "
+import json, sys
+g = json.load(open(sys.argv[1])); g['final_test_loss'] *= 1 + 1e-5
+json.dump(g, open(sys.argv[2], 'w'))" "$T/fm/geometry.json" "$T/tampered.json"
+check "  (a final_test_loss 1e-5 away is noticed)" eval '! same_numbers "$T/fm/geometry.json" "$T/tampered.json"' 
+
 # --- the run directory's known files ------------------------------------------------------
 run "retrain with --force" 0 ./build/mli train --quiet --force --out "$T/bn" \
     dset_name=gaussmix synth_classes=3 hsizes=16,8,3 use_batchnorm=true epochs=1 seed=1
