@@ -1,0 +1,307 @@
+/* The ONNX importer (nn/onnx_graph.h) on models written with the io/onnx.h builder: what each
+ * op_type becomes (nodes, tensors, θ's layout, the MatMul + Add fold, a bias absent from θ),
+ * the forward values against hand computation, every refusal's message, and the comparison
+ * of two models. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io/err.h"
+#include "io/onnx.h"
+#include "nn/net.h"
+#include "nn/onnx_graph.h"
+#include "nn/op.h"
+
+static const char *N1[] = {"N", NULL, NULL, NULL, NULL};
+static const float W43[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}; /* 4×3, in×out */
+static const float B3[3] = {0.5f, -1, 2};
+
+/* x [N, 4] */
+static mli_onnx_model *base(void)
+{
+    mli_onnx_model *m = mli_onnx_model_new("t", 13);
+    mli_onnx_add_input(m, "x", MLI_ONNX_FLOAT, 2, (int64_t[]){-1, 4}, N1);
+    return m;
+}
+
+static void out(mli_onnx_model *m, const char *name, int n)
+{
+    mli_onnx_add_output(m, name, MLI_ONNX_FLOAT, 2, (int64_t[]){-1, n}, N1);
+}
+
+typedef struct {
+    mli_arch a;
+    mli_real *theta, *bufs;
+} imported;
+
+static int import(mli_onnx_model *m, imported *r)
+{
+    int rc = mli_onnx_graph(m, "t.onnx", MLI_LOSS_MSE, &r->a, &r->theta, &r->bufs);
+    mli_onnx_free(m);
+    return rc;
+}
+
+static void imported_free(imported *r)
+{
+    free(r->theta);
+    free(r->bufs);
+}
+
+/* y = x W + b for x = (1, 0, −1, 2) (b NULL: none) */
+static void check_xw(imported *r, const float *b)
+{
+    const mli_real x[4] = {1, 0, -1, 2};
+    mli_ws *w = mli_ws_new(&r->a, 1);
+    const mli_real *z = mli_net_forward(&r->a, r->theta, r->bufs, w, x, 1, MLI_MODE_EVAL);
+    for (int j = 0; j < 3; j++) {
+        double want = b ? b[j] : 0;
+        for (int i = 0; i < 4; i++)
+            want += x[i] * W43[i * 3 + j];
+        assert_float_equal(z[j], want, 1e-5);
+    }
+    mli_ws_free(w);
+}
+
+static void test_matmul_without_bias(void **state)
+{
+    mli_onnx_model *m = base();
+    mli_onnx_add_init_float(m, "W", 2, (int64_t[]){4, 3}, W43);
+    mli_onnx_add_node(m, "MatMul", "mm", 2, (const char *[]){"x", "W"}, 1, (const char *[]){"y"});
+    out(m, "y", 3);
+    imported r;
+    assert_int_equal(import(m, &r), MLI_OK);
+    /* the weight alone: no bias in θ (nor in gradients or the Hessian, which are θ-sized) */
+    assert_int_equal(r.a.nnodes, 1);
+    assert_int_equal(r.a.nodes[0].nt, 1);
+    assert_int_equal(r.a.nparams, 12);
+    assert_string_equal(r.a.tensors[0].name, "W");
+    /* kept transposed: θ is out×in */
+    assert_int_equal(r.a.tensors[0].shape[0], 3);
+    for (int o = 0; o < 3; o++)
+        for (int i = 0; i < 4; i++)
+            assert_float_equal(r.theta[o * 4 + i], W43[i * 3 + o], 0);
+    check_xw(&r, NULL);
+    imported_free(&r);
+}
+
+static void test_matmul_add_folds(void **state)
+{
+    mli_onnx_model *m = base();
+    mli_onnx_add_init_float(m, "W", 2, (int64_t[]){4, 3}, W43);
+    mli_onnx_add_init_float(m, "b", 2, (int64_t[]){1, 3}, B3);
+    mli_onnx_add_node(m, "MatMul", "mm", 2, (const char *[]){"x", "W"}, 1, (const char *[]){"h"});
+    mli_onnx_add_node(m, "Add", "add", 2, (const char *[]){"b", "h"}, 1, (const char *[]){"y"});
+    out(m, "y", 3);
+    imported r;
+    assert_int_equal(import(m, &r), MLI_OK);
+    assert_int_equal(r.a.nnodes, 1);
+    assert_ptr_equal(r.a.nodes[0].op, &mli_op_linear);
+    assert_int_equal(r.a.nparams, 15);
+    assert_string_equal(r.a.tensors[1].name, "b");
+    check_xw(&r, B3);
+    imported_free(&r);
+}
+
+static void test_gemm_layouts(void **state)
+{
+    for (int transB = 0; transB <= 1; transB++) {
+        float Wt[12];
+        for (int o = 0; o < 3; o++)
+            for (int i = 0; i < 4; i++)
+                Wt[o * 4 + i] = W43[i * 3 + o];
+        mli_onnx_model *m = base();
+        mli_onnx_add_init_float(m, "W", 2, transB ? (int64_t[]){3, 4} : (int64_t[]){4, 3}, transB ? Wt : W43);
+        mli_onnx_add_init_float(m, "C", 1, (int64_t[]){3}, B3);
+        mli_onnx_node *g = mli_onnx_add_node(m, "Gemm", "", 3, (const char *[]){"x", "W", "C"}, 1,
+                                             (const char *[]){"y"});
+        mli_onnx_attr_int(g, "transB", transB);
+        out(m, "y", 3);
+        imported r;
+        assert_int_equal(import(m, &r), MLI_OK);
+        assert_int_equal(r.a.nparams, 15);
+        check_xw(&r, B3);
+        imported_free(&r);
+    }
+}
+
+/* Add of a [1, 4] initializer: a Bias broadcast over the examples; BatchNormalization's ε */
+static void test_bias_and_batchnorm(void **state)
+{
+    mli_onnx_model *m = base();
+    const float one4[4] = {1, 1, 1, 1}, zero4[4] = {0};
+    const float c4[4] = {0.5f, -1, 2, 0};
+    mli_onnx_add_init_float(m, "c", 2, (int64_t[]){1, 4}, c4);
+    mli_onnx_add_node(m, "Add", "shift", 2, (const char *[]){"x", "c"}, 1, (const char *[]){"h"});
+    const char *bn[4] = {"g", "be", "mu", "var"};
+    for (int k = 0; k < 4; k++)
+        mli_onnx_add_init_float(m, bn[k], 1, (int64_t[]){4}, k == 0 || k == 3 ? one4 : zero4);
+    mli_onnx_node *n = mli_onnx_add_node(m, "BatchNormalization", "bn", 5, (const char *[]){"h", "g", "be", "mu", "var"},
+                                         1, (const char *[]){"y"});
+    mli_onnx_attr_float(n, "epsilon", 0.25f);
+    out(m, "y", 4);
+    imported r;
+    assert_int_equal(import(m, &r), MLI_OK);
+    assert_ptr_equal(r.a.nodes[0].op, &mli_op_bias);
+    assert_ptr_equal(r.a.nodes[1].op, &mli_op_batchnorm);
+    assert_float_equal(r.a.nodes[1].fattr[0], 0.25, 0);
+    assert_int_equal(r.a.nparams, 4 + 8);
+    assert_int_equal(r.a.nbuffers, 8);
+    const mli_real x[4] = {1, 2, 3, 4};
+    mli_ws *w = mli_ws_new(&r.a, 1);
+    const mli_real *z = mli_net_forward(&r.a, r.theta, r.bufs, w, x, 1, MLI_MODE_EVAL);
+    for (int i = 0; i < 4; i++) /* (x + c)/√(1 + ε), c = (0.5, −1, 2, 0) */
+        assert_float_equal(z[i], (x[i] + c4[i]) / sqrt(1.25), 1e-6);
+    mli_ws_free(w);
+    imported_free(&r);
+}
+
+/* the model of build, refused with every piece of text given */
+#define REFUSED(m, ...)                                                                                       \
+    do {                                                                                                      \
+        imported r_;                                                                                          \
+        assert_int_equal(import(m, &r_), MLI_EINPUT);                                                         \
+        const char *want_[] = {__VA_ARGS__};                                                                  \
+        for (size_t k_ = 0; k_ < sizeof want_ / sizeof want_[0]; k_++)                                        \
+            if (!strstr(mli_errmsg(), want_[k_]))                                                             \
+                fail_msg("'%s' lacks '%s'", mli_errmsg(), want_[k_]);                                         \
+    } while (0)
+
+static mli_onnx_model *relu_of(const char *op_type, const char *name)
+{
+    mli_onnx_model *m = base();
+    mli_onnx_add_node(m, op_type, name, 1, (const char *[]){"x"}, 1, (const char *[]){"y"});
+    out(m, "y", 4);
+    return m;
+}
+
+static void test_refusals(void **state)
+{
+    REFUSED(relu_of("Softmax", "sm"), "t.onnx: node 'sm' (Softmax): op_type Softmax is not supported (supported: Gemm");
+    REFUSED(relu_of("Softmax", ""), "node #0 (Softmax)");
+
+    mli_onnx_model *m = relu_of("Relu", "r");
+    out(m, "x", 4);
+    REFUSED(m, "the graph has 2 outputs: mli supports one");
+
+    m = relu_of("Relu", "r");
+    mli_onnx_add_node(m, "Tanh", "dead", 1, (const char *[]){"x"}, 1, (const char *[]){"z"});
+    REFUSED(m, "not computed last");
+
+    m = base();
+    mli_onnx_add_init_float(m, "W", 2, (int64_t[]){4, 3}, W43);
+    mli_onnx_add_node(m, "MatMul", "a", 2, (const char *[]){"x", "W"}, 1, (const char *[]){"h"});
+    mli_onnx_add_node(m, "Relu", "r", 1, (const char *[]){"h"}, 1, (const char *[]){"hr"});
+    mli_onnx_add_init_float(m, "W2", 2, (int64_t[]){3, 4}, W43);
+    mli_onnx_add_node(m, "MatMul", "b", 2, (const char *[]){"hr", "W2"}, 1, (const char *[]){"h2"});
+    mli_onnx_add_node(m, "MatMul", "c", 2, (const char *[]){"h2", "W"}, 1, (const char *[]){"y"});
+    out(m, "y", 3);
+    REFUSED(m, "node 'c' (MatMul): initializer 'W' is read by two nodes");
+
+    m = base();
+    mli_onnx_add_init_float(m, "a", 1, (int64_t[]){4}, W43);
+    mli_onnx_add_init_float(m, "b", 1, (int64_t[]){4}, W43);
+    mli_onnx_add_node(m, "Add", "k", 2, (const char *[]){"a", "b"}, 1, (const char *[]){"y"});
+    out(m, "y", 4);
+    REFUSED(m, "node 'k' (Add): both inputs are initializers");
+
+    m = base();
+    mli_onnx_add_init_float(m, "c", 2, (int64_t[]){2, 4}, W43);
+    mli_onnx_add_node(m, "Add", "k", 2, (const char *[]){"x", "c"}, 1, (const char *[]){"y"});
+    out(m, "y", 4);
+    REFUSED(m, "node 'k' (Add): initializer 'c' has 2 dims, dim 0 of size 2 meets the batch");
+
+    m = relu_of("Flatten", "f");
+    mli_onnx_attr_int(&m->nodes[0], "axis", 0);
+    REFUSED(m, "node 'f' (Flatten): axis=0 is not supported");
+
+    m = base();
+    mli_onnx_add_node(m, "Shape", "s", 1, (const char *[]){"x"}, 1, (const char *[]){"shp"});
+    mli_onnx_add_node(m, "Reshape", "rs", 2, (const char *[]){"x", "shp"}, 1, (const char *[]){"y"});
+    out(m, "y", 4);
+    REFUSED(m, "node 's' (Shape): op_type Shape is not supported");
+
+    m = base();
+    mli_onnx_add_init_int64(m, "shp", 1, (int64_t[]){2}, (int64_t[]){2, 2});
+    mli_onnx_add_node(m, "Reshape", "rs", 2, (const char *[]){"x", "shp"}, 1, (const char *[]){"y"});
+    out(m, "y", 4);
+    REFUSED(m, "node 'rs' (Reshape): shape [2, 2] changes the batch dimension");
+
+    m = base();
+    mli_onnx_add_node(m, "Dropout", "d", 1, (const char *[]){"x"}, 2, (const char *[]){"y", "mask"});
+    mli_onnx_add_node(m, "Relu", "r", 1, (const char *[]){"mask"}, 1, (const char *[]){"z"});
+    out(m, "y", 4);
+    REFUSED(m, "node 'd' (Dropout): output 1 'mask' is used");
+
+    m = base();
+    const float one4[4] = {1, 1, 1, 1};
+    const char *bn[4] = {"g", "be", "mu", "var"};
+    for (int k = 0; k < 4; k++)
+        mli_onnx_add_init_float(m, bn[k], 1, (int64_t[]){4}, one4);
+    mli_onnx_node *n = mli_onnx_add_node(m, "BatchNormalization", "bn", 5, (const char *[]){"x", "g", "be", "mu", "var"},
+                                         1, (const char *[]){"y"});
+    mli_onnx_attr_int(n, "training_mode", 1);
+    out(m, "y", 4);
+    REFUSED(m, "node 'bn' (BatchNormalization): training_mode=1 is not supported");
+
+    m = base();
+    mli_onnx_add_input(m, "x2", MLI_ONNX_FLOAT, 2, (int64_t[]){-1, 4}, N1);
+    mli_onnx_add_node(m, "Add", "s", 2, (const char *[]){"x", "x2"}, 1, (const char *[]){"y"});
+    out(m, "y", 4);
+    REFUSED(m, "graph inputs 'x' and 'x2': mli supports one data input");
+
+    m = mli_onnx_model_new("t", 13);
+    mli_onnx_add_input(m, "x", MLI_ONNX_FLOAT, 2, (int64_t[]){-1, -1}, (const char *[]){"N", "F"});
+    mli_onnx_add_node(m, "Relu", "r", 1, (const char *[]){"x"}, 1, (const char *[]){"y"});
+    out(m, "y", 4);
+    REFUSED(m, "graph input 'x': dim 1 is symbolic or unknown");
+
+    m = base();
+    mli_onnx_add_node(m, "Identity", "i", 1, (const char *[]){"x"}, 1, (const char *[]){"y"});
+    out(m, "x", 4);
+    REFUSED(m, "graph output 'x' is the data itself");
+}
+
+/* init and final: the first difference is named */
+static void test_pair(void **state)
+{
+    char dir[] = "/tmp/mli_onnx_pairXXXXXX", a[64], b[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(a, sizeof a, "%s/a.onnx", dir);
+    snprintf(b, sizeof b, "%s/b.onnx", dir);
+    for (int v = 0; v < 2; v++) {
+        mli_onnx_model *m = base();
+        mli_onnx_add_init_float(m, "W", 2, (int64_t[]){3, 4}, W43);
+        mli_onnx_node *g = mli_onnx_add_node(m, "Gemm", "fc", 2, (const char *[]){"x", "W"}, 1, (const char *[]){"y"});
+        mli_onnx_attr_int(g, "transB", 1);
+        if (v)
+            mli_onnx_attr_float(g, "alpha", 2);
+        out(m, "y", 3);
+        assert_int_equal(mli_onnx_write(v ? b : a, m), MLI_OK);
+        mli_onnx_free(m);
+    }
+    mli_arch *ar = malloc(sizeof *ar);
+    mli_real *t0, *b0, *t1, *b1;
+    assert_int_equal(mli_onnx_load_pair(a, a, MLI_LOSS_CE, ar, &t0, &b0, &t1, &b1), MLI_OK);
+    assert_int_equal(ar->nparams, 12);
+    free(t0), free(b0), free(t1), free(b1);
+    assert_int_equal(mli_onnx_load_pair(a, b, MLI_LOSS_CE, ar, &t0, &b0, &t1, &b1), MLI_EINPUT);
+    assert_non_null(strstr(mli_errmsg(), "describe different networks: node 'fc' (Gemm) has 2/2 inputs, 1/1 outputs, 1/2 attributes"));
+    free(ar);
+    remove(a);
+    remove(b);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_matmul_without_bias), cmocka_unit_test(test_matmul_add_folds),
+        cmocka_unit_test(test_gemm_layouts),        cmocka_unit_test(test_bias_and_batchnorm),
+        cmocka_unit_test(test_refusals),            cmocka_unit_test(test_pair),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
