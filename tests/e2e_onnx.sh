@@ -41,8 +41,19 @@ for r in relu bn; do
       --init "$T/$r.mm/init.onnx" --final "$T/$r.mm/final.onnx" $KEYS
   check "$r: MatMul + Add gives identical numbers" cmp "$T/$r/interp.tsv" "$T/$r.mm/interp.tsv"
   run "$r: check the flattened 4-D input" 0 $M check $OPTS --init "$T/$r.flat/init.onnx" --final "$T/$r.flat/final.onnx" $KEYS
-  check "$r: flattened input within 1e-4 relative" python3 -c "import sys; sys.exit(not $(max_rel "$T/$r/interp.tsv" "$T/$r.flat/interp.tsv") < 1e-4)"
+  check "$r: the flattened input gives identical numbers (the Linear after Flatten hoisted)" \
+      cmp "$T/$r/interp.tsv" "$T/$r.flat/interp.tsv"
 done
+
+# --- every control on a graph with a Linear without bias and a Bias node (not folded) --------
+mkdir -p "$T/relu.bias"
+for v in init final; do
+  run "relu: $v with a [1, 1, N] bias" 0 $K fcnet "$T/relu/$v.safetensors" "$T/relu.bias/$v.onnx" bias
+done
+run "relu: random inits, plane, logits, NTK, Hessian on it" 0 $M check $OPTS --init "$T/relu.bias/init.onnx" \
+    --final "$T/relu.bias/final.onnx" $KEYS --random-inits 2 --plane --plane-size 5 --logits 50 --ntk 20 --hessian-iters 5
+for f in random_inits.tsv plane.tsv logits.tsv; do check "  wrote $f" test -s "$T/relu.bias/$f"; done
+check "  the native numbers within 1e-4 relative" python3 -c "import sys; sys.exit(not $(max_rel "$T/relu/interp.tsv" "$T/relu.bias/interp.tsv") < 1e-4)"
 
 # --- a run directory of ONNX models ----------------------------------------------------------
 mkdir -p "$T/dir"; cp "$T/relu.onnx/"*.onnx "$T/dir/"

@@ -2,7 +2,9 @@
  *   mkonnx fcnet MODEL.safetensors OUT.onnx [flat|matmul]
  *       a native FCNet as ONNX: Gemm (transB = 1, bias C), BatchNormalization (default ε),
  *       Relu/Tanh/Sigmoid; "flat": the data declared N×1×28×28 and flattened first; "matmul": the
- *       first layer as MatMul of the weight stored in×out plus an Add of the bias
+ *       first layer as MatMul of the weight stored in×out plus an Add of the bias; "bias": the same
+ *       with the bias shaped [1, 1, N], which is not folded (a Bias node after a Linear without
+ *       bias)
  *   mkonnx bad DIR
  *       malformed and unsupported models: truncated, wiretype, huge, external, cycle, conv,
  *       transa, two_inputs, shape_a/shape_b (one initializer's shape differs) */
@@ -22,7 +24,8 @@ static int fcnet(const char *in, const char *out, const char *variant)
     mli_real *th, *bu;
     if (mli_model_load(in, &a, &th, &bu))
         return fprintf(stderr, "mkonnx: %s\n", mli_errmsg()), 3;
-    int flat = variant && !strcmp(variant, "flat"), matmul = variant && !strcmp(variant, "matmul");
+    int flat = variant && !strcmp(variant, "flat"), split = variant && !strcmp(variant, "bias");
+    int matmul = split || (variant && !strcmp(variant, "matmul"));
     mli_onnx_model *m = mli_onnx_model_new("fcnet", 13);
     const char *batch[5] = {"N"};
     int64_t d4[4] = {-1, 1, 28, 28}, d2[2] = {-1, a.input_size};
@@ -54,7 +57,10 @@ static int fcnet(const char *in, const char *out, const char *variant)
                                                      (const char *[]){cur});
                 mli_onnx_attr_int(g, "transB", 1);
             }
-            mli_onnx_add_init_float(m, nm[1], 1, (int64_t[]){o}, th + n->off[1]);
+            if (split && i == 0)
+                mli_onnx_add_init_float(m, nm[1], 3, (int64_t[]){1, 1, o}, th + n->off[1]);
+            else
+                mli_onnx_add_init_float(m, nm[1], 1, (int64_t[]){o}, th + n->off[1]);
         } else if (n->op == &mli_op_batchnorm) {
             static const char *what[4] = {"weight", "bias", "running_mean", "running_var"};
             char t[4][96];
@@ -184,6 +190,6 @@ int main(int argc, char **argv)
         return fcnet(argv[2], argv[3], argc > 4 ? argv[4] : NULL);
     if (argc == 3 && !strcmp(argv[1], "bad"))
         return bad(argv[2]);
-    fprintf(stderr, "usage: mkonnx fcnet MODEL.safetensors OUT.onnx [flat|matmul] | mkonnx bad DIR\n");
+    fprintf(stderr, "usage: mkonnx fcnet MODEL.safetensors OUT.onnx [flat|matmul|bias] | mkonnx bad DIR\n");
     return 2;
 }

@@ -128,6 +128,33 @@ static void test_gemm_layouts(void **state)
     }
 }
 
+/* Transpose of a weight, folded: MatMul(x, Transpose(Wᵀ)) and Gemm(x, Transpose(W), transB = 1) */
+static void test_transposed_weight(void **state)
+{
+    float Wt[12];
+    for (int o = 0; o < 3; o++)
+        for (int i = 0; i < 4; i++)
+            Wt[o * 4 + i] = W43[i * 3 + o];
+    for (int gemm = 0; gemm <= 1; gemm++) {
+        mli_onnx_model *m = base();
+        mli_onnx_add_init_float(m, "W", 2, gemm ? (int64_t[]){4, 3} : (int64_t[]){3, 4}, gemm ? W43 : Wt);
+        mli_onnx_node *t = mli_onnx_add_node(m, "Transpose", "t", 1, (const char *[]){"W"}, 1, (const char *[]){"Wt"});
+        mli_onnx_attr_ints(t, "perm", 2, (int64_t[]){1, 0});
+        mli_onnx_node *g = mli_onnx_add_node(m, gemm ? "Gemm" : "MatMul", "mm", 2, (const char *[]){"x", "Wt"}, 1,
+                                             (const char *[]){"y"});
+        if (gemm)
+            mli_onnx_attr_int(g, "transB", 1);
+        out(m, "y", 3);
+        imported r;
+        assert_int_equal(import(m, &r), MLI_OK);
+        assert_int_equal(r.a.nnodes, 1);
+        assert_int_equal(r.a.nparams, 12);
+        assert_string_equal(r.a.tensors[0].name, "W");
+        check_xw(&r, NULL);
+        imported_free(&r);
+    }
+}
+
 /* Add of a [1, 4] initializer: a Bias broadcast over the examples; BatchNormalization's ε */
 static void test_bias_and_batchnorm(void **state)
 {
@@ -187,6 +214,10 @@ static void test_refusals(void **state)
     out(m, "x", 4);
     REFUSED(m, "the graph has 2 outputs: mli supports one");
 
+    m = relu_of("Tanh", "t");
+    mli_onnx_add_node(m, "Relu", "mute", 1, (const char *[]){"x"}, 0, NULL);
+    REFUSED(m, "node 'mute' (Relu): no output");
+
     m = relu_of("Relu", "r");
     mli_onnx_add_node(m, "Tanh", "dead", 1, (const char *[]){"x"}, 1, (const char *[]){"z"});
     REFUSED(m, "not computed last");
@@ -213,6 +244,9 @@ static void test_refusals(void **state)
     mli_onnx_add_node(m, "Add", "k", 2, (const char *[]){"x", "c"}, 1, (const char *[]){"y"});
     out(m, "y", 4);
     REFUSED(m, "node 'k' (Add): initializer 'c' has 2 dims, dim 0 of size 2 meets the batch");
+
+    m = relu_of("Transpose", "tr");
+    REFUSED(m, "node 'tr' (Transpose): Transpose is supported only of a 2-D float initializer");
 
     m = relu_of("Flatten", "f");
     mli_onnx_attr_int(&m->nodes[0], "axis", 0);
@@ -301,7 +335,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matmul_without_bias), cmocka_unit_test(test_matmul_add_folds),
         cmocka_unit_test(test_gemm_layouts),        cmocka_unit_test(test_bias_and_batchnorm),
-        cmocka_unit_test(test_refusals),            cmocka_unit_test(test_pair),
+        cmocka_unit_test(test_transposed_weight),   cmocka_unit_test(test_refusals),            cmocka_unit_test(test_pair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

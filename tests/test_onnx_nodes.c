@@ -92,7 +92,7 @@ static const nodecase cases[] = {
     {"pytorch-converted/test_BatchNorm3d_eval", 0},
     {"pytorch-converted/test_BatchNorm3d_momentum_eval", 0},
     {"pytorch-converted/test_Linear", 0},
-    {"pytorch-converted/test_Linear_no_bias", 1}, /* Transpose of the weight */
+    {"pytorch-converted/test_Linear_no_bias", 0}, /* Transpose of the weight, folded */
     {"pytorch-converted/test_ReLU", 0},
     {"pytorch-converted/test_Sigmoid", 0},
     {"pytorch-converted/test_Tanh", 0},

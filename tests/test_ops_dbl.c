@@ -127,15 +127,16 @@ static void build_self_add(fx *f, uint64_t seed)
 
 /* Bias(C×H×W, b of [C,1,1] / [H,W] / [1,W] / scalar), Reshape to a vector, Linear without
  * bias, batch norm (ε from fattr), tanh, Reshape to 2×m/2, Linear(last dim), Bias [k] */
-static void build_imported(fx *f, uint64_t seed)
+static void build_imported(fx *f, uint64_t seed, int lead_bias)
 {
     uint64_t s = seed;
     int C = pick(&s, 1, 3), H = pick(&s, 1, 3), W = pick(&s, 2, 3), shape[3] = {C, H, W};
     mli_graph_begin(&f->a, shape, 3, MLI_LOSS_MSE);
     int kinds[4][4] = {{3, C, 1, 1}, {2, H, W}, {2, 1, W}, {0}};
     int *bk = kinds[seed % 4], n = MLI_GRAPH_INPUT;
-    n = mli_graph_add_attrs(&f->a, &mli_op_bias, &n, 1, bk, 1 + bk[0], NULL, 0, "bias0");
-    assert_true(n >= 0);
+    if (lead_bias)
+        n = mli_graph_add_attrs(&f->a, &mli_op_bias, &n, 1, bk, 1 + bk[0], NULL, 0, "bias0");
+    assert_true(lead_bias ? n >= 0 : n == MLI_GRAPH_INPUT);
     int flat[2] = {1, C * H * W};
     n = mli_graph_add_attrs(&f->a, &mli_op_reshape, &n, 1, flat, 2, NULL, 0, "flat");
     int m = 2 * pick(&s, 2, 3), nobias[2] = {m, 1};
@@ -151,8 +152,11 @@ static void build_imported(fx *f, uint64_t seed)
     n = mli_graph_add_attrs(&f->a, &mli_op_bias, &n, 1, bl, 2, NULL, 0, "bias1");
     assert_true(n >= 0);
     assert_int_equal(mli_graph_end(&f->a), 0);
-    /* the Linear without bias has one tensor, its weight */
-    assert_int_equal(f->a.nodes[2].nt, 1);
+    /* the Linear without bias has one tensor, its weight; without the leading Bias it reads a
+     * reshape of the data and is hoisted out of the α loop */
+    int mm = lead_bias ? 2 : 1;
+    assert_int_equal(f->a.nodes[mm].nt, 1);
+    assert_int_equal(mli_graph_hoisted(&f->a), lead_bias ? -1 : mm);
     fx_data(f, seed);
 }
 
@@ -463,12 +467,12 @@ static void test_value_used_twice_by_one_node(void **state)
 
 static void test_imported_ops(void **state)
 {
-    for (uint64_t seed = 1; seed <= 4; seed++) {
+    for (uint64_t seed = 1; seed <= 6; seed++) {
         fx f;
-        build_imported(&f, seed * 71);
+        build_imported(&f, seed * 71, seed <= 4);
         char what[96];
-        snprintf(what, sizeof what, "imported seed %d (input %dx%dx%d)", (int)seed, f.a.in_shape.d[0],
-                 f.a.in_shape.d[1], f.a.in_shape.d[2]);
+        snprintf(what, sizeof what, "imported seed %d%s (input %dx%dx%d)", (int)seed, seed <= 4 ? "" : " hoisted",
+                 f.a.in_shape.d[0], f.a.in_shape.d[1], f.a.in_shape.d[2]);
         check_grad(&f, MLI_MODE_TRAIN, what);
         check_all(&f, what);
         fx_free(&f);

@@ -172,14 +172,20 @@ int mli_graph_end(mli_arch *a)
 
 int mli_graph_hoisted(const mli_arch *a)
 {
+    int src = MLI_GRAPH_INPUT; /* the data, or a reshape of it that one node alone reads */
     for (int i = 0; i < a->nnodes; i++) {
         const mli_node *n = &a->nodes[i];
         int data = 0;
         for (int k = 0; k < n->nin; k++)
-            data |= n->in[k] == MLI_GRAPH_INPUT;
+            data |= n->in[k] == MLI_GRAPH_INPUT || n->in[k] == src;
         if (!data)
             continue;
-        return n->nin == 1 && n->op->hoist ? i : -1;
+        /* a reshape holds the data's own values: the node after it reads them as they are */
+        if (n->nin == 1 && n->in[0] == src && n->nuse == 1 && n->op->pwl && n->op->pwl(n) == MLI_PWL_RESHAPE) {
+            src = i;
+            continue;
+        }
+        return n->nin == 1 && n->in[0] == src && n->op->hoist ? i : -1;
     }
     return -1;
 }

@@ -138,8 +138,9 @@ int mli_graph_end(mli_arch *a);
 void mli_graph_tensor(mli_arch *a, mli_node *n, const char *what, int is_buffer, int role,
                       int ndim, const int *shape);
 /* The node whose output is the data's first transform and that can be hoisted out of an α
- * loop (mli_op.hoist): its only input is the data and it is linear in its parameters. −1 if
- * the graph has none. Only the first node that meets the data qualifies. */
+ * loop (mli_op.hoist): its only input is the data (or a chain of reshapes of it, each read by
+ * that node alone: the same values, which the engines then skip) and it is linear in its
+ * parameters. −1 if the graph has none. Only the first node that meets the data qualifies. */
 int mli_graph_hoisted(const mli_arch *a);
 
 /* A chain of affine maps and piecewise-linear activations, for the exact analysis: link l is

@@ -63,6 +63,15 @@ static int producer_of(const mli_onnx_import *im, const char *name)
     return NO_NODE;
 }
 
+const mli_onnx_node *mli_onnx_producer(const mli_onnx_import *im, const char *name)
+{
+    for (int k = 0; k < im->m->nnodes; k++)
+        for (int j = 0; j < im->m->nodes[k].noutputs; j++)
+            if (im->m->nodes[k].outputs[j][0] && !strcmp(im->m->nodes[k].outputs[j], name))
+                return &im->m->nodes[k];
+    return NULL;
+}
+
 int mli_onnx_value_in(const mli_onnx_import *im, const mli_onnx_node *nd, int k, int *producer)
 {
     if (k >= nd->ninputs || !nd->inputs[k][0])
@@ -164,8 +173,11 @@ static const struct {
     {"BatchNormalization", mli_onnx_import_batchnorm},
     {"Flatten", mli_onnx_import_reshape},     {"Reshape", mli_onnx_import_reshape},
     {"Identity", mli_onnx_import_reshape},    {"Dropout", mli_onnx_import_reshape},
+    {"Transpose", mli_onnx_import_transpose},
 };
-#define SUPPORTED "Gemm, MatMul, Add, Relu, Tanh, Sigmoid, BatchNormalization, Flatten, Reshape, Identity, Dropout"
+#define SUPPORTED                                                                                           \
+    "Gemm, MatMul, Add, Relu, Tanh, Sigmoid, BatchNormalization, Flatten, Reshape, Identity, Dropout; "         \
+    "Transpose of a weight"
 
 /* the data: the one graph input that is not an initializer, with a batch dim and 1 to
  * MLI_MAX_DIMS known per-example dims */
@@ -212,6 +224,8 @@ static int walk(mli_onnx_import *im, const int *order)
         if (nd->domain[0] && strcmp(nd->domain, "ai.onnx"))
             return mli_onnx_refuse(im, nd, "domain '%s' is not supported (only the default ONNX domain)",
                                    nd->domain);
+        if (nd->noutputs < 1 || !nd->outputs[0][0])
+            return mli_onnx_refuse(im, nd, "no output (every supported node computes one value)");
         size_t k = 0;
         while (k < sizeof kinds / sizeof kinds[0] && strcmp(kinds[k].op_type, nd->op_type))
             k++;

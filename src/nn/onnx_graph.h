@@ -39,6 +39,8 @@ int mli_onnx_value_in(const mli_onnx_import *im, const mli_onnx_node *nd, int k,
 const mli_shape *mli_onnx_shape(const mli_onnx_import *im, int producer);
 /* Input k of nd if it is an initializer, else NULL. */
 const mli_onnx_tensor *mli_onnx_init_in(const mli_onnx_import *im, const mli_onnx_node *nd, int k);
+/* The node computing value `name`, or NULL (the data, an initializer). */
+const mli_onnx_node *mli_onnx_producer(const mli_onnx_import *im, const char *name);
 /* Attributes with their defaults. */
 int64_t mli_onnx_attr_i(const mli_onnx_node *nd, const char *name, int64_t def);
 double mli_onnx_attr_f(const mli_onnx_node *nd, const char *name, double def);
@@ -62,6 +64,7 @@ int mli_onnx_import_act(mli_onnx_import *im, const mli_onnx_node *nd);
 int mli_onnx_import_batchnorm(mli_onnx_import *im, const mli_onnx_node *nd);
 int mli_onnx_import_reshape(mli_onnx_import *im, const mli_onnx_node *nd);
 int mli_onnx_import_add(mli_onnx_import *im, const mli_onnx_node *nd);
+int mli_onnx_import_transpose(mli_onnx_import *im, const mli_onnx_node *nd);
 
 /* The graph of a model, θ and the buffers (allocated; the caller frees). loss: the loss the
  * analyses use (ONNX files carry none). */

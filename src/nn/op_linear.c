@@ -356,7 +356,10 @@ const mli_op mli_op_linear = {
  * MatMul(A, B): B a 2-D initializer K×N (kept transposed), A of any per-example shape (…, K):
  *   a Linear without bias over the last dim.
  * Without C, if the one reader of Y is an Add of Y and a float initializer of shape [N] or
- *   [1, N], the two become one Linear with that bias (the Add is absorbed). */
+ *   [1, N], the two become one Linear with that bias (the Add is absorbed).
+ * Transpose(W) of a 2-D float initializer (perm absent or [1, 0]) read only as a MatMul's or
+ *   Gemm's B: the weight W itself, its layout flipped (older PyTorch exports of bias-free
+ *   Linear layers); any other Transpose is refused. */
 #include "nn/onnx_graph.h"
 
 static int onnx_is_bias(const mli_onnx_tensor *t, int64_t out)
@@ -399,9 +402,38 @@ static int onnx_linear(mli_onnx_import *im, const mli_onnx_node *nd, int x, cons
     return MLI_OK;
 }
 
-static const mli_onnx_tensor *onnx_weight(mli_onnx_import *im, const mli_onnx_node *nd)
+/* a Transpose that is a weight's layout: of a 2-D float initializer, perm [1, 0], read once */
+static const mli_onnx_tensor *onnx_transposed(mli_onnx_import *im, const mli_onnx_node *t)
+{
+    const mli_onnx_attr *perm = mli_onnx_find_attr(t, "perm");
+    const mli_onnx_tensor *W = mli_onnx_init_in(im, t, 0);
+    if (!W || W->ndim != 2 || W->elem_type != MLI_ONNX_FLOAT || t->noutputs != 1 || t->domain[0])
+        return NULL;
+    if (perm && (perm->type != MLI_ONNX_ATTR_INTS || perm->n != 2 || perm->ints[0] != 1 || perm->ints[1] != 0))
+        return NULL;
+    const mli_onnx_node *c = mli_onnx_sole_consumer(im, t);
+    if (!c || (strcmp(c->op_type, "MatMul") && strcmp(c->op_type, "Gemm")) || c->ninputs < 2 ||
+        strcmp(c->inputs[1], t->outputs[0]) || !strcmp(c->inputs[0], t->outputs[0]))
+        return NULL;
+    return W;
+}
+
+int mli_onnx_import_transpose(mli_onnx_import *im, const mli_onnx_node *nd)
+{
+    /* nothing to emit: the MatMul or Gemm reading it takes the weight (onnx_weight) */
+    return onnx_transposed(im, nd) ? MLI_OK
+                                   : mli_onnx_refuse(im, nd, "Transpose is supported only of a 2-D float "
+                                                     "initializer read once as the weight B of a MatMul or Gemm");
+}
+
+/* B: an initializer (*flip = 0) or the Transpose of one (*flip = 1) */
+static const mli_onnx_tensor *onnx_weight(mli_onnx_import *im, const mli_onnx_node *nd, int *flip)
 {
     const mli_onnx_tensor *W = mli_onnx_init_in(im, nd, 1);
+    const mli_onnx_node *t = W || nd->ninputs < 2 ? NULL : mli_onnx_producer(im, nd->inputs[1]);
+    *flip = 0;
+    if (t && !strcmp(t->op_type, "Transpose") && (W = onnx_transposed(im, t)))
+        *flip = 1;
     if (!W || W->ndim != 2 || W->elem_type != MLI_ONNX_FLOAT)
         return mli_onnx_refuse(im, nd, "input B must be a 2-D float initializer (a weight); a product of two "
                                "values or with a batched B is not supported"), NULL;
@@ -421,10 +453,11 @@ int mli_onnx_import_gemm(mli_onnx_import *im, const mli_onnx_node *nd)
     double alpha = mli_onnx_attr_f(nd, "alpha", 1), beta = mli_onnx_attr_f(nd, "beta", 1);
     if (alpha != 1)
         return mli_onnx_refuse(im, nd, "alpha=%g is not supported (only alpha=1)", alpha);
-    const mli_onnx_tensor *W = onnx_weight(im, nd), *C = NULL;
+    int flip;
+    const mli_onnx_tensor *W = onnx_weight(im, nd, &flip), *C = NULL;
     if (!W)
         return MLI_EINPUT;
-    int trans = !mli_onnx_attr_i(nd, "transB", 0);
+    int trans = (mli_onnx_attr_i(nd, "transB", 0) == 0) != flip;
     int64_t out = trans ? W->dims[1] : W->dims[0];
     if (nd->ninputs > 2 && nd->inputs[2][0]) {
         C = mli_onnx_init_in(im, nd, 2);
@@ -442,6 +475,7 @@ int mli_onnx_import_matmul(mli_onnx_import *im, const mli_onnx_node *nd)
     int x;
     if (mli_onnx_value_in(im, nd, 0, &x))
         return MLI_EINPUT;
-    const mli_onnx_tensor *W = onnx_weight(im, nd);
-    return W ? onnx_linear(im, nd, x, W, 1, NULL) : MLI_EINPUT;
+    int flip;
+    const mli_onnx_tensor *W = onnx_weight(im, nd, &flip);
+    return W ? onnx_linear(im, nd, x, W, !flip, NULL) : MLI_EINPUT;
 }
