@@ -69,7 +69,8 @@ check "  and finishes it" grep -q "1 run: 1 done, 0 failed, 0 diverged" "$T/last
 run "a finished run" 0 "$MLI" train --out "$T/f" "${G[@]}" epochs=2 save_freq=1
 old=(interp.tsv examples.tsv geometry.json geometry_quantiles.tsv random_inits.tsv permute.tsv plane.tsv
      plane_points.tsv logits.tsv report/index.html report/loss_alpha.gp report/loss_alpha.tsv
-     report/loss_alpha.png report/loss_alpha.svg report/plane_points.tsv report/certificates_c0.tsv)
+     report/loss_alpha.png report/loss_alpha.svg report/plane_points.tsv report/certificates_c0.tsv
+     init.onnx final.onnx)
 mkdir -p "$T/f/report"
 for f in "${old[@]}"; do echo old > "$T/f/$f"; done
 echo mine > "$T/f/notes.txt"; echo mine > "$T/f/report/mine.txt"; echo mine > "$T/f/traj/mine.txt"

@@ -323,6 +323,9 @@ static void test_rundir_names(void **state)
     assert_true(mli_rundir_known("config.json"));
     assert_true(mli_rundir_known("geometry_quantiles.tsv"));
     assert_false(mli_rundir_known("notes.txt"));
+    assert_true(mli_rundir_known("init.onnx") && mli_rundir_known("final.onnx")); /* mli export */
+    assert_true(mli_rundir_is_tmp("final.onnx.tmp.Ab12Cd", mli_rundir_known));
+    assert_false(mli_rundir_known("model.onnx"));
     assert_true(mli_rundir_known_traj("epoch_12.safetensors"));
     assert_false(mli_rundir_known_traj("epoch_.safetensors"));
     assert_false(mli_rundir_known_traj("epoch_1x.safetensors"));

@@ -22,6 +22,8 @@ int mli_cmd_sweep(int argc, char **argv);
 void mli_usage_sweep(FILE *f);
 int mli_cmd_table(int argc, char **argv);
 void mli_usage_table(FILE *f);
+int mli_cmd_export(int argc, char **argv);
+void mli_usage_export(FILE *f);
 
 /* Print "mli: <message>" for a failed status and return it (the exit status). */
 int mli_cli_fail(int status);

@@ -21,6 +21,7 @@ static const mli_command commands[] = {
     {"check", mli_cmd_check, "the MSE sufficient conditions, per example and for the data set", mli_usage_check},
     {"report", mli_cmd_report, "gnuplot figures and index.html of a run or sweep directory", mli_usage_report},
     {"table", mli_cmd_table, "the paper's table and summary.tsv of a sweep directory", mli_usage_table},
+    {"export", mli_cmd_export, "a run's init and final models as ONNX files (init.onnx, final.onnx)", mli_usage_export},
     {"sweep", mli_cmd_sweep, "train and analyse every configuration of a grid file (or SLURM)", mli_usage_sweep},
     {"help", mli_cmd_help, "help on a command", NULL},
 };

@@ -685,6 +685,7 @@ void mli_onnx_free(mli_onnx_model *m)
     if (!m)
         return;
     free(m->producer_name);
+    free(m->producer_version);
     for (int k = 0; m->opsets && k < m->nopsets; k++)
         free(m->opsets[k].domain);
     free(m->opsets);
@@ -708,6 +709,7 @@ static int conv_model(const Onnx__ModelProto *mp, const char *label, mli_onnx_mo
 {
     m->ir_version = mp->has_ir_version ? mp->ir_version : 0;
     m->producer_name = dup_or_empty(mp->producer_name);
+    m->producer_version = dup_or_empty(mp->producer_version);
     if (mp->n_opset_import > INT32_MAX)
         return mli_err(MLI_EINPUT, "%s: too many opset imports", label);
     m->opsets = mli_calloc(mp->n_opset_import, sizeof *m->opsets);
@@ -1171,6 +1173,8 @@ unsigned char *mli_onnx_serialize(const mli_onnx_model *m, size_t *len)
     mp.has_ir_version = 1;
     mp.ir_version = m->ir_version;
     mp.producer_name = m->producer_name;
+    /* none, or "" as read from a file without one: not written */
+    mp.producer_version = m->producer_version && *m->producer_version ? m->producer_version : NULL;
     mp.n_opset_import = (size_t)m->nopsets;
     mp.opset_import = az(&a, (size_t)m->nopsets, sizeof *mp.opset_import);
     for (int k = 0; k < m->nopsets; k++) {

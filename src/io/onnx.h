@@ -118,6 +118,7 @@ typedef struct {
     mli_onnx_tensor *inits;
     /* Capacities of the builder. */
     int cap_inputs, cap_outputs, cap_nodes, cap_inits;
+    char *producer_version; /* "" if the file gives none; the builder's is NULL; written if not empty */
 } mli_onnx_model;
 
 /* Read and check a model file. On success *out is a new model (mli_onnx_free); on failure

@@ -26,6 +26,8 @@
 
 #include <gsl/gsl_rng.h>
 
+#include "io/onnx.h"
+
 /* Everything one call of an operator rule sees. The engine fills what the rule reads. */
 typedef struct {
     const mli_arch *a;
@@ -58,6 +60,18 @@ typedef struct {
  *             two factors (the NTK's Gram matrix is then ⟨g_r, g_s⟩(⟨x_i, x_j⟩ + 1));
  *   EXPLICIT  the block is jac_width(n) reals per row, written by jac_backward into ctx.fac. */
 typedef enum { MLI_JAC_NONE, MLI_JAC_OUTER, MLI_JAC_EXPLICIT } mli_jac_form;
+
+/* What a node's onnx_export rule writes into (nn/onnx_export.c fills it). The node's ONNX
+ * inputs are the values named in[0 .. nin), its output must be the value named out; values
+ * the rule makes on the way are named "<out>/<what>". Its tensors become initializers named
+ * by their mli names (mli_onnx_export_tensor). */
+typedef struct {
+    mli_onnx_model *m;
+    const mli_arch *a;
+    const char *in[MLI_NODE_MAXIN];
+    const char *out;
+    const mli_real *theta, *bufs;
+} mli_onnx_ectx;
 
 /* What the exact (piecewise-linear) analysis may see in a node (mli_graph_chain). */
 typedef enum {
@@ -139,6 +153,10 @@ typedef struct mli_op {
      * example's im2col matrix); NULL: none. Every engine gives each rule mli_graph_work_size
      * reals (the largest over the nodes). */
     size_t (*work_size)(const mli_node *n);
+    /* ---- ONNX export (nn/onnx_export.c) ---- */
+    /* the node as ONNX nodes and initializers (opset MLI_ONNX_EXPORT_OPSET); MLI_EUSAGE naming
+     * the node if it has no ONNX form */
+    int (*onnx_export)(const mli_node *n, const mli_onnx_ectx *e);
 } mli_op;
 
 extern const mli_op mli_op_linear, mli_op_act, mli_op_batchnorm, mli_op_add;
@@ -155,5 +173,11 @@ size_t mli_graph_work_size(const mli_arch *a);
 
 /* Convolution and pooling (op_conv.c, op_pool.c; attributes in their header comments) */
 extern const mli_op mli_op_conv, mli_op_maxpool, mli_op_avgpool, mli_op_gap;
+/* For onnx_export rules (nn/onnx_export.c): tensor k of node n as a FLOAT initializer named by
+ * its mli name, values from θ or the buffers; the value name "<out>/<what>" in buf. */
+void mli_onnx_export_tensor(const mli_node *n, int k, const mli_onnx_ectx *e);
+/* the same for a 2-D tensor stored transposed (out×in as in×out: MatMul's right operand) */
+void mli_onnx_export_tensor_t(const mli_node *n, int k, const mli_onnx_ectx *e);
+const char *mli_onnx_export_name(const mli_onnx_ectx *e, const char *what, char *buf, size_t len);
 
 #endif

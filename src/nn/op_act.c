@@ -281,6 +281,15 @@ static mli_pwl_role act_pwl(const mli_node *n)
     return act_of(n) == MLI_ACT_RELU ? MLI_PWL_RELU : act_of(n) == MLI_ACT_IDENTITY ? MLI_PWL_IDENTITY : MLI_PWL_NONE;
 }
 
+/* ONNX: one elementwise node of the same name */
+static int act_onnx(const mli_node *n, const mli_onnx_ectx *e)
+{
+    static const char *const type[] = {[MLI_ACT_IDENTITY] = "Identity", [MLI_ACT_RELU] = "Relu",
+                                       [MLI_ACT_TANH] = "Tanh", [MLI_ACT_SIGMOID] = "Sigmoid"};
+    mli_onnx_add_node(e->m, type[act_of(n)], n->name, 1, e->in, 1, &e->out);
+    return MLI_OK;
+}
+
 const mli_op mli_op_act = {
     /* structure */
     .name = "activation", .infer = act_infer, .layout = act_layout, .save_size = act_save, .init = act_init,
@@ -294,6 +303,8 @@ const mli_op mli_op_act = {
     .jac_form = act_jac_form, .jac_width = act_jac_width, .jac_backward = act_jac_backward,
     /* the controls, the re-evaluation, statistics, the exact analysis */
     .units = 0, .reeval = act_reeval, .pwl = act_pwl,
+    /* export */
+    .onnx_export = act_onnx,
 };
 
 /* ---- ONNX import (nn/onnx_graph.c): Relu, Tanh, Sigmoid on one value ---- */

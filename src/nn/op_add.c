@@ -1,6 +1,7 @@
 /* Add: y = x₀ + x₁ + … (2 to MLI_NODE_MAXIN inputs of one shape), the residual connection.
  * No parameters; every rule is linear, so each passes its blocks straight through. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "io/err.h"
@@ -81,6 +82,27 @@ static void add_reeval(const mli_node *n, const mli_real *t0, const mli_real *t1
 
 static mli_pwl_role add_pwl(const mli_node *n) { return MLI_PWL_NONE; }
 
+/* ONNX: a chain of two-input Adds, ((x0 + x1) + x2) + x3, the order in which the rules sum
+ * (Sum leaves the order to the runtime) */
+static int add_onnx(const mli_node *n, const mli_onnx_ectx *e)
+{
+    char part[MLI_NODE_MAXIN][160], nname[160];
+    const char *acc = e->in[0];
+    for (int k = 1; k < n->nin; k++) {
+        char what[16];
+        snprintf(what, sizeof what, "sum%d", k);
+        const char *o = k == n->nin - 1 ? e->out : mli_onnx_export_name(e, what, part[k], sizeof part[k]);
+        if (k == n->nin - 1)
+            snprintf(nname, sizeof nname, "%s", n->name);
+        else
+            snprintf(nname, sizeof nname, "%s/Add%d", n->name, k);
+        const char *in[2] = {acc, e->in[k]};
+        mli_onnx_add_node(e->m, "Add", nname, 2, in, 1, &o);
+        acc = o;
+    }
+    return MLI_OK;
+}
+
 /* no parameters: no hoist, permute or statistics; the dY it passes on is read only below it */
 const mli_op mli_op_add = {
     .name = "Add", .infer = add_infer, .layout = add_layout, .save_size = add_save, .init = add_init,
@@ -88,4 +110,5 @@ const mli_op mli_op_add = {
     .rop_forward = add_rop_forward, .rop_backward = add_rop_backward, .rop_reads_grad = add_reads_grad,
     .jac_form = add_jac_form, .jac_width = add_jac_width, .jac_backward = add_jac_backward,
     .units = 0, .reeval = add_reeval, .pwl = add_pwl,
+    .onnx_export = add_onnx,
 };

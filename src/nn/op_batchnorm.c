@@ -384,6 +384,22 @@ static void bn_stats_final(const mli_node *n, const double *acc, double count, m
 
 static mli_pwl_role bn_pwl(const mli_node *n) { return MLI_PWL_NONE; }
 
+/* ONNX: BatchNormalization in inference mode (the running statistics, as eval mode), over
+ * axis 1 of N×C×… as here. momentum is the weight of the old running value, 1 − PyTorch's, as
+ * torch.onnx.export writes it; ε is the node's own when it has one (fattr[0] > 0). */
+static int bn_onnx(const mli_node *n, const mli_onnx_ectx *e)
+{
+    const char *in[5] = {e->in[0]};
+    for (int k = 0; k < 4; k++) {
+        in[k + 1] = e->a->tensors[n->tensor[k]].name;
+        mli_onnx_export_tensor(n, k, e);
+    }
+    mli_onnx_node *g = mli_onnx_add_node(e->m, "BatchNormalization", n->name, 5, in, 1, &e->out);
+    mli_onnx_attr_float(g, "epsilon", (float)(n->fattr[0] > 0 ? n->fattr[0] : MLI_BN_EPS));
+    mli_onnx_attr_float(g, "momentum", (float)(1 - MLI_BN_MOMENTUM));
+    return MLI_OK;
+}
+
 const mli_op mli_op_batchnorm = {
     /* structure */
     .name = "BatchNorm", .infer = bn_infer, .layout = bn_layout, .save_size = bn_save, .init = bn_init,
@@ -398,6 +414,8 @@ const mli_op mli_op_batchnorm = {
     /* the controls, the re-evaluation, statistics, the exact analysis */
     .units = 0, .permute = bn_permute, .reeval = bn_reeval, .stats_size = bn_stats_size, .stats = bn_stats,
     .stats_final = bn_stats_final, .pwl = bn_pwl,
+    /* export */
+    .onnx_export = bn_onnx,
 };
 
 /* ---- ONNX import (nn/onnx_graph.c) ----------------------------------------------------------

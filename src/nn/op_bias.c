@@ -157,12 +157,23 @@ static void bias_reeval(const mli_node *n, const mli_real *t0, const mli_real *t
 
 static mli_pwl_role bias_pwl(const mli_node *n) { return MLI_PWL_NONE; }
 
+/* ONNX export: Add(x, b), b the initializer of the bias' name and shape: ONNX's broadcasting
+ * is numpy's, right-aligned, as here */
+static int bias_onnx(const mli_node *n, const mli_onnx_ectx *e)
+{
+    mli_onnx_export_tensor(n, 0, e);
+    const char *in[2] = {e->in[0], e->a->tensors[n->tensor[0]].name};
+    mli_onnx_add_node(e->m, "Add", n->name, 2, in, 1, &e->out);
+    return MLI_OK;
+}
+
 const mli_op mli_op_bias = {
     .name = "Bias", .infer = bias_infer, .layout = bias_layout, .save_size = bias_save, .init = bias_init,
     .forward = bias_forward, .backward = bias_backward, .tangent = bias_tangent,
     .rop_forward = bias_rop_forward, .rop_backward = bias_rop_backward, .rop_reads_grad = bias_reads_grad,
     .jac_form = bias_jac_form, .jac_width = bias_jac_width, .jac_backward = bias_jac_backward,
     .units = 0, .reeval = bias_reeval, .pwl = bias_pwl,
+    .onnx_export = bias_onnx,
 };
 
 /* ---- ONNX import (nn/onnx_graph.c) ------------------------------------------------------------

@@ -4,6 +4,7 @@
  * An input of shape (…, in) is rows = B·(size/in) rows of in reals: every rule below is the
  * 2-D rule on those rows. Forward and backward are one GEMM each (two for backward with dX). */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "io/err.h"
@@ -298,6 +299,37 @@ static void lin_reeval(const mli_node *n, const mli_real *t0, const mli_real *t1
 /* the exact analysis' chain reads a bias (mli_chain.b) */
 static mli_pwl_role lin_pwl(const mli_node *n) { return lin_outer(n) ? MLI_PWL_AFFINE : MLI_PWL_NONE; }
 
+/* ONNX: Gemm(x, W[, b]) with transB = 1, PyTorch's own form of nn.Linear, for a vector input
+ * (N × in). Over the last dimension of an N-D input Gemm does not apply (2-D only), so
+ * MatMul(x, Wᵀ) [+ b], again as torch.onnx.export writes it: the weight initializer is then
+ * stored transposed, in × out (its name stays the mli one). The bias is the node's second
+ * tensor when it has one. */
+static int lin_onnx(const mli_node *n, const mli_onnx_ectx *e)
+{
+    int has_b = n->nt > 1;
+    const char *W = e->a->tensors[n->tensor[0]].name, *b = has_b ? e->a->tensors[n->tensor[1]].name : NULL;
+    if (has_b)
+        mli_onnx_export_tensor(n, 1, e);
+    if (n->ishape[0].ndim == 1) {
+        mli_onnx_export_tensor(n, 0, e);
+        const char *in[3] = {e->in[0], W, b};
+        mli_onnx_node *g = mli_onnx_add_node(e->m, "Gemm", n->name, has_b ? 3 : 2, in, 1, &e->out);
+        mli_onnx_attr_float(g, "alpha", 1);
+        mli_onnx_attr_float(g, "beta", 1);
+        mli_onnx_attr_int(g, "transB", 1);
+        return MLI_OK;
+    }
+    mli_onnx_export_tensor_t(n, 0, e);
+    char xw[160], mname[160];
+    const char *xwv = has_b ? mli_onnx_export_name(e, "matmul", xw, sizeof xw) : e->out;
+    snprintf(mname, sizeof mname, "%s/MatMul", n->name);
+    const char *mm[2] = {e->in[0], W}, *ad[2] = {xwv, b};
+    mli_onnx_add_node(e->m, "MatMul", has_b ? mname : n->name, 2, mm, 1, &xwv);
+    if (has_b)
+        mli_onnx_add_node(e->m, "Add", n->name, 2, ad, 1, &e->out);
+    return MLI_OK;
+}
+
 const mli_op mli_op_linear = {
     /* structure */
     .name = "Linear", .infer = lin_infer, .layout = lin_layout, .save_size = lin_save, .init = lin_init,
@@ -312,6 +344,8 @@ const mli_op mli_op_linear = {
     .jac_form = lin_jac_form, .jac_width = lin_jac_width, .jac_backward = lin_jac_backward,
     /* the controls, the re-evaluation, statistics, the exact analysis */
     .units = 1, .permute = lin_permute, .reeval = lin_reeval, .pwl = lin_pwl,
+    /* export */
+    .onnx_export = lin_onnx,
 };
 
 /* ---- ONNX import (nn/onnx_graph.c) ------------------------------------------------------------

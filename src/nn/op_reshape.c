@@ -79,12 +79,32 @@ static void rs_reeval(const mli_node *n, const mli_real *t0, const mli_real *t1,
 
 static mli_pwl_role rs_pwl(const mli_node *n) { return MLI_PWL_RESHAPE; }
 
+/* ONNX export: Flatten(axis = 1) to one dimension, as nn.Flatten writes it; otherwise
+ * Reshape(x, [0, dims...]) with the shape an INT64 initializer "<out>/shape" (0 keeps the
+ * batch dimension) */
+static int rs_onnx(const mli_node *n, const mli_onnx_ectx *e)
+{
+    if (n->shape.ndim == 1) {
+        mli_onnx_attr_int(mli_onnx_add_node(e->m, "Flatten", n->name, 1, e->in, 1, &e->out), "axis", 1);
+        return MLI_OK;
+    }
+    int64_t shape[MLI_MAX_DIMS + 1] = {0}, len = n->shape.ndim + 1;
+    for (int d = 0; d < n->shape.ndim; d++)
+        shape[d + 1] = n->shape.d[d];
+    char sn[160];
+    const char *in[2] = {e->in[0], mli_onnx_export_name(e, "shape", sn, sizeof sn)};
+    mli_onnx_add_init_int64(e->m, sn, 1, &len, shape);
+    mli_onnx_add_node(e->m, "Reshape", n->name, 2, in, 1, &e->out);
+    return MLI_OK;
+}
+
 const mli_op mli_op_reshape = {
     .name = "Reshape", .infer = rs_infer, .layout = rs_layout, .save_size = rs_save, .init = rs_init,
     .forward = rs_forward, .backward = rs_backward, .tangent = rs_tangent, .forward_lincomb = rs_lincomb,
     .rop_forward = rs_rop_forward, .rop_backward = rs_rop_backward, .rop_reads_grad = rs_reads_grad,
     .jac_form = rs_jac_form, .jac_width = rs_jac_width, .jac_backward = rs_jac_backward,
     .units = 0, .reeval = rs_reeval, .pwl = rs_pwl,
+    .onnx_export = rs_onnx,
 };
 
 /* ---- ONNX import (nn/onnx_graph.c): the mapping in the header of this file ---- */

@@ -17,6 +17,7 @@ static const char *const RUN_FILES[] = {
     "config.json",      "init.safetensors", "checkpoint.safetensors", "final.safetensors",
     "train.tsv",        "geometry.json",    "random_inits.tsv",       "permute.tsv",
     "plane.tsv",        "plane_points.tsv", "logits.tsv",
+    "init.onnx",        "final.onnx", /* mli export */
 };
 #define NRUN ((int)(sizeof RUN_FILES / sizeof RUN_FILES[0]))
 
