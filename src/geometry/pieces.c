@@ -608,6 +608,8 @@ static int layer_search(const mli_pwl *n, mli_pwl_ws *w, int l, double t, double
     const double *H = w->H[l];
     const unsigned char *on = w->on[l];
     int nexam = d == 2 ? w->nalist : wid;
+    if (d == 2)
+        w->path.nexam += nexam;
     for (int e = 0; e < nexam; e++) {
         int i = d == 2 ? w->alist[e] : e; /* in the second layer, the units not cleared */
         double c[MLI_POLY_MAXDEG + 1], r;
@@ -634,6 +636,7 @@ const mli_pwl_path *mli_pwl_sweep(const mli_pwl *n, mli_pwl_ws *w, const double 
     mli_pwl_path *pp = &w->path;
     pp->npieces = 0;
     pp->nswitch = 0;
+    pp->nexam = 0;
     pp->brk[0] = 0;
     pp->layer[0] = -1;
     w->npend = w->nfull = w->since_push = 0;

@@ -67,6 +67,7 @@ typedef struct {
     double *z;     /* piece j, output o: z[(j·k + o)·(deg+1) + m] multiplies α^m */
     int *layer;    /* layer[j] (j ≥ 1): the layer of the unit that switches at brk[j] */
     long nswitch;  /* switches processed (≥ npieces − 1: simultaneous ones share a piece) */
+    long nexam;    /* second-layer units examined on a candidate piece (what screening leaves) */
 } mli_pwl_path;
 
 typedef struct mli_pwl_ws mli_pwl_ws;
