@@ -509,11 +509,15 @@ static void screen_stretch(const mli_pwl *n, mli_pwl_ws *w, double t, double end
             w->act[o] = 1;
     else if (!updated)
         screen_quadratics(w->H[1], t, end, w->act, wid);
-    int na = 0;
-    for (int o = 0; o < wid; o++) { /* branch-free: the list in index order */
-        w->alist[na] = o;
-        na += w->act[o] != 0;
-    }
+    int na = 0, o = 0;
+    for (; o + 4 <= wid; o += 4) /* the list in index order; most groups of four are all clear */
+        if (w->act[o] | w->act[o + 1] | w->act[o + 2] | w->act[o + 3])
+            for (int j = o; j < o + 4; j++)
+                if (w->act[j])
+                    w->alist[na++] = j;
+    for (; o < wid; o++)
+        if (w->act[o])
+            w->alist[na++] = o;
     w->nalist = na;
 }
 
