@@ -459,16 +459,15 @@ static void push_piece(const mli_pwl *n, mli_pwl_ws *w, double end, int layer)
  * roots. */
 
 /* Must a second-layer unit be examined on [t, t + h]? 0 when its quadratic c0 + c1 α + c2 α²
- * keeps one sign there with the margin above (as the per-piece test, the sign is not compared
- * with the state: a unit whose state disagreed with a sign it keeps would never switch in
- * either). Branch-free, to be vectorized. */
+ * keeps one sign there with the margin above: with s0, s1 its value and slope at t,
+ * |c(α)| ≥ |s0| − |s1|(α − t) − |c2|(α − t)² on the stretch. (As in the per-piece test, the sign
+ * is not compared with the state: a unit whose state disagreed with a sign it keeps would
+ * switch in neither sweep.) Branch-free, to be vectorized. */
 static inline int64_t quad_act(double c0, double c1, double c2, double t, double h)
 {
     double s0 = c0 + t * (c1 + t * c2), s1 = c1 + 2 * t * c2;
     double tol = 128 * DBL_EPSILON * (fabs(c0) + fabs(c1) + fabs(c2));
-    double b1 = s0 + 0.5 * h * s1, b2 = s0 + h * (s1 + h * c2);
-    int64_t pos = (s0 > tol) & (b1 > tol) & (b2 > tol), neg = (s0 < -tol) & (b1 < -tol) & (b2 < -tol);
-    return !(pos | neg);
+    return fabs(s0) - h * (fabs(s1) + h * fabs(c2)) <= tol;
 }
 
 /* Every unit of the second layer on the stretch [t, end] (at the start of the path). */
