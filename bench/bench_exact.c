@@ -138,7 +138,7 @@ int main(int argc, char **argv)
     const char *ne = getenv("MLI_BENCH_EXAMPLES");
     int nex = ne && atoi(ne) > 0 && atoi(ne) < ds.test.n ? atoi(ne) : ds.test.n;
     if (want(argc, argv, "examples")) {
-        mli_pwlan_opts po = {NA, 0, 0, 0};
+        mli_pwlan_opts po = {NA, 0, 0, 0, 0, NULL, NULL};
         t = mli_now();
         if (mli_pwlan_run(&a, t0, t1, &ds.test, nex, NULL, &po, &an)) {
             fprintf(stderr, "bench_exact: %s\n", mli_errmsg());
@@ -160,7 +160,7 @@ int main(int argc, char **argv)
     if (nt && atoi(nt) > 0 && atoi(nt) < ds.train.n)
         ds.train.n = atoi(nt);
     if (want(argc, argv, "dataset") && a.loss != MLI_LOSS_CE) {
-        mli_pwlan_opts po = {NA, 1, 0, 0};
+        mli_pwlan_opts po = {NA, 1, 0, 0, 0, NULL, NULL};
         double c0 = cpu_now();
         t = mli_now();
         mli_pwlan_run(&a, t0, t1, &ds.test, 0, &ds.train, &po, &an);
