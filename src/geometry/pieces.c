@@ -449,14 +449,14 @@ static void push_piece(const mli_pwl *n, mli_pwl_ws *w, double end, int layer)
  * switches (by a rank-one term). Between two consecutive first-layer switches t_k < t_{k+1}
  * (a stretch) they are fixed, and every candidate piece [t, cand] the sweep examines there
  * lies inside [t_k, t_{k+1}]. So each unit is tested once per stretch, in the same pass as the
- * rank-one update that opens it: if its three Bernstein coefficients on [t_k, t_{k+1}] have
- * its state's sign with a margin beyond twice the rounding allowance of the exact test
- * (64 ε Σ|c|), it keeps that sign on every sub-interval, its value there evaluates, in double,
- * to that sign (|error| ≤ a few ε Σ|c|), and the per-piece test would find no switch in it:
- * it is not examined until the next first-layer switch. Only the others (a few per cent) are
- * examined on every piece, as before. Skipping is thus exact: tests/test_pieces_dbl.c compares
- * the screened sweep with the unscreened one, bit for bit, on networks with many near-tangent
- * roots. */
+ * rank-one update that opens it: if a lower bound of |h| on [t_k, t_{k+1}] (quad_act) exceeds
+ * twice the rounding allowance of the exact test (64 ε Σ|c|; the slack also covers the
+ * rounding of the stretch's length), h keeps one sign there, evaluates in double to that sign
+ * everywhere (|error| ≤ a few ε Σ|c|) and never comes within the allowance of 0, so the
+ * per-piece test would find no switch in it: it is not examined until the next first-layer
+ * switch. Only the others (a few per cent) are examined on every piece, as before. Skipping is
+ * thus exact: tests/test_pieces_dbl.c compares the screened sweep with the unscreened one, bit
+ * for bit, on networks with many near-tangent roots. */
 
 /* Must a second-layer unit be examined on [t, t + h]? 0 when its quadratic c0 + c1 α + c2 α²
  * keeps one sign there with the margin above: with s0, s1 its value and slope at t,
@@ -481,8 +481,7 @@ static void screen_quadratics(const double *restrict H, double t, double end, in
 /* The rank-one update that opens the stretch [t, end] when a first-layer unit switches at t:
  * rows 0–2 of H (coefficient-major) gain x0·a, x0·b + x1·a, x1·b (a, b the unit's rows of W₀
  * and ΔW from V0, V1; the additions of two axpys, in the same order), and every unit is
- * screened on the stretch. One pass, vectorized where
- * the CPU has AVX2. */
+ * screened on the stretch. One pass, vectorized where the CPU has AVX2. */
 __attribute__((target_clones("avx2", "default")))
 static void update_quadratics(double *restrict h0, double *restrict h1, double *restrict h2,
                               const mli_real *restrict v0, const mli_real *restrict v1, double x0, double x1,
