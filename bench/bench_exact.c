@@ -139,22 +139,27 @@ int main(int argc, char **argv)
     int nex = ne && atoi(ne) > 0 && atoi(ne) < ds.test.n ? atoi(ne) : ds.test.n;
     if (want(argc, argv, "examples")) {
         mli_pwlan_opts po = {NA, 0, 0, 0, 0, NULL, NULL};
+        double c0 = cpu_now();
         t = mli_now();
         if (mli_pwlan_run(&a, t0, t1, &ds.test, nex, NULL, &po, &an)) {
             fprintf(stderr, "bench_exact: %s\n", mli_errmsg());
             return 2;
         }
-        double te = mli_now() - t;
-        printf("exact_examples_seconds %.2f\nexact_examples_pieces_mean %.1f\n", te, an.pieces_mean);
+        double te = mli_now() - t, ce = cpu_now() - c0;
+        printf("exact_examples_seconds %.2f\nexact_examples_cpu_seconds %.2f\nexact_examples_pieces_mean %.1f\n",
+               te, ce, an.pieces_mean);
         mli_pwlan_free(&an);
         if (getenv("MLI_BENCH_NO_GRID")) /* profiling the exact analysis alone */
             return 0;
+        c0 = cpu_now();
         t = mli_now();
         mli_path_eval(&c, &ds.test, 0, nex, &m, &ex);
-        double tg = mli_now() - t;
+        double tg = mli_now() - t, cg = cpu_now() - c0;
         mli_path_means_free(&m);
         mli_path_examples_free(&ex);
-        printf("grid_gauss_seconds %.2f\nexact_examples_over_grid_gauss %.2f\n", tg, te / tg);
+        printf("grid_gauss_seconds %.2f\ngrid_gauss_cpu_seconds %.2f\nexact_examples_over_grid_gauss %.2f\n"
+               "exact_examples_over_grid_gauss_cpu %.2f\n",
+               tg, cg, te / tg, ce / cg);
     }
     const char *nt = getenv("MLI_BENCH_TRAIN"); /* the first N training examples (profiling) */
     if (nt && atoi(nt) > 0 && atoi(nt) < ds.train.n)
