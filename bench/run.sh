@@ -38,6 +38,9 @@ for h in 100,10 1024,1024,10; do
   ./build/mli train --quiet --force --out "$er" hsizes=$h loss_fn=mse epochs=1 >/dev/null || exit 1
   ./build/bench/bench_exact "$er" | tee "$out/exact-$h.txt"
 done
+echo "== the 1,000-point verification grid from the engine and from the exact pieces (one thread each, CPU seconds)"
+OPENBLAS_NUM_THREADS=1 ./build/bench/bench_exact "$out/run-exact-100,10" fine | tee "$out/fine-100,10.txt"
+OPENBLAS_NUM_THREADS=1 MLI_BENCH_EXAMPLES=300 ./build/bench/bench_exact "$out/run-exact-1024,1024,10" fine | tee "$out/fine-1024,1024,10.txt"
 
 echo "== controls: NTK of 1,000 test images at both ends; 25x25 plane over the 10,000 test images"
 ./build/bench/bench_ntk "$run" ntk plane | tee "$out/ntk.txt"

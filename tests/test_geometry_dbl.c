@@ -11,6 +11,7 @@
 #include "geometry/curve.h"
 #include "geometry/reeval.h"
 #include "geometry/path.h"
+#include "geometry/pwlan.h"
 #include "nn/hvp.h"
 #include "nn/layers.h"
 #include "nn/net.h"
@@ -491,6 +492,43 @@ static void test_reeval_loss_matches_double_engine(void **state)
 }
 
 
+/* In exact mode the certificates' verification grid comes from the pieces (mli_pwlan_opts.fine):
+ * for relu and identity networks with squared error, those losses are the engine's
+ * (mli_path_losses) at every α of the grid, to double rounding. */
+static void test_exact_fine_grid_matches_engine(void **state)
+{
+    (void)state;
+    const mli_act acts[] = {MLI_ACT_RELU, MLI_ACT_IDENTITY};
+    for (int ia = 0; ia < 2; ia++) {
+        net_fx f;
+        int n = 23;
+        enum { NF = 301 };
+        net_init(&f, acts[ia], MLI_LOSS_MSE, n);
+        mli_real *th1 = malloc(sizeof(mli_real) * f.a.nparams);
+        for (size_t i = 0; i < f.a.nparams; i++)
+            th1[i] = f.th0[i] + f.delta[i];
+        double af[NF], *eng = malloc(sizeof(double) * n * NF), *pcs = malloc(sizeof(double) * n * NF);
+        mli_linspace01(af, NF);
+        mli_path_ctx c = {&f.a, f.th0, f.delta, NULL, NF, af, 10, NULL, "test"};
+        mli_path_losses(&c, &f.d, n, eng);
+        mli_pwlan_opts po = {NF, 0, 0, 0, NF, af, pcs};
+        mli_pwlan r;
+        assert_int_equal(mli_pwlan_run(&f.a, f.th0, th1, &f.d, n, NULL, &po, &r), 0);
+        assert_true(ia == 1 || r.pieces_mean > 1.5); /* the relu paths do kink */
+        for (int e = 0; e < n; e++)
+            for (int g = 0; g < NF; g++) {
+                double a = eng[(size_t)e * NF + g], b = pcs[(size_t)e * NF + g];
+                if (fabs(a - b) > 1e-11 * fmax(1, fabs(a)))
+                    fail_msg("act %d example %d alpha %g: engine %.15g, pieces %.15g", ia, e, af[g], a, b);
+            }
+        mli_pwlan_free(&r);
+        free(th1);
+        free(eng);
+        free(pcs);
+        net_free(&f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -499,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_bump_certified_by_nothing),
         cmocka_unit_test(test_hvp_matches_taylor_second_derivative),
         cmocka_unit_test(test_path_eval_matches_direct_forward),
+        cmocka_unit_test(test_exact_fine_grid_matches_engine),
         cmocka_unit_test(test_slow_rise_is_not_monotone),
         cmocka_unit_test(test_certified_path_hiding_a_slow_rise_is_a_counterexample),
         cmocka_unit_test(test_ambiguous_rise_is_decided_in_double),

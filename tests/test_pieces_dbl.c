@@ -265,6 +265,68 @@ static void test_batched_second_layer(void **state)
     net_free(&n);
 }
 
+/* Screening (docs/exact.md) never misses a switch: on networks whose second-layer units are
+ * made to touch 0 nearly tangentially (each unit's bias set to minus its extremum on the path,
+ * nudged by a few ulps either way, so that it has two close roots or none), the screened sweep
+ * gives the unscreened one's pieces bit for bit, while examining far fewer units. Three and
+ * four Linear layers (the second layer's screening with and without layers after it). */
+static void test_screening_misses_no_root(void **state)
+{
+    static const int shapes[2][4] = {{24, 16, 2, 0}, {24, 16, 6, 2}};
+    long exam[2] = {0, 0}, pieces = 0, tangent = 0;
+    for (int s = 0; s < 2; s++)
+        for (int trial = 0; trial < 12; trial++) {
+            net n;
+            net_init(&n, 3, shapes[s], s == 0 ? 3 : 4, MLI_ACT_RELU, 9000 + 50 * s + trial, 3.0);
+            mli_real x[3];
+            tu_fill_uniform(x, 3, -1, 1, 31 + trial);
+            int w1 = n.pwl.width[1], w2 = n.pwl.width[2];
+            double p[24], q[24];
+            mli_real nudge[1];
+            mli_pwl_first_layer(&n.pwl, x, 1, p, q);
+            enum { NG = 4001 };
+            for (int o = 0; o < w2; o++) { /* unit o without bias on a fine grid: its extremum */
+                const double *a = n.pwl.W0[1] + (size_t)o * w1, *b = n.pwl.dW[1] + (size_t)o * w1;
+                double lo = INFINITY, hi = -INFINITY;
+                for (int g = 0; g < NG; g++) {
+                    double al = 0.05 + 0.9 * g / (NG - 1), v = 0;
+                    for (int j = 0; j < w1; j++) {
+                        double h = p[j] + al * q[j];
+                        v += h > 0 ? (a[j] + al * b[j]) * h : 0;
+                    }
+                    lo = fmin(lo, v);
+                    hi = fmax(hi, v);
+                }
+                tu_fill_uniform(nudge, 1, -4, 4, 77 * trial + o);
+                double e = o % 2 ? lo : hi; /* touch 0 at the minimum or at the maximum */
+                n.pwl.b0[1][o] = -e * (1 + ldexp(nudge[0], -52));
+                n.pwl.db[1][o] = 0;
+            }
+            mli_pwl_ws *ref = mli_pwl_ws_new(&n.pwl);
+            mli_pwl_ws_screen(ref, 0);
+            const mli_pwl_path *a = mli_pwl_sweep(&n.pwl, ref, p, q, NULL, 0);
+            const mli_pwl_path *b = mli_pwl_sweep(&n.pwl, n.pw, p, q, NULL, 0);
+            if (a->npieces != b->npieces)
+                fail_msg("shape %d trial %d: %d pieces unscreened, %d screened", s, trial, a->npieces, b->npieces);
+            assert_memory_equal(a->brk, b->brk, sizeof(double) * (a->npieces + 1));
+            assert_memory_equal(a->layer, b->layer, sizeof(int) * (a->npieces + 1));
+            assert_memory_equal(a->z, b->z, sizeof(double) * a->npieces * a->k * (a->deg + 1));
+            for (int j = 1; j < a->npieces; j++) /* pieces where a second-layer unit switched */
+                tangent += a->layer[j] == 1;
+            exam[0] += a->nexam;
+            exam[1] += b->nexam;
+            pieces += a->npieces;
+            mli_pwl_ws_free(ref);
+            net_free(&n);
+        }
+    print_message("screening: %ld pieces, %ld second-layer switches, %ld examinations (unscreened %ld)\n", pieces, tangent, exam[1], exam[0]);
+    /* the nets do switch second-layer units, and screening does skip most examinations */
+    assert_true(tangent > 24 * 4);
+    assert_true(pieces > 24 * 8);
+    if (!(exam[1] < exam[0] / 2))
+        fail_msg("screening examined %ld units, unscreened %ld", exam[1], exam[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +336,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_may_change_sign),
         cmocka_unit_test(test_batched_second_layer),
+        cmocka_unit_test(test_screening_misses_no_root),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "geometry/ppoly.h"
@@ -360,6 +361,67 @@ static void test_pwlsum_against_pointwise_sum(void **state)
     mli_pwlsum_free(&b);
 }
 
+/* Events are put in α order stably (equal α in the order they were added, so that the sum is
+ * the same bits as a stable comparison sort gives), also when many breakpoints crowd one α:
+ * 300 curves with breakpoints at shared values (0.25, 0.5 exactly) and within 10⁻⁹ of 0.7
+ * (one bucket of the bucket sort holds far more than it sorts by insertion), besides random
+ * ones. The finished events against a stable insertion sort of a copy, and the sum against the
+ * pointwise sum. */
+static void test_pwlsum_sorts_crowded_breakpoints_stably(void **state)
+{
+    rng_state = 7;
+    enum { NC = 300, DEG = 2, E = DEG + 2 };
+    static double brk[NC][6], coef[NC][5 * (DEG + 1)];
+    mli_pwlsum a;
+    mli_pwlsum_init(&a, DEG);
+    for (int c = 0; c < NC; c++) {
+        double b[4] = {0.25, 0.5, 0.7 + 1e-9 * urand(), 0.05 + 0.9 * urand()};
+        for (int i = 1; i < 4; i++) /* ascending */
+            for (int j = i; j > 0 && b[j - 1] > b[j]; j--) {
+                double x = b[j];
+                b[j] = b[j - 1];
+                b[j - 1] = x;
+            }
+        brk[c][0] = 0;
+        for (int j = 0; j < 4; j++)
+            brk[c][j + 1] = b[j];
+        brk[c][5] = 1;
+        double prev = urand();
+        for (int j = 0; j < 5; j++) {
+            double *cf = coef[c] + j * (DEG + 1);
+            for (int m = 0; m <= DEG; m++)
+                cf[m] = 2 * urand() - 1;
+            cf[0] += prev - mli_poly_eval(cf, DEG, brk[c][j]);
+            prev = mli_poly_eval(cf, DEG, brk[c][j + 1]);
+        }
+        mli_pwlsum_add(&a, brk[c], coef[c], 5, 0);
+    }
+    size_t n = a.n;
+    double *want = malloc(sizeof(double) * n * E), e[E];
+    memcpy(want, a.ev, sizeof(double) * n * E);
+    for (size_t i = 1; i < n; i++) { /* stable insertion sort by α */
+        memcpy(e, want + i * E, sizeof e);
+        size_t j = i;
+        for (; j > 0 && want[(j - 1) * E] > e[0]; j--)
+            memcpy(want + j * E, want + (j - 1) * E, sizeof e);
+        memcpy(want + j * E, e, sizeof e);
+    }
+    mli_ppoly sum;
+    mli_pwlsum_finish(&a, 1.0 / NC, &sum);
+    assert_int_equal(a.n, n);
+    assert_memory_equal(a.ev, want, sizeof(double) * n * E);
+    for (int i = 0; i <= 1000; i++) {
+        double al = i / 1000.0, v = 0;
+        for (int c = 0; c < NC; c++) {
+            mli_ppoly p = {5, DEG, brk[c], coef[c]};
+            v += mli_ppoly_eval(&p, al);
+        }
+        assert_close(mli_ppoly_eval(&sum, al), v / NC, 1e-12, "sum at alpha");
+    }
+    free(want);
+    mli_pwlsum_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -373,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_bumps_random_against_dense_grid),
         cmocka_unit_test(test_bumps_bad_pieces),
         cmocka_unit_test(test_pwlsum_against_pointwise_sum),
+        cmocka_unit_test(test_pwlsum_sorts_crowded_breakpoints_stably),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -718,13 +718,24 @@ static int compute(job *j)
     c.label = "test";
     mli_path_eval(&c, &j->ds.test, 0, n_geo, &j->test, &j->ex);
     int want_cert = o->certificates > 0 || (o->certificates < 0 && j->a.loss != MLI_LOSS_CE);
-    if (j->ex.n > 0) {
-        double *fine = NULL, *af = NULL;
-        int nf = want_cert ? o->verify_steps : 0;
-        if (nf >= 2) {
-            af = mli_malloc(sizeof(double) * (size_t)nf);
-            mli_linspace01(af, nf);
-            fine = mli_malloc(sizeof(double) * (size_t)nf * j->ex.n);
+    int nf = j->ex.n > 0 && want_cert ? o->verify_steps : 0;
+    double *fine = NULL, *af = NULL;
+    if (nf >= 2) {
+        af = mli_malloc(sizeof(double) * (size_t)nf);
+        mli_linspace01(af, nf);
+        fine = mli_malloc(sizeof(double) * (size_t)nf * j->ex.n);
+    }
+    /* In exact mode with squared error the verification grid comes from the exact pieces (a
+     * polynomial evaluation per α, cheaper than the engine's GEMMs per α: docs/exact.md). */
+    int fine_exact = o->exact && nf >= 2 && j->a.loss != MLI_LOSS_CE;
+    int rc = MLI_OK;
+    if (o->exact) {
+        mli_pwlan_opts po = {j->na, 1, 256, o->progress, fine_exact ? nf : 0, af, fine_exact ? fine : NULL};
+        j->exact = mli_calloc(1, sizeof(mli_pwlan));
+        rc = mli_pwlan_run(&j->a, j->theta0, j->theta1, &j->ds.test, n_geo, &j->ds.train, &po, j->exact);
+    }
+    if (!rc && j->ex.n > 0) {
+        if (nf >= 2 && !fine_exact) {
             mli_path_ctx cf = c;
             cf.alpha = af;
             cf.n_alpha = nf;
@@ -747,15 +758,9 @@ static int compute(job *j)
         mli_certify(j->a.loss, j->alpha, &j->ex, af, nf >= 2 ? nf : 0, fine, &ex, j->cert, &j->sum);
         free(xj.work);
         j->certified = want_cert;
-        free(fine);
-        free(af);
     }
-    int rc = MLI_OK;
-    if (o->exact) {
-        mli_pwlan_opts po = {j->na, 1, 256, o->progress};
-        j->exact = mli_calloc(1, sizeof(mli_pwlan));
-        rc = mli_pwlan_run(&j->a, j->theta0, j->theta1, &j->ds.test, n_geo, &j->ds.train, &po, j->exact);
-    }
+    free(fine);
+    free(af);
     if (!rc && o->adaptive && j->ex.n > 0)
         rc = adaptive_lengths(j);
     if (!rc && o->hessian_k > 0)

@@ -53,17 +53,27 @@ int mli_pwl_from_arch(const mli_arch *a, const mli_real *theta0, const mli_real 
         out->dW[L] = mli_malloc(sizeof(double) * nw);
         out->b0[L] = mli_malloc(sizeof(double) * nb);
         out->db[L] = mli_malloc(sizeof(double) * nb);
-        out->WT0[L] = mli_malloc(sizeof(double) * nw);
-        out->dWT[L] = mli_malloc(sizeof(double) * nw);
         for (size_t i = 0; i < nw; i++) {
             out->W0[L][i] = W0[i];
             out->dW[L][i] = (double)W1[i] - W0[i];
         }
-        for (int o = 0; o < nout; o++)
-            for (int j = 0; j < in; j++) {
-                out->WT0[L][(size_t)j * nout + o] = out->W0[L][(size_t)o * in + j];
-                out->dWT[L][(size_t)j * nout + o] = out->dW[L][(size_t)o * in + j];
-            }
+        if (L == 1) { /* read at the first layer's switches */
+            out->V0 = mli_malloc(sizeof(mli_real) * nw);
+            out->V1 = mli_malloc(sizeof(mli_real) * nw);
+            for (int o = 0; o < nout; o++)
+                for (int j = 0; j < in; j++) {
+                    out->V0[(size_t)j * nout + o] = W0[(size_t)o * in + j];
+                    out->V1[(size_t)j * nout + o] = W1[(size_t)o * in + j];
+                }
+        } else if (L >= 2) { /* read at the switches of the layer before */
+            out->WT0[L] = mli_malloc(sizeof(double) * nw);
+            out->dWT[L] = mli_malloc(sizeof(double) * nw);
+            for (int o = 0; o < nout; o++)
+                for (int j = 0; j < in; j++) {
+                    out->WT0[L][(size_t)j * nout + o] = out->W0[L][(size_t)o * in + j];
+                    out->dWT[L][(size_t)j * nout + o] = out->dW[L][(size_t)o * in + j];
+                }
+        }
         for (size_t i = 0; i < nb; i++) {
             out->b0[L][i] = B0[i];
             out->db[L][i] = (double)B1[i] - B0[i];
@@ -96,6 +106,8 @@ void mli_pwl_free(mli_pwl *n)
         free(n->dWT[l]);
     }
     free(n->Wout);
+    free(n->V0);
+    free(n->V1);
     memset(n, 0, sizeof *n);
 }
 
@@ -163,7 +175,9 @@ struct mli_pwl_ws {
     double *S[MLI_PWL_MAXLIN];         /* input of Linear l ≥ 1: (l+1) × width[l] */
     unsigned char *on[MLI_PWL_MAXLIN]; /* relu states of the units of H[l] */
     event0 *ev;                        /* the first layer's switches, sorted */
-    int64_t *flag;                     /* units that may switch on the candidate piece */
+    int64_t *act;                      /* second layer: units examined on every piece (0: skipped) */
+    int *alist, nalist;                /* and those units, ascending */
+    int screen;                        /* skip the units cleared for the stretch (0: examine all) */
     double *Sblk, *Z0;                 /* pending pieces: the outputs' inputs, their products */
     int npend, nfull;                  /* pending pieces, and those formed by the GEMMs */
     int pend_col[PIECE_BLOCK];         /* the GEMM column of a pending piece, or −1: rank-one */
@@ -184,7 +198,10 @@ mli_pwl_ws *mli_pwl_ws_new(const mli_pwl *n)
         w->on[l] = mli_calloc(n->width[l + 1], 1);
     }
     w->ev = mli_malloc(sizeof(event0) * (n->width[1] + 1));
-    w->flag = mli_malloc(sizeof(int64_t) * (n->width_max + 1));
+    int w2 = L >= 3 ? n->width[2] : 0;
+    w->act = mli_calloc(w2 + 1, sizeof(int64_t));
+    w->alist = mli_malloc(sizeof(int) * (w2 + 1));
+    w->screen = 1;
     w->Sblk = mli_malloc(sizeof(double) * PIECE_BLOCK * L * n->width[L > 1 ? L - 1 : 0]);
     w->Z0 = mli_malloc(sizeof(double) * 2 * PIECE_BLOCK * L * n->width[L]);
     w->pend_h = mli_malloc(sizeof(double) * PIECE_BLOCK * L);
@@ -197,6 +214,11 @@ mli_pwl_ws *mli_pwl_ws_new(const mli_pwl *n)
     return w;
 }
 
+void mli_pwl_ws_screen(mli_pwl_ws *w, int on)
+{
+    w->screen = on != 0;
+}
+
 void mli_pwl_ws_free(mli_pwl_ws *w)
 {
     if (!w)
@@ -207,7 +229,8 @@ void mli_pwl_ws_free(mli_pwl_ws *w)
         free(w->on[l]);
     }
     free(w->ev);
-    free(w->flag);
+    free(w->act);
+    free(w->alist);
     free(w->Sblk);
     free(w->Z0);
     free(w->pend_h);
@@ -429,10 +452,87 @@ static void push_piece(const mli_pwl *n, mli_pwl_ws *w, double end, int layer)
         flush_pieces(n, w);
 }
 
+/* ---- Screening of the second Linear layer by stretches (docs/exact.md, "Screening") -----
+ *
+ * The second layer's pre-activations are quadratics that change only where a first-layer unit
+ * switches (by a rank-one term). Between two consecutive first-layer switches t_k < t_{k+1}
+ * (a stretch) they are fixed, and every candidate piece [t, cand] the sweep examines there
+ * lies inside [t_k, t_{k+1}]. So each unit is tested once per stretch, in the same pass as the
+ * rank-one update that opens it: if a lower bound of |h| on [t_k, t_{k+1}] (quad_act) exceeds
+ * twice the rounding allowance of the exact test (64 ε Σ|c|; the slack also covers the
+ * rounding of the stretch's length), h keeps one sign there, evaluates in double to that sign
+ * everywhere (|error| ≤ a few ε Σ|c|) and never comes within the allowance of 0, so the
+ * per-piece test would find no switch in it: it is not examined until the next first-layer
+ * switch. Only the others (a few per cent) are examined on every piece, as before. Skipping is
+ * thus exact: tests/test_pieces_dbl.c compares the screened sweep with the unscreened one, bit
+ * for bit, on networks with many near-tangent roots. */
+
+/* Must a second-layer unit be examined on [t, t + h]? 0 when its quadratic c0 + c1 α + c2 α²
+ * keeps one sign there with the margin above: with s0, s1 its value and slope at t,
+ * |c(α)| ≥ |s0| − |s1|(α − t) − |c2|(α − t)² on the stretch. (As in the per-piece test, the sign
+ * is not compared with the state: a unit whose state disagreed with a sign it keeps would
+ * switch in neither sweep.) Branch-free, to be vectorized. */
+static inline int64_t quad_act(double c0, double c1, double c2, double t, double h)
+{
+    double s0 = c0 + t * (c1 + t * c2), s1 = c1 + 2 * t * c2;
+    double tol = 128 * DBL_EPSILON * (fabs(c0) + fabs(c1) + fabs(c2));
+    return fabs(s0) - h * (fabs(s1) + h * fabs(c2)) <= tol;
+}
+
+/* Every unit of the second layer on the stretch [t, end] (at the start of the path). */
+__attribute__((target_clones("avx2", "default")))
+static void screen_quadratics(const double *restrict H, double t, double end, int64_t *restrict act, int n)
+{
+    for (int o = 0; o < n; o++)
+        act[o] = quad_act(H[o], H[n + o], H[2 * n + o], t, end - t);
+}
+
+/* The rank-one update that opens the stretch [t, end] when a first-layer unit switches at t:
+ * rows 0–2 of H (coefficient-major) gain x0·a, x0·b + x1·a, x1·b (a, b the unit's rows of W₀
+ * and ΔW from V0, V1; the additions of two axpys, in the same order), and every unit is
+ * screened on the stretch. One pass, vectorized where the CPU has AVX2. */
+__attribute__((target_clones("avx2", "default")))
+static void update_quadratics(double *restrict h0, double *restrict h1, double *restrict h2,
+                              const mli_real *restrict v0, const mli_real *restrict v1, double x0, double x1,
+                              double t, double end, int64_t *restrict act, int n)
+{
+    double h = end - t;
+    for (int o = 0; o < n; o++) {
+        double A = v0[o], B = (double)v1[o] - A; /* W₀ and ΔW, as in W0[1] and dW[1] */
+        double n0 = h0[o] + x0 * A, n1 = (h1[o] + x0 * B) + x1 * A, n2 = h2[o] + x1 * B;
+        h0[o] = n0;
+        h1[o] = n1;
+        h2[o] = n2;
+        act[o] = quad_act(n0, n1, n2, t, h);
+    }
+}
+
+/* The units of the second layer to examine on the stretch [t, end]: all, unscreened. */
+static void screen_stretch(const mli_pwl *n, mli_pwl_ws *w, double t, double end, int updated)
+{
+    int wid = n->width[2];
+    if (!w->screen || !n->relu[1])
+        for (int o = 0; o < wid; o++)
+            w->act[o] = 1;
+    else if (!updated)
+        screen_quadratics(w->H[1], t, end, w->act, wid);
+    int na = 0, o = 0;
+    for (; o + 4 <= wid; o += 4) /* the list in index order; most groups of four are all clear */
+        if (w->act[o] | w->act[o + 1] | w->act[o + 2] | w->act[o + 3])
+            for (int j = o; j < o + 4; j++)
+                if (w->act[j])
+                    w->alist[na++] = j;
+    for (; o < wid; o++)
+        if (w->act[o])
+            w->alist[na++] = o;
+    w->nalist = na;
+}
+
 /* Toggle unit i of relu layer l at t. The next layer's input changes in row i; its
  * pre-activations change by the rank-one term ±(W₀ + αΔW)[:, i] h_i(α) (a transposed weight
- * row), and the hidden layers after it are recomputed. */
-static void toggle(const mli_pwl *n, mli_pwl_ws *w, int l, int i, double t)
+ * row), and the hidden layers after it are recomputed. `next`: the next first-layer switch
+ * (the end of the stretch a first-layer switch opens). */
+static void toggle(const mli_pwl *n, mli_pwl_ws *w, int l, int i, double t, double next)
 {
     int d = l + 1, wl = n->width[l + 1]; /* H[l]: degree d, width wl */
     w->on[l][i] ^= 1;
@@ -444,6 +544,14 @@ static void toggle(const mli_pwl *n, mli_pwl_ws *w, int l, int i, double t)
     if (nl == n->nlin - 1)
         return; /* the outputs: formed when the piece is pushed and flushed */
     double *H = w->H[nl];
+    if (l == 0) { /* the second layer, screened on the stretch up to the next first-layer switch */
+        double x0 = sg * w->H[0][i], x1 = sg * w->H[0][wl + i];
+        update_quadratics(H, H + out, H + 2 * (size_t)out, n->V0 + (size_t)i * out, n->V1 + (size_t)i * out,
+                          x0, x1, t, next, w->act, out);
+        screen_stretch(n, w, t, next, 1);
+        forward_from(n, w, nl + 1, t);
+        return;
+    }
     const double *a = n->WT0[nl] + (size_t)i * out, *b = n->dWT[nl] + (size_t)i * out;
     for (int m = 0; m <= d; m++) {
         double hm = sg * w->H[l][(size_t)m * wl + i];
@@ -473,57 +581,57 @@ static int first_switch(const double *c, int d, double t, double end, int on, do
     return 0;
 }
 
-/* The earliest switch of relu layer l ≥ 1 in [t, *cand): a unit whose state disagrees with
- * the side its pre-activation leaves t on (it touched 0 at t where a layer before it kinked)
- * switches at t itself; otherwise the Bernstein test on [t, *cand] discards the units that
- * cannot change sign and first_switch isolates the others. Updates *cand, *unit. */
-/* Degree 2 (the second Linear layer), for every unit at once: may it change sign on [t, end]?
- * Taylor coefficients at t, then the three Bernstein coefficients on [t, end]; a unit within
- * rounding of 0 at t is always flagged (its state is decided by its derivatives). Written
- * without branches so that the compiler vectorizes it: most units are cleared here. */
-__attribute__((target_clones("avx2", "default"))) /* vectorized where the CPU has AVX2 */
-static int flag_quadratics(const double *restrict H, int wid, double t, double end, int64_t *restrict flag)
+/* Does the quadratic c keep its sign on [t, end]? Its Taylor coefficients at t, then its three
+ * Bernstein coefficients on [t, end], all of one strict sign (a coefficient 0 is left to the
+ * exact test); a value within rounding of 0 at t never passes (the state is then decided by
+ * the derivatives). */
+static inline int quad_keeps_sign(const double *c, double t, double end)
 {
-    const double *C0 = H, *C1 = H + wid, *C2 = H + 2 * (size_t)wid;
-    double h = end - t;
-    int64_t any = 0;
-    for (int i = 0; i < wid; i++) {
-        double c0 = C0[i], c1 = C1[i], c2 = C2[i];
-        double s0 = c0 + t * (c1 + t * c2), s1 = c1 + 2 * t * c2;
-        double tol = 64 * DBL_EPSILON * (fabs(c0) + fabs(c1) + fabs(c2));
-        double b1 = s0 + 0.5 * h * s1, b2 = s0 + h * (s1 + h * c2);
-        /* strict signs: a Bernstein coefficient 0 is left to the exact test */
-        int64_t pos = (s0 > tol) & (b1 > 0) & (b2 > 0), neg = (s0 < -tol) & (b1 < 0) & (b2 < 0);
-        flag[i] = !(pos | neg);
-        any |= flag[i];
-    }
-    return any != 0;
+    double h = end - t, s0 = c[0] + t * (c[1] + t * c[2]), s1 = c[1] + 2 * t * c[2];
+    double tol = 64 * DBL_EPSILON * (fabs(c[0]) + fabs(c[1]) + fabs(c[2]));
+    double b1 = s0 + 0.5 * h * s1, b2 = s0 + h * (s1 + h * c[2]);
+    return (s0 > tol && b1 > 0 && b2 > 0) || (s0 < -tol && b1 < 0 && b2 < 0);
 }
 
+/* Unit i (polynomial c of degree d, state on) on [t, cand): 2 if it switches at t itself (its
+ * state disagrees with the side its pre-activation leaves t on: it touched 0 at t where a
+ * layer before it kinked), 1 with *r < cand its first switch there, 0 if none. */
+static int unit_search(const double *c, int d, double t, double cand, int on, double *r)
+{
+    if (d == 2 && quad_keeps_sign(c, t, cand))
+        return 0;
+    double tol = round_tol(c, d, 1), v = mli_poly_eval(c, d, t);
+    if (fabs(v) <= tol) {
+        int s = sign_right(c, d, t, tol);
+        if (s != 0 && (s > 0) != on)
+            return 2;
+    }
+    return mli_poly_may_change_sign(c, d, t, cand) && first_switch(c, d, t, cand, on, r) && *r < cand;
+}
+
+/* The earliest switch of relu layer l ≥ 1 in [t, *cand), the lowest unit on a tie: a unit
+ * that switches at t itself, else the first root of the units a Bernstein test on [t, *cand]
+ * does not clear (unit_search). In the second layer only the units the stretch's screening
+ * did not clear are examined. Updates *cand, *unit. */
 static int layer_search(const mli_pwl *n, mli_pwl_ws *w, int l, double t, double *cand, int *unit)
 {
     int d = l + 1, wid = n->width[l + 1], found = 0;
     const double *H = w->H[l];
     const unsigned char *on = w->on[l];
-    if (d == 2 && !flag_quadratics(H, wid, t, *cand, w->flag))
-        return 0;
-    for (int i = 0; i < wid; i++) {
-        if (d == 2 && !w->flag[i])
-            continue; /* keeps its sign on [t, cand] */
-        double c[MLI_POLY_MAXDEG + 1];
+    int nexam = d == 2 ? w->nalist : wid;
+    if (d == 2)
+        w->path.nexam += nexam;
+    for (int e = 0; e < nexam; e++) {
+        int i = d == 2 ? w->alist[e] : e; /* in the second layer, the units not cleared */
+        double c[MLI_POLY_MAXDEG + 1], r;
         unit_poly(H, wid, d, i, c);
-        double tol = round_tol(c, d, 1), v = mli_poly_eval(c, d, t);
-        if (fabs(v) <= tol) {
-            int s = sign_right(c, d, t, tol);
-            if (s != 0 && (s > 0) != on[i]) {
-                *cand = t;
-                *unit = i;
-                return 1;
-            }
+        int s = unit_search(c, d, t, *cand, on[i], &r);
+        if (s == 2) {
+            *cand = t;
+            *unit = i;
+            return 1;
         }
-        double r;
-        if (mli_poly_may_change_sign(c, d, t, *cand) && first_switch(c, d, t, *cand, on[i], &r) &&
-            r < *cand) {
+        if (s == 1) {
             *cand = r;
             *unit = i;
             found = 1;
@@ -539,6 +647,7 @@ const mli_pwl_path *mli_pwl_sweep(const mli_pwl *n, mli_pwl_ws *w, const double 
     mli_pwl_path *pp = &w->path;
     pp->npieces = 0;
     pp->nswitch = 0;
+    pp->nexam = 0;
     pp->brk[0] = 0;
     pp->layer[0] = -1;
     w->npend = w->nfull = w->since_push = 0;
@@ -566,6 +675,8 @@ const mli_pwl_path *mli_pwl_sweep(const mli_pwl *n, mli_pwl_ws *w, const double 
                     w->ev[nev++] = (event0){r, o};
             }
     qsort(w->ev, nev, sizeof(event0), cmp_event);
+    if (L >= 3)
+        screen_stretch(n, w, 0, nev ? w->ev[0].t : 1, 0);
 
     double t = 0;
     int pos = 0;
@@ -582,7 +693,7 @@ const mli_pwl_path *mli_pwl_sweep(const mli_pwl *n, mli_pwl_ws *w, const double 
         t = cand;
         if (el == 0)
             pos++;
-        toggle(n, w, el, eu, t);
+        toggle(n, w, el, eu, t, pos < nev ? w->ev[pos].t : 1);
         pp->nswitch++;
     }
     flush_pieces(n, w);

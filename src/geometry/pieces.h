@@ -36,7 +36,11 @@ typedef struct {
     int width[MLI_PWL_MAXLIN + 1]; /* width[0] inputs; width[l+1] outputs of Linear l */
     int relu[MLI_PWL_MAXLIN];
     double *W0[MLI_PWL_MAXLIN], *dW[MLI_PWL_MAXLIN], *b0[MLI_PWL_MAXLIN], *db[MLI_PWL_MAXLIN];
-    double *WT0[MLI_PWL_MAXLIN], *dWT[MLI_PWL_MAXLIN]; /* the weights transposed, in × out */
+    double *WT0[MLI_PWL_MAXLIN], *dWT[MLI_PWL_MAXLIN]; /* the weights transposed, in × out (l ≥ 2) */
+    /* Linear 1's weights at θ₀ and θ₁ transposed (in × out), in the parameters' own precision:
+     * read at every first-layer switch, they are half the bytes of doubles, and W₀ and
+     * ΔW = θ₁ − θ₀ formed from them in double are exactly W0[1] and dW[1]. */
+    mli_real *V0, *V1;
     double *Wout; /* the last layer's W₀ and ΔW stacked, 2·width[L] × width[L−1] */
     int width_max;
 } mli_pwl;
@@ -63,11 +67,17 @@ typedef struct {
     double *z;     /* piece j, output o: z[(j·k + o)·(deg+1) + m] multiplies α^m */
     int *layer;    /* layer[j] (j ≥ 1): the layer of the unit that switches at brk[j] */
     long nswitch;  /* switches processed (≥ npieces − 1: simultaneous ones share a piece) */
+    long nexam;    /* second-layer units examined on a candidate piece (what screening leaves) */
 } mli_pwl_path;
 
 typedef struct mli_pwl_ws mli_pwl_ws;
 mli_pwl_ws *mli_pwl_ws_new(const mli_pwl *n);
 void mli_pwl_ws_free(mli_pwl_ws *w);
+/* Margin screening of the second layer's units (on by default; docs/exact.md): a unit whose
+ * pre-activation keeps its sign on [t, 1] with a margin that the rank-one updates since have not
+ * used up is not examined. Off, every unit is examined on every piece: the reference the tests
+ * compare the screened sweep with (both give the same pieces, bit for bit). */
+void mli_pwl_ws_screen(mli_pwl_ws *w, int on);
 
 /* The second layer's pre-activations at the start of the path, for networks of three Linear
  * layers or more: H1 (3 · B · width[2]) receives, for input i, the coefficient of α^m of unit o

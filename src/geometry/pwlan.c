@@ -24,6 +24,9 @@ typedef struct {
     const double *H1;    /* and its second layer at α = 0 (three Linear layers or more), or NULL */
     size_t h1_stride;
     int n_alpha;
+    int n_fine;          /* squared error: losses on this grid too (fine NULL: not) */
+    const double *alpha_fine;
+    double *fine;
     /* per thread */
     mli_pwl_ws *pw[MLI_PARALLEL_MAX];
     mli_pwlgeo_ws *gw[MLI_PARALLEL_MAX];
@@ -84,6 +87,11 @@ static void examples_rows(void *ctx, int q0, int q1, int th)
         const double *t = targets(j, i, tb);
         mli_pwl_result *r = &j->res[i];
         mli_pwlgeo_example(pp, j->loss, j->d->y[i], t, j->gw[th], r);
+        if (j->fine && j->loss != MLI_LOSS_CE) { /* the verification grid from the loss pieces */
+            mli_ppoly lp = {pp->npieces, 2 * pp->deg, pp->brk, mli_pwlgeo_loss_coef(j->gw[th])};
+            for (int g = 0; g < j->n_fine; g++)
+                j->fine[(size_t)i * j->n_fine + g] = mli_ppoly_eval(&lp, j->alpha_fine[g]);
+        }
         /* a proved-monotone loss is monotone on every grid: sample only the others */
         j->grid_monotone[i] = r->monotone == 1 ||
                               grid_monotone(pp, j->loss, j->d->y[i], t, j->n_alpha, r->tol,
@@ -385,7 +393,8 @@ int mli_pwlan_run(const mli_arch *a, const mli_real *theta0, const mli_real *the
     if (st)
         return st;
     job j = {.net = &net, .loss = a->loss, .n_alpha = o->n_alpha < 2 ? 2 : o->n_alpha,
-             .ncells = o->ce_cells > 0 ? o->ce_cells : 256};
+             .ncells = o->ce_cells > 0 ? o->ce_cells : 256, .n_fine = o->n_fine, .alpha_fine = o->alpha_fine,
+             .fine = o->n_fine > 0 && o->alpha_fine ? o->fine : NULL};
     for (int t = 0; t < MLI_PARALLEL_MAX; t++) {
         j.pw[t] = mli_pwl_ws_new(&net);
         j.gw[t] = mli_pwlgeo_ws_new(net.width[net.nlin], net.nlin);

@@ -20,6 +20,13 @@ typedef struct {
     int curve;        /* also the data set's training-loss curve (1) or not (0) */
     int ce_cells;     /* cross-entropy enclosure: cells of [0,1] (default 256) */
     int progress;
+    /* squared error (mse, recon): each analysed example's loss on another grid, from its pieces
+     * (a polynomial evaluation per α): fine[e·n_fine + g] at alpha_fine[g]; fine NULL: none.
+     * The certificates' verification grid in exact mode (cheaper than the engine's GEMMs per
+     * α: docs/exact.md). */
+    int n_fine;
+    const double *alpha_fine;
+    double *fine;
 } mli_pwlan_opts;
 
 typedef struct {

@@ -68,18 +68,82 @@ void mli_pwlsum_merge(mli_pwlsum *dst, mli_pwlsum *src)
     memset(src->init, 0, sizeof(double) * (D + 1));
 }
 
-static int cmp_alpha(const void *a, const void *b)
+typedef struct {
+    double alpha;
+    size_t at;
+} keyed;
+
+static int cmp_keyed(const void *a, const void *b)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    const keyed *x = a, *y = b;
+    if (x->alpha != y->alpha)
+        return (x->alpha > y->alpha) - (x->alpha < y->alpha);
+    return (x->at > y->at) - (x->at < y->at);
+}
+
+/* Events r[0..m) (E doubles each, α first) in α order, stably: by insertion when they are few,
+ * else by their (α, position) keys and one permutation through tmp (m·E doubles). */
+static void sort_bucket(double *r, size_t m, size_t E, double *tmp, keyed *key)
+{
+    if (m <= 32) {
+        double e[MLI_POLY_MAXDEG + 3];
+        for (size_t i = 1; i < m; i++) {
+            size_t j = i;
+            if (!(r[(j - 1) * E] > r[i * E]))
+                continue;
+            memcpy(e, r + i * E, sizeof(double) * E);
+            for (; j > 0 && r[(j - 1) * E] > e[0]; j--)
+                memcpy(r + j * E, r + (j - 1) * E, sizeof(double) * E);
+            memcpy(r + j * E, e, sizeof(double) * E);
+        }
+        return;
+    }
+    for (size_t i = 0; i < m; i++)
+        key[i] = (keyed){r[i * E], i};
+    qsort(key, m, sizeof(keyed), cmp_keyed);
+    for (size_t i = 0; i < m; i++)
+        memcpy(tmp + i * E, r + key[i].at * E, sizeof(double) * E);
+    memcpy(r, tmp, sizeof(double) * m * E);
+}
+
+/* The events in α order, stably (equal α keep the order they were added in): counted into
+ * n/4 + 1 buckets of equal width on [0, 1] and scattered into a second array, then each bucket
+ * sorted on its own (sort_bucket) — a few events each, the breakpoints being spread over the
+ * path, where a comparison sort of the whole array moved every record log₂ n times. */
+static void sort_events(mli_pwlsum *s)
+{
+    size_t n = s->n, E = (size_t)s->deg + 2, nb = n / 4 + 1, big = 0;
+    size_t *at = mli_calloc(nb + 1, sizeof(size_t)), *cur = mli_malloc(sizeof(size_t) * (nb + 1));
+    double *out = mli_malloc(sizeof(double) * (n ? n : 1) * E);
+#define BUCKET(a) ((a) > 0 ? ((size_t)((a) * (double)nb) < nb ? (size_t)((a) * (double)nb) : nb - 1) : 0)
+    for (size_t i = 0; i < n; i++)
+        at[BUCKET(s->ev[i * E]) + 1]++;
+    for (size_t b = 0; b < nb; b++) {
+        at[b + 1] += at[b];
+        big = at[b + 1] - at[b] > big ? at[b + 1] - at[b] : big;
+    }
+    memcpy(cur, at, sizeof(size_t) * (nb + 1));
+    for (size_t i = 0; i < n; i++)
+        memcpy(out + cur[BUCKET(s->ev[i * E])]++ * E, s->ev + i * E, sizeof(double) * E);
+#undef BUCKET
+    double *tmp = big > 32 ? mli_malloc(sizeof(double) * big * E) : NULL;
+    keyed *key = big > 32 ? mli_malloc(sizeof(keyed) * big) : NULL;
+    for (size_t b = 0; b < nb; b++)
+        sort_bucket(out + at[b] * E, at[b + 1] - at[b], E, tmp, key);
+    free(tmp);
+    free(key);
+    free(at);
+    free(cur);
+    free(s->ev);
+    s->ev = out;
+    s->cap = n ? n : 1;
 }
 
 int mli_pwlsum_finish(mli_pwlsum *s, double scale, mli_ppoly *out)
 {
     int D = s->deg;
-    size_t esz = sizeof(double) * (D + 2);
     if (s->n)
-        qsort(s->ev, s->n, esz, cmp_alpha);
+        sort_events(s);
     free(s->brk);
     free(s->coef);
     s->brk = mli_malloc(sizeof(double) * (s->n + 2));
