@@ -69,13 +69,18 @@ int mli_train_load_data(const mli_config *cfg, const char *data_dir, mli_dataset
     }
     if (cfg->random_label_proportion > 0)
         mli_data_corrupt_labels(&ds->train, cfg->random_label_proportion, (uint64_t)cfg->seed + 7);
+    mli_train_prepare_images(cfg->arch, cfg->dset_name, ds);
+    return MLI_OK;
+}
+
+void mli_train_prepare_images(int arch, const char *dset_name, mli_dataset *ds)
+{
     /* the reference's transforms for its CIFAR networks: the fixed channel statistics (an
      * FCNet on cifar10 keeps the raw pixels/255, as before) */
-    if (cfg->arch != MLI_ARCH_FCNET && !strcmp(cfg->dset_name, "cifar10")) {
+    if (arch != MLI_ARCH_FCNET && !strcmp(dset_name, "cifar10")) {
         mli_data_normalize(&ds->train, ds->shape, mli_cifar10_mean, mli_cifar10_std);
         mli_data_normalize(&ds->test, ds->shape, mli_cifar10_mean, mli_cifar10_std);
     }
-    return MLI_OK;
 }
 
 int mli_train_arch(const mli_config *cfg, const mli_dataset *ds, mli_arch *a)
