@@ -173,8 +173,8 @@ int mli_arch_init(mli_arch *a, int input_size, const int *hsizes, int nh, mli_ac
  *   resnet  the CIFAR ResNet of He et al., depth = 6n + 2: conv1 3×3 → width, [bn1], act,
  *           three stages of n basic blocks (width, 2·width, 4·width; the first block of
  *           stages 2 and 3 has stride 2 and a 1×1 convolution (+ bn) shortcut), global
- *           average pool, fc → nout. Convolutions have no bias when use_bn (as the
- *           reference's conv3x3), a bias otherwise.
+ *           average pool, fc → nout. Its convolutions have no bias (the reference's conv3x3),
+ *           with batch norm or without; lenet's and vgg's have one (Conv2d's default).
  * MLI_EUSAGE naming the key when depth, width or the input does not fit. */
 typedef enum { MLI_ARCH_FCNET, MLI_ARCH_LENET, MLI_ARCH_VGG, MLI_ARCH_RESNET } mli_arch_kind;
 int mli_arch_cnn(mli_arch *a, mli_arch_kind kind, const int *in_shape, int depth, int width,

@@ -69,11 +69,11 @@ static int linear(mli_arch *a, int in, int out, const char *name)
     return node1(a, &mli_op_linear, in, attr, 2, name);
 }
 
-/* conv, [bn], act (act skipped when actname is NULL) */
-static int conv_bn_act(mli_arch *a, int in, int K, int k, int s, int p, const char *cname,
+/* conv (with a bias or not), [bn], act (act skipped when actname is NULL) */
+static int conv_bn_act(mli_arch *a, int in, int K, int k, int s, int p, int bias, const char *cname,
                        const char *bname, const char *actname)
 {
-    int x = conv(a, in, K, k, s, p, !a->use_bn, cname);
+    int x = conv(a, in, K, k, s, p, bias, cname);
     if (x >= 0 && a->use_bn)
         x = node1(a, &mli_op_batchnorm, x, NULL, 0, bname);
     if (x >= 0 && actname)
@@ -113,7 +113,7 @@ static int build_vgg(mli_arch *a)
             snprintf(bn, sizeof bn, "features.%d", seq++);
         snprintf(an, sizeof an, "features.%d", seq++);
         snprintf(pn, sizeof pn, "features.%d", seq++);
-        x = conv_bn_act(a, x, K, 3, 1, 1, cn, bn, an);
+        x = conv_bn_act(a, x, K, 3, 1, 1, 1, cn, bn, an);
         if (x >= 0)
             x = maxpool2(a, x, pn);
         if (x < 0)
@@ -140,12 +140,12 @@ static int basic_block(mli_arch *a, int x, int K, int stride, int s, int j)
     snprintf(d1, sizeof d1, "%s.downsample.1", p);
     snprintf(ad, sizeof ad, "%s.add", p);
     snprintf(r2, sizeof r2, "%s.relu2", p);
-    int y = conv_bn_act(a, x, K, 3, stride, 1, c1, b1, r1);
+    int y = conv_bn_act(a, x, K, 3, stride, 1, 0, c1, b1, r1);
     if (y >= 0)
-        y = conv_bn_act(a, y, K, 3, 1, 1, c2, b2, NULL);
+        y = conv_bn_act(a, y, K, 3, 1, 1, 0, c2, b2, NULL);
     int sc = x;
     if (y >= 0 && (stride != 1 || a->nodes[x].shape.d[0] != K))
-        sc = conv_bn_act(a, x, K, 1, stride, 0, d0, d1, NULL);
+        sc = conv_bn_act(a, x, K, 1, stride, 0, 0, d0, d1, NULL);
     if (y < 0 || sc < 0)
         return -1;
     int in[2] = {y, sc};
@@ -158,7 +158,7 @@ static int build_resnet(mli_arch *a)
     if (a->depth < 8 || (a->depth - 2) % 6)
         return mli_err(MLI_EUSAGE, "depth=%d: a resnet has depth 6n + 2 (8, 14, 20, 32, 44, 56, 110)", a->depth);
     int nb = (a->depth - 2) / 6;
-    int x = conv_bn_act(a, MLI_GRAPH_INPUT, a->width, 3, 1, 1, "conv1", "bn1", "relu");
+    int x = conv_bn_act(a, MLI_GRAPH_INPUT, a->width, 3, 1, 1, 0, "conv1", "bn1", "relu");
     for (int s = 1; s <= 3 && x >= 0; s++)
         for (int j = 0; j < nb && x >= 0; j++)
             x = basic_block(a, x, a->width << (s - 1), s > 1 && j == 0 ? 2 : 1, s, j);
