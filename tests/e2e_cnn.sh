@@ -60,6 +60,12 @@ run "check on the model files with data keys" 0 $M check --quiet --init "$T/mse/
     --final "$T/mse/final.safetensors" --out "$T/files" datasize=400 --examples 8 --alpha-steps 3
 check "the same curve from the files" cmp -s "$T/mse/interp.tsv" "$T/files/interp.tsv"
 
+# --- a sweep over architectures ----------------------------------------------------------
+printf 'arch = lenet | resnet\nwidth = 2\ndatasize = 200\nepochs = 1\nbatchsize = 50\nalpha_steps = 3\nanalyze.examples = 4\n' > "$T/grid.txt"
+run "sweep over lenet and resnet" 0 $M sweep "$T/grid.txt" --out "$T/sw" --quiet
+check "both runs done" test "$(grep -l '"status":[[:space:]]*"done"' "$T"/sw/runs/*/config.json | wc -l)" -eq 2
+run "sweep report" 0 $M report --quiet "$T/sw"
+
 # --- bad keys -------------------------------------------------------------------------------
 run "resnet depth not 6n+2" 2 $M train --out "$T/x" arch=resnet depth=10
 check "  names the key" grep -q "depth=10" "$T/last.err"
