@@ -8,11 +8,11 @@ M=./build/mli
 
 # --- learning on real data -------------------------------------------------------------
 run "lenet on 5000 FashionMNIST examples, 3 epochs" 0 \
-    $M train --quiet --out "$T/le" arch=lenet datasize=5000 epochs=3 batchsize=64 lr=0.1 seed=0
+    $M train --quiet --out "$T/le" arch=lenet datasize=5000 epochs=3 test_every=3 batchsize=64 lr=0.1 seed=0
 acc=$(tail -1 "$T/le/train.tsv" | cut -f5)
 check "lenet test accuracy above 0.70 (got $acc)" awk -v a="$acc" 'BEGIN{exit !(a > 0.70)}'
 run "resnet-8 of width 4 with batch norm on 5000 FashionMNIST examples, 3 epochs" 0 \
-    $M train --quiet --out "$T/rn" arch=resnet depth=8 width=4 use_batchnorm=true datasize=5000 epochs=3 \
+    $M train --quiet --out "$T/rn" arch=resnet depth=8 width=4 use_batchnorm=true datasize=5000 epochs=3 test_every=3 \
     batchsize=64 lr=0.05 seed=0
 acc=$(tail -1 "$T/rn/train.tsv" | cut -f5)
 check "resnet test accuracy above 0.65 (got $acc)" awk -v a="$acc" 'BEGIN{exit !(a > 0.65)}'
