@@ -29,19 +29,19 @@ static int tensor_index(const mli_arch *a, const char *name)
     return -1;
 }
 
-/* ResNet-20 of He et al. on CIFAR-10: 0.27M parameters. With 1×1-convolution shortcuts (and
- * their batch norms): 269,722 in the convolutions, batch norms and fc of the main path, plus
- * 16·32 + 64 + 32·64 + 128 = 2,752 in the two shortcuts. */
+/* ResNet-20 of He et al. on CIFAR-10: 0.27M parameters. 269,722 in the convolutions, batch
+ * norms and fc of the main path, plus the option-A shortcuts' bn0 over 16 and 32 channels
+ * (γ, β: 96); no parameter in their subsampling and zero channels. */
 static void test_resnet20_count(void **state)
 {
     (void)state;
     mli_arch *a = malloc(sizeof *a);
     assert_int_equal(mli_arch_cnn(a, MLI_ARCH_RESNET, CIFAR, 20, 16, MLI_ACT_RELU, 1, MLI_LOSS_CE, 10), MLI_OK);
-    assert_int_equal(a->nparams, 272474);
+    assert_int_equal(a->nparams, 269722 + 96);
     assert_true(fabs((double)a->nparams - 0.27e6) < 0.01 * 0.27e6);
-    /* running mean and variance of 19 + 2 batch norms (the shortcuts' on their outputs):
-     * 2 × (16·7 + 32·7 + 64·7) */
-    assert_int_equal(a->nbuffers, 2 * (16 * 7 + 32 * 7 + 64 * 7));
+    /* running mean and variance of 19 + 2 batch norms (bn0 over the shortcuts' inputs):
+     * 2 × (16·7 + 32·6 + 64·6 + 16 + 32) */
+    assert_int_equal(a->nbuffers, 2 * (16 * 7 + 32 * 6 + 64 * 6 + 16 + 32));
     assert_int_equal(a->nout, 10);
     /* names and shapes of the reference's state_dict */
     int t = tensor_index(a, "conv1.weight");
@@ -52,12 +52,18 @@ static void test_resnet20_count(void **state)
     assert_int_equal(a->tensors[t].shape[2], 3);
     assert_true(tensor_index(a, "conv1.bias") < 0); /* conv3x3 without bias under batch norm */
     assert_true(tensor_index(a, "layer1.2.bn2.running_var") >= 0);
-    t = tensor_index(a, "layer3.0.downsample.0.weight");
+    t = tensor_index(a, "layer3.0.downsample.bn0.weight"); /* over stage 2's 32 channels */
     assert_true(t >= 0);
-    assert_int_equal(a->tensors[t].shape[0], 64);
-    assert_int_equal(a->tensors[t].shape[1], 32);
-    assert_int_equal(a->tensors[t].shape[2], 1);
-    assert_true(tensor_index(a, "layer1.0.downsample.0.weight") < 0); /* stage 1 keeps identity shortcuts */
+    assert_int_equal(a->tensors[t].ndim, 1);
+    assert_int_equal(a->tensors[t].shape[0], 32);
+    assert_true(tensor_index(a, "layer1.0.downsample.bn0.weight") < 0); /* stage 1 keeps identity shortcuts */
+    int pads = 0;
+    for (int i = 0; i < a->nnodes; i++)
+        if (a->nodes[i].op == &mli_op_padc) {
+            pads++;
+            assert_int_equal(a->nodes[i].attr[0], a->nodes[i].ishape[0].d[0]); /* C zero channels: 2C */
+        }
+    assert_int_equal(pads, 2);
     t = tensor_index(a, "fc.weight");
     assert_int_equal(a->tensors[t].shape[0], 10);
     assert_int_equal(a->tensors[t].shape[1], 64);
@@ -214,9 +220,10 @@ static void check_perm_invariance(mli_arch_kind kind, int bn, int min_groups)
     free(a);
 }
 
-/* resnet-8: the three residual streams and the three blocks' inner channels */
-static void test_perm_resnet(void **state) { (void)state; check_perm_invariance(MLI_ARCH_RESNET, 1, 6); }
-static void test_perm_resnet_nobn(void **state) { (void)state; check_perm_invariance(MLI_ARCH_RESNET, 0, 6); }
+/* resnet-8: the three blocks' inner channels (the residual streams are tied to the data's
+ * channels through the option-A shortcuts' zero channels) */
+static void test_perm_resnet(void **state) { (void)state; check_perm_invariance(MLI_ARCH_RESNET, 1, 3); }
+static void test_perm_resnet_nobn(void **state) { (void)state; check_perm_invariance(MLI_ARCH_RESNET, 0, 3); }
 /* lenet: conv1's channels, fc1's and fc2's units (conv2's are flattened into fc1's inputs) */
 static void test_perm_lenet(void **state) { (void)state; check_perm_invariance(MLI_ARCH_LENET, 0, 3); }
 

@@ -90,7 +90,8 @@ void mli_random_hidden_perm(const mli_arch *a, gsl_rng *rng, int **perm);
 /* The groups of hidden channels the permutation control permutes, on any graph: a node that
  * makes new units (Linear, Conv; not the output node) opens a group of its output channels;
  * batch norm, activations and pools keep their input's; Add ties its inputs' groups into one
- * (a residual stream is one group); the data's channels, the outputs, a reshape and a Linear
+ * (a residual stream is one group); the data's channels, the outputs, a reshape, a node whose
+ * channels are not its input's (PadChannels: C in, C + E out) and a Linear
  * on a C×H×W value tie their groups to the fixed channels, never permuted. Groups are numbered
  * in node order (an FCNet's group h is its hidden layer h: perm[h] as above); node_group[l] is
  * node l's output group or −1 (fixed); gsize[h] the channels of group h. Returns the number

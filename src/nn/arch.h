@@ -172,7 +172,8 @@ int mli_arch_init(mli_arch *a, int input_size, const int *hsizes, int nh, mli_ac
  *           maxpool 2; flatten; classifier Linear → nout (tensors features.{i}, classifier);
  *   resnet  the CIFAR ResNet of He et al., depth = 6n + 2: conv1 3×3 → width, [bn1], act,
  *           three stages of n basic blocks (width, 2·width, 4·width; the first block of
- *           stages 2 and 3 has stride 2 and a 1×1 convolution (+ bn) shortcut), global
+ *           stages 2 and 3 has stride 2 and the option-A shortcut: 1×1 average pool of stride
+ *           2, [bn0], zero channels up to the stage's width (op_padc.c)), global
  *           average pool, fc → nout. Its convolutions have no bias (the reference's conv3x3),
  *           with batch norm or without; lenet's and vgg's have one (Conv2d's default).
  * MLI_EUSAGE naming the key when depth, width or the input does not fit. */

@@ -125,19 +125,33 @@ static int build_vgg(mli_arch *a)
     return x < 0 ? MLI_EUSAGE : MLI_OK;
 }
 
+/* The option-A shortcut of the reference where the shape changes: the input subsampled with
+ * stride 2 (a 1×1 average pool), [bn0 over its C channels], then K − C zero channels. */
+static int shortcut_a(mli_arch *a, int x, int K, const char *p)
+{
+    char pn[48], bn[48], zn[48];
+    snprintf(pn, sizeof pn, "%s.downsample.pool", p);
+    snprintf(bn, sizeof bn, "%s.downsample.bn0", p);
+    snprintf(zn, sizeof zn, "%s.downsample.pad", p);
+    int pool[11] = {1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 0};
+    int y = node1(a, &mli_op_avgpool, x, pool, 11, pn);
+    if (y >= 0 && a->use_bn)
+        y = node1(a, &mli_op_batchnorm, y, NULL, 0, bn);
+    int extra = K - a->nodes[x].shape.d[0];
+    return y < 0 ? -1 : node1(a, &mli_op_padc, y, &extra, 1, zn);
+}
+
 /* One basic block of stage s (1..3), block j: conv3×3 (stride) [bn] act conv3×3 [bn], plus the
- * shortcut (identity, or conv 1×1 stride 2 [bn] when the shape changes), then act. */
+ * shortcut (identity, or option A when the shape changes), then act. */
 static int basic_block(mli_arch *a, int x, int K, int stride, int s, int j)
 {
-    char p[32], c1[48], b1[48], r1[48], c2[48], b2[48], d0[48], d1[48], ad[48], r2[48];
+    char p[32], c1[48], b1[48], r1[48], c2[48], b2[48], ad[48], r2[48];
     snprintf(p, sizeof p, "layer%d.%d", s, j);
     snprintf(c1, sizeof c1, "%s.conv1", p);
     snprintf(b1, sizeof b1, "%s.bn1", p);
     snprintf(r1, sizeof r1, "%s.relu1", p);
     snprintf(c2, sizeof c2, "%s.conv2", p);
     snprintf(b2, sizeof b2, "%s.bn2", p);
-    snprintf(d0, sizeof d0, "%s.downsample.0", p);
-    snprintf(d1, sizeof d1, "%s.downsample.1", p);
     snprintf(ad, sizeof ad, "%s.add", p);
     snprintf(r2, sizeof r2, "%s.relu2", p);
     int y = conv_bn_act(a, x, K, 3, stride, 1, 0, c1, b1, r1);
@@ -145,7 +159,7 @@ static int basic_block(mli_arch *a, int x, int K, int stride, int s, int j)
         y = conv_bn_act(a, y, K, 3, 1, 1, 0, c2, b2, NULL);
     int sc = x;
     if (y >= 0 && (stride != 1 || a->nodes[x].shape.d[0] != K))
-        sc = conv_bn_act(a, x, K, 1, stride, 0, 0, d0, d1, NULL);
+        sc = shortcut_a(a, x, K, p);
     if (y < 0 || sc < 0)
         return -1;
     int in[2] = {y, sc};
@@ -156,7 +170,7 @@ static int basic_block(mli_arch *a, int x, int K, int stride, int s, int j)
 static int build_resnet(mli_arch *a)
 {
     if (a->depth < 8 || (a->depth - 2) % 6)
-        return mli_err(MLI_EUSAGE, "depth=%d: a resnet has depth 6n + 2 (8, 14, 20, 32, 44, 56, 110)", a->depth);
+        return mli_err(MLI_EUSAGE, "depth=%d: a resnet has depth 6n + 2 (8, 14, 20, 32, 44, 56)", a->depth);
     int nb = (a->depth - 2) / 6;
     int x = conv_bn_act(a, MLI_GRAPH_INPUT, a->width, 3, 1, 1, 0, "conv1", "bn1", "relu");
     for (int s = 1; s <= 3 && x >= 0; s++)

@@ -156,4 +156,8 @@ size_t mli_graph_work_size(const mli_arch *a);
 /* Convolution and pooling (op_conv.c, op_pool.c; attributes in their header comments) */
 extern const mli_op mli_op_conv, mli_op_maxpool, mli_op_avgpool, mli_op_gap;
 
+/* PadChannels (op_padc.c): C×H×W in, (C + attr[0])×H×W out, the new channels zero: the
+ * option-A shortcut of the CIFAR ResNet */
+extern const mli_op mli_op_padc;
+
 #endif

@@ -71,7 +71,7 @@ static const key_spec keys[] = {
     {"arch", K_ENUM, OFF(arch), "fcnet", arch_choices, 0, 0,
      "fcnet (hsizes), lenet, vgg or resnet (image sets; hsizes is then unused)"},
     {"depth", K_INT, OFF(depth), "0", NULL, 0, 1000,
-     "resnet: 6n+2 layers (0: 20); vgg: conv blocks (0: 3)"},
+     "resnet: 6n+2 layers, 8 to 56 (0: 20); vgg: conv blocks (0: 3)"},
     {"width", K_INT, OFF(width), "0", NULL, 0, 4096,
      "base channels (0: resnet 16 -> stages 16,32,64; vgg 64; lenet 6 -> 6,16)"},
     {"augment", K_BOOL, OFF(augment), "false", NULL, 0, 0,
