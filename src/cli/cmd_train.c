@@ -11,7 +11,8 @@ void mli_usage_train(FILE *f)
 {
     fprintf(f, "usage: mli train [--out DIR] [--config FILE] [--data-dir DIR] [--force]\n"
                "                 [--threads N] [--progress|--quiet] [key=value ...]\n\n"
-               "Trains the reference FCNet and writes the run directory DIR (default runs/train):\n"
+               "Trains the reference FCNet (or with arch= its LeNet, VGG or CIFAR ResNet) and writes\n"
+               "the run directory DIR (default runs/train):\n"
                "config.json, init.safetensors, train.tsv, checkpoint.safetensors, final.safetensors.\n"
                "Re-running the same command on an unfinished run (killed, or stopped by a failed\n"
                "write) resumes it from its checkpoint; on a finished run it refuses unless --force,\n"

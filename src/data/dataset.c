@@ -24,7 +24,7 @@
 #define CIFAR_MAX_FILE ((size_t)512 << 20)
 
 /* Independent random streams drawn from one user seed. */
-enum { STREAM_MEANS, STREAM_TRAIN, STREAM_TEST, STREAM_LABELS };
+enum { STREAM_MEANS, STREAM_TRAIN, STREAM_TEST, STREAM_LABELS, STREAM_AUGMENT };
 
 const char *mli_dataset_folder(const char *dset_name)
 {
@@ -189,6 +189,9 @@ static int idx_split(mli_dataset *ds, const char *dir, const char *prefix, int k
         goto done;
     uint32_t n = im.dims[0];
     size_t d = (size_t)im.dims[1] * im.dims[2];
+    ds->shape[0] = 1;
+    ds->shape[1] = (int)im.dims[1];
+    ds->shape[2] = (int)im.dims[2];
     if (lb.dims[0] != n) {
         rc = mli_err(MLI_EINPUT, "%s holds %u images but %s holds %u labels", ipath, (unsigned)n,
                      lpath, (unsigned)lb.dims[0]);
@@ -267,6 +270,8 @@ static int cifar_file(mli_dataset *ds, const char *dir, const char *base, int wa
 
 static int load_cifar(mli_dataset *ds, const char *dir, int keep)
 {
+    ds->shape[0] = 3;
+    ds->shape[1] = ds->shape[2] = 32;
     for (int b = 1; b <= 5 && !(keep > 0 && ds->train.n >= keep); b++) {
         char base[32];
         snprintf(base, sizeof base, "data_batch_%d.bin", b);
@@ -411,4 +416,42 @@ void mli_data_corrupt_labels(mli_data *d, double p, uint64_t seed)
     gsl_rng_free(r);
     free(all);
     free(pick);
+}
+
+const double mli_cifar10_mean[3] = {0.4914, 0.4822, 0.4465};
+const double mli_cifar10_std[3] = {0.2023, 0.1994, 0.2010};
+
+void mli_data_normalize(mli_data *d, const int *shape, const double *mean, const double *std)
+{
+    size_t hw = (size_t)shape[1] * shape[2];
+    for (int i = 0; i < d->n; i++)
+        for (int c = 0; c < shape[0]; c++) {
+            mli_real *x = d->x + (size_t)i * d->d + (size_t)c * hw;
+            for (size_t j = 0; j < hw; j++)
+                x[j] = (mli_real)((x[j] - mean[c]) / std[c]);
+        }
+}
+
+void mli_data_augment(mli_real *x, int B, const int *shape, int pad, uint64_t seed, uint64_t stream,
+                      mli_real *work)
+{
+    int C = shape[0], H = shape[1], W = shape[2];
+    size_t d = (size_t)C * H * W;
+    gsl_rng *r = rng_new(seed ^ (stream * 0xD1B54A32D192ED03ull), STREAM_AUGMENT);
+    for (int i = 0; i < B; i++) {
+        /* out[c, h, w] = in[c, h + dy − pad, w' + dx − pad], w' = W − 1 − w when flipped */
+        int dy = (int)gsl_rng_uniform_int(r, (unsigned long)(2 * pad + 1));
+        int dx = (int)gsl_rng_uniform_int(r, (unsigned long)(2 * pad + 1));
+        int flip = (int)gsl_rng_uniform_int(r, 2);
+        mli_real *img = x + (size_t)i * d;
+        memcpy(work, img, sizeof(mli_real) * d);
+        for (int c = 0; c < C; c++)
+            for (int h = 0; h < H; h++)
+                for (int w = 0; w < W; w++) {
+                    int sh = h + dy - pad, sw = (flip ? W - 1 - w : w) + dx - pad;
+                    img[((size_t)c * H + h) * W + w] =
+                        sh < 0 || sh >= H || sw < 0 || sw >= W ? 0 : work[((size_t)c * H + sh) * W + sw];
+                }
+    }
+    gsl_rng_free(r);
 }

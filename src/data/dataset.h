@@ -29,6 +29,7 @@ typedef struct {
     mli_data train, test;
     int nfiles;
     mli_data_file files[MLI_DATASET_MAX_FILES]; /* the files read, in order, for config.json */
+    int shape[3]; /* per-example C, H, W of an image set (1×28×28, 3×32×32); 0 for synthetic sets */
 } mli_dataset;
 
 /* Parameters of the synthetic sets (DESIGN: gaussmix, teacher). */
@@ -83,5 +84,21 @@ void mli_dataset_free(mli_dataset *ds);
  * chosen uniformly and each gets a label drawn uniformly from [0, k), which may be its old
  * one. p is clamped to [0, 1]. Only y changes: t, if any, is left alone. */
 void mli_data_corrupt_labels(mli_data *d, double p, uint64_t seed);
+
+/* Per-channel normalisation of images of shape C×H×W (row-major, channel-major):
+ * x[c, ·] = (x[c, ·] − mean[c]) / std[c]. */
+void mli_data_normalize(mli_data *d, const int *shape, const double *mean, const double *std);
+
+/* The CIFAR-10 channel means and standard deviations of the reference's transforms
+ * (R, G, B), applied to CIFAR-10 for the convolutional architectures. */
+extern const double mli_cifar10_mean[3], mli_cifar10_std[3];
+
+/* Augmentation of B images of shape C×H×W in place: each is shifted by a random crop of the
+ * image padded by `pad` zeros on every side (offsets uniform in [0, 2·pad]) and flipped left
+ * to right with probability 1/2. Deterministic in (seed, stream): the trainer passes the
+ * run's seed and a stream made of the epoch and the batch, so a resumed run draws the same.
+ * work: C·H·W reals. */
+void mli_data_augment(mli_real *x, int B, const int *shape, int pad, uint64_t seed, uint64_t stream,
+                      mli_real *work);
 
 #endif

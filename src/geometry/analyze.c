@@ -98,13 +98,16 @@ static int load_models(job *j)
             rc = mli_model_load(fp, &a1, &j->theta1, &j->bufs1);
         if (rc)
             return rc;
-        if (a1.nparams != j->a.nparams || a1.nbuffers != j->a.nbuffers || a1.act != j->a.act ||
+        if (a1.nparams != j->a.nparams || a1.nbuffers != j->a.nbuffers || a1.act != j->a.act || a1.kind != j->a.kind ||
             a1.use_bn != j->a.use_bn || a1.loss != j->a.loss || a1.input_size != j->a.input_size) {
             char why[256];
             first_difference(&j->a, &a1, why, sizeof why);
             return mli_err(MLI_EINPUT, "%s and %s describe different networks: %s", ip, fp, why);
         }
     }
+    /* model files given with data keys: the data as the file's architecture trained on it */
+    if (j->cfg->arch == MLI_ARCH_FCNET)
+        mli_train_prepare_images(j->a.kind, j->cfg->dset_name, &j->ds);
     if (j->a.input_size != j->ds.train.d)
         return mli_err(MLI_EINPUT, "%s: the network takes %d inputs, the data set %s has %d", j->o->init_path,
                        j->a.input_size, j->cfg->dset_name, j->ds.train.d);

@@ -40,11 +40,15 @@ int mli_controls_check(const mli_controls_opts *o, const mli_arch *a, const mli_
         return mli_err(MLI_EUSAGE, "--ntk %d: the kernel would have %d examples x %d outputs = %ld rows; at "
                        "most %d are supported (the kernel has rows^2 reals): use --ntk %d or fewer",
                        o->ntk, n, a->nout, (long)n * a->nout, MLI_NTK_MAX_ROWS, MLI_NTK_MAX_ROWS / a->nout);
-    if (o->permute > 0 && !a->nh) /* an imported graph: its hidden layers are not known */
+    if (o->permute > 0 && !a->nh && a->kind == MLI_ARCH_FCNET) /* an imported graph */
         return mli_err(MLI_EUSAGE, "--permute needs an FCNet (a chain of Linear layers whose hidden units it "
-                       "permutes); this network is a general graph (imported from ONNX)");
-    if (o->permute > 0 && a->nh < 2)
+                       "permutes) or a convolutional architecture built from keys (arch=); this network is a "
+                       "general graph (imported from ONNX)");
+    if (o->permute > 0 && a->nh == 1)
         return mli_err(MLI_EUSAGE, "--permute: the network has no hidden layer to permute (hsizes has one size)");
+    int node_group[MLI_MAX_NODES], gsize[MLI_MAX_NODES];
+    if (o->permute > 0 && mli_perm_groups(a, node_group, gsize) == 0)
+        return mli_err(MLI_EUSAGE, "--permute: the network has no hidden channels to permute");
     return MLI_OK;
 }
 
@@ -62,28 +66,96 @@ void mli_controls_merge(cJSON *to, cJSON *from)
 
 /* ---- permutations ------------------------------------------------------------------------- */
 
+/* Union-find over channel groups; group 0 is the fixed one (the data's channels, the
+ * outputs, and whatever is tied to them), which is never permuted. */
+static int uf_find(int *parent, int g)
+{
+    while (parent[g] != g)
+        g = parent[g] = parent[parent[g]];
+    return g;
+}
+
+static void uf_union(int *parent, int g, int h)
+{
+    g = uf_find(parent, g);
+    h = uf_find(parent, h);
+    if (g != h) /* the smaller id is the root: the fixed group stays 0, groups keep their order */
+        parent[g > h ? g : h] = g < h ? g : h;
+}
+
+int mli_perm_groups(const mli_arch *a, int *node_group, int *gsize)
+{
+    int parent[MLI_MAX_NODES + 1], chans[MLI_MAX_NODES + 1], ng = 1, raw[MLI_MAX_NODES];
+    parent[0] = 0;
+    chans[0] = 0;
+    for (int l = 0; l < a->nnodes; l++) {
+        const mli_node *n = &a->nodes[l];
+        int g0 = n->in[0] == MLI_GRAPH_INPUT ? 0 : raw[n->in[0]];
+        for (int k = 1; k < n->nin; k++) /* Add: its inputs' channels are one set of channels */
+            uf_union(parent, g0, n->in[k] == MLI_GRAPH_INPUT ? 0 : raw[n->in[k]]);
+        int conv = n->op == &mli_op_conv, reshape = n->op->pwl && n->op->pwl(n) == MLI_PWL_RESHAPE;
+        int in_flat = n->ishape[0].ndim == 1 || conv;
+        if (n->op->units) {
+            if (!in_flat) /* a Linear on C×H×W acts on the last dimension: leave its input alone */
+                uf_union(parent, g0, 0);
+            int units = conv || n->shape.ndim == 1;
+            if (units && l + 1 < a->nnodes) {
+                parent[ng] = ng;
+                chans[ng] = n->shape.d[0];
+                raw[l] = ng++;
+            } else
+                raw[l] = 0;
+            continue;
+        }
+        /* the channels pass through unchanged (batch norm, activations, Add, pools), unless the
+         * node reshapes them or has parameters without a permute rule */
+        int follows = !reshape && n->shape.d[0] == n->ishape[0].d[0] &&
+                      (n->op->permute || !n->nt);
+        if (!follows || l + 1 == a->nnodes)
+            uf_union(parent, g0, 0);
+        raw[l] = g0;
+    }
+    /* the roots other than the fixed group, numbered in order of creation */
+    int id[MLI_MAX_NODES + 1], G = 0;
+    for (int g = 1; g < ng; g++)
+        id[g] = uf_find(parent, g) == g ? G++ : -1;
+    for (int g = 1; g < ng; g++)
+        if (id[g] >= 0)
+            gsize[id[g]] = chans[g];
+    for (int l = 0; l < a->nnodes; l++) {
+        int r = uf_find(parent, raw[l]);
+        node_group[l] = r ? id[r] : -1;
+    }
+    return G;
+}
+
 void mli_random_hidden_perm(const mli_arch *a, gsl_rng *rng, int **perm)
 {
-    for (int h = 0; h + 1 < a->nh; h++) {
-        for (int u = 0; u < a->hsizes[h]; u++)
+    int node_group[MLI_MAX_NODES], gsize[MLI_MAX_NODES];
+    int G = mli_perm_groups(a, node_group, gsize);
+    for (int h = 0; h < G; h++) {
+        for (int u = 0; u < gsize[h]; u++)
             perm[h][u] = u;
-        gsl_ran_shuffle(rng, perm[h], (size_t)a->hsizes[h], sizeof(int));
+        gsl_ran_shuffle(rng, perm[h], (size_t)gsize[h], sizeof(int));
     }
 }
 
 void mli_permute_hidden(const mli_arch *a, int *const *perm, const mli_real *theta, const mli_real *bufs,
                         mli_real *theta_out, mli_real *bufs_out)
 {
-    /* the permutation of each node's output channels (NULL: none); a node that makes new units
-     * takes the next hidden layer's, the others keep their input's; the outputs stay in place */
-    const int *of[MLI_MAX_NODES];
-    int h = 0;
+    /* each node's output channels take their group's permutation (NULL: the fixed group);
+     * every node's parameters then move with the permutations of its input and output */
+    int node_group[MLI_MAX_NODES], gsize[MLI_MAX_NODES];
+    mli_perm_groups(a, node_group, gsize);
+    memcpy(theta_out, theta, sizeof(mli_real) * a->nparams);
+    if (bufs && bufs_out)
+        memcpy(bufs_out, bufs, sizeof(mli_real) * a->nbuffers);
     for (int l = 0; l < a->nnodes; l++) {
         const mli_node *n = &a->nodes[l];
-        const int *pin = n->in[0] == MLI_GRAPH_INPUT ? NULL : of[n->in[0]];
-        of[l] = !n->op->units ? pin : l + 1 < a->nnodes && h + 1 < a->nh ? perm[h++] : NULL;
+        int gi = n->in[0] == MLI_GRAPH_INPUT ? -1 : node_group[n->in[0]];
+        const int *pin = gi < 0 ? NULL : perm[gi], *pout = node_group[l] < 0 ? NULL : perm[node_group[l]];
         if (n->op->permute)
-            n->op->permute(n, pin, of[l], theta, bufs && bufs_out ? bufs : NULL, theta_out, bufs_out);
+            n->op->permute(n, pin, pout, theta, bufs && bufs_out ? bufs : NULL, theta_out, bufs_out);
     }
 }
 
@@ -242,9 +314,10 @@ static int permutations(const mli_controls_ctx *c, cJSON *geo)
     double *deltas[2] = {mli_malloc(sizeof(double) * (size_t)K), mli_malloc(sizeof(double) * (size_t)K)};
     double *seeds = mli_malloc(sizeof(double) * (size_t)K), *dist = mli_malloc(sizeof(double) * (size_t)K);
     mli_real *pt = mli_malloc(sizeof(mli_real) * P), *dir = mli_malloc(sizeof(mli_real) * P);
-    int *perm[MLI_MAX_HIDDEN];
-    for (int h = 0; h + 1 < a->nh; h++)
-        perm[h] = mli_malloc(sizeof(int) * (size_t)a->hsizes[h]);
+    int *perm[MLI_MAX_NODES], node_group[MLI_MAX_NODES], gsize[MLI_MAX_NODES];
+    int G = mli_perm_groups(a, node_group, gsize);
+    for (int h = 0; h < G; h++)
+        perm[h] = mli_malloc(sizeof(int) * (size_t)gsize[h]);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     for (int k = 0; k < K; k++) {
         unsigned long s = seed_of(c, MLI_SEED_PERMUTE, k);
@@ -286,7 +359,7 @@ static int permutations(const mli_controls_ctx *c, cJSON *geo)
     cJSON_AddItemToObject(o, "seeds", num_array(seeds, K));
     cJSON_AddStringToObject(o, "seed_rule", "seed + 2000 + k");
     cJSON_AddStringToObject(o, "split", "train");
-    for (int h = 0; h + 1 < a->nh; h++)
+    for (int h = 0; h < G; h++)
         free(perm[h]);
     for (int g = 0; g < 2; g++) {
         free(curves[g]);

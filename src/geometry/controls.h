@@ -85,8 +85,19 @@ void mli_controls_merge(cJSON *to, cJSON *from);
  * layer move together, so the network computes the same function. bufs/bufs_out may be NULL. */
 void mli_permute_hidden(const mli_arch *a, int *const *perm, const mli_real *theta, const mli_real *bufs,
                         mli_real *theta_out, mli_real *bufs_out);
-/* Uniform random permutations for every hidden layer; perm[h] must hold hsizes[h] ints. */
+/* Uniform random permutations for every group; perm[h] must hold gsize[h] ints. */
 void mli_random_hidden_perm(const mli_arch *a, gsl_rng *rng, int **perm);
+/* The groups of hidden channels the permutation control permutes, on any graph: a node that
+ * makes new units (Linear, Conv; not the output node) opens a group of its output channels;
+ * batch norm, activations and pools keep their input's; Add ties its inputs' groups into one
+ * (a residual stream is one group); the data's channels, the outputs, a reshape, a node whose
+ * channels are not its input's (PadChannels: C in, C + E out) and a Linear
+ * on a C×H×W value tie their groups to the fixed channels, never permuted. Groups are numbered
+ * in node order (an FCNet's group h is its hidden layer h: perm[h] as above); node_group[l] is
+ * node l's output group or −1 (fixed); gsize[h] the channels of group h. Returns the number
+ * of groups. The generalisation of the hidden layers above; perm[h] for mli_permute_hidden is
+ * then a permutation of gsize[h] channels. */
+int mli_perm_groups(const mli_arch *a, int *node_group, int *gsize);
 
 /* Loss along θ = start + α·dir on the training set at every α of the main path (batch-norm
  * statistics re-estimated at each α as for the main path); out[n_alpha]. */

@@ -12,6 +12,9 @@
 
 int mli_pwl_check(const mli_arch *a)
 {
+    if (a->kind != MLI_ARCH_FCNET) /* convolutions are affine, but the analysis walks dense chains */
+        return mli_err(MLI_EUSAGE, "exact analysis handles dense chains (Linear and relu/identity) only: "
+                                   "arch=%s has convolutions", mli_arch_kind_name(a->kind));
     if (!a->nh) { /* a general graph (imported from ONNX): no batch norm, and a chain */
         mli_chain ch;
         if (mli_arch_has_stats(a))

@@ -121,6 +121,12 @@ typedef struct {
     size_t nbuffers; /* length of the buffer vector */
     int width_max;   /* largest value, reals per example (the input included) */
     int nout;        /* outputs of the last node */
+
+    /* the convolutional builders' keys (mli_arch_cnn); kind MLI_ARCH_FCNET for every other
+     * graph. A CNN sets act, use_bn and loss above too, and nh = 0. */
+    int kind;        /* mli_arch_kind */
+    int depth;
+    int width;
 } mli_arch;
 
 /* Building a graph (tests, and FCNets through mli_arch_init): begin with the per-example
@@ -157,6 +163,28 @@ int mli_graph_chain(const mli_arch *a, mli_chain *c);
  * MLI_EUSAGE with a message if the sizes are unusable. */
 int mli_arch_init(mli_arch *a, int input_size, const int *hsizes, int nh, mli_act act,
                   int use_bn, mli_loss loss);
+
+/* The convolutional architectures (nn/arch_cnn.c, docs/engine.md "Convolutional builders"),
+ * on a per-example input C×H×W (in_shape[3]) with nout outputs:
+ *   lenet   conv1 5×5→6, act, maxpool 2, conv2 5×5→16, act, maxpool 2, flatten, fc1 →120,
+ *           act, fc2 →84, act, fc3 →nout (width scales 6 and 16 by width/6; depth unused);
+ *   vgg     depth blocks of conv 3×3 (pad 1) → min(width·2^b, 8·width) channels, [bn], act,
+ *           maxpool 2; flatten; classifier Linear → nout (tensors features.{i}, classifier);
+ *   resnet  the CIFAR ResNet of He et al., depth = 6n + 2: conv1 3×3 → width, [bn1], act,
+ *           three stages of n basic blocks (width, 2·width, 4·width; the first block of
+ *           stages 2 and 3 has stride 2 and the option-A shortcut: 1×1 average pool of stride
+ *           2, [bn0], zero channels up to the stage's width (op_padc.c)), global
+ *           average pool, fc → nout. Its convolutions have no bias (the reference's conv3x3),
+ *           with batch norm or without; lenet's and vgg's have one (Conv2d's default).
+ * MLI_EUSAGE naming the key when depth, width or the input does not fit. */
+typedef enum { MLI_ARCH_FCNET, MLI_ARCH_LENET, MLI_ARCH_VGG, MLI_ARCH_RESNET } mli_arch_kind;
+int mli_arch_cnn(mli_arch *a, mli_arch_kind kind, const int *in_shape, int depth, int width,
+                 mli_act act, int use_bn, mli_loss loss, int nout);
+const char *mli_arch_kind_name(int kind);
+int mli_arch_kind_parse(const char *s, int *kind);
+/* The defaults of depth and width for a kind (fcnet: 0, unused). */
+int mli_arch_default_depth(int kind);
+int mli_arch_default_width(int kind);
 
 const char *mli_act_name(mli_act act);
 int mli_act_parse(const char *s, mli_act *act);

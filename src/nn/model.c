@@ -8,13 +8,33 @@
 
 #include "io/err.h"
 
+/* A convolutional architecture's keys (FCNet files keep exactly the keys they always had):
+ * mli.arch, mli.depth, mli.width, mli.input_shape "C,H,W", mli.num_classes. */
+static void cnn_meta_add(mli_st_writer *w, const mli_arch *a)
+{
+    char buf[64];
+    mli_st_add_meta(w, "mli.arch", mli_arch_kind_name(a->kind));
+    snprintf(buf, sizeof buf, "%d", a->depth);
+    mli_st_add_meta(w, "mli.depth", buf);
+    snprintf(buf, sizeof buf, "%d", a->width);
+    mli_st_add_meta(w, "mli.width", buf);
+    snprintf(buf, sizeof buf, "%d,%d,%d", a->in_shape.d[0], a->in_shape.d[1], a->in_shape.d[2]);
+    mli_st_add_meta(w, "mli.input_shape", buf);
+    snprintf(buf, sizeof buf, "%d", a->nout);
+    mli_st_add_meta(w, "mli.num_classes", buf);
+}
+
 void mli_model_add(mli_st_writer *w, const mli_arch *a, const mli_real *theta, const mli_real *bufs)
 {
     char buf[512];
     snprintf(buf, sizeof buf, "%d", a->input_size);
     mli_st_add_meta(w, "mli.input_size", buf);
-    mli_hsizes_format(a->hsizes, a->nh, buf, sizeof buf);
-    mli_st_add_meta(w, "mli.hsizes", buf);
+    if (a->kind != MLI_ARCH_FCNET)
+        cnn_meta_add(w, a);
+    else {
+        mli_hsizes_format(a->hsizes, a->nh, buf, sizeof buf);
+        mli_st_add_meta(w, "mli.hsizes", buf);
+    }
     mli_st_add_meta(w, "mli.act_fn", mli_act_name(a->act));
     mli_st_add_meta(w, "mli.use_batchnorm", a->use_bn ? "true" : "false");
     mli_st_add_meta(w, "mli.loss_fn", mli_loss_name(a->loss));
@@ -51,8 +71,13 @@ static int meta_str(const mli_st_file *f, const char *label, const char *key, co
     return MLI_OK;
 }
 
+static int cnn_meta_arch(const mli_st_file *f, const char *label, const char *arch_s, mli_arch *a);
+
 int mli_model_arch(const mli_st_file *f, const char *label, mli_arch *a)
 {
+    const char *arch_s = mli_st_meta(f, "mli.arch");
+    if (arch_s && strcmp(arch_s, "fcnet"))
+        return cnn_meta_arch(f, label, arch_s, a);
     int input = 0, h[MLI_MAX_HIDDEN], nh = 0, bn;
     const char *hs, *act_s, *bn_s, *loss_s;
     mli_act act;
@@ -152,4 +177,45 @@ int mli_model_load(const char *path, mli_arch *a, mli_real **theta, mli_real **b
     }
     mli_st_free(&f);
     return rc;
+}
+
+/* The graph of a file written with mli.arch = lenet, vgg or resnet. */
+static int cnn_meta_arch(const mli_st_file *f, const char *label, const char *arch_s, mli_arch *a)
+{
+    int kind, depth = 0, width, input, nout, sh[3], bn;
+    const char *shape_s, *act_s, *bn_s, *loss_s;
+    mli_act act;
+    mli_loss loss;
+    if (mli_arch_kind_parse(arch_s, &kind))
+        return mli_err(MLI_EINPUT, "%s: metadata: %s", label, mli_errmsg());
+    int rc = meta_int(f, label, "mli.input_size", &input);
+    if (!rc && kind != MLI_ARCH_LENET)
+        rc = meta_int(f, label, "mli.depth", &depth);
+    if (!rc)
+        rc = meta_int(f, label, "mli.width", &width);
+    if (!rc)
+        rc = meta_int(f, label, "mli.num_classes", &nout);
+    if (!rc)
+        rc = meta_str(f, label, "mli.input_shape", &shape_s);
+    if (!rc)
+        rc = meta_str(f, label, "mli.act_fn", &act_s);
+    if (!rc)
+        rc = meta_str(f, label, "mli.use_batchnorm", &bn_s);
+    if (!rc)
+        rc = meta_str(f, label, "mli.loss_fn", &loss_s);
+    if (rc)
+        return rc;
+    char tail;
+    if (sscanf(shape_s, "%d,%d,%d%c", &sh[0], &sh[1], &sh[2], &tail) != 3 || sh[0] < 1 || sh[1] < 1 || sh[2] < 1 ||
+        (long)sh[0] * sh[1] * sh[2] != input)
+        return mli_err(MLI_EINPUT, "%s: metadata 'mli.input_shape' = '%s' is not C,H,W of mli.input_size = %d", label,
+                       shape_s, input);
+    if (mli_act_parse(act_s, &act) || mli_loss_parse(loss_s, &loss))
+        return mli_err(MLI_EINPUT, "%s: metadata: %s", label, mli_errmsg());
+    if (strcmp(bn_s, "true") && strcmp(bn_s, "false"))
+        return mli_err(MLI_EINPUT, "%s: metadata 'mli.use_batchnorm' = '%s' is not true or false", label, bn_s);
+    bn = !strcmp(bn_s, "true");
+    if (mli_arch_cnn(a, (mli_arch_kind)kind, sh, depth, width, act, bn, loss, nout))
+        return mli_err(MLI_EINPUT, "%s: metadata describes an impossible network: %s", label, mli_errmsg());
+    return MLI_OK;
 }

@@ -1,7 +1,10 @@
 /* Model files: safetensors with the tensor names of the reference FCNet's state_dict
  * (layers.{i}.weight / bias / running_mean / running_var) and the architecture in
  * __metadata__ (mli.input_size, mli.hsizes, mli.act_fn, mli.use_batchnorm, mli.loss_fn),
- * so that a file is self-describing and a PyTorch model converts with a few lines. */
+ * so that a file is self-describing and a PyTorch model converts with a few lines. A
+ * convolutional architecture (nn/arch.h, mli_arch_cnn) writes mli.arch, mli.depth, mli.width,
+ * mli.input_shape ("C,H,W") and mli.num_classes in place of mli.hsizes, with the reference's
+ * tensor names (conv1.weight, layer1.0.bn1.bias, ...); FCNet files have no mli.arch. */
 #ifndef MLI_MODEL_H
 #define MLI_MODEL_H
 

@@ -180,4 +180,8 @@ void mli_onnx_export_tensor(const mli_node *n, int k, const mli_onnx_ectx *e);
 void mli_onnx_export_tensor_t(const mli_node *n, int k, const mli_onnx_ectx *e);
 const char *mli_onnx_export_name(const mli_onnx_ectx *e, const char *what, char *buf, size_t len);
 
+/* PadChannels (op_padc.c): C×H×W in, (C + attr[0])×H×W out, the new channels zero: the
+ * option-A shortcut of the CIFAR ResNet */
+extern const mli_op mli_op_padc;
+
 #endif

@@ -356,6 +356,15 @@ static void derive(const mli_table_sweep *s, mli_table_run *r)
         r->depth = nh;
         r->width = nh > 1 ? h[nh - 2] : 0;
     }
+    /* a convolutional run: its depth and width keys (0 is the architecture's default) */
+    if ((k = key_index(s, "arch")) >= 0 && (v = r->val[k]) && strcmp(v, "fcnet")) {
+        int kind = MLI_ARCH_FCNET;
+        mli_arch_kind_parse(v, &kind);
+        const char *dv = (k = key_index(s, "depth")) >= 0 ? r->val[k] : NULL;
+        const char *wv = (k = key_index(s, "width")) >= 0 ? r->val[k] : NULL;
+        r->depth = dv && atoi(dv) ? atoi(dv) : mli_arch_default_depth(kind);
+        r->width = wv && atoi(wv) ? atoi(wv) : mli_arch_default_width(kind);
+    }
 }
 
 int mli_table_load(mli_table_sweep *s, const char *dir)

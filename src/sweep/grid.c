@@ -268,6 +268,15 @@ char *mli_grid_canonical(const mli_config *cfg, const mli_analyze_opts *an)
         cJSON_DeleteItemFromObjectCaseSensitive(j, "outR_mult");
     if (cfg->test_every == 1)
         cJSON_DeleteItemFromObjectCaseSensitive(j, "test_every");
+    /* so are the convolutional keys (arch=fcnet, depth and width 0, augment off) */
+    if (cfg->arch == MLI_ARCH_FCNET)
+        cJSON_DeleteItemFromObjectCaseSensitive(j, "arch");
+    if (cfg->depth == 0)
+        cJSON_DeleteItemFromObjectCaseSensitive(j, "depth");
+    if (cfg->width == 0)
+        cJSON_DeleteItemFromObjectCaseSensitive(j, "width");
+    if (!cfg->augment)
+        cJSON_DeleteItemFromObjectCaseSensitive(j, "augment");
     char *keys = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     /* the analysis as it will run: defaults resolved the way mli analyze resolves them */

@@ -26,6 +26,7 @@ static const char *const loss_choices[] = {"ce", "mse", "recon", NULL};
 static const char *const init_choices[] = {"default", "xavier", "kaiming", NULL};
 static const char *const optim_choices[] = {"sgd", "adam", NULL};
 static const char *const reg_choices[] = {"none", "l1", "outR", NULL};
+static const char *const arch_choices[] = {"fcnet", "lenet", "vgg", "resnet", NULL};
 
 #define OFF(f) offsetof(mli_config, f)
 static const key_spec keys[] = {
@@ -66,6 +67,15 @@ static const key_spec keys[] = {
     {"synth_classes", K_INT, OFF(synth_classes), "10", NULL, 1, 1e6,
      "gaussmix: classes; teacher: outputs"},
     {"synth_test", K_INT, OFF(synth_test), "1000", NULL, 1, 1e8, "gaussmix/teacher: test examples"},
+    /* the convolutional architectures (nn/arch.h); at their defaults they stay out of run ids */
+    {"arch", K_ENUM, OFF(arch), "fcnet", arch_choices, 0, 0,
+     "fcnet (hsizes), lenet, vgg or resnet (image sets; hsizes is then unused)"},
+    {"depth", K_INT, OFF(depth), "0", NULL, 0, 1000,
+     "resnet: 6n+2 layers, 8 to 56 (0: 20); vgg: conv blocks (0: 3)"},
+    {"width", K_INT, OFF(width), "0", NULL, 0, 4096,
+     "base channels (0: resnet 16 -> stages 16,32,64; vgg 64; lenet 6 -> 6,16)"},
+    {"augment", K_BOOL, OFF(augment), "false", NULL, 0, 0,
+     "random crop (pad 4) and horizontal flip of training images, seeded per epoch"},
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 _Static_assert(sizeof keys / sizeof keys[0] <= MLI_CONFIG_MAX_KEYS, "mli_config_seen holds every key");
@@ -308,7 +318,15 @@ int mli_config_load_file(mli_config *c, const char *path)
 
 int mli_config_validate(const mli_config *c)
 {
-    if (c->loss_fn == MLI_LOSS_CE && c->hsizes[c->nh - 1] < 2)
+    if (c->arch != MLI_ARCH_FCNET && c->loss_fn == MLI_LOSS_RECON)
+        return mli_err(MLI_EUSAGE, "loss_fn=recon: arch=%s is a classifier (ce or mse)", arch_choices[c->arch]);
+    if (c->arch == MLI_ARCH_LENET && c->use_batchnorm)
+        return mli_err(MLI_EUSAGE, "use_batchnorm=true: the reference's lenet has no batch norm");
+    if (c->arch == MLI_ARCH_FCNET && (c->depth || c->width))
+        return mli_err(MLI_EUSAGE, "%s: arch=fcnet takes its sizes from hsizes", c->depth ? "depth" : "width");
+    if (c->arch == MLI_ARCH_LENET && c->depth)
+        return mli_err(MLI_EUSAGE, "depth: arch=lenet has a fixed depth");
+    if (c->arch == MLI_ARCH_FCNET && c->loss_fn == MLI_LOSS_CE && c->hsizes[c->nh - 1] < 2)
         return mli_err(MLI_EUSAGE, "hsizes: loss_fn=ce needs at least 2 outputs, the last size is %d",
                        c->hsizes[c->nh - 1]);
     if (c->use_batchnorm && c->batchsize < 2)

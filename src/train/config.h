@@ -40,6 +40,10 @@ typedef struct {
     int synth_dim;
     int synth_classes;
     int synth_test;
+    int arch;    /* mli_arch_kind */
+    int depth;   /* 0: the architecture's default */
+    int width;   /* 0: the architecture's default */
+    int augment; /* random crop and flip of training images */
 } mli_config;
 
 /* The largest α grid, for train's alpha_steps and analyze's --alpha-steps alike. */

@@ -69,11 +69,36 @@ int mli_train_load_data(const mli_config *cfg, const char *data_dir, mli_dataset
     }
     if (cfg->random_label_proportion > 0)
         mli_data_corrupt_labels(&ds->train, cfg->random_label_proportion, (uint64_t)cfg->seed + 7);
+    mli_train_prepare_images(cfg->arch, cfg->dset_name, ds);
     return MLI_OK;
+}
+
+void mli_train_prepare_images(int arch, const char *dset_name, mli_dataset *ds)
+{
+    /* the reference's transforms for its CIFAR networks: the fixed channel statistics (an
+     * FCNet on cifar10 keeps the raw pixels/255, as before) */
+    if (arch != MLI_ARCH_FCNET && !strcmp(dset_name, "cifar10")) {
+        mli_data_normalize(&ds->train, ds->shape, mli_cifar10_mean, mli_cifar10_std);
+        mli_data_normalize(&ds->test, ds->shape, mli_cifar10_mean, mli_cifar10_std);
+    }
 }
 
 int mli_train_arch(const mli_config *cfg, const mli_dataset *ds, mli_arch *a)
 {
+    if (cfg->arch != MLI_ARCH_FCNET) {
+        if (!ds->shape[0])
+            return mli_err(MLI_EUSAGE, "arch=%s needs images: %s has no C×H×W shape (use fashionmnist, mnist or cifar10)",
+                           mli_arch_kind_name(cfg->arch), cfg->dset_name);
+        if (ds->train.t)
+            return mli_err(MLI_EUSAGE, "arch=%s: %s is a regression set", mli_arch_kind_name(cfg->arch), cfg->dset_name);
+        int depth = cfg->depth ? cfg->depth : mli_arch_default_depth(cfg->arch);
+        int width = cfg->width ? cfg->width : mli_arch_default_width(cfg->arch);
+        return mli_arch_cnn(a, (mli_arch_kind)cfg->arch, ds->shape, depth, width, cfg->act_fn, cfg->use_batchnorm,
+                            cfg->loss_fn, ds->train.k);
+    }
+    if (cfg->augment)
+        return mli_err(MLI_EUSAGE, "augment=true: arch=fcnet reads flat rows; augmentation is for the image "
+                       "architectures (arch=lenet, vgg, resnet)");
     int rc = mli_arch_init(a, ds->train.d, cfg->hsizes, cfg->nh, cfg->act_fn, cfg->use_batchnorm,
                            cfg->loss_fn);
     if (rc)

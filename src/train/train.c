@@ -35,6 +35,7 @@ typedef struct {
     gsl_rng *rng;
     mli_ws *ws;
     mli_real *xb, *tb; /* the gathered minibatch */
+    mli_real *aug;     /* one image, augmentation's copy */
     int *yb, *perm;
     mli_buf tsv;
     double norm0;
@@ -169,14 +170,17 @@ static int alloc_all(run *r, int B)
     free(probe);
     /* the workspace of a minibatch (nn/net.c): a few rows of every layer's width */
     size_t width = 0;
-    for (int i = 0; i < c->nh; i++)
+    for (int i = 0; i < c->nh && a->kind == MLI_ARCH_FCNET; i++)
         width += (size_t)c->hsizes[i];
+    for (int i = 0; i < a->nnodes && a->kind != MLI_ARCH_FCNET; i++)
+        width += a->nodes[i].size;
     probe = mli_alloc_for((size_t)(B > 1000 ? B : 1000) * 3, width * sizeof(mli_real),
                           "the activations of a minibatch (batchsize=%d, hsizes=%s)", B, hs);
     if (!probe)
         return MLI_EFAIL;
     free(probe);
     if (!(r->xb = mli_alloc_for((size_t)B * a->input_size, sizeof(mli_real), "a minibatch (batchsize=%d)", B)) ||
+        !(r->aug = mli_alloc_for((size_t)a->input_size, sizeof(mli_real), "an image")) ||
         (r->ds.train.t &&
          !(r->tb = mli_alloc_for((size_t)B * a->nout, sizeof(mli_real), "a minibatch (batchsize=%d)", B))) ||
         !(r->yb = mli_alloc_for((size_t)B, sizeof(int), "a minibatch (batchsize=%d)", B)) ||
@@ -276,6 +280,9 @@ static int train_epoch(run *r, double *loss, double *acc)
         if (m < 2 && c->use_batchnorm)
             break; /* batch norm is undefined on one example (PyTorch raises); skip it */
         gather(r, i0, m);
+        if (c->augment) /* drawn from (seed, epoch, batch): a resumed epoch draws the same */
+            mli_data_augment(r->xb, m, r->ds.shape, 4, (uint64_t)c->seed, (uint64_t)r->epoch * 1000003u + (uint64_t)b,
+                             r->aug);
         mli_batch batch = {m, r->xb, r->yb, r->tb};
         double l = mli_net_loss_grad(&r->a, r->theta, r->bufs, r->ws, &batch, MLI_MODE_TRAIN, r->grad, &correct);
         mli_reg_apply(&r->a, c->regularization, c->regscale, c->outR_reg, c->outR_mult, r->theta0, r->theta,
@@ -349,6 +356,7 @@ static void run_free(run *r)
         gsl_rng_free(r->rng);
     mli_ws_free(r->ws);
     free(r->xb);
+    free(r->aug);
     free(r->tb);
     free(r->yb);
     free(r->perm);

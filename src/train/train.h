@@ -32,6 +32,10 @@ int mli_train_run(const mli_config *cfg, const mli_train_opts *o);
 int mli_train_load_data(const mli_config *cfg, const char *data_dir, mli_dataset *ds);
 /* The architecture of a configuration on that data (checks output size against classes). */
 int mli_train_arch(const mli_config *cfg, const mli_dataset *ds, mli_arch *a);
+/* The per-channel normalisation of CIFAR-10 for the convolutional architectures (arch, an
+ * mli_arch_kind), with the reference's fixed constants (data/dataset.h), applied once to the
+ * loaded set (mli_train_load_data does it for cfg->arch); nothing for other sets or FCNets. */
+void mli_train_prepare_images(int arch, const char *dset_name, mli_dataset *ds);
 
 /* Checkpoint: the model tensors plus the optimizer state (optim.m, optim.v, step), the
  * epoch and the shuffling RNG's state, everything needed to continue bit for bit. */
