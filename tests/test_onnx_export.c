@@ -621,9 +621,9 @@ static void check_round_trip(const fx *f, uint64_t seed, int same_graph)
             for (int k = 0; k < x->nin; k++)
                 assert_int_equal(y->in[k], x->in[k]);
             for (int k = 0; k < MLI_NODE_MAXATTR; k++)
-                if (y->attr[k] != x->attr[k] && !(x->op == &mli_op_conv && (k == 3 || k == 4 || k == 9 || k == 10 || k == 11) &&
-                                                   x->attr[k] == 0 && y->attr[k] == 1))
-                    fail_msg("node '%s' attribute %d: %d after the round trip, %d before", x->name, k, y->attr[k], x->attr[k]);
+                if (y->attr[k] != x->attr[k])
+                    fail_msg("node '%s' attribute %d: %d after the round trip, %d before", x->name, k, y->attr[k],
+                             x->attr[k]);
             assert_int_equal(y->shape.ndim, x->shape.ndim);
         }
     }

@@ -101,14 +101,14 @@ static const nodecase cases[] = {
     {"node/test_maxpool_3d_default", 1}, /* 3-D pooling */
     {"node/test_maxpool_with_argmax_2d_precomputed_pads", 1}, /* the Indices output */
     {"node/test_maxpool_with_argmax_2d_precomputed_strides", 1}, /* storage_order=1 and the Indices output */
-    {"node/test_reduce_mean_default_axes_keepdims_example", 1}, /* axes [1] or all axes of [3, 2, 2]: not the spatial mean */
-    {"node/test_reduce_mean_default_axes_keepdims_random", 1}, /* axes [1] or all axes of [3, 2, 2]: not the spatial mean */
-    {"node/test_reduce_mean_do_not_keepdims_example", 1}, /* axes [1] or all axes of [3, 2, 2]: not the spatial mean */
-    {"node/test_reduce_mean_do_not_keepdims_random", 1}, /* axes [1] or all axes of [3, 2, 2]: not the spatial mean */
-    {"node/test_reduce_mean_keepdims_example", 1}, /* axes [1] or all axes of [3, 2, 2]: not the spatial mean */
-    {"node/test_reduce_mean_keepdims_random", 1}, /* axes [1] or all axes of [3, 2, 2]: not the spatial mean */
-    {"node/test_reduce_mean_negative_axes_keepdims_example", 1}, /* axes [1] or all axes of [3, 2, 2]: not the spatial mean */
-    {"node/test_reduce_mean_negative_axes_keepdims_random", 1}, /* axes [1] or all axes of [3, 2, 2]: not the spatial mean */
+    {"node/test_reduce_mean_default_axes_keepdims_example", 1}, /* not axes [2, 3] of N×C×H×W */
+    {"node/test_reduce_mean_default_axes_keepdims_random", 1}, /* not axes [2, 3] of N×C×H×W */
+    {"node/test_reduce_mean_do_not_keepdims_example", 1}, /* not axes [2, 3] of N×C×H×W */
+    {"node/test_reduce_mean_do_not_keepdims_random", 1}, /* not axes [2, 3] of N×C×H×W */
+    {"node/test_reduce_mean_keepdims_example", 1}, /* not axes [2, 3] of N×C×H×W */
+    {"node/test_reduce_mean_keepdims_random", 1}, /* not axes [2, 3] of N×C×H×W */
+    {"node/test_reduce_mean_negative_axes_keepdims_example", 1}, /* not axes [2, 3] of N×C×H×W */
+    {"node/test_reduce_mean_negative_axes_keepdims_random", 1}, /* not axes [2, 3] of N×C×H×W */
     {"node/test_relu", 0},
     {"node/test_reshape_allowzero_reordered", 1},
     {"node/test_reshape_extended_dims", 0},
