@@ -388,6 +388,12 @@ static void test_conv_pool(void **state)
     REFUSED(m, "node 'ap' (AveragePool): ceil_mode=1 with count_include_pad=1 is not supported");
 
     m = image_of(15);
+    n = spatial(m, "MaxPool", "wide", 1, (const char *[]){"x"});
+    mli_onnx_attr_ints(n, "kernel_shape", 2, (int64_t[]){3, 3});
+    mli_onnx_attr_ints(n, "dilations", 2, (int64_t[]){1, 1 << 23});
+    REFUSED(m, "node 'wide' (MaxPool): kernel 3 with dilation 8388608 spans far more than the input (4)");
+
+    m = image_of(15);
     n = spatial(m, "MaxPool", "mp", 1, (const char *[]){"x"});
     mli_onnx_attr_ints(n, "kernel_shape", 2, (int64_t[]){2, 2});
     mli_onnx_attr_string(n, "auto_pad", "SOMETIMES");

@@ -196,6 +196,10 @@ int mli_onnx_spatial(const mli_onnx_import *im, const mli_onnx_node *nd, int H, 
     if (given[0] > 0 && (given[0] != k[0] || given[1] != k[1]))
         return mli_onnx_refuse(im, nd, "kernel_shape [%d, %d] differs from the weight's %d×%d", k[0], k[1], given[0],
                                given[1]);
+    for (int j = 0; j < 2; j++) /* the dilated kernel's extent, so that no size overflows below */
+        if ((long long)d[j] * (k[j] - 1) + 1 > (j ? W : H) + p[j] + p[j + 2] + (1LL << 20))
+            return mli_onnx_refuse(im, nd, "kernel %d with dilation %d spans far more than the input (%d)", k[j], d[j],
+                                   j ? W : H);
     const mli_onnx_attr *ap = mli_onnx_find_attr(nd, "auto_pad");
     const char *mode = ap && ap->type == MLI_ONNX_ATTR_STRING ? ap->s : "NOTSET";
     if (!strcmp(mode, "NOTSET"))
