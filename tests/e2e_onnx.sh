@@ -82,7 +82,7 @@ bad wiretype "wiretype.onnx: not a valid ONNX model"
 bad huge "initializer 'W': dimension 1 is 1099511627776"
 bad external "initializer 'W': external data is not supported"
 bad cycle "node 'loop_add' (Add) is on a cycle"
-bad conv "node 'conv1' (Conv): op_type Conv is not supported (supported: Gemm"
+bad conv "node 'conv1' (ConvTranspose): op_type ConvTranspose is not supported (supported: Gemm"
 bad transa "node 'fc' (Gemm): transA=1 is not supported"
 bad two_inputs "graph inputs 'x' and 'x2'"
 run "init and final of different shapes" 3 $M check --quiet --init "$T/bad/shape_a.onnx" --final "$T/bad/shape_b.onnx" $KEYS

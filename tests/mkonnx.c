@@ -163,11 +163,11 @@ static int bad(const char *dir)
     mli_onnx_add_node(m, "Relu", "loop_relu", 1, (const char *[]){"h"}, 1, (const char *[]){"y"});
     mli_onnx_add_output(m, "y", MLI_ONNX_FLOAT, 2, (int64_t[]){-1, 4}, NULL);
     put_model(dir, "cycle.onnx", m);
-    /* an unsupported op_type */
+    /* an unsupported op_type (a transposed convolution) */
     m = mli_onnx_model_new("conv", 13);
     mli_onnx_add_input(m, "x", MLI_ONNX_FLOAT, 4, (int64_t[]){-1, 1, 4, 4}, NULL);
     mli_onnx_add_init_float(m, "K", 4, (int64_t[]){1, 1, 1, 1}, (float[]){1});
-    mli_onnx_add_node(m, "Conv", "conv1", 2, (const char *[]){"x", "K"}, 1, (const char *[]){"y"});
+    mli_onnx_add_node(m, "ConvTranspose", "conv1", 2, (const char *[]){"x", "K"}, 1, (const char *[]){"y"});
     mli_onnx_add_output(m, "y", MLI_ONNX_FLOAT, 4, (int64_t[]){-1, 1, 4, 4}, NULL);
     put_model(dir, "conv.onnx", m);
     /* an unsupported attribute */

@@ -271,6 +271,104 @@ static void op_unary(env *e, const mli_onnx_node *n)
     }
 }
 
+/* an INTS attribute, or dflt (n values) */
+static void attr_ints(const mli_onnx_node *n, const char *name, int cnt, const int64_t *dflt, int64_t *v)
+{
+    const mli_onnx_attr *a = mli_onnx_find_attr(n, name);
+    assert_true(!a || a->n == (size_t)cnt);
+    for (int k = 0; k < cnt; k++)
+        v[k] = a ? a->ints[k] : dflt[k];
+}
+
+/* Conv (2-D, NOTSET padding): Y[n, k, oh, ow] = B[k] + Σ_{c < C/group, a, b} W[k, c, a, b] ·
+ * X[n, g·C/group + c, oh·s − p_begin + a·d, ow·s − p_begin + b·d], g = k/(K/group), zeros
+ * outside X; the output size ⌊(H + p_begin + p_end − d(kh − 1) − 1)/s⌋ + 1 */
+static void op_conv(env *e, const mli_onnx_node *n)
+{
+    val *X = env_get(e, n->inputs[0]), *W = env_get(e, n->inputs[1]);
+    val *Bv = n->ninputs > 2 && n->inputs[2][0] ? env_get(e, n->inputs[2]) : NULL;
+    int64_t one[4] = {1, 1, 1, 1}, zero[4] = {0}, st[2], dl[2], p[4], ks[2];
+    attr_ints(n, "strides", 2, one, st);
+    attr_ints(n, "dilations", 2, one, dl);
+    attr_ints(n, "pads", 4, zero, p);
+    attr_ints(n, "kernel_shape", 2, W->dims + 2, ks);
+    int64_t N = X->dims[0], C = X->dims[1], H = X->dims[2], Wd = X->dims[3], K = W->dims[0], G = attr_i(n, "group", 1);
+    int64_t Cg = C / G, Kg = K / G;
+    int64_t dims[4] = {N, K, (H + p[0] + p[2] - dl[0] * (ks[0] - 1) - 1) / st[0] + 1,
+                       (Wd + p[1] + p[3] - dl[1] * (ks[1] - 1) - 1) / st[1] + 1};
+    val *Y = env_new(e, n->outputs[0], 4, dims);
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t oh = 0; oh < dims[2]; oh++)
+                for (int64_t ow = 0; ow < dims[3]; ow++) {
+                    double acc = Bv ? Bv->v[k] : 0;
+                    for (int64_t c = 0; c < Cg; c++)
+                        for (int64_t a = 0; a < ks[0]; a++)
+                            for (int64_t b = 0; b < ks[1]; b++) {
+                                int64_t ih = oh * st[0] - p[0] + a * dl[0], iw = ow * st[1] - p[1] + b * dl[1];
+                                if (ih >= 0 && ih < H && iw >= 0 && iw < Wd)
+                                    acc += W->v[((k * Cg + c) * ks[0] + a) * ks[1] + b] *
+                                           X->v[((i * C + k / Kg * Cg + c) * H + ih) * Wd + iw];
+                            }
+                    Y->v[((i * K + k) * dims[2] + oh) * dims[3] + ow] = acc;
+                }
+}
+
+/* MaxPool / AveragePool (ceil_mode 0): the max or the mean over the window's positions inside
+ * X (AveragePool with count_include_pad: the sum over kh·kw) */
+static void op_pool(env *e, const mli_onnx_node *n)
+{
+    val *X = env_get(e, n->inputs[0]);
+    int avg = !strcmp(n->op_type, "AveragePool"), incl = (int)attr_i(n, "count_include_pad", 0);
+    int64_t one[2] = {1, 1}, zero[4] = {0}, st[2], dl[2], p[4], ks[2];
+    attr_ints(n, "kernel_shape", 2, one, ks);
+    attr_ints(n, "strides", 2, one, st);
+    attr_ints(n, "dilations", 2, one, dl);
+    attr_ints(n, "pads", 4, zero, p);
+    assert_int_equal(attr_i(n, "ceil_mode", 0), 0);
+    int64_t N = X->dims[0], C = X->dims[1], H = X->dims[2], Wd = X->dims[3];
+    int64_t dims[4] = {N, C, (H + p[0] + p[2] - dl[0] * (ks[0] - 1) - 1) / st[0] + 1,
+                       (Wd + p[1] + p[3] - dl[1] * (ks[1] - 1) - 1) / st[1] + 1};
+    val *Y = env_new(e, n->outputs[0], 4, dims);
+    for (int64_t i = 0; i < N * C; i++)
+        for (int64_t oh = 0; oh < dims[2]; oh++)
+            for (int64_t ow = 0; ow < dims[3]; ow++) {
+                double acc = avg ? 0 : -INFINITY, cnt = 0;
+                for (int64_t a = 0; a < ks[0]; a++)
+                    for (int64_t b = 0; b < ks[1]; b++) {
+                        int64_t ih = oh * st[0] - p[0] + a * dl[0], iw = ow * st[1] - p[1] + b * dl[1];
+                        if (ih < 0 || ih >= H || iw < 0 || iw >= Wd)
+                            continue;
+                        double x = X->v[(i * H + ih) * Wd + iw];
+                        acc = avg ? acc + x : fmax(acc, x);
+                        cnt++;
+                    }
+                Y->v[(i * dims[2] + oh) * dims[3] + ow] = avg ? acc / (incl ? (double)(ks[0] * ks[1]) : cnt) : acc;
+            }
+}
+
+/* GlobalAveragePool, and ReduceMean over axes [2, 3] (keepdims) of N×C×H×W */
+static void op_gap(env *e, const mli_onnx_node *n)
+{
+    val *X = env_get(e, n->inputs[0]);
+    int keep = 1;
+    if (!strcmp(n->op_type, "ReduceMean")) {
+        int64_t ax[2], none[2] = {-1, -1};
+        attr_ints(n, "axes", 2, none, ax);
+        assert_true(ax[0] == 2 && ax[1] == 3);
+        keep = (int)attr_i(n, "keepdims", 1);
+    }
+    int64_t dims[4] = {X->dims[0], X->dims[1], 1, 1};
+    size_t S = (size_t)(X->dims[2] * X->dims[3]);
+    val *Y = env_new(e, n->outputs[0], keep ? 4 : 2, dims);
+    for (size_t i = 0; i < Y->n; i++) {
+        double acc = 0;
+        for (size_t j = 0; j < S; j++)
+            acc += X->v[i * S + j];
+        Y->v[i] = acc / (double)S;
+    }
+}
+
 /* Runs m on X (B examples) and returns the graph output (B × per-example size), malloc'd. */
 static double *onnx_run(const mli_onnx_model *m, const mli_real *X, int B, size_t in_size)
 {
@@ -307,6 +405,12 @@ static double *onnx_run(const mli_onnx_model *m, const mli_real *X, int B, size_
             op_bn(e, n);
         else if (!strcmp(t, "Flatten") || !strcmp(t, "Reshape"))
             op_reshape(e, n);
+        else if (!strcmp(t, "Conv"))
+            op_conv(e, n);
+        else if (!strcmp(t, "MaxPool") || !strcmp(t, "AveragePool"))
+            op_pool(e, n);
+        else if (!strcmp(t, "GlobalAveragePool") || !strcmp(t, "ReduceMean"))
+            op_gap(e, n);
         else if (!strcmp(t, "Relu") || !strcmp(t, "Tanh") || !strcmp(t, "Sigmoid") || !strcmp(t, "Identity"))
             op_unary(e, n);
         else
@@ -446,6 +550,27 @@ static void check_nodes(const fx *f)
         } else if (n->op == &mli_op_add) {
             assert_string_equal(node_named(f->m, n->name)->op_type, "Add");
             expect += n->nin - 1;
+        } else if (n->op == &mli_op_conv) {
+            const mli_onnx_node *g = node_named(f->m, n->name);
+            assert_string_equal(g->op_type, "Conv");
+            assert_int_equal(g->ninputs, 1 + n->nt);
+            assert_string_equal(g->inputs[1], T[n->tensor[0]].name);
+            assert_int_equal(attr_i(g, "group", 0), n->attr[11] ? n->attr[11] : 1);
+            int64_t p[4];
+            attr_ints(g, "pads", 4, (int64_t[4]){-1, -1, -1, -1}, p);
+            for (int k = 0; k < 4; k++)
+                assert_int_equal(p[k], n->attr[5 + k]);
+            expect += 1;
+        } else if (n->op == &mli_op_maxpool || n->op == &mli_op_avgpool) {
+            const mli_onnx_node *g = node_named(f->m, n->name);
+            assert_string_equal(g->op_type, n->op == &mli_op_maxpool ? "MaxPool" : "AveragePool");
+            int64_t k[2];
+            attr_ints(g, "kernel_shape", 2, (int64_t[2]){-1, -1}, k);
+            assert_true(k[0] == n->attr[0] && k[1] == n->attr[1]);
+            expect += 1;
+        } else if (n->op == &mli_op_gap) {
+            assert_string_equal(node_named(f->m, n->name)->op_type, n->attr[0] ? "ReduceMean" : "GlobalAveragePool");
+            expect += 1;
         } else
             fail_msg("unknown operator %s", n->op->name);
     }
@@ -478,7 +603,7 @@ static void check_outputs(const fx *f, uint64_t seed)
 
 /* the round trip through mli's import (nn/onnx_graph.c): the same tensors under the same
  * names with the same values, and the same outputs bit for bit (the same rules run) */
-static void check_round_trip(const fx *f, uint64_t seed)
+static void check_round_trip(const fx *f, uint64_t seed, int same_graph)
 {
     mli_arch *b = calloc(1, sizeof *b);
     mli_real *th, *bu;
@@ -486,6 +611,22 @@ static void check_round_trip(const fx *f, uint64_t seed)
         fail_msg("import of %s: %s", f->path, mli_errmsg());
     assert_int_equal(b->nparams, f->a.nparams);
     assert_int_equal(b->nbuffers, f->a.nbuffers);
+    if (same_graph) { /* one ONNX node per mli node: the same nodes, inputs and attributes */
+        assert_int_equal(b->nnodes, f->a.nnodes);
+        for (int i = 0; i < b->nnodes; i++) {
+            const mli_node *x = &f->a.nodes[i], *y = &b->nodes[i];
+            assert_ptr_equal(y->op, x->op);
+            assert_string_equal(y->name, x->name);
+            assert_int_equal(y->nin, x->nin);
+            for (int k = 0; k < x->nin; k++)
+                assert_int_equal(y->in[k], x->in[k]);
+            for (int k = 0; k < MLI_NODE_MAXATTR; k++)
+                if (y->attr[k] != x->attr[k])
+                    fail_msg("node '%s' attribute %d: %d after the round trip, %d before", x->name, k, y->attr[k],
+                             x->attr[k]);
+            assert_int_equal(y->shape.ndim, x->shape.ndim);
+        }
+    }
     for (int t = 0; t < f->a.ntensors; t++) {
         const mli_tensor *x = &f->a.tensors[t], *y = NULL;
         for (int u = 0; u < b->ntensors && !y; u++)
@@ -524,7 +665,7 @@ static void check_all(fx *f, const char *tag, uint64_t seed)
     check_inits(f);
     check_nodes(f);
     check_outputs(f, seed);
-    check_round_trip(f, seed + 1);
+    check_round_trip(f, seed + 1, 0);
 }
 
 /* ------------------------------------------------------------------ the tests */
@@ -641,6 +782,46 @@ static void test_reshape_bias(void **state)
 
 /* node names that are empty, repeated, or those of the graph's input or of a tensor still give
  * unique value names (the node keeps its name; its output is "node<i>") */
+/* A small CNN on 2×9×9 inputs: conv (stride 2, pads, groups 2, no bias) → batch norm → relu →
+ * max pool (pads, dilation) → avg pool (count_include_pad) → conv 3×3 → relu, conv 1×1
+ * shortcut, residual Add → GAP (ReduceMean, keepdims 0) → Linear; and the same ending in
+ * GlobalAveragePool, Flatten. The round trip gives the same graph node for node. */
+static void test_cnn(void **state)
+{
+    for (int flat = 0; flat <= 1; flat++) {
+        fx f = {0};
+        int shape[3] = {2, 9, 9}, X = MLI_GRAPH_INPUT;
+        mli_graph_begin(&f.a, shape, 3, MLI_LOSS_CE);
+        int c0[13] = {4, 3, 3, 2, 2, 1, 1, 2, 1, 1, 1, 2, 0};
+        int n = mli_graph_add_attrs(&f.a, &mli_op_conv, &X, 1, c0, 13, NULL, 0, "conv0");
+        n = mli_graph_add(&f.a, &mli_op_batchnorm, &n, 1, 0, "bn0");
+        n = mli_graph_add(&f.a, &mli_op_act, &n, 1, MLI_ACT_RELU, "relu0");
+        int mp[11] = {2, 2, 1, 1, 1, 0, 0, 1, 2, 1, 0};
+        n = mli_graph_add_attrs(&f.a, &mli_op_maxpool, &n, 1, mp, 11, NULL, 0, "pool0");
+        int ap[11] = {2, 2, 1, 1, 1, 1, 0, 0, 1, 1, 1};
+        int p1 = mli_graph_add_attrs(&f.a, &mli_op_avgpool, &n, 1, ap, 11, NULL, 0, "pool1");
+        int c1[13] = {6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+        int b1 = mli_graph_add_attrs(&f.a, &mli_op_conv, &p1, 1, c1, 13, NULL, 0, "block.conv");
+        b1 = mli_graph_add(&f.a, &mli_op_act, &b1, 1, MLI_ACT_RELU, "block.relu");
+        int c2[13] = {6, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1};
+        int sc = mli_graph_add_attrs(&f.a, &mli_op_conv, &p1, 1, c2, 13, NULL, 0, "block.shortcut");
+        n = mli_graph_add(&f.a, &mli_op_add, (int[]){b1, sc}, 2, 0, "block.add");
+        n = mli_graph_add(&f.a, &mli_op_gap, &n, 1, !flat, "gap");
+        if (flat)
+            n = mli_graph_add_attrs(&f.a, &mli_op_reshape, &n, 1, (int[]){1, 6}, 2, NULL, 0, "flatten");
+        n = mli_graph_add(&f.a, &mli_op_linear, &n, 1, 3, "fc");
+        assert_true(n >= 0);
+        assert_int_equal(mli_graph_end(&f.a), 0);
+        fx_fill(&f, 51 + (uint64_t)flat);
+        check_all(&f, flat ? "cnn_flatten" : "cnn", 52);
+        check_round_trip(&f, 53, 1);
+        const mli_onnx_node *c = node_named(f.m, "conv0");
+        assert_int_equal(c->ninputs, 2); /* no bias */
+        assert_int_equal(attr_i(c, "group", 0), 2);
+        fx_free(&f);
+    }
+}
+
 static void test_names(void **state)
 {
     fx f = {0};
@@ -704,6 +885,7 @@ int main(void)
         cmocka_unit_test(test_residual),
         cmocka_unit_test(test_nd),
         cmocka_unit_test(test_reshape_bias),
+        cmocka_unit_test(test_cnn),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_refusals),
     };

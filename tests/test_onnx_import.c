@@ -300,6 +300,125 @@ static void test_refusals(void **state)
 }
 
 /* init and final: the first difference is named */
+/* x [N, 2, 4, 4] → op → y */
+static mli_onnx_model *image_of(int64_t opset)
+{
+    mli_onnx_model *m = mli_onnx_model_new("t", opset);
+    mli_onnx_add_input(m, "x", MLI_ONNX_FLOAT, 4, (int64_t[]){-1, 2, 4, 4}, N1);
+    return m;
+}
+
+static mli_onnx_node *spatial(mli_onnx_model *m, const char *op_type, const char *name, int nin, const char **in)
+{
+    mli_onnx_node *n = mli_onnx_add_node(m, op_type, name, nin, in, 1, (const char *[]){"y"});
+    mli_onnx_add_output(m, "y", MLI_ONNX_FLOAT, 2, (int64_t[]){-1, 2}, N1);
+    return n;
+}
+
+/* ReduceMean over [2, 3]: axes as an attribute (negative too) or, from opset 18, an INT64
+ * initializer; keepdims 1 gives C×1×1, 0 gives C; the values are the means of the maps.
+ * Conv and pools: the attributes as the operators' (SAME_UPPER pads, ceil_mode as grown end
+ * padding); the refusals name the node and what is supported. */
+static void test_conv_pool(void **state)
+{
+    for (int form = 0; form < 3; form++) {
+        mli_onnx_model *m = image_of(form == 2 ? 18 : 15);
+        mli_onnx_node *n;
+        if (form == 2) {
+            mli_onnx_add_init_int64(m, "axes", 1, (int64_t[]){2}, (int64_t[]){3, 2});
+            n = spatial(m, "ReduceMean", "mean", 2, (const char *[]){"x", "axes"});
+        } else {
+            n = spatial(m, "ReduceMean", "mean", 1, (const char *[]){"x"});
+            mli_onnx_attr_ints(n, "axes", 2, form ? (int64_t[]){-2, -1} : (int64_t[]){2, 3});
+        }
+        mli_onnx_attr_int(n, "keepdims", form == 1);
+        imported r;
+        assert_int_equal(import(m, &r), 0);
+        const mli_node *g = &r.a.nodes[0];
+        assert_ptr_equal(g->op, &mli_op_gap);
+        assert_int_equal(g->shape.ndim, form == 1 ? 3 : 1);
+        mli_real x[32];
+        for (int i = 0; i < 32; i++)
+            x[i] = (mli_real)i;
+        mli_ws *w = mli_ws_new(&r.a, 1);
+        const mli_real *z = mli_net_forward(&r.a, r.theta, r.bufs, w, x, 1, MLI_MODE_EVAL);
+        assert_float_equal(z[0], 7.5, 1e-6);
+        assert_float_equal(z[1], 23.5, 1e-6);
+        mli_ws_free(w);
+        imported_free(&r);
+    }
+
+    /* MaxPool 3×3 stride 2, SAME_UPPER on 4×4: output 2×2, pads (0, 0, 1, 1); ceil_mode on 3×3
+     * stride 2 without pads: the same windows */
+    for (int ceil = 0; ceil <= 1; ceil++) {
+        mli_onnx_model *m = image_of(15);
+        mli_onnx_node *n = spatial(m, "MaxPool", "mp", 1, (const char *[]){"x"});
+        mli_onnx_attr_ints(n, "kernel_shape", 2, (int64_t[]){3, 3});
+        mli_onnx_attr_ints(n, "strides", 2, (int64_t[]){2, 2});
+        if (ceil)
+            mli_onnx_attr_int(n, "ceil_mode", 1);
+        else
+            mli_onnx_attr_string(n, "auto_pad", "SAME_UPPER");
+        imported r;
+        assert_int_equal(import(m, &r), 0);
+        const int *at = r.a.nodes[0].attr;
+        assert_true(at[4] == 0 && at[5] == 0 && at[6] == 1 && at[7] == 1);
+        assert_true(r.a.nodes[0].shape.d[1] == 2 && r.a.nodes[0].shape.d[2] == 2);
+        imported_free(&r);
+    }
+
+    mli_onnx_model *m = image_of(15);
+    mli_onnx_attr_ints(spatial(m, "ReduceMean", "m1", 1, (const char *[]){"x"}), "axes", 2, (int64_t[]){1, 2});
+    REFUSED(m, "node 'm1' (ReduceMean): mli supports only ReduceMean over axes [2, 3]");
+
+    m = image_of(15);
+    spatial(m, "ReduceMean", "all", 1, (const char *[]){"x"});
+    REFUSED(m, "node 'all' (ReduceMean): mli supports only ReduceMean over axes [2, 3]");
+
+    m = image_of(15);
+    mli_onnx_node *n = spatial(m, "AveragePool", "ap", 1, (const char *[]){"x"});
+    mli_onnx_attr_ints(n, "kernel_shape", 3, (int64_t[]){2, 2, 2});
+    REFUSED(m, "node 'ap' (AveragePool): attribute kernel_shape must be 2 integers");
+
+    m = image_of(15);
+    n = spatial(m, "AveragePool", "ap", 1, (const char *[]){"x"});
+    mli_onnx_attr_ints(n, "kernel_shape", 2, (int64_t[]){2, 2});
+    mli_onnx_attr_int(n, "ceil_mode", 1);
+    mli_onnx_attr_int(n, "count_include_pad", 1);
+    REFUSED(m, "node 'ap' (AveragePool): ceil_mode=1 with count_include_pad=1 is not supported");
+
+    m = image_of(15);
+    n = spatial(m, "MaxPool", "wide", 1, (const char *[]){"x"});
+    mli_onnx_attr_ints(n, "kernel_shape", 2, (int64_t[]){3, 3});
+    mli_onnx_attr_ints(n, "dilations", 2, (int64_t[]){1, 1 << 23});
+    REFUSED(m, "node 'wide' (MaxPool): kernel 3 with dilation 8388608 spans far more than the input (4)");
+
+    m = image_of(15);
+    n = spatial(m, "MaxPool", "mp", 1, (const char *[]){"x"});
+    mli_onnx_attr_ints(n, "kernel_shape", 2, (int64_t[]){2, 2});
+    mli_onnx_attr_string(n, "auto_pad", "SOMETIMES");
+    REFUSED(m, "node 'mp' (MaxPool): auto_pad 'SOMETIMES' is not supported");
+
+    m = image_of(15);
+    static const float w[2 * 2 * 3] = {0};
+    mli_onnx_add_init_float(m, "w", 3, (int64_t[]){2, 2, 3}, w);
+    spatial(m, "Conv", "c1", 2, (const char *[]){"x", "w"});
+    REFUSED(m, "node 'c1' (Conv): mli supports only 2-D Conv");
+
+    m = image_of(15);
+    static const float w4[2 * 1 * 3 * 3] = {0};
+    mli_onnx_add_init_float(m, "w", 4, (int64_t[]){2, 1, 3, 3}, w4);
+    n = spatial(m, "Conv", "c2", 2, (const char *[]){"x", "w"});
+    REFUSED(m, "node 'c2' (Conv): group 1 and weight shape [2, 1, 3, 3] do not fit 2 input channels");
+
+    m = image_of(15);
+    mli_onnx_add_init_float(m, "w", 4, (int64_t[]){2, 1, 3, 3}, w4);
+    n = spatial(m, "Conv", "c3", 2, (const char *[]){"x", "w"});
+    mli_onnx_attr_int(n, "group", 2);
+    mli_onnx_attr_ints(n, "kernel_shape", 2, (int64_t[]){2, 2});
+    REFUSED(m, "node 'c3' (Conv): kernel_shape [2, 2] differs from the weight's 3×3");
+}
+
 static void test_pair(void **state)
 {
     char dir[] = "/tmp/mli_onnx_pairXXXXXX", a[64], b[64];
@@ -336,6 +455,7 @@ int main(void)
         cmocka_unit_test(test_matmul_without_bias), cmocka_unit_test(test_matmul_add_folds),
         cmocka_unit_test(test_gemm_layouts),        cmocka_unit_test(test_bias_and_batchnorm),
         cmocka_unit_test(test_transposed_weight),   cmocka_unit_test(test_refusals),            cmocka_unit_test(test_pair),
+        cmocka_unit_test(test_conv_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

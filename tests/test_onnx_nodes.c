@@ -29,10 +29,29 @@ static const nodecase cases[] = {
     {"node/test_add", 1}, /* B [3, 4, 5] differs per example */
     {"node/test_add_bcast", 0},
     {"node/test_add_uint8", 1},
+    {"node/test_averagepool_1d_default", 1}, /* 1-D pooling */
+    {"node/test_averagepool_2d_ceil", 0},
+    {"node/test_averagepool_2d_default", 0},
+    {"node/test_averagepool_2d_pads", 0},
+    {"node/test_averagepool_2d_pads_count_include_pad", 0},
+    {"node/test_averagepool_2d_precomputed_pads", 0},
+    {"node/test_averagepool_2d_precomputed_pads_count_include_pad", 0},
+    {"node/test_averagepool_2d_precomputed_same_upper", 0},
+    {"node/test_averagepool_2d_precomputed_strides", 0},
+    {"node/test_averagepool_2d_same_lower", 0},
+    {"node/test_averagepool_2d_same_upper", 0},
+    {"node/test_averagepool_2d_strides", 0},
+    {"node/test_averagepool_3d_default", 1}, /* 3-D pooling */
+    {"node/test_basic_conv_with_padding", 0},
+    {"node/test_basic_conv_without_padding", 0},
     {"node/test_batchnorm_epsilon", 0},
     {"node/test_batchnorm_epsilon_training_mode", 1},
     {"node/test_batchnorm_example", 0},
     {"node/test_batchnorm_example_training_mode", 1},
+    {"node/test_conv_with_autopad_same", 0},
+    {"node/test_conv_with_strides_and_asymmetric_padding", 0},
+    {"node/test_conv_with_strides_no_padding", 0},
+    {"node/test_conv_with_strides_padding", 0},
     {"node/test_dropout_default", 0},
     {"node/test_dropout_default_mask", 1},
     {"node/test_dropout_default_mask_ratio", 1},
@@ -59,12 +78,37 @@ static const nodecase cases[] = {
     {"node/test_gemm_default_zero_bias", 0},
     {"node/test_gemm_transposeA", 1},
     {"node/test_gemm_transposeB", 0},
+    {"node/test_globalaveragepool", 0},
+    {"node/test_globalaveragepool_precomputed", 0},
     {"node/test_identity", 0},
     {"node/test_identity_opt", 1},
     {"node/test_identity_sequence", 1},
     {"node/test_matmul_2d", 0},
     {"node/test_matmul_3d", 1},
     {"node/test_matmul_4d", 1},
+    {"node/test_maxpool_1d_default", 1}, /* 1-D pooling */
+    {"node/test_maxpool_2d_ceil", 0},
+    {"node/test_maxpool_2d_default", 0},
+    {"node/test_maxpool_2d_dilations", 0},
+    {"node/test_maxpool_2d_pads", 0},
+    {"node/test_maxpool_2d_precomputed_pads", 0},
+    {"node/test_maxpool_2d_precomputed_same_upper", 0},
+    {"node/test_maxpool_2d_precomputed_strides", 0},
+    {"node/test_maxpool_2d_same_lower", 0},
+    {"node/test_maxpool_2d_same_upper", 0},
+    {"node/test_maxpool_2d_strides", 0},
+    {"node/test_maxpool_2d_uint8", 1}, /* UINT8 data */
+    {"node/test_maxpool_3d_default", 1}, /* 3-D pooling */
+    {"node/test_maxpool_with_argmax_2d_precomputed_pads", 1}, /* the Indices output */
+    {"node/test_maxpool_with_argmax_2d_precomputed_strides", 1}, /* storage_order=1 and the Indices output */
+    {"node/test_reduce_mean_default_axes_keepdims_example", 1}, /* not axes [2, 3] of N×C×H×W */
+    {"node/test_reduce_mean_default_axes_keepdims_random", 1}, /* not axes [2, 3] of N×C×H×W */
+    {"node/test_reduce_mean_do_not_keepdims_example", 1}, /* not axes [2, 3] of N×C×H×W */
+    {"node/test_reduce_mean_do_not_keepdims_random", 1}, /* not axes [2, 3] of N×C×H×W */
+    {"node/test_reduce_mean_keepdims_example", 1}, /* not axes [2, 3] of N×C×H×W */
+    {"node/test_reduce_mean_keepdims_random", 1}, /* not axes [2, 3] of N×C×H×W */
+    {"node/test_reduce_mean_negative_axes_keepdims_example", 1}, /* not axes [2, 3] of N×C×H×W */
+    {"node/test_reduce_mean_negative_axes_keepdims_random", 1}, /* not axes [2, 3] of N×C×H×W */
     {"node/test_relu", 0},
     {"node/test_reshape_allowzero_reordered", 1},
     {"node/test_reshape_extended_dims", 0},
@@ -86,13 +130,54 @@ static const nodecase cases[] = {
     {"node/test_training_dropout_mask", 1},
     {"node/test_training_dropout_zero_ratio", 1},
     {"node/test_training_dropout_zero_ratio_mask", 1},
+    {"pytorch-converted/test_AvgPool1d", 1}, /* 1-D pooling */
+    {"pytorch-converted/test_AvgPool1d_stride", 1}, /* 1-D pooling */
+    {"pytorch-converted/test_AvgPool2d", 0},
+    {"pytorch-converted/test_AvgPool2d_stride", 0},
+    {"pytorch-converted/test_AvgPool3d", 1}, /* 3-D pooling */
+    {"pytorch-converted/test_AvgPool3d_stride", 1}, /* 3-D pooling */
+    {"pytorch-converted/test_AvgPool3d_stride1_pad0_gpu_input", 1}, /* 3-D pooling */
     {"pytorch-converted/test_BatchNorm1d_3d_input_eval", 0},
     {"pytorch-converted/test_BatchNorm2d_eval", 0},
     {"pytorch-converted/test_BatchNorm2d_momentum_eval", 0},
     {"pytorch-converted/test_BatchNorm3d_eval", 0},
     {"pytorch-converted/test_BatchNorm3d_momentum_eval", 0},
+    {"pytorch-converted/test_Conv1d", 1}, /* 1-D convolution */
+    {"pytorch-converted/test_Conv1d_dilated", 1}, /* 1-D convolution */
+    {"pytorch-converted/test_Conv1d_groups", 1}, /* 1-D convolution */
+    {"pytorch-converted/test_Conv1d_pad1", 1}, /* 1-D convolution */
+    {"pytorch-converted/test_Conv1d_pad1size1", 1}, /* 1-D convolution */
+    {"pytorch-converted/test_Conv1d_pad2", 1}, /* 1-D convolution */
+    {"pytorch-converted/test_Conv1d_pad2size1", 1}, /* 1-D convolution */
+    {"pytorch-converted/test_Conv1d_stride", 1}, /* 1-D convolution */
+    {"pytorch-converted/test_Conv2d", 0},
+    {"pytorch-converted/test_Conv2d_depthwise", 0},
+    {"pytorch-converted/test_Conv2d_depthwise_padded", 0},
+    {"pytorch-converted/test_Conv2d_depthwise_strided", 0},
+    {"pytorch-converted/test_Conv2d_depthwise_with_multiplier", 0},
+    {"pytorch-converted/test_Conv2d_dilated", 0},
+    {"pytorch-converted/test_Conv2d_groups", 0},
+    {"pytorch-converted/test_Conv2d_groups_thnn", 0},
+    {"pytorch-converted/test_Conv2d_no_bias", 0},
+    {"pytorch-converted/test_Conv2d_padding", 0},
+    {"pytorch-converted/test_Conv2d_strided", 0},
+    {"pytorch-converted/test_Conv3d", 1}, /* 3-D convolution */
+    {"pytorch-converted/test_Conv3d_dilated", 1}, /* 3-D convolution */
+    {"pytorch-converted/test_Conv3d_dilated_strided", 1}, /* 3-D convolution */
+    {"pytorch-converted/test_Conv3d_groups", 1}, /* 3-D convolution */
+    {"pytorch-converted/test_Conv3d_no_bias", 1}, /* 3-D convolution */
+    {"pytorch-converted/test_Conv3d_stride", 1}, /* 3-D convolution */
+    {"pytorch-converted/test_Conv3d_stride_padding", 1}, /* 3-D convolution */
     {"pytorch-converted/test_Linear", 0},
     {"pytorch-converted/test_Linear_no_bias", 0}, /* Transpose of the weight, folded */
+    {"pytorch-converted/test_MaxPool1d", 1}, /* 1-D pooling */
+    {"pytorch-converted/test_MaxPool1d_stride", 1}, /* 1-D pooling */
+    {"pytorch-converted/test_MaxPool1d_stride_padding_dilation", 1}, /* 1-D pooling */
+    {"pytorch-converted/test_MaxPool2d", 0},
+    {"pytorch-converted/test_MaxPool2d_stride_padding_dilation", 0},
+    {"pytorch-converted/test_MaxPool3d", 1}, /* 3-D pooling */
+    {"pytorch-converted/test_MaxPool3d_stride", 1}, /* 3-D pooling */
+    {"pytorch-converted/test_MaxPool3d_stride_padding", 1}, /* 3-D pooling */
     {"pytorch-converted/test_ReLU", 0},
     {"pytorch-converted/test_Sigmoid", 0},
     {"pytorch-converted/test_Tanh", 0},

@@ -154,6 +154,69 @@ int mli_onnx_param(mli_onnx_import *im, const mli_onnx_node *nd, int node, int k
     return MLI_OK;
 }
 
+/* an INTS attribute of n values (within [lo, 2^24)) into v; absent: v unchanged */
+static int ints_attr(const mli_onnx_import *im, const mli_onnx_node *nd, const char *name, int n, int lo, int *v)
+{
+    const mli_onnx_attr *at = mli_onnx_find_attr(nd, name);
+    if (!at)
+        return MLI_OK;
+    if (at->type != MLI_ONNX_ATTR_INTS || at->n != (size_t)n)
+        return mli_onnx_refuse(im, nd, "attribute %s must be %d integers (2-D: mli supports only 2-D %s)", name, n,
+                               nd->op_type);
+    for (int j = 0; j < n; j++) {
+        if (at->ints[j] < lo || at->ints[j] >= 1 << 24)
+            return mli_onnx_refuse(im, nd, "attribute %s[%d] = %lld is out of range (at least %d)", name, j,
+                                   (long long)at->ints[j], lo);
+        v[j] = (int)at->ints[j];
+    }
+    return MLI_OK;
+}
+
+/* SAME_*: the output is ⌈n/s⌉ and the padding the least that gives it, split evenly with the
+ * odd one at the end (UPPER) or at the beginning (LOWER) */
+static void same_pads(int n, int k, int s, int d, int upper, int *begin, int *end)
+{
+    int out = (n + s - 1) / s, total = (out - 1) * s + (k - 1) * d + 1 - n;
+    total = total > 0 ? total : 0;
+    *begin = upper ? total / 2 : total - total / 2;
+    *end = total - *begin;
+}
+
+int mli_onnx_spatial(const mli_onnx_import *im, const mli_onnx_node *nd, int H, int W, int *k, int *s, int *d,
+                     int *p)
+{
+    int given[2] = {k[0], k[1]};
+    s[0] = s[1] = d[0] = d[1] = 1;
+    p[0] = p[1] = p[2] = p[3] = 0;
+    if (ints_attr(im, nd, "kernel_shape", 2, 1, k) || ints_attr(im, nd, "strides", 2, 1, s) ||
+        ints_attr(im, nd, "dilations", 2, 1, d) || ints_attr(im, nd, "pads", 4, 0, p))
+        return MLI_EINPUT;
+    if (k[0] < 1 || k[1] < 1)
+        return mli_onnx_refuse(im, nd, "attribute kernel_shape (2 integers) is missing");
+    if (given[0] > 0 && (given[0] != k[0] || given[1] != k[1]))
+        return mli_onnx_refuse(im, nd, "kernel_shape [%d, %d] differs from the weight's %d×%d", k[0], k[1], given[0],
+                               given[1]);
+    for (int j = 0; j < 2; j++) /* the dilated kernel's extent, so that no size overflows below */
+        if ((long long)d[j] * (k[j] - 1) + 1 > (j ? W : H) + p[j] + p[j + 2] + (1LL << 20))
+            return mli_onnx_refuse(im, nd, "kernel %d with dilation %d spans far more than the input (%d)", k[j], d[j],
+                                   j ? W : H);
+    const mli_onnx_attr *ap = mli_onnx_find_attr(nd, "auto_pad");
+    const char *mode = ap && ap->type == MLI_ONNX_ATTR_STRING ? ap->s : "NOTSET";
+    if (!strcmp(mode, "NOTSET"))
+        return MLI_OK;
+    if (mli_onnx_find_attr(nd, "pads"))
+        return mli_onnx_refuse(im, nd, "auto_pad %s and pads are both given", mode);
+    if (!strcmp(mode, "VALID"))
+        return MLI_OK;
+    int upper = !strcmp(mode, "SAME_UPPER");
+    if (!upper && strcmp(mode, "SAME_LOWER"))
+        return mli_onnx_refuse(im, nd, "auto_pad '%s' is not supported (supported: NOTSET, VALID, SAME_UPPER, "
+                               "SAME_LOWER)", mode);
+    same_pads(H, k[0], s[0], d[0], upper, &p[0], &p[2]);
+    same_pads(W, k[1], s[1], d[1], upper, &p[1], &p[3]);
+    return MLI_OK;
+}
+
 void mli_onnx_absorb(mli_onnx_import *im, const mli_onnx_node *later, int node)
 {
     im->absorbed[node_index(im, later)] = 1;
@@ -174,10 +237,13 @@ static const struct {
     {"Flatten", mli_onnx_import_reshape},     {"Reshape", mli_onnx_import_reshape},
     {"Identity", mli_onnx_import_reshape},    {"Dropout", mli_onnx_import_reshape},
     {"Transpose", mli_onnx_import_transpose},
+    {"Conv", mli_onnx_import_conv},           {"MaxPool", mli_onnx_import_pool},
+    {"AveragePool", mli_onnx_import_pool},    {"GlobalAveragePool", mli_onnx_import_gap},
+    {"ReduceMean", mli_onnx_import_reducemean},
 };
 #define SUPPORTED                                                                                           \
-    "Gemm, MatMul, Add, Relu, Tanh, Sigmoid, BatchNormalization, Flatten, Reshape, Identity, Dropout; "         \
-    "Transpose of a weight"
+    "Gemm, MatMul, Add, Relu, Tanh, Sigmoid, BatchNormalization, Flatten, Reshape, Identity, Dropout, "        \
+    "Conv, MaxPool, AveragePool, GlobalAveragePool, ReduceMean over axes [2, 3]; Transpose of a weight"
 
 /* the data: the one graph input that is not an initializer, with a batch dim and 1 to
  * MLI_MAX_DIMS known per-example dims */

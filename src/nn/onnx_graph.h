@@ -57,6 +57,14 @@ int mli_onnx_param(mli_onnx_import *im, const mli_onnx_node *nd, int node, int k
 /* Mark `later` as folded into the node just emitted for nd: its output is that node's. */
 void mli_onnx_absorb(mli_onnx_import *im, const mli_onnx_node *later, int node);
 
+/* The spatial attributes of a 2-D Conv or pool node nd on a C×H×W value: the kernel k[2]
+ * (kernel_shape; when absent k is kept as given, e.g. from Conv's weight, and must match it
+ * when present), strides s[2], dilations d[2] and pads p[4] = top, left, bottom, right (ONNX's
+ * pads: begins, then ends) from pads or auto_pad (NOTSET, VALID, SAME_UPPER, SAME_LOWER).
+ * MLI_EINPUT naming the node for anything else (1-D or 3-D lists, negative values). */
+int mli_onnx_spatial(const mli_onnx_import *im, const mli_onnx_node *nd, int H, int W, int *k, int *s, int *d,
+                     int *p);
+
 /* The operators' import functions (src/nn/op_<kind>.c), one per ONNX op_type. */
 int mli_onnx_import_gemm(mli_onnx_import *im, const mli_onnx_node *nd);
 int mli_onnx_import_matmul(mli_onnx_import *im, const mli_onnx_node *nd);
@@ -65,6 +73,10 @@ int mli_onnx_import_batchnorm(mli_onnx_import *im, const mli_onnx_node *nd);
 int mli_onnx_import_reshape(mli_onnx_import *im, const mli_onnx_node *nd);
 int mli_onnx_import_add(mli_onnx_import *im, const mli_onnx_node *nd);
 int mli_onnx_import_transpose(mli_onnx_import *im, const mli_onnx_node *nd);
+int mli_onnx_import_conv(mli_onnx_import *im, const mli_onnx_node *nd);
+int mli_onnx_import_pool(mli_onnx_import *im, const mli_onnx_node *nd);
+int mli_onnx_import_gap(mli_onnx_import *im, const mli_onnx_node *nd);
+int mli_onnx_import_reducemean(mli_onnx_import *im, const mli_onnx_node *nd);
 
 /* The graph of a model, θ and the buffers (allocated; the caller frees). loss: the loss the
  * analyses use (ONNX files carry none). */

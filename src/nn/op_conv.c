@@ -567,6 +567,24 @@ static void conv_reeval(const mli_node *n, const mli_real *t0, const mli_real *t
 /* the exact analysis handles chains of dense Linear only */
 static mli_pwl_role conv_pwl(const mli_node *n) { return MLI_PWL_NONE; }
 
+/* ONNX: one Conv node, every attribute written out (kernel_shape, strides, pads as begins then
+ * ends, dilations, group), the weight K×Cg×kh×kw and the bias as initializers */
+static int conv_onnx(const mli_node *n, const mli_onnx_ectx *e)
+{
+    conv_geom q = conv_get(n);
+    const char *in[3] = {e->in[0], e->a->tensors[n->tensor[0]].name, q.bias ? e->a->tensors[n->tensor[1]].name : ""};
+    for (int k = 0; k < 1 + q.bias; k++)
+        mli_onnx_export_tensor(n, k, e);
+    mli_onnx_node *g = mli_onnx_add_node(e->m, "Conv", n->name, 2 + q.bias, in, 1, &e->out);
+    int64_t ks[2] = {q.kh, q.kw}, st[2] = {q.sh, q.sw}, pads[4] = {q.pt, q.pl, q.pb, q.pr}, dil[2] = {q.dh, q.dw};
+    mli_onnx_attr_ints(g, "kernel_shape", 2, ks);
+    mli_onnx_attr_ints(g, "strides", 2, st);
+    mli_onnx_attr_ints(g, "pads", 4, pads);
+    mli_onnx_attr_ints(g, "dilations", 2, dil);
+    mli_onnx_attr_int(g, "group", q.g);
+    return MLI_OK;
+}
+
 const mli_op mli_op_conv = {
     /* structure */
     .name = "Conv", .infer = conv_infer, .layout = conv_layout, .save_size = conv_save, .init = conv_init,
@@ -581,4 +599,42 @@ const mli_op mli_op_conv = {
     .jac_form = conv_jac_form, .jac_width = conv_jac_width, .jac_backward = conv_jac_backward,
     /* the controls, the re-evaluation, the exact analysis, the workspace */
     .units = 1, .permute = conv_permute, .reeval = conv_reeval, .pwl = conv_pwl, .work_size = conv_work,
+    /* export */
+    .onnx_export = conv_onnx,
 };
+
+/* ---- ONNX import (nn/onnx_graph.c) ----------------------------------------------------------
+ * Conv of a C×H×W value: X a value, W a float initializer K×(C/group)×kh×kw, B (optional) one of
+ * [K]; kernel_shape (when given) must match W; strides, pads, dilations, group and auto_pad as
+ * mli_onnx_spatial reads them. 1-D and 3-D convolutions (a W of 3 or 5 dims, a value of 2 or 4
+ * per-example dims) are refused. */
+#include "nn/onnx_graph.h"
+
+int mli_onnx_import_conv(mli_onnx_import *im, const mli_onnx_node *nd)
+{
+    int x;
+    if (mli_onnx_value_in(im, nd, 0, &x))
+        return MLI_EINPUT;
+    const mli_shape *s = mli_onnx_shape(im, x);
+    const mli_onnx_tensor *w = mli_onnx_init_in(im, nd, 1), *b = mli_onnx_init_in(im, nd, 2);
+    if (s->ndim != 3 || !w || w->ndim != 4)
+        return mli_onnx_refuse(im, nd, "mli supports only 2-D Conv: an N×C×H×W value and a 4-D weight initializer "
+                               "(here %d per-example dims, %s)", s->ndim, !w ? "the weight is not an initializer"
+                               : w->ndim == 4 ? "a 4-D weight" : "a weight of other rank");
+    if (nd->ninputs > 2 && nd->inputs[2][0] && (!b || b->ndim != 1 || b->dims[0] != w->dims[0]))
+        return mli_onnx_refuse(im, nd, "input 2 (B) must be a float initializer of shape [%lld]",
+                               (long long)w->dims[0]);
+    int k[2] = {(int)w->dims[2], (int)w->dims[3]}, st[2], d[2], p[4];
+    if (mli_onnx_spatial(im, nd, s->d[1], s->d[2], k, st, d, p))
+        return MLI_EINPUT;
+    int64_t g = mli_onnx_attr_i(nd, "group", 1);
+    if (g < 1 || g > s->d[0] || w->dims[1] * g != s->d[0] || w->dims[0] > 1 << 24)
+        return mli_onnx_refuse(im, nd, "group %lld and weight shape [%lld, %lld, %lld, %lld] do not fit %d input "
+                               "channels", (long long)g, (long long)w->dims[0], (long long)w->dims[1],
+                               (long long)w->dims[2], (long long)w->dims[3], s->d[0]);
+    int attr[13] = {(int)w->dims[0], k[0], k[1], st[0], st[1], p[0], p[1], p[2], p[3], d[0], d[1], (int)g, b != NULL};
+    int id = mli_onnx_emit(im, nd, &mli_op_conv, &x, 1, attr, 13, NULL, 0);
+    if (id < 0 || mli_onnx_param(im, nd, id, 0, w, 0) || (b && mli_onnx_param(im, nd, id, 1, b, 0)))
+        return MLI_EINPUT;
+    return MLI_OK;
+}

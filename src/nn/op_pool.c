@@ -383,8 +383,44 @@ static void avg_reeval(const mli_node *n, const mli_real *t0, const mli_real *t1
     .layout = pool_layout, .save_size = pool_save, .init = pool_init, .rop_reads_grad = pool_reads_grad,    \
     .jac_form = pool_jac_form, .jac_width = pool_jac_width, .units = 0, .pwl = pool_pwl
 
+/* ONNX: MaxPool and AveragePool with every attribute written out (ceil_mode 0: the output size
+ * is the floor above); AveragePool has dilations only from opset 19, so a dilated one has no
+ * form at MLI_ONNX_EXPORT_OPSET. GlobalAveragePool: GlobalAveragePool (C×1×1), or ReduceMean over
+ * axes [2, 3] with keepdims 0 (C), torch's x.mean((2, 3)). */
+static int pool_onnx(const mli_node *n, const mli_onnx_ectx *e)
+{
+    pool_geom q = pool_get(n);
+    int avg = n->op == &mli_op_avgpool;
+    if (avg && (q.dh > 1 || q.dw > 1))
+        return mli_err(MLI_EUSAGE, "node '%s' (AveragePool): dilations %d, %d have no ONNX form before opset 19",
+                       n->name, q.dh, q.dw);
+    mli_onnx_node *g = mli_onnx_add_node(e->m, avg ? "AveragePool" : "MaxPool", n->name, 1, e->in, 1, &e->out);
+    int64_t ks[2] = {q.kh, q.kw}, st[2] = {q.sh, q.sw}, pads[4] = {q.pt, q.pl, q.pb, q.pr}, dil[2] = {q.dh, q.dw};
+    mli_onnx_attr_ints(g, "kernel_shape", 2, ks);
+    mli_onnx_attr_ints(g, "strides", 2, st);
+    mli_onnx_attr_ints(g, "pads", 4, pads);
+    if (avg)
+        mli_onnx_attr_int(g, "count_include_pad", q.incl);
+    else
+        mli_onnx_attr_ints(g, "dilations", 2, dil);
+    return MLI_OK;
+}
+
+static int gap_onnx(const mli_node *n, const mli_onnx_ectx *e)
+{
+    if (!n->attr[0]) {
+        mli_onnx_add_node(e->m, "GlobalAveragePool", n->name, 1, e->in, 1, &e->out);
+        return MLI_OK;
+    }
+    mli_onnx_node *g = mli_onnx_add_node(e->m, "ReduceMean", n->name, 1, e->in, 1, &e->out);
+    int64_t axes[2] = {2, 3};
+    mli_onnx_attr_ints(g, "axes", 2, axes);
+    mli_onnx_attr_int(g, "keepdims", 0);
+    return MLI_OK;
+}
+
 const mli_op mli_op_maxpool = {
-    .name = "MaxPool", .infer = pool_infer, POOL_COMMON,
+    .name = "MaxPool", .infer = pool_infer, POOL_COMMON, .onnx_export = pool_onnx,
     .forward = max_forward, .backward = max_backward, .tangent = max_tangent,
     .rop_forward = max_rop_forward, .rop_backward = max_rop_backward, .jac_backward = max_jac_backward,
     .reeval = max_reeval,
@@ -394,5 +430,104 @@ const mli_op mli_op_maxpool = {
     .forward = avg_forward, .backward = avg_backward, .tangent = avg_tangent, .rop_forward = avg_rop_forward, \
     .rop_backward = avg_rop_backward, .jac_backward = avg_jac_backward, .reeval = avg_reeval
 
-const mli_op mli_op_avgpool = {.name = "AveragePool", .infer = pool_infer, POOL_COMMON, AVG_RULES};
-const mli_op mli_op_gap = {.name = "GlobalAveragePool", .infer = gap_infer, POOL_COMMON, AVG_RULES};
+const mli_op mli_op_avgpool = {.name = "AveragePool", .infer = pool_infer, POOL_COMMON, AVG_RULES,
+                               .onnx_export = pool_onnx};
+const mli_op mli_op_gap = {.name = "GlobalAveragePool", .infer = gap_infer, POOL_COMMON, AVG_RULES,
+                           .onnx_export = gap_onnx};
+
+/* ---- ONNX import (nn/onnx_graph.c) ----------------------------------------------------------
+ * MaxPool and AveragePool of a C×H×W value (kernel_shape, strides, pads, dilations, auto_pad as
+ * mli_onnx_spatial reads them; AveragePool's count_include_pad). ceil_mode 1 (the output size
+ * rounded up, a window kept only if it starts inside the input or its leading padding) is the
+ * floor mode with the end padding grown to fit the extra window: the same windows, the grown
+ * padding left out of a max and of a mean without count_include_pad; with count_include_pad
+ * it would count, so that case is refused. MaxPool's Indices output and storage_order 1 are
+ * refused. GlobalAveragePool, and ReduceMean over axes [2, 3] (an attribute, or from opset 18
+ * an INT64 initializer input) of an N×C×H×W value, keepdims 1 or 0, are mli_op_gap. */
+#include "nn/onnx_graph.h"
+
+/* ceil_mode: grow the end padding *pe so that the floor formula gives the ceil output */
+static void ceil_pads(int n, int k, int s, int d, int pb, int *pe)
+{
+    int span = n + pb + *pe - (d * (k - 1) + 1);
+    if (span < 0)
+        return;
+    int out = (span + s - 1) / s + 1;
+    if ((out - 1) * s >= n + pb) /* the last window would start in the end padding */
+        out--;
+    *pe += (out - 1) * s - span > 0 ? (out - 1) * s - span : 0;
+}
+
+int mli_onnx_import_pool(mli_onnx_import *im, const mli_onnx_node *nd)
+{
+    int x, avg = !strcmp(nd->op_type, "AveragePool");
+    if (mli_onnx_value_in(im, nd, 0, &x))
+        return MLI_EINPUT;
+    const mli_shape *s = mli_onnx_shape(im, x);
+    if (s->ndim != 3)
+        return mli_onnx_refuse(im, nd, "mli supports only 2-D pooling of N×C×H×W values (here %d per-example dims)",
+                               s->ndim);
+    int k[2] = {0, 0}, st[2], d[2], p[4];
+    if (mli_onnx_spatial(im, nd, s->d[1], s->d[2], k, st, d, p))
+        return MLI_EINPUT;
+    int64_t incl = avg ? mli_onnx_attr_i(nd, "count_include_pad", 0) : 0;
+    if (incl != 0 && incl != 1)
+        return mli_onnx_refuse(im, nd, "count_include_pad=%lld is not 0 or 1", (long long)incl);
+    if (mli_onnx_attr_i(nd, "storage_order", 0))
+        return mli_onnx_refuse(im, nd, "storage_order=1 is not supported (only 0, and no Indices output)");
+    if (!avg && nd->noutputs > 1 && nd->outputs[1][0])
+        return mli_onnx_refuse(im, nd, "the Indices output is not supported (only the pooled values)");
+    int64_t ceil = mli_onnx_attr_i(nd, "ceil_mode", 0);
+    if (ceil && incl)
+        return mli_onnx_refuse(im, nd, "ceil_mode=1 with count_include_pad=1 is not supported");
+    if (ceil) {
+        ceil_pads(s->d[1], k[0], st[0], d[0], p[0], &p[2]);
+        ceil_pads(s->d[2], k[1], st[1], d[1], p[1], &p[3]);
+    }
+    int attr[11] = {k[0], k[1], st[0], st[1], p[0], p[1], p[2], p[3], d[0], d[1], (int)incl};
+    return mli_onnx_emit(im, nd, avg ? &mli_op_avgpool : &mli_op_maxpool, &x, 1, attr, 11, NULL, 0) < 0 ? MLI_EINPUT
+                                                                                                         : MLI_OK;
+}
+
+static int gap_emit(mli_onnx_import *im, const mli_onnx_node *nd, int x, int flat)
+{
+    if (mli_onnx_shape(im, x)->ndim != 3)
+        return mli_onnx_refuse(im, nd, "mli supports only the mean over H×W of N×C×H×W values (here %d per-example "
+                               "dims)", mli_onnx_shape(im, x)->ndim);
+    return mli_onnx_emit(im, nd, &mli_op_gap, &x, 1, &flat, 1, NULL, 0) < 0 ? MLI_EINPUT : MLI_OK;
+}
+
+int mli_onnx_import_gap(mli_onnx_import *im, const mli_onnx_node *nd)
+{
+    int x;
+    return mli_onnx_value_in(im, nd, 0, &x) ? MLI_EINPUT : gap_emit(im, nd, x, 0);
+}
+
+int mli_onnx_import_reducemean(mli_onnx_import *im, const mli_onnx_node *nd)
+{
+    int x;
+    if (mli_onnx_value_in(im, nd, 0, &x))
+        return MLI_EINPUT;
+    const mli_onnx_attr *at = mli_onnx_find_attr(nd, "axes");
+    const mli_onnx_tensor *t = mli_onnx_init_in(im, nd, 1);
+    const int64_t *ax = NULL;
+    size_t n = 0;
+    if (at && at->type == MLI_ONNX_ATTR_INTS)
+        ax = at->ints, n = at->n;
+    else if (t && t->elem_type == MLI_ONNX_INT64 && t->ndim == 1)
+        ax = t->i, n = t->numel;
+    else if (nd->ninputs > 1 && nd->inputs[1][0])
+        return mli_onnx_refuse(im, nd, "input 1 (axes) must be an INT64 initializer");
+    int rank = mli_onnx_shape(im, x)->ndim + 1, seen = 0;
+    for (size_t j = 0; j < n; j++) {
+        int64_t a = ax[j] < 0 ? ax[j] + rank : ax[j];
+        seen |= a == 2 ? 1 : a == 3 ? 2 : 4;
+    }
+    if (rank != 4 || n != 2 || seen != 3)
+        return mli_onnx_refuse(im, nd, "mli supports only ReduceMean over axes [2, 3] of an N×C×H×W value (the "
+                               "global average pool)");
+    int64_t keep = mli_onnx_attr_i(nd, "keepdims", 1);
+    if (keep != 0 && keep != 1)
+        return mli_onnx_refuse(im, nd, "keepdims=%lld is not 0 or 1", (long long)keep);
+    return gap_emit(im, nd, x, !keep);
+}
