@@ -103,10 +103,8 @@ demo: deps
 deps:
 	@bash scripts/deps.sh
 
-# The reduced FashionMNIST study of the paper (README "Sweeps", paper/fcnet.grid): 48 runs,
-# about half an hour on 2 cores. A failed run still leaves the table and report of the others.
-# The study of README "make paper": one sweep per part (paper/*.grid but the cluster's
-# reference-fcnet.grid) into runs/paper/<part>/, then the study page runs/paper/report/.
+# A failed run still leaves the table and report of the others. The study of README "make paper": one sweep per part (paper/*.grid but the cluster's
+# reference-fcnet.grid) into runs/paper/<part>/, then the study page runs/paper/report/: 135 runs, under an hour on 2 cores.
 paper: build/mli
 	@bash scripts/paper.sh
 
