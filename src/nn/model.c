@@ -73,18 +73,17 @@ static int meta_str(const mli_st_file *f, const char *label, const char *key, co
 
 static int cnn_meta_arch(const mli_st_file *f, const char *label, const char *arch_s, mli_arch *a);
 
-int mli_model_arch(const mli_st_file *f, const char *label, mli_arch *a)
-{
-    const char *arch_s = mli_st_meta(f, "mli.arch");
-    if (arch_s && strcmp(arch_s, "fcnet"))
-        return cnn_meta_arch(f, label, arch_s, a);
-    int input = 0, h[MLI_MAX_HIDDEN], nh = 0, bn;
-    const char *hs, *act_s, *bn_s, *loss_s;
+/* The keys every architecture records: mli.input_size, mli.act_fn, mli.use_batchnorm, mli.loss_fn. */
+typedef struct {
+    int input, bn;
     mli_act act;
     mli_loss loss;
-    int rc = meta_int(f, label, "mli.input_size", &input);
-    if (!rc)
-        rc = meta_str(f, label, "mli.hsizes", &hs);
+} meta_common;
+
+static int meta_common_read(const mli_st_file *f, const char *label, meta_common *m)
+{
+    const char *act_s, *bn_s, *loss_s;
+    int rc = meta_int(f, label, "mli.input_size", &m->input);
     if (!rc)
         rc = meta_str(f, label, "mli.act_fn", &act_s);
     if (!rc)
@@ -93,12 +92,32 @@ int mli_model_arch(const mli_st_file *f, const char *label, mli_arch *a)
         rc = meta_str(f, label, "mli.loss_fn", &loss_s);
     if (rc)
         return rc;
-    if (mli_hsizes_parse(hs, h, &nh) || mli_act_parse(act_s, &act) || mli_loss_parse(loss_s, &loss)) {
+    if (mli_act_parse(act_s, &m->act) || mli_loss_parse(loss_s, &m->loss))
         return mli_err(MLI_EINPUT, "%s: metadata: %s", label, mli_errmsg());
-    }
     if (strcmp(bn_s, "true") && strcmp(bn_s, "false"))
         return mli_err(MLI_EINPUT, "%s: metadata 'mli.use_batchnorm' = '%s' is not true or false", label, bn_s);
-    bn = !strcmp(bn_s, "true");
+    m->bn = !strcmp(bn_s, "true");
+    return MLI_OK;
+}
+
+int mli_model_arch(const mli_st_file *f, const char *label, mli_arch *a)
+{
+    const char *arch_s = mli_st_meta(f, "mli.arch");
+    if (arch_s && strcmp(arch_s, "fcnet"))
+        return cnn_meta_arch(f, label, arch_s, a);
+    int h[MLI_MAX_HIDDEN], nh = 0;
+    const char *hs;
+    meta_common m;
+    int rc = meta_common_read(f, label, &m);
+    if (!rc)
+        rc = meta_str(f, label, "mli.hsizes", &hs);
+    if (rc)
+        return rc;
+    if (mli_hsizes_parse(hs, h, &nh))
+        return mli_err(MLI_EINPUT, "%s: metadata: %s", label, mli_errmsg());
+    int input = m.input, bn = m.bn;
+    mli_act act = m.act;
+    mli_loss loss = m.loss;
     if (mli_arch_init(a, input, h, nh, act, bn, loss)) {
         return mli_err(MLI_EINPUT, "%s: metadata describes an impossible network: %s", label, mli_errmsg());
     }
@@ -182,13 +201,13 @@ int mli_model_load(const char *path, mli_arch *a, mli_real **theta, mli_real **b
 /* The graph of a file written with mli.arch = lenet, vgg or resnet. */
 static int cnn_meta_arch(const mli_st_file *f, const char *label, const char *arch_s, mli_arch *a)
 {
-    int kind, depth = 0, width, input, nout, sh[3], bn;
-    const char *shape_s, *act_s, *bn_s, *loss_s;
-    mli_act act;
-    mli_loss loss;
+    int kind, depth = 0, width, nout, sh[3];
+    const char *shape_s;
+    meta_common m;
     if (mli_arch_kind_parse(arch_s, &kind))
         return mli_err(MLI_EINPUT, "%s: metadata: %s", label, mli_errmsg());
-    int rc = meta_int(f, label, "mli.input_size", &input);
+    int rc = meta_common_read(f, label, &m);
+    int input = m.input;
     if (!rc && kind != MLI_ARCH_LENET)
         rc = meta_int(f, label, "mli.depth", &depth);
     if (!rc)
@@ -197,12 +216,6 @@ static int cnn_meta_arch(const mli_st_file *f, const char *label, const char *ar
         rc = meta_int(f, label, "mli.num_classes", &nout);
     if (!rc)
         rc = meta_str(f, label, "mli.input_shape", &shape_s);
-    if (!rc)
-        rc = meta_str(f, label, "mli.act_fn", &act_s);
-    if (!rc)
-        rc = meta_str(f, label, "mli.use_batchnorm", &bn_s);
-    if (!rc)
-        rc = meta_str(f, label, "mli.loss_fn", &loss_s);
     if (rc)
         return rc;
     char tail;
@@ -210,12 +223,7 @@ static int cnn_meta_arch(const mli_st_file *f, const char *label, const char *ar
         (long)sh[0] * sh[1] * sh[2] != input)
         return mli_err(MLI_EINPUT, "%s: metadata 'mli.input_shape' = '%s' is not C,H,W of mli.input_size = %d", label,
                        shape_s, input);
-    if (mli_act_parse(act_s, &act) || mli_loss_parse(loss_s, &loss))
-        return mli_err(MLI_EINPUT, "%s: metadata: %s", label, mli_errmsg());
-    if (strcmp(bn_s, "true") && strcmp(bn_s, "false"))
-        return mli_err(MLI_EINPUT, "%s: metadata 'mli.use_batchnorm' = '%s' is not true or false", label, bn_s);
-    bn = !strcmp(bn_s, "true");
-    if (mli_arch_cnn(a, (mli_arch_kind)kind, sh, depth, width, act, bn, loss, nout))
+    if (mli_arch_cnn(a, (mli_arch_kind)kind, sh, depth, width, m.act, m.bn, m.loss, nout))
         return mli_err(MLI_EINPUT, "%s: metadata describes an impossible network: %s", label, mli_errmsg());
     return MLI_OK;
 }
