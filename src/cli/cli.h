@@ -24,6 +24,8 @@ int mli_cmd_table(int argc, char **argv);
 void mli_usage_table(FILE *f);
 int mli_cmd_export(int argc, char **argv);
 void mli_usage_export(FILE *f);
+int mli_cmd_figure1(int argc, char **argv);
+void mli_usage_figure1(FILE *f);
 
 /* Print "mli: <message>" for a failed status and return it (the exit status). */
 int mli_cli_fail(int status);
@@ -51,6 +53,9 @@ void mli_cli_analysis_help(FILE *f);
  * the subcommand; --config (train only) is skipped, it was read before. */
 #include "train/train.h"
 int mli_cli_train_args(int argc, char **argv, mli_config *cfg, mli_config_seen *seen, mli_train_opts *o);
+/* `mli run`'s training rule, shared with `mli figure1`: a finished training with the same keys in
+ * t->out is reused; anything else goes to mli_train_run (resume, or refusal without --force). */
+int mli_cli_train_or_reuse(const mli_config *cfg, const mli_train_opts *t);
 /* The warning when the ema batch-norm statistics are far from converged (stderr). */
 void mli_cli_bn_warning(const char *cmd, const mli_analysis *r);
 /* The --exact lines of the summaries of analyze and check (nothing without --exact). */

@@ -46,6 +46,13 @@ static void summary(const char *out, const mli_analysis *r)
 /* mli train's rules: a finished training with the same keys is reused; anything else goes
  * to mli_train_run, which resumes an unfinished run with the same keys and refuses a run
  * with other keys (or a finished one) unless --force. */
+static int finished_same(const mli_train_opts *t, const mli_config *cfg);
+
+int mli_cli_train_or_reuse(const mli_config *cfg, const mli_train_opts *t)
+{
+    return finished_same(t, cfg) ? MLI_OK : mli_train_run(cfg, t);
+}
+
 static int finished_same(const mli_train_opts *t, const mli_config *cfg)
 {
     char p[4200];
@@ -86,7 +93,7 @@ int mli_cmd_run(int argc, char **argv)
     free(seen);
     if (rc)
         return mli_cli_fail(rc);
-    rc = finished_same(&t, &cfg) ? MLI_OK : mli_train_run(&cfg, &t);
+    rc = mli_cli_train_or_reuse(&cfg, &t);
     if (rc)
         return mli_cli_fail(rc);
     mli_analyze_opts o;

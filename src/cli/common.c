@@ -22,6 +22,7 @@ static const mli_command commands[] = {
     {"report", mli_cmd_report, "gnuplot figures and index.html of a run or sweep directory", mli_usage_report},
     {"table", mli_cmd_table, "the paper's table and summary.tsv of a sweep directory", mli_usage_table},
     {"export", mli_cmd_export, "a run's init and final models as ONNX files (init.onnx, final.onnx)", mli_usage_export},
+    {"figure1", mli_cmd_figure1, "the paper's figure 1: a ResNet-20, its plane and two interpolations", mli_usage_figure1},
     {"sweep", mli_cmd_sweep, "train and analyse every configuration of a grid file (or SLURM)", mli_usage_sweep},
     {"help", mli_cmd_help, "help on a command", NULL},
 };

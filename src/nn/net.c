@@ -98,16 +98,22 @@ const mli_real *mli_net_forward(const mli_arch *a, const mli_real *theta, mli_re
 const mli_real *mli_net_forward_from(const mli_arch *a, const mli_real *theta, mli_real *bufs,
                                      mli_ws *w, int n0, const mli_real *X, int B, mli_mode mode)
 {
+    mli_net_forward_range(a, theta, bufs, w, n0, a->nnodes, X, B, mode);
+    return w->out[a->nnodes - 1];
+}
+
+void mli_net_forward_range(const mli_arch *a, const mli_real *theta, mli_real *bufs, mli_ws *w, int n0, int n1,
+                           const mli_real *X, int B, mli_mode mode)
+{
     mli_opctx c = {.a = a, .B = B, .mode = mode, .theta = theta, .bufs = bufs, .scratch = w->scratch,
                    .work = w->work};
-    for (int i = n0; i < a->nnodes; i++) {
+    for (int i = n0; i < n1; i++) {
         const mli_node *n = &a->nodes[i];
         node_inputs(n, w->out, X, c.x);
         c.y = w->out[i];
         c.save = w->save[i];
         n->op->forward(n, &c);
     }
-    return w->out[a->nnodes - 1];
 }
 
 void mli_net_backward(const mli_arch *a, const mli_real *theta, const mli_real *bufs,

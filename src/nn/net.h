@@ -30,6 +30,11 @@ const mli_real *mli_net_forward(const mli_arch *a, const mli_real *theta, mli_re
  * hoisted first node computed some other way); X is the data, for nodes that read it. */
 const mli_real *mli_net_forward_from(const mli_arch *a, const mli_real *theta, mli_real *bufs,
                                      mli_ws *w, int n0, const mli_real *X, int B, mli_mode mode);
+/* Nodes n0 ≤ i < n1 only (the graph is in topological order: the inputs of node n1 are then in
+ * w->out); for passes that need a prefix of the graph, such as the population statistics of
+ * one batch-norm node. */
+void mli_net_forward_range(const mli_arch *a, const mli_real *theta, mli_real *bufs, mli_ws *w, int n0, int n1,
+                           const mli_real *X, int B, mli_mode mode);
 /* Gradient of Σ_i dZ_i·Z_i w.r.t. θ after a forward pass on the same X and mode;
  * grad[nparams] is overwritten. */
 void mli_net_backward(const mli_arch *a, const mli_real *theta, const mli_real *bufs,

@@ -229,7 +229,9 @@ static void log_tics(mli_gp_fig *f, double lo, double hi)
     mli_buf_free(&b);
 }
 
-static int fig_plane(const mli_ctl_figs *c, mli_gp_fig *f, mli_buf *cap, char *why, size_t nwhy)
+/* The plane as one panel of f (the whole figure, or the left half of figure 1). */
+static int plane_panel(const mli_ctl_figs *c, mli_gp_fig *f, const double *place, mli_buf *cap, char *why,
+                       size_t nwhy)
 {
     const tsv *t = &c->plane, *p = &c->pts;
     if (!t->present || t->nrow < 4) {
@@ -295,6 +297,8 @@ static int fig_plane(const mli_ctl_figs *c, mli_gp_fig *f, mli_buf *cap, char *w
         mli_buf_printf(&lv, "%s%.6g", i ? "," : "", levels[i]);
     }
     mli_gp_panel(f);
+    if (place) /* x, y, w, h of a multiplot panel */
+        mli_gp_place(f, place[0], place[1], place[2], place[3]);
     /* contour lines into a datablock (gnuplot writes it space-separated, without a header) */
     mli_gp_cmd(f, "set contour base\nunset surface\nset cntrparam levels discrete %s\nset table $contours\n"
                   "splot '%s' using \"x\":\"y\":\"train_loss\" with lines\nunset table\nunset contour\n"
@@ -347,6 +351,86 @@ static int fig_plane(const mli_ctl_figs *c, mli_gp_fig *f, mli_buf *cap, char *w
                             "they lie up to %.3g (parameter-space distance) off it.",
                        ntraj, max_off);
     mli_buf_printf(cap, " Loss range on the grid: %.4g to %.4g.", lo, hi);
+    return 1;
+}
+
+static int fig_plane(const mli_ctl_figs *c, mli_gp_fig *f, mli_buf *cap, char *why, size_t nwhy)
+{
+    return plane_panel(c, f, NULL, cap, why, nwhy);
+}
+
+/* ---- the paper's figure 1: the plane beside the two interpolations to θ₁ ---------------------------- */
+
+static int figure1_ready(const mli_ctl_figs *c, char *why, size_t nwhy)
+{
+    const tsv *ri = &c->ri, *p = &c->pts;
+    int have_r = 0;
+    for (int r = 0; p->present && r < p->nrow; r++)
+        have_r |= !strcmp(p->names[r], "theta_rand");
+    if (!ri->present || !ri->nrow || mli_tsv_col(ri, "init_0") < 0 || !have_r) {
+        why_set(why, nwhy, "needs random_inits.tsv and the plane through θ_0, θ_1 and θ_r ('mli figure1', or "
+                           "'mli analyze --random-inits 1 --plane')");
+        return 0;
+    }
+    return 1;
+}
+
+static int fig_figure1(const mli_ctl_figs *c, mli_gp_fig *f, mli_buf *cap, char *why, size_t nwhy)
+{
+    if (!figure1_ready(c, why, nwhy))
+        return 0;
+    const tsv *t = &c->ri;
+    const cJSON *ri = c->geo ? cJSON_GetObjectItemCaseSensitive(c->geo, "random_inits") : NULL;
+    const cJSON *wd = ri ? cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(ri, "wdist"), 0) : NULL;
+    const cJSON *dl = ri ? cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(ri, "deltas"), 0) : NULL;
+    double dist_r = cJSON_IsNumber(wd) ? wd->valuedouble : NAN, delta_r = cJSON_IsNumber(dl) ? dl->valuedouble : NAN;
+    const cJSON *w0 = c->geo ? cJSON_GetObjectItemCaseSensitive(c->geo, "wdist") : NULL;
+    double dist_0 = cJSON_IsNumber(w0) ? w0->valuedouble : NAN, delta_0 = gnum(c, "random_inits", "true_delta");
+    mli_gp_multiplot(f, 0, 0, "Monotonic linear interpolation: the plane through both initializations and the optimum, "
+                              "and the loss along the two lines");
+    mli_gp_size(f, 1500, 640);
+    static const double left[4] = {0, 0, 0.55, 0.94};
+    mli_buf pcap = {0};
+    int drawn = plane_panel(c, f, left, &pcap, why, nwhy);
+    if (!drawn) {
+        mli_buf_free(&pcap);
+        return 0;
+    }
+    const char *file;
+    mli_tsv_write(mli_gp_table(f, "curves", &file), t, -1);
+    double lo = INFINITY, hi = -INFINITY;
+    const char *cols[] = {"true_train_loss", "init_0"};
+    range_cols(t, cols, 2, &lo, &hi);
+    int logy = lo > 0 && hi > 31.6 * lo;
+    mli_gp_panel(f);
+    mli_gp_place(f, 0.57, 0, 0.43, 0.94);
+    mli_gp_cmd(f, "set title 'Training loss along the two lines to θ_1'\nset xlabel 'fraction of the distance travelled  "
+                  "(α)'\nset ylabel 'training loss%s'%s",
+               logy ? "  (log scale)" : "", logy ? "\nset logscale y" : "");
+    mli_gp_plot(f);
+    mli_gp_item(f, "'%s' using \"alpha\":\"true_train_loss\" with linespoints lt %d pt 7 ps 0.5 lw 2 "
+                   "title 'θ_0 → θ_1  (the initialization training started from)'",
+                file, MLI_LT_TRAIN);
+    mli_gp_item(f, "'%s' using \"alpha\":\"init_0\" with linespoints lt %d pt 5 ps 0.5 lw 2 "
+                   "title 'θ_r → θ_1  (an unrelated initialization)'",
+                file, MLI_LT_6);
+    mli_gp_end(f);
+    mli_gp_cmd(f, "unset multiplot");
+    mli_buf_printf(cap, "The paper's figure 1 for this run. <b>Left:</b> ");
+    mli_buf_printf(cap, "%s", pcap.s ? pcap.s : "");
+    mli_buf_free(&pcap);
+    mli_buf_printf(cap, " <b>Right:</b> the training loss along θ<sub>0</sub> + α(θ<sub>1</sub> − θ<sub>0</sub>) "
+                        "(‖θ<sub>1</sub> − θ<sub>0</sub>‖ = ");
+    html_num(cap, dist_0, "%.4g");
+    mli_buf_printf(cap, ", Δ = ");
+    html_num(cap, delta_0, "%.3g");
+    mli_buf_printf(cap, ") and along θ<sub>r</sub> + α(θ<sub>1</sub> − θ<sub>r</sub>) from the unrelated "
+                        "initialization θ<sub>r</sub> of the left panel (‖θ<sub>1</sub> − θ<sub>r</sub>‖ = ");
+    html_num(cap, dist_r, "%.4g");
+    mli_buf_printf(cap, ", Δ = ");
+    html_num(cap, delta_r, "%.3g");
+    mli_buf_printf(cap, "), against the fraction α of each line travelled. Δ is the largest bump (0: the loss "
+                        "decreases monotonically on the grid).");
     return 1;
 }
 
@@ -446,12 +530,17 @@ static int fig_ntk(const mli_ctl_figs *c, mli_gp_fig *f, mli_buf *cap, char *why
     return 1;
 }
 
+int mli_ctl_figure1_partial(const mli_ctl_figs *c)
+{
+    return c && (c->ri.present || c->plane.present);
+}
+
 int mli_ctl_fig_draw(const mli_ctl_figs *c, mli_gp_fig *f, mli_buf *cap, char *why, size_t nwhy)
 {
     static const struct {
         const char *name;
         int (*draw)(const mli_ctl_figs *, mli_gp_fig *, mli_buf *, char *, size_t);
-    } figs[] = {{"random_inits", fig_random_inits}, {"permute", fig_permute}, {"plane", fig_plane},
+    } figs[] = {{"figure1", fig_figure1}, {"random_inits", fig_random_inits}, {"permute", fig_permute}, {"plane", fig_plane},
                 {"logits", fig_logits}, {"ntk", fig_ntk}};
     for (size_t i = 0; c && i < sizeof figs / sizeof figs[0]; i++)
         if (!strcmp(f->name, figs[i].name))

@@ -21,7 +21,10 @@ typedef struct mli_ctl_figs mli_ctl_figs;
 int mli_ctl_figs_load(const char *run, const cJSON *geo, mli_ctl_figs **out);
 void mli_ctl_figs_free(mli_ctl_figs *c);
 
-/* The figure named f->name (one of random_inits, permute, plane, logits, ntk): fills f and the
+/* Does the run have part of what figure 1 needs (the unrelated initializations or the plane)? A
+ * run with neither needs no note about its absence. */
+int mli_ctl_figure1_partial(const mli_ctl_figs *c);
+/* The figure named f->name (one of figure1, random_inits, permute, plane, logits, ntk): fills f and the
  * HTML caption and returns 1, or returns 0 with why (plain text) saying what is missing. */
 int mli_ctl_fig_draw(const mli_ctl_figs *c, mli_gp_fig *f, mli_buf *cap, char *why, size_t nwhy);
 

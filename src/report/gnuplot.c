@@ -208,23 +208,30 @@ static void preamble(mli_buf *s, const mli_gp_fig *f)
                    "set title font ',12'; set style fill solid 0.85 noborder\"\n\n");
 }
 
+void mli_gp_size(mli_gp_fig *f, int width, int height)
+{
+    f->width = width;
+    f->height = height;
+}
+
 static int write_script(const mli_gp_fig *f, const char *dir)
 {
     mli_buf s = {0};
     preamble(&s, f);
+    int w = f->width > 0 ? f->width : GP_WIDTH, h = f->height > 0 ? f->height : GP_HEIGHT;
     mli_buf_printf(&s,
                    "do for [fmt in \"png svg\"] {\n"
                    "if (fmt eq \"png\") {\n"
-                   "    set terminal pngcairo size " GP_SIZE " enhanced font '" GP_FONT "'\n"
+                   "    set terminal pngcairo size %d,%d enhanced font '" GP_FONT "'\n"
                    "} else {\n"
-                   "    set terminal svg size " GP_SIZE " dynamic enhanced font '" GP_FONT
+                   "    set terminal svg size %d,%d dynamic enhanced font '" GP_FONT
                    "' background rgb 'white'\n"
                    "}\n"
                    "set output out.'.'.fmt\n"
                    "%s"
                    "unset output\n"
                    "}\n",
-                   f->body.s ? f->body.s : "");
+                   w, h, w, h, f->body.s ? f->body.s : "");
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.gp", dir, f->name);
     int rc = mli_buf_write(&s, path);

@@ -49,9 +49,12 @@ typedef struct {
     int key_n;      /* its key entries and their longest title, in characters */
     int key_len;
     double panel_w; /* width of the current panel, as a fraction of the canvas */
+    int width, height; /* canvas in pixels (0: the report's common size) */
 } mli_gp_fig;
 
 void mli_gp_init(mli_gp_fig *f, const char *name);
+/* A canvas other than the common one, for figures of side-by-side panels. */
+void mli_gp_size(mli_gp_fig *f, int width, int height);
 void mli_gp_free(mli_gp_fig *f);
 
 /* A data table of the figure: suffix "" is NAME.tsv, else NAME_SUFFIX.tsv. Returns the
