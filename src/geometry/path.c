@@ -354,13 +354,79 @@ static void bn_ema(const mli_arch *a, const mli_real *theta, const mli_data *tra
     }
 }
 
+/* Node-major exact statistics: every node's output over the whole set is computed once, in
+ * chunks of ws->bmax examples, and kept until its last reader has run, so each batch-norm node
+ * gets its statistics from a tensor that is already there. One forward pass in all, instead of
+ * one (partial) pass per batch-norm node; the chunks, and so every sum, are those of the
+ * node-at-a-time passes below. Returns 0 (nothing done) when the live tensors would exceed
+ * MLI_BN_EXACT_MEM bytes. */
+static int bn_exact_node_major(const mli_arch *a, const mli_real *theta, const mli_data *train, mli_ws *ws,
+                               mli_real *bufs)
+{
+    int last_stats = -1, last_use[MLI_MAX_NODES];
+    for (int i = 0; i < a->nnodes; i++) {
+        last_use[i] = -1;
+        if (a->nodes[i].op->stats)
+            last_stats = i;
+        for (int k = 0; k < a->nodes[i].nin; k++)
+            if (a->nodes[i].in[k] != MLI_GRAPH_INPUT)
+                last_use[a->nodes[i].in[k]] = i;
+    }
+    size_t live = 0, peak = 0, N = (size_t)train->n;
+    for (int i = 0; i < last_stats; i++) { /* the nodes after the last batch norm's input are not needed */
+        live += N * a->nodes[i].size * sizeof(mli_real);
+        peak = live > peak ? live : peak;
+        for (int j = 0; j <= i; j++)
+            if (last_use[j] == i)
+                live -= N * a->nodes[j].size * sizeof(mli_real);
+    }
+    if (peak > MLI_BN_EXACT_MEM)
+        return 0;
+    mli_real *full[MLI_MAX_NODES] = {0};
+    for (int i = 0; i <= last_stats; i++) {
+        const mli_node *n = &a->nodes[i];
+        const mli_real *x[MLI_NODE_MAXIN];
+        if (n->op->stats) {
+            double *acc = mli_calloc(n->op->stats_size(n), sizeof(double));
+            const mli_real *in = n->in[0] == MLI_GRAPH_INPUT ? train->x : full[n->in[0]];
+            size_t d = n->in[0] == MLI_GRAPH_INPUT ? (size_t)train->d : (size_t)a->nodes[n->in[0]].size;
+            for (int i0 = 0; i0 < train->n; i0 += ws->bmax) {
+                int m = train->n - i0 < ws->bmax ? train->n - i0 : ws->bmax;
+                n->op->stats(n, in + (size_t)i0 * d, m, acc, i0 == 0);
+            }
+            n->op->stats_final(n, acc, train->n, bufs);
+            free(acc);
+        }
+        if (i == last_stats)
+            break;
+        full[i] = mli_malloc(sizeof(mli_real) * N * n->size);
+        for (int i0 = 0; i0 < train->n; i0 += ws->bmax) {
+            int m = train->n - i0 < ws->bmax ? train->n - i0 : ws->bmax;
+            for (int k = 0; k < n->nin; k++)
+                x[k] = n->in[k] == MLI_GRAPH_INPUT ? train->x + (size_t)i0 * train->d
+                                                   : full[n->in[k]] + (size_t)i0 * a->nodes[n->in[k]].size;
+            mli_net_forward_node(a, theta, bufs, ws, i, x, full[i] + (size_t)i0 * n->size, m, MLI_MODE_EVAL);
+        }
+        for (int j = 0; j <= i; j++)
+            if (last_use[j] == i) {
+                free(full[j]);
+                full[j] = NULL;
+            }
+    }
+    for (int i = 0; i < a->nnodes; i++)
+        free(full[i]);
+    return 1;
+}
+
 /* Population statistics, one node at a time (mli_op.stats: batch norm): the input of node l
- * depends on the statistics of the nodes before it, which are final by then. Each pass runs
- * only the nodes before l, so a network with many batch-norm nodes (a ResNet-20 has 19) costs
- * about half a forward pass per node, not a whole one. */
+ * depends on the statistics of the nodes before it, which are final by then. Node-major when
+ * the tensors fit (above); otherwise each pass runs only the nodes before l, so a network with
+ * many batch-norm nodes (a ResNet-20 has 19) costs about half a forward pass per node. */
 static void bn_exact(const mli_arch *a, const mli_real *theta, const mli_data *train, mli_ws *ws, mli_real *bufs)
 {
     mli_arch_init_buffers(a, bufs);
+    if (!getenv("MLI_BN_NODE_AT_A_TIME") && bn_exact_node_major(a, theta, train, ws, bufs))
+        return;
     for (int l = 0; l < a->nnodes; l++) {
         const mli_node *n = &a->nodes[l];
         if (!n->op->stats)

@@ -62,6 +62,9 @@ void mli_path_examples_free(mli_path_examples *e);
  *   exact: population mean and unbiased variance of each batch-norm input, layer by layer.
  * Returns n_alpha blocks of nbuffers reals (caller frees). */
 typedef enum { MLI_BN_EMA, MLI_BN_EXACT } mli_bn_stats;
+/* exact: the whole training set's tensors are kept node after node (one forward pass per α)
+ * while they fit in this many bytes; beyond, one partial pass per batch-norm node. */
+#define MLI_BN_EXACT_MEM ((size_t)3 << 30)
 /* The weight the reset statistics (mean 0, variance 1) still carry after the ema pass over n
  * training examples in batches of batchsize: (1 − momentum)^b, b the number of batches of at
  * least two examples (0.9²⁰ ≈ 0.12 for 10,000 examples in batches of 512). 0 for exact. */

@@ -116,6 +116,17 @@ void mli_net_forward_range(const mli_arch *a, const mli_real *theta, mli_real *b
     }
 }
 
+void mli_net_forward_node(const mli_arch *a, const mli_real *theta, mli_real *bufs, mli_ws *w, int i,
+                          const mli_real *const *x, mli_real *y, int B, mli_mode mode)
+{
+    const mli_node *n = &a->nodes[i];
+    mli_opctx c = {.a = a, .B = B, .mode = mode, .theta = theta, .bufs = bufs, .scratch = w->scratch,
+                   .work = w->work, .y = y, .save = w->save[i]};
+    for (int k = 0; k < n->nin; k++)
+        c.x[k] = x[k];
+    n->op->forward(n, &c);
+}
+
 void mli_net_backward(const mli_arch *a, const mli_real *theta, const mli_real *bufs,
                       mli_ws *w, const mli_real *X, int B, mli_mode mode, const mli_real *dZ,
                       mli_real *grad)

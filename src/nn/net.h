@@ -35,6 +35,10 @@ const mli_real *mli_net_forward_from(const mli_arch *a, const mli_real *theta, m
  * one batch-norm node. */
 void mli_net_forward_range(const mli_arch *a, const mli_real *theta, mli_real *bufs, mli_ws *w, int n0, int n1,
                            const mli_real *X, int B, mli_mode mode);
+/* Node i alone on B ≤ w->bmax examples: inputs x[k] (its nin inputs), output y (B × size); for
+ * passes that hold whole tensors of a data set, node after node. */
+void mli_net_forward_node(const mli_arch *a, const mli_real *theta, mli_real *bufs, mli_ws *w, int i,
+                          const mli_real *const *x, mli_real *y, int B, mli_mode mode);
 /* Gradient of Σ_i dZ_i·Z_i w.r.t. θ after a forward pass on the same X and mode;
  * grad[nparams] is overwritten. */
 void mli_net_backward(const mli_arch *a, const mli_real *theta, const mli_real *bufs,
