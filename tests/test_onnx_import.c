@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -491,6 +492,58 @@ static void test_norm_pad(void **state)
     REFUSED(norm_graph(8), "node 'sub' (Sub): mli supports Sub only as the data's normalisation");
 }
 
+/* x [N, 2, 4, 4] → Slice → y: x[:, :, ::2, ::3] (axes [2, 3] or [-1, -2], or all four axes
+ * with N and C whole) is the 1×1 average pool of strides 2, 3; a start that is not 0, or a
+ * step on the channels, is refused. */
+static mli_onnx_model *slice_graph(int kind)
+{
+    mli_onnx_model *m = image_of(15);
+    const int64_t big = INT64_MAX;
+    int n = kind == 1 ? 4 : 2;
+    int64_t st[4] = {0, 0, 0, 0}, en[4] = {big, big, big, big}, ax[4] = {2, 3}, sp[4] = {2, 3, 1, 1};
+    if (kind == 1) { /* all four axes, no axes input */
+        sp[0] = sp[1] = 1, sp[2] = 2, sp[3] = 3;
+    } else if (kind == 2) {
+        ax[0] = -1, ax[1] = -2, sp[0] = 3, sp[1] = 2;
+    } else if (kind == 3)
+        st[1] = 1;
+    else if (kind == 4)
+        ax[1] = 1;
+    mli_onnx_add_init_int64(m, "st", 1, (int64_t[]){n}, st);
+    mli_onnx_add_init_int64(m, "en", 1, (int64_t[]){n}, en);
+    mli_onnx_add_init_int64(m, "ax", 1, (int64_t[]){n}, ax);
+    mli_onnx_add_init_int64(m, "sp", 1, (int64_t[]){n}, sp);
+    const char *in[5] = {"x", "st", "en", kind == 1 ? "" : "ax", "sp"};
+    mli_onnx_add_node(m, "Slice", "sl", 5, in, 1, (const char *[]){"y"});
+    mli_onnx_add_output(m, "y", MLI_ONNX_FLOAT, 4, (int64_t[]){-1, 2, 2, 2}, N1);
+    return m;
+}
+
+static void test_slice(void **state)
+{
+    for (int kind = 0; kind <= 2; kind++) {
+        imported r;
+        assert_int_equal(import(slice_graph(kind), &r), 0);
+        const mli_node *g = &r.a.nodes[0];
+        assert_ptr_equal(g->op, &mli_op_avgpool);
+        assert_true(g->attr[0] == 1 && g->attr[1] == 1 && g->attr[2] == 2 && g->attr[3] == 3);
+        assert_true(g->shape.d[0] == 2 && g->shape.d[1] == 2 && g->shape.d[2] == 2);
+        mli_real x[32];
+        for (int i = 0; i < 32; i++)
+            x[i] = (mli_real)i;
+        mli_ws *w = mli_ws_new(&r.a, 1);
+        const mli_real *z = mli_net_forward(&r.a, r.theta, r.bufs, w, x, 1, MLI_MODE_EVAL);
+        for (int c = 0; c < 2; c++)
+            for (int h = 0; h < 2; h++)
+                for (int v = 0; v < 2; v++)
+                    assert_true(z[c * 4 + h * 2 + v] == x[c * 16 + 2 * h * 4 + 3 * v]);
+        mli_ws_free(w);
+        imported_free(&r);
+    }
+    REFUSED(slice_graph(3), "node 'sl' (Slice): mli supports only Slice of the H and W axes");
+    REFUSED(slice_graph(4), "node 'sl' (Slice): mli supports only Slice of the H and W axes");
+}
+
 static void test_pair(void **state)
 {
     char dir[] = "/tmp/mli_onnx_pairXXXXXX", a[64], b[64];
@@ -528,6 +581,7 @@ int main(void)
         cmocka_unit_test(test_gemm_layouts),        cmocka_unit_test(test_bias_and_batchnorm),
         cmocka_unit_test(test_transposed_weight),   cmocka_unit_test(test_refusals),            cmocka_unit_test(test_pair),
         cmocka_unit_test(test_conv_pool),           cmocka_unit_test(test_norm_pad),
+        cmocka_unit_test(test_slice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -284,12 +284,13 @@ static const struct {
     {"Conv", mli_onnx_import_conv},           {"MaxPool", mli_onnx_import_pool},
     {"AveragePool", mli_onnx_import_pool},    {"GlobalAveragePool", mli_onnx_import_gap},
     {"ReduceMean", mli_onnx_import_reducemean}, {"Pad", mli_onnx_import_pad},
-    {"Sub", mli_onnx_import_norm},
+    {"Sub", mli_onnx_import_norm},            {"Slice", mli_onnx_import_slice},
 };
 #define SUPPORTED                                                                                           \
     "Gemm, MatMul, Add, Relu, Tanh, Sigmoid, BatchNormalization, Flatten, Reshape, Identity, Dropout, "        \
-    "Conv, MaxPool, AveragePool, GlobalAveragePool, ReduceMean over axes [2, 3]; Pad appending zero channels; Sub then Div by per-channel "   \
-    "constants on the data; Transpose of a weight"
+    "Conv, MaxPool, AveragePool, GlobalAveragePool, ReduceMean over axes [2, 3]; Pad appending zero "       \
+    "channels; Slice x[:, :, ::s, ::t]; Sub then Div by per-channel constants on the data; Transpose of a "  \
+    "weight"
 
 /* the data: the one graph input that is not an initializer, with a batch dim and 1 to
  * MLI_MAX_DIMS known per-example dims */

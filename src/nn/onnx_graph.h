@@ -78,6 +78,7 @@ int mli_onnx_import_pool(mli_onnx_import *im, const mli_onnx_node *nd);
 int mli_onnx_import_gap(mli_onnx_import *im, const mli_onnx_node *nd);
 int mli_onnx_import_reducemean(mli_onnx_import *im, const mli_onnx_node *nd);
 int mli_onnx_import_pad(mli_onnx_import *im, const mli_onnx_node *nd);
+int mli_onnx_import_slice(mli_onnx_import *im, const mli_onnx_node *nd);
 /* Sub then Div of the data by per-channel constants: the data's normalisation (mli_arch.norm) */
 int mli_onnx_import_norm(mli_onnx_import *im, const mli_onnx_node *nd);
 
