@@ -67,21 +67,7 @@ check "the message says what was expected" grep -q "FCNet" "$T/last.err"
 # images, against PyTorch's step from the same θ₀ (tests/torch_resnet_step.py builds the network
 # of src/nn/arch_cnn.c). A data folder of its own (the first 32 training and 16 test images,
 # uncompressed) keeps the end-of-epoch test evaluation short.
-mkdir -p "$T/fm32"
-/usr/bin/python3 - "$T/fm32" <<'PY' || echo "not ok - write the 32-image data folder"
-import gzip, sys
-src, out = "/usr/share/datasets/fashion-mnist", sys.argv[1]
-for name, n in (("train-images-idx3-ubyte", 32), ("train-labels-idx1-ubyte", 32), ("t10k-images-idx3-ubyte", 16),
-                ("t10k-labels-idx1-ubyte", 16)):
-    b = gzip.open(f"{src}/{name}.gz").read()
-    nd = b[3]
-    per = 1
-    for i in range(1, nd):
-        per *= int.from_bytes(b[4 + 4 * i:8 + 4 * i], "big")
-    head = bytearray(b[:4 + 4 * nd])
-    head[4:8] = n.to_bytes(4, "big")
-    open(f"{out}/{name}", "wb").write(bytes(head) + b[4 + 4 * nd:4 + 4 * nd + n * per])
-PY
+/usr/bin/python3 tests/small_fmnist.py "$T/fm32" 32 16 || echo "not ok - write the 32-image data folder"
 run "one SGD step of a resnet-20 with batch norm on 32 images" 0 ./build/mli train --quiet --out "$T/r20" \
     --data-dir "$T/fm32" arch=resnet depth=20 use_batchnorm=true datasize=32 batchsize=32 epochs=1 lr=0.1 seed=4
 run "  PyTorch's step from its init.safetensors gives its final.safetensors" 0 \
