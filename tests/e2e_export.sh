@@ -112,6 +112,92 @@ g = json.load(open(sys.argv[1])); g['final_test_loss'] *= 1 + 1e-5
 json.dump(g, open(sys.argv[2], 'w'))" "$T/fm/geometry.json" "$T/tampered.json"
 check "  (a final_test_loss 1e-5 away is noticed)" eval '! same_numbers "$T/fm/geometry.json" "$T/tampered.json"' 
 
+# --- convolutional runs: every architecture exports, and imports back to the same analysis ---
+# Small data folders of their own: the first 128 training and 64 test images of FashionMNIST
+# (uncompressed IDX), and a CIFAR-10 binary set of random pixels (128 training images in the
+# five batches, 64 test images), so that each analysis takes a second.
+/usr/bin/python3 tests/small_fmnist.py "$T/fm_data" 128 64 || echo "not ok - write the FashionMNIST folder"
+/usr/bin/python3 - "$T/cifar_data" <<'PY' || echo "not ok - write the CIFAR-10 folder"
+import os, random, sys
+os.makedirs(sys.argv[1], exist_ok=True)
+r = random.Random(7)
+for name, n in (("data_batch_1", 64), ("data_batch_2", 16), ("data_batch_3", 16), ("data_batch_4", 16),
+                ("data_batch_5", 16), ("test_batch", 64)):
+    open(f"{sys.argv[1]}/{name}.bin", "wb").write(bytes(b for _ in range(n) for b in [r.randrange(10)] + [r.randrange(256) for _ in range(3072)]))
+PY
+# the node lists and the tampered file need python3-onnx, the run of final.onnx python3-torch too
+HAVE_ONNX=0 HAVE_TORCH=0
+/usr/bin/python3 -c "import onnx" 2>/dev/null && HAVE_ONNX=1
+/usr/bin/python3 -c "import torch, onnx" 2>/dev/null && HAVE_TORCH=1
+# check NAME CMD... where python3-onnx is installed, else a skip
+check_onnx() {
+  if [ "$HAVE_ONNX" = 1 ]; then check "$@"; else echo "ok - $1 # SKIP python3-onnx not installed"; fi
+}
+# NAME DSET KEYS...: train one epoch, export, check the run and its ONNX files alike
+cnn_roundtrip() {
+  local name=$1 dset=$2; shift 2
+  local D="$T/cnn_$name" data="$T/fm_data"
+  [ "$dset" = cifar10 ] && data="$T/cifar_data"
+  run "$name: train one epoch on 128 $dset images" 0 ./build/mli train --quiet --out "$D" --data-dir "$data" \
+      dset_name=$dset datasize=128 batchsize=32 epochs=1 seed=3 "$@"
+  run "$name: export" 0 ./build/mli export "$D"
+  /usr/bin/python3 -c "import onnx,sys; print(' '.join(n.op_type for n in onnx.load(sys.argv[1]).graph.node))" \
+      "$D/final.onnx" > "$D/ops.txt" 2>/dev/null
+  run "$name: mli check on the run" 0 ./build/mli check "$D" --data-dir "$data" "${A[@]}"
+  run "$name: mli check on its init.onnx and final.onnx" 0 ./build/mli check --init "$D/init.onnx" \
+      --final "$D/final.onnx" --data-dir "$data" dset_name=$dset datasize=128 batchsize=32 seed=3 "${A[@]}" \
+      --out "$D/from_onnx"
+  check "$name:   the same geometry.json numbers (1e-6 relative)" same_numbers "$D/geometry.json" "$D/from_onnx/geometry.json"
+  check "$name:   the same interp.tsv" cmp "$D/interp.tsv" "$D/from_onnx/interp.tsv"
+  check "$name:   the same examples.tsv" cmp "$D/examples.tsv" "$D/from_onnx/examples.tsv"
+  if [ "$HAVE_TORCH" = 1 ]; then
+    # final.onnx run by PyTorch (float64) on the raw test pixels/255 gives the run's final test loss
+    run "$name: final.onnx read by onnx and run by PyTorch" 0 /usr/bin/python3 tests/onnx_torch_eval.py "$D/final.onnx" "$data" $dset
+    cp "$T/last.out" "$D/torch.txt"
+    check "$name:   PyTorch's test loss and accuracy of final.onnx are the run's (1e-5 relative)" /usr/bin/python3 -c "
+import sys
+ref = dict(l.split() for l in open('$D/torch.txt'))
+row = open('$D/train.tsv').read().split('\n')[1].split('\t')
+loss, acc = float(row[3]), float(row[4])
+d = abs(float(ref['test_loss']) - loss) / loss
+print('$name', 'torch', ref['test_loss'], 'mli', loss, 'relative', d)
+sys.exit(not (d <= 1e-5 and abs(float(ref['test_acc']) - acc) < 1e-9))"
+  else
+    echo "ok - $name: final.onnx run by PyTorch # SKIP python3-torch or python3-onnx not installed"
+  fi
+}
+cnn_roundtrip resnet_bn fashionmnist arch=resnet depth=8 width=4 use_batchnorm=true
+check_onnx "  the option-A shortcut: AveragePool (stride 2), BatchNormalization, Pad" grep -q "AveragePool BatchNormalization Pad" "$T/cnn_resnet_bn/ops.txt"
+check_onnx "  FashionMNIST is not normalised: no Sub, no Div" eval '! grep -qw "Sub\|Div" "$T/cnn_resnet_bn/ops.txt"'
+cnn_roundtrip resnet fashionmnist arch=resnet depth=8 width=4
+check_onnx "  two Pad nodes (stages 2 and 3)" test "$(grep -o -w Pad "$T/cnn_resnet/ops.txt" | wc -l)" -eq 2
+cnn_roundtrip lenet fashionmnist arch=lenet width=3
+cnn_roundtrip vgg_bn fashionmnist arch=vgg depth=2 width=4 use_batchnorm=true
+cnn_roundtrip resnet_cifar cifar10 arch=resnet depth=8 width=4 use_batchnorm=true
+check_onnx "  CIFAR-10: the graph begins with Sub and Div (the channel normalisation)" grep -q "^Sub Div Conv" "$T/cnn_resnet_cifar/ops.txt"
+cnn_roundtrip vgg_cifar cifar10 arch=vgg depth=2 width=4
+# The normalisation's constants are not parameters: two files must hold the same ones
+if [ "$HAVE_ONNX" = 1 ]; then
+/usr/bin/python3 - "$T/cnn_resnet_cifar" <<'PY' || echo "not ok - tamper with the normalisation"
+import onnx, sys
+from onnx import numpy_helper
+m = onnx.load(sys.argv[1] + "/final.onnx")
+for t in m.graph.initializer:
+    if t.name == "input/std":
+        a = numpy_helper.to_array(t).copy(); a[0, 1, 0, 0] *= 1.01
+        t.CopyFrom(numpy_helper.from_array(a, t.name))
+onnx.save(m, sys.argv[1] + "/other_std.onnx")
+PY
+run "init.onnx and a final.onnx of another normalisation: invalid input" 3 ./build/mli check \
+    --init "$T/cnn_resnet_cifar/init.onnx" --final "$T/cnn_resnet_cifar/other_std.onnx" --data-dir "$T/cifar_data" \
+    dset_name=cifar10 datasize=128 "${A[@]}" --out "$T/cnn_resnet_cifar/tampered"
+check "  the message says the normalisation differs" grep -q "normalisation (the Sub and Div constants) differs" "$T/last.err"
+else
+  echo "ok - a final.onnx of another normalisation # SKIP python3-onnx not installed"
+fi
+run "a CIFAR-10 model on FashionMNIST: invalid input" 3 ./build/mli check --init "$T/cnn_resnet_cifar/init.onnx" \
+    --final "$T/cnn_resnet_cifar/final.onnx" --data-dir "$T/fm_data" datasize=128 "${A[@]}" --out "$T/cnn_resnet_cifar/fm"
+
 # --- the run directory's known files ------------------------------------------------------
 run "retrain with --force" 0 ./build/mli train --quiet --force --out "$T/bn" \
     dset_name=gaussmix synth_classes=3 hsizes=16,8,3 use_batchnorm=true epochs=1 seed=1

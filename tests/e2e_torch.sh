@@ -63,6 +63,16 @@ import torch, torch.nn as nn
 torch.save(nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Conv1d(3, 3, 1)).state_dict(), '$T/conv.pt')"
 run "a non-FCNet Sequential is refused" 1 /usr/bin/python3 scripts/torch2safetensors.py "$T/conv.pt" "$T/conv.safetensors"
 check "the message says what was expected" grep -q "FCNet" "$T/last.err"
+# One SGD step of a ResNet-20 with batch norm (training-mode statistics) on 32 FashionMNIST
+# images, against PyTorch's step from the same θ₀ (tests/torch_resnet_step.py builds the network
+# of src/nn/arch_cnn.c). A data folder of its own (the first 32 training and 16 test images,
+# uncompressed) keeps the end-of-epoch test evaluation short.
+/usr/bin/python3 tests/small_fmnist.py "$T/fm32" 32 16 || echo "not ok - write the 32-image data folder"
+run "one SGD step of a resnet-20 with batch norm on 32 images" 0 ./build/mli train --quiet --out "$T/r20" \
+    --data-dir "$T/fm32" arch=resnet depth=20 use_batchnorm=true datasize=32 batchsize=32 epochs=1 lr=0.1 seed=4
+run "  PyTorch's step from its init.safetensors gives its final.safetensors" 0 \
+    /usr/bin/python3 tests/torch_resnet_step.py "$T/r20" "$T/fm32" 0.1
+sed 's/^/# /' "$T/last.out"
 run "analyze the path with 3 alphas" 0 ./build/mli check --init "$T/tanh/init.safetensors" \
     --final "$T/tanh/final.safetensors" datasize=2000 --examples 10 --verify-steps 5 --alpha-steps 3 --out "$T/tanh"
 finish

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/dataset.h"
 #include "io/err.h"
 #include "io/onnx.h"
 #include "nn/arch.h"
@@ -201,7 +202,32 @@ static void op_add(env *e, const mli_onnx_node *n)
                 j += id * stride;
             stride *= (size_t)Bv->dims[d - off];
         }
-        Y->v[i] = A->v[i] + Bv->v[j];
+        Y->v[i] = *n->op_type == 'S' ? A->v[i] - Bv->v[j] : *n->op_type == 'D' ? A->v[i] / Bv->v[j] : A->v[i] + Bv->v[j];
+    }
+}
+
+/* Pad, constant mode with 0: pads (an INT64 input) begins, then ends, of every axis */
+static void op_pad(env *e, const mli_onnx_node *n)
+{
+    val *X = env_get(e, n->inputs[0]), *P = env_get(e, n->inputs[1]);
+    assert_int_equal(P->n, 2 * (size_t)X->ndim);
+    assert_true(n->ninputs == 2);
+    const mli_onnx_attr *md = mli_onnx_find_attr(n, "mode");
+    assert_true(!md || !strcmp(md->s, "constant"));
+    int64_t dims[MLI_ONNX_MAX_DIMS];
+    for (int d = 0; d < X->ndim; d++)
+        dims[d] = X->dims[d] + (int64_t)P->v[d] + (int64_t)P->v[X->ndim + d];
+    val *Y = env_new(e, n->outputs[0], X->ndim, dims);
+    memset(Y->v, 0, sizeof(double) * Y->n);
+    for (size_t i = 0; i < X->n; i++) { /* X's index, shifted by the begins, in Y */
+        size_t rest = i, j = 0, stride = 1;
+        for (int d = X->ndim - 1; d >= 0; d--) {
+            size_t id = rest % (size_t)X->dims[d];
+            rest /= (size_t)X->dims[d];
+            j += (id + (size_t)P->v[d]) * stride;
+            stride *= (size_t)dims[d];
+        }
+        Y->v[j] = X->v[i];
     }
 }
 
@@ -399,8 +425,10 @@ static double *onnx_run(const mli_onnx_model *m, const mli_real *X, int B, size_
             op_matmul(e, n);
         else if (!strcmp(t, "Transpose"))
             op_transpose(e, n);
-        else if (!strcmp(t, "Add"))
+        else if (!strcmp(t, "Add") || !strcmp(t, "Sub") || !strcmp(t, "Div"))
             op_add(e, n);
+        else if (!strcmp(t, "Pad"))
+            op_pad(e, n);
         else if (!strcmp(t, "BatchNormalization"))
             op_bn(e, n);
         else if (!strcmp(t, "Flatten") || !strcmp(t, "Reshape"))
@@ -469,7 +497,15 @@ static void check_inits(const fx *f)
     int nfloat = 0; /* the others: Reshape's INT64 shapes */
     for (int k = 0; k < f->m->ninits; k++)
         nfloat += f->m->inits[k].elem_type == MLI_ONNX_FLOAT;
-    assert_int_equal(nfloat, f->a.ntensors);
+    assert_int_equal(nfloat, f->a.ntensors + 2 * (f->a.norm_c > 0));
+    for (int k = 0; k < 2 && f->a.norm_c; k++) { /* the normalisation's [1, C, 1, 1] constants */
+        const mli_onnx_tensor *i = mli_onnx_find_init(f->m, k ? "input/std" : "input/mean");
+        assert_non_null(i);
+        assert_int_equal(i->ndim, 4);
+        assert_true(i->dims[0] == 1 && i->dims[1] == f->a.norm_c && i->dims[2] == 1 && i->dims[3] == 1);
+        for (int c = 0; c < f->a.norm_c; c++)
+            assert_true(i->f[c] == (float)(k ? f->a.norm_std[c] : f->a.norm_mean[c]));
+    }
     for (int t = 0; t < f->a.ntensors; t++) {
         const mli_tensor *x = &f->a.tensors[t];
         const mli_onnx_tensor *i = mli_onnx_find_init(f->m, x->name);
@@ -568,11 +604,28 @@ static void check_nodes(const fx *f)
             attr_ints(g, "kernel_shape", 2, (int64_t[2]){-1, -1}, k);
             assert_true(k[0] == n->attr[0] && k[1] == n->attr[1]);
             expect += 1;
+        } else if (n->op == &mli_op_padc) { /* Pad(x, [0, 0, 0, 0, 0, E, 0, 0]) */
+            const mli_onnx_node *g = node_named(f->m, n->name);
+            assert_string_equal(g->op_type, "Pad");
+            assert_int_equal(g->ninputs, 2);
+            const mli_onnx_tensor *p = mli_onnx_find_init(f->m, g->inputs[1]);
+            assert_non_null(p);
+            assert_int_equal(p->elem_type, MLI_ONNX_INT64);
+            assert_int_equal(p->numel, 8);
+            for (int k = 0; k < 8; k++)
+                assert_int_equal(p->i[k], k == 5 ? n->attr[0] : 0);
+            expect += 1;
         } else if (n->op == &mli_op_gap) {
             assert_string_equal(node_named(f->m, n->name)->op_type, n->attr[0] ? "ReduceMean" : "GlobalAveragePool");
             expect += 1;
         } else
             fail_msg("unknown operator %s", n->op->name);
+    }
+    if (f->a.norm_c) { /* Sub, then Div, reading the data first */
+        assert_string_equal(node_named(f->m, "input/Sub")->op_type, "Sub");
+        assert_string_equal(node_named(f->m, "input/Sub")->inputs[0], "input");
+        assert_string_equal(node_named(f->m, "input/Div")->inputs[0], node_named(f->m, "input/Sub")->outputs[0]);
+        expect += 2;
     }
     assert_int_equal(f->m->nnodes, expect);
 }
@@ -584,11 +637,14 @@ static void check_outputs(const fx *f, uint64_t seed)
     size_t in_size = mli_shape_numel(&f->a.in_shape);
     mli_real *X = malloc(sizeof(mli_real) * B * in_size);
     tu_fill_uniform(X, B * in_size, -1.5, 1.5, seed);
+    double *Y = onnx_run(f->m, X, B, in_size); /* the file normalises the data itself */
+    mli_data d = {.n = B, .d = (int)in_size, .x = X};
+    if (f->a.norm_c)
+        mli_data_normalize(&d, f->a.in_shape.d, f->a.norm_mean, f->a.norm_std);
     mli_ws *w = mli_ws_new(&f->a, B);
     mli_real *bufs = malloc(sizeof(mli_real) * (f->a.nbuffers + 1));
     memcpy(bufs, f->bufs, sizeof(mli_real) * f->a.nbuffers);
     const mli_real *Z = mli_net_forward(&f->a, f->theta, bufs, w, X, B, MLI_MODE_EVAL);
-    double *Y = onnx_run(f->m, X, B, in_size);
     size_t nout = f->a.nodes[f->a.nnodes - 1].size;
     for (size_t i = 0; i < B * nout; i++) {
         double err = fabs(Y[i] - Z[i]) / fmax(1, fabs(Y[i]));
@@ -611,6 +667,9 @@ static void check_round_trip(const fx *f, uint64_t seed, int same_graph)
         fail_msg("import of %s: %s", f->path, mli_errmsg());
     assert_int_equal(b->nparams, f->a.nparams);
     assert_int_equal(b->nbuffers, f->a.nbuffers);
+    assert_int_equal(b->norm_c, f->a.norm_c); /* the normalisation, as float32 constants */
+    for (int c = 0; c < f->a.norm_c; c++)
+        assert_true(b->norm_mean[c] == (float)f->a.norm_mean[c] && b->norm_std[c] == (float)f->a.norm_std[c]);
     if (same_graph) { /* one ONNX node per mli node: the same nodes, inputs and attributes */
         assert_int_equal(b->nnodes, f->a.nnodes);
         for (int i = 0; i < b->nnodes; i++) {
@@ -822,6 +881,29 @@ static void test_cnn(void **state)
     }
 }
 
+/* The CIFAR ResNet of nn/arch_cnn.c (the option-A shortcut: AveragePool, [BatchNormalization],
+ * Pad of zero channels), with and without batch norm, with and without the data's normalisation
+ * (Sub, Div): the same graph node for node after the import, and the normalisation with it. */
+static void test_resnet(void **state)
+{
+    for (int bn = 0; bn <= 1; bn++) {
+        fx f = {0};
+        int shape[3] = {3, 8, 8};
+        assert_int_equal(mli_arch_cnn(&f.a, MLI_ARCH_RESNET, shape, 8, 2, MLI_ACT_RELU, bn, MLI_LOSS_CE, 4), MLI_OK);
+        if (bn) { /* any constants: the CIFAR-10 ones are checked end to end (tests/e2e_export.sh) */
+            f.a.norm_c = 3;
+            for (int c = 0; c < 3; c++) {
+                f.a.norm_mean[c] = 0.1 + 0.3 * c;
+                f.a.norm_std[c] = 0.7 - 0.2 * c;
+            }
+        }
+        fx_fill(&f, 61 + (uint64_t)bn);
+        check_all(&f, bn ? "resnet_bn" : "resnet", 62);
+        check_round_trip(&f, 63, 1);
+        fx_free(&f);
+    }
+}
+
 static void test_names(void **state)
 {
     fx f = {0};
@@ -886,6 +968,7 @@ int main(void)
         cmocka_unit_test(test_nd),
         cmocka_unit_test(test_reshape_bias),
         cmocka_unit_test(test_cnn),
+        cmocka_unit_test(test_resnet),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_refusals),
     };

@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,6 +420,130 @@ static void test_conv_pool(void **state)
     REFUSED(m, "node 'c3' (Conv): kernel_shape [2, 2] differs from the weight's 3×3");
 }
 
+/* x [N, 2, 4, 4] → Sub(x, mean) → Div(·, std) [→ Pad] → GlobalAveragePool → y: the data's
+ * normalisation (mli_arch.norm_c, no node: the analyses apply it to the data) and the channel
+ * padding of the option-A shortcut (PadChannels); the refusals of anything else. kind: 0 the
+ * accepted graph ([1, C, 1, 1] constants), 1 the same with [C, 1, 1] constants and the Pad,
+ * 2 Sub of a value that is not the data, 3 Sub read by a Relu, 4 a constant of [C], 5 a std
+ * of 0, 6 Pad of the height, 7 Pad in reflect mode, 8 the data read by the Sub and a Relu */
+static mli_onnx_model *norm_graph(int kind)
+{
+    mli_onnx_model *m = image_of(15);
+    static const float mean[2] = {0.25f, -0.5f}, std[2] = {0.5f, 2}, zero[2] = {0.5f, 0};
+    int64_t d4[4] = {1, 2, 1, 1}, d3[3] = {2, 1, 1}, d1[1] = {2};
+    int nd = kind == 1 ? 3 : kind == 4 ? 1 : 4;
+    const int64_t *dims = nd == 3 ? d3 : nd == 1 ? d1 : d4;
+    mli_onnx_add_init_float(m, "mean", nd, dims, mean);
+    mli_onnx_add_init_float(m, "std", nd, dims, kind == 5 ? zero : std);
+    const char *src = "x";
+    if (kind == 2 || kind == 8) {
+        mli_onnx_add_node(m, "Relu", "r0", 1, (const char *[]){"x"}, 1, (const char *[]){"r"});
+        src = kind == 2 ? "r" : "x";
+    }
+    mli_onnx_add_node(m, "Sub", "sub", 2, (const char *[]){src, "mean"}, 1, (const char *[]){"c"});
+    mli_onnx_add_node(m, kind == 3 ? "Relu" : "Div", "div", kind == 3 ? 1 : 2, (const char *[]){"c", "std"}, 1,
+                      (const char *[]){"n"});
+    const char *last = "n";
+    if (kind == 1 || kind >= 6) {
+        int64_t pads[8] = {0, 0, 0, 0, 0, 3, 0, 0};
+        if (kind == 6)
+            pads[6] = 1;
+        mli_onnx_add_init_int64(m, "pads", 1, (int64_t[]){8}, pads);
+        mli_onnx_node *p = mli_onnx_add_node(m, "Pad", "pad", 2, (const char *[]){"n", "pads"}, 1,
+                                             (const char *[]){"p"});
+        mli_onnx_attr_string(p, "mode", kind == 7 ? "reflect" : "constant");
+        last = "p";
+    }
+    const char *gin[2] = {last, "r"};
+    if (kind == 8) { /* the raw data read elsewhere too */
+        mli_onnx_add_node(m, "GlobalAveragePool", "g1", 1, (const char *[]){"r"}, 1, (const char *[]){"g1"});
+        mli_onnx_add_node(m, "GlobalAveragePool", "g0", 1, gin, 1, (const char *[]){"g0"});
+        mli_onnx_add_node(m, "Add", "add", 2, (const char *[]){"g0", "g1"}, 1, (const char *[]){"y"});
+    } else
+        mli_onnx_add_node(m, "GlobalAveragePool", "gap", 1, gin, 1, (const char *[]){"y"});
+    mli_onnx_add_output(m, "y", MLI_ONNX_FLOAT, 4, (int64_t[]){-1, kind == 1 || kind >= 6 ? 5 : 2, 1, 1}, N1);
+    return m;
+}
+
+static void test_norm_pad(void **state)
+{
+    for (int kind = 0; kind <= 1; kind++) {
+        imported r;
+        assert_int_equal(import(norm_graph(kind), &r), 0);
+        assert_int_equal(r.a.norm_c, 2); /* no node: GlobalAveragePool [, Pad] read the data */
+        assert_true(r.a.norm_mean[0] == 0.25 && r.a.norm_mean[1] == -0.5);
+        assert_true(r.a.norm_std[0] == 0.5 && r.a.norm_std[1] == 2);
+        assert_int_equal(r.a.nnodes, 1 + kind);
+        assert_int_equal(r.a.nodes[0].in[0], MLI_GRAPH_INPUT);
+        assert_int_equal(r.a.nparams, 0);
+        if (kind) {
+            assert_ptr_equal(r.a.nodes[0].op, &mli_op_padc);
+            assert_int_equal(r.a.nodes[0].attr[0], 3);
+            assert_int_equal(r.a.nodes[0].shape.d[0], 5);
+        }
+        imported_free(&r);
+    }
+    REFUSED(norm_graph(2), "node 'sub' (Sub): mli supports Sub only as the data's normalisation");
+    REFUSED(norm_graph(3), "node 'sub' (Sub): mli supports Sub only as the data's normalisation");
+    REFUSED(norm_graph(4), "node 'sub' (Sub): the mean (Sub) and the std (Div) must be float initializers [1, 2, 1, 1]");
+    REFUSED(norm_graph(5), "node 'sub' (Sub): channel 1: mean -0.5, std 0 (finite, std not 0)");
+    REFUSED(norm_graph(6), "node 'pad' (Pad): mli supports only zero channels appended");
+    REFUSED(norm_graph(7), "node 'pad' (Pad): mode 'reflect' is not supported (only constant)");
+    REFUSED(norm_graph(8), "node 'sub' (Sub): mli supports Sub only as the data's normalisation");
+}
+
+/* x [N, 2, 4, 4] → Slice → y: x[:, :, ::2, ::3] (axes [2, 3] or [-1, -2], or all four axes
+ * with N and C whole) is the 1×1 average pool of strides 2, 3; a start that is not 0, or a
+ * step on the channels, is refused. */
+static mli_onnx_model *slice_graph(int kind)
+{
+    mli_onnx_model *m = image_of(15);
+    const int64_t big = INT64_MAX;
+    int n = kind == 1 ? 4 : 2;
+    int64_t st[4] = {0, 0, 0, 0}, en[4] = {big, big, big, big}, ax[4] = {2, 3}, sp[4] = {2, 3, 1, 1};
+    if (kind == 1) { /* all four axes, no axes input */
+        sp[0] = sp[1] = 1, sp[2] = 2, sp[3] = 3;
+    } else if (kind == 2) {
+        ax[0] = -1, ax[1] = -2, sp[0] = 3, sp[1] = 2;
+    } else if (kind == 3)
+        st[1] = 1;
+    else if (kind == 4)
+        ax[1] = 1;
+    mli_onnx_add_init_int64(m, "st", 1, (int64_t[]){n}, st);
+    mli_onnx_add_init_int64(m, "en", 1, (int64_t[]){n}, en);
+    mli_onnx_add_init_int64(m, "ax", 1, (int64_t[]){n}, ax);
+    mli_onnx_add_init_int64(m, "sp", 1, (int64_t[]){n}, sp);
+    const char *in[5] = {"x", "st", "en", kind == 1 ? "" : "ax", "sp"};
+    mli_onnx_add_node(m, "Slice", "sl", 5, in, 1, (const char *[]){"y"});
+    mli_onnx_add_output(m, "y", MLI_ONNX_FLOAT, 4, (int64_t[]){-1, 2, 2, 2}, N1);
+    return m;
+}
+
+static void test_slice(void **state)
+{
+    for (int kind = 0; kind <= 2; kind++) {
+        imported r;
+        assert_int_equal(import(slice_graph(kind), &r), 0);
+        const mli_node *g = &r.a.nodes[0];
+        assert_ptr_equal(g->op, &mli_op_avgpool);
+        assert_true(g->attr[0] == 1 && g->attr[1] == 1 && g->attr[2] == 2 && g->attr[3] == 3);
+        assert_true(g->shape.d[0] == 2 && g->shape.d[1] == 2 && g->shape.d[2] == 2);
+        mli_real x[32];
+        for (int i = 0; i < 32; i++)
+            x[i] = (mli_real)i;
+        mli_ws *w = mli_ws_new(&r.a, 1);
+        const mli_real *z = mli_net_forward(&r.a, r.theta, r.bufs, w, x, 1, MLI_MODE_EVAL);
+        for (int c = 0; c < 2; c++)
+            for (int h = 0; h < 2; h++)
+                for (int v = 0; v < 2; v++)
+                    assert_true(z[c * 4 + h * 2 + v] == x[c * 16 + 2 * h * 4 + 3 * v]);
+        mli_ws_free(w);
+        imported_free(&r);
+    }
+    REFUSED(slice_graph(3), "node 'sl' (Slice): mli supports only Slice of the H and W axes");
+    REFUSED(slice_graph(4), "node 'sl' (Slice): mli supports only Slice of the H and W axes");
+}
+
 static void test_pair(void **state)
 {
     char dir[] = "/tmp/mli_onnx_pairXXXXXX", a[64], b[64];
@@ -455,7 +580,8 @@ int main(void)
         cmocka_unit_test(test_matmul_without_bias), cmocka_unit_test(test_matmul_add_folds),
         cmocka_unit_test(test_gemm_layouts),        cmocka_unit_test(test_bias_and_batchnorm),
         cmocka_unit_test(test_transposed_weight),   cmocka_unit_test(test_refusals),            cmocka_unit_test(test_pair),
-        cmocka_unit_test(test_conv_pool),
+        cmocka_unit_test(test_conv_pool),           cmocka_unit_test(test_norm_pad),
+        cmocka_unit_test(test_slice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include "io/text.h"
 #include "nn/model.h"
 #include "nn/onnx_export.h"
+#include "train/train.h"
 
 void mli_usage_export(FILE *f)
 {
@@ -54,7 +55,8 @@ static int run_finished(const char *run)
 }
 
 /* RUN/WHICH.safetensors as an ONNX model (*m, NULL on failure) */
-static int export_one(const char *run, const char *which, mli_onnx_model **m, int *nnodes, size_t *nvalues)
+static int export_one(const char *run, const char *which, const mli_config *cfg, mli_onnx_model **m, int *nnodes,
+                      size_t *nvalues)
 {
     char src[4096];
     snprintf(src, sizeof src, "%s/%s.safetensors", run, which);
@@ -62,6 +64,9 @@ static int export_one(const char *run, const char *which, mli_onnx_model **m, in
     mli_real *theta = NULL, *bufs = NULL;
     *m = NULL;
     int rc = mli_model_load(src, a, &theta, &bufs);
+    /* the model takes the data set's pixels/255: the run's normalisation becomes its first nodes */
+    if (!rc)
+        a->norm_c = mli_train_image_norm(a->kind, cfg->dset_name, a->norm_mean, a->norm_std);
     if (!rc)
         rc = mli_onnx_export(a, theta, bufs, src, m);
     *nnodes = a->nnodes;
@@ -116,7 +121,7 @@ int mli_cmd_export(int argc, char **argv)
     int nn[2] = {0, 0};
     size_t np[2] = {0, 0};
     for (int k = 0; k < 2 && !rc; k++)
-        rc = export_one(run, which[k], &m[k], &nn[k], &np[k]);
+        rc = export_one(run, which[k], &cfg, &m[k], &nn[k], &np[k]);
     if (!rc && (nn[0] != nn[1] || np[0] != np[1]))
         rc = mli_err(MLI_EINPUT, "%s: init.safetensors and final.safetensors hold different networks (%d and %d "
                      "nodes, %zu and %zu values)", run, nn[0], nn[1], np[0], np[1]);

@@ -427,8 +427,9 @@ void mli_data_normalize(mli_data *d, const int *shape, const double *mean, const
     for (int i = 0; i < d->n; i++)
         for (int c = 0; c < shape[0]; c++) {
             mli_real *x = d->x + (size_t)i * d->d + (size_t)c * hw;
+            const mli_real m = (mli_real)(float)mean[c], s = (mli_real)(float)std[c];
             for (size_t j = 0; j < hw; j++)
-                x[j] = (mli_real)((x[j] - mean[c]) / std[c]);
+                x[j] = (x[j] - m) / s;
         }
 }
 

@@ -86,7 +86,9 @@ void mli_dataset_free(mli_dataset *ds);
 void mli_data_corrupt_labels(mli_data *d, double p, uint64_t seed);
 
 /* Per-channel normalisation of images of shape C×H×W (row-major, channel-major):
- * x[c, ·] = (x[c, ·] − mean[c]) / std[c]. */
+ * x[c, ·] = (x[c, ·] − mean[c]) / std[c], with the constants rounded to float32 and the
+ * subtraction and the division each rounded to mli_real: PyTorch's Normalize on float
+ * tensors, and the Sub and Div of an exported model (docs/onnx.md), bit for bit. */
 void mli_data_normalize(mli_data *d, const int *shape, const double *mean, const double *std);
 
 /* The CIFAR-10 channel means and standard deviations of the reference's transforms

@@ -108,6 +108,17 @@ static int load_models(job *j)
     /* model files given with data keys: the data as the file's architecture trained on it */
     if (j->cfg->arch == MLI_ARCH_FCNET)
         mli_train_prepare_images(j->a.kind, j->cfg->dset_name, &j->ds);
+    /* an ONNX model reads the pixels/255 and normalises them itself: that normalisation is
+     * applied here, in the run's own arithmetic (mli_data_normalize), to keep the graph the
+     * run's */
+    if (j->a.norm_c) {
+        if (j->ds.shape[0] != j->a.norm_c)
+            return mli_err(MLI_EINPUT, "%s: the model normalises %d channels, the data set %s has %s%d", ip,
+                           j->a.norm_c, j->cfg->dset_name, j->ds.shape[0] ? "" : "no image channels: ",
+                           j->ds.shape[0]);
+        mli_data_normalize(&j->ds.train, j->ds.shape, j->a.norm_mean, j->a.norm_std);
+        mli_data_normalize(&j->ds.test, j->ds.shape, j->a.norm_mean, j->a.norm_std);
+    }
     if (j->a.input_size != j->ds.train.d)
         return mli_err(MLI_EINPUT, "%s: the network takes %d inputs, the data set %s has %d", j->o->init_path,
                        j->a.input_size, j->cfg->dset_name, j->ds.train.d);
@@ -802,7 +813,12 @@ int mli_analyze_run(const mli_config *cfg, const mli_analyze_opts *o, mli_analys
     if (!res)
         res = &local;
     memset(res, 0, sizeof *res);
-    int rc = mli_train_load_data(cfg, o->data_dir, &j.ds);
+    /* ONNX models take the data set's inputs as they are (their normalisation, if any, is in
+     * the file): the data of any architecture key is loaded raw */
+    mli_config raw = *cfg;
+    if (mli_onnx_path(o->init_path))
+        raw.arch = MLI_ARCH_FCNET;
+    int rc = mli_train_load_data(&raw, o->data_dir, &j.ds);
     if (!rc)
         rc = load_models(&j);
     if (!rc)

@@ -28,6 +28,7 @@
 #define MLI_NODE_MAXATTR 16 /* integer attributes of a node (a 2-D convolution needs 13) */
 #define MLI_NODE_MAXFATTR 4 /* real attributes (batch norm's ε) */
 #define MLI_GRAPH_INPUT (-1) /* the producer index of the data */
+#define MLI_NORM_MAXC 4 /* channels of an input normalisation (mli_arch.norm_c) */
 #define MLI_BN_EPS 1e-5
 #define MLI_BN_MOMENTUM 0.1
 
@@ -127,6 +128,15 @@ typedef struct {
     int kind;        /* mli_arch_kind */
     int depth;
     int width;
+
+    /* The per-channel normalisation of the data the graph reads, x[c] = (x[c] − mean[c]) /
+     * std[c] over the C = norm_c channels of a C×H×W input (0: none). Not a node: whoever
+     * feeds the graph applies it to the data (mli_data_normalize), so that the graph is the
+     * one the run trained. Native graphs leave it 0 (their data set is normalised by
+     * train/data.c); an ONNX import sets it from a leading Sub and Div by constants and the
+     * export writes it so (docs/onnx.md). */
+    int norm_c;
+    double norm_mean[MLI_NORM_MAXC], norm_std[MLI_NORM_MAXC];
 } mli_arch;
 
 /* Building a graph (tests, and FCNets through mli_arch_init): begin with the per-example

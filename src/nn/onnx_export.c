@@ -70,6 +70,26 @@ static void value_dims(const mli_shape *s, int64_t *dims, const char **params)
     }
 }
 
+/* The data's normalisation (mli_arch.norm_c) as Sub(input, mean) then Div(·, std), the
+ * constants float initializers [1, C, 1, 1] broadcast over N, H and W: the name of the
+ * normalised value, which the graph's first nodes read instead of "input" */
+static const char *export_norm(const mli_arch *a, mli_onnx_model *m)
+{
+    int64_t dims[4] = {1, a->norm_c, 1, 1};
+    float mean[MLI_NORM_MAXC], std[MLI_NORM_MAXC];
+    for (int c = 0; c < a->norm_c; c++) {
+        mean[c] = (float)a->norm_mean[c];
+        std[c] = (float)a->norm_std[c];
+    }
+    mli_onnx_add_init_float(m, "input/mean", 4, dims, mean);
+    mli_onnx_add_init_float(m, "input/std", 4, dims, std);
+    const char *sub[2] = {"input", "input/mean"}, *div[2] = {"input/centred", "input/std"};
+    mli_onnx_add_node(m, "Sub", "input/Sub", 2, sub, 1, &div[0]);
+    static const char *const out = "input/normalized";
+    mli_onnx_add_node(m, "Div", "input/Div", 2, div, 1, &out);
+    return out;
+}
+
 int mli_onnx_export(const mli_arch *a, const mli_real *theta, const mli_real *bufs, const char *label,
                     mli_onnx_model **out)
 {
@@ -78,6 +98,9 @@ int mli_onnx_export(const mli_arch *a, const mli_real *theta, const mli_real *bu
         return mli_err(MLI_EUSAGE, "%s: the graph has no nodes", label);
     if (a->nbuffers > 0 && !bufs)
         return mli_err(MLI_EUSAGE, "%s: the graph has buffers but none were given", label);
+    if (a->norm_c && (a->norm_c > MLI_NORM_MAXC || a->in_shape.ndim != 3 || a->in_shape.d[0] != a->norm_c))
+        return mli_err(MLI_EUSAGE, "%s: a normalisation of %d channels on an input of %d dims", label, a->norm_c,
+                       a->in_shape.ndim);
     mli_onnx_model *m = mli_onnx_model_new("mli", MLI_ONNX_EXPORT_OPSET);
     free(m->producer_version);
     m->producer_version = mli_strdup(MLI_VERSION);
@@ -92,12 +115,13 @@ int mli_onnx_export(const mli_arch *a, const mli_real *theta, const mli_real *bu
     const char *params[MLI_MAX_DIMS + 1];
     value_dims(&a->in_shape, dims, params);
     mli_onnx_add_input(m, "input", MLI_ONNX_FLOAT, a->in_shape.ndim + 1, dims, params);
+    const char *data = a->norm_c ? export_norm(a, m) : "input";
     int rc = MLI_OK;
     for (int i = 0; i < a->nnodes && !rc; i++) {
         const mli_node *n = &a->nodes[i];
         mli_onnx_ectx e = {.m = m, .a = a, .theta = theta, .bufs = bufs};
         for (int k = 0; k < n->nin; k++)
-            e.in[k] = n->in[k] == MLI_GRAPH_INPUT ? "input" : vname[n->in[k]];
+            e.in[k] = n->in[k] == MLI_GRAPH_INPUT ? data : vname[n->in[k]];
         e.out = i == a->nnodes - 1 ? "output" : vname[i];
         if (!n->op->onnx_export)
             rc = mli_err(MLI_EUSAGE, "%s: node '%s' (%s) has no ONNX form", label, n->name, n->op->name);

@@ -5,7 +5,10 @@
  * The model: one graph input "input", FLOAT [batch, per-example shape] with the batch
  * dimension symbolic ("batch"); one graph output "output", FLOAT [batch, outputs] (logits or
  * reconstruction: the loss is not part of it); every tensor of θ and of the buffers an
- * initializer named by its mli (state_dict) name, "layers.0.weight", with its shape; a node's
+ * initializer named by its mli (state_dict) name, "layers.0.weight", with its shape; the
+ * data's normalisation (mli_arch.norm_c) first, as Sub("input", "input/mean") and
+ * Div(·, "input/std") by [1, C, 1, 1] constants, so that the input is the data set's
+ * pixels/255; a node's
  * output value named after the node ("layers.1"). Inference semantics: batch norm uses its
  * running statistics, as mli's eval mode. Producer "mli", its version, opset
  * MLI_ONNX_EXPORT_OPSET of the default domain. docs/onnx.md ("Writing") says why that opset. */

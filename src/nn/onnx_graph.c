@@ -223,6 +223,50 @@ void mli_onnx_absorb(mli_onnx_import *im, const mli_onnx_node *later, int node)
     im->vnode[im->voff[node_index(im, later)]] = node;
 }
 
+/* ---- the data's normalisation ------------------------------------------------------------- */
+
+/* t holds one float per channel of C, broadcast over N, H and W: dims [1, C, 1, 1] or [C, 1, 1] */
+static int per_channel(const mli_onnx_tensor *t, int C)
+{
+    if (!t || t->elem_type != MLI_ONNX_FLOAT || t->numel != (size_t)C || t->ndim < 3 || t->ndim > 4)
+        return 0;
+    const int64_t *d = t->dims + t->ndim - 3;
+    return (t->ndim == 3 || t->dims[0] == 1) && d[0] == C && d[1] == 1 && d[2] == 1;
+}
+
+/* Sub(data, mean) whose only reader is Div(·, std): mli_arch.norm_c, not a node (the analyses
+ * apply it to the data, as to a native run's). Both nodes' outputs become the data. */
+int mli_onnx_import_norm(mli_onnx_import *im, const mli_onnx_node *nd)
+{
+    int x;
+    if (mli_onnx_value_in(im, nd, 0, &x))
+        return MLI_EINPUT;
+    mli_arch *a = im->a;
+    const mli_onnx_node *div = mli_onnx_sole_consumer(im, nd), *last = NULL;
+    int C = a->in_shape.d[0];
+    if (x != MLI_GRAPH_INPUT || a->in_shape.ndim != 3 || C > MLI_NORM_MAXC || a->norm_c ||
+        readers(im, nd->inputs[0], &last) != 1 || !div || strcmp(div->op_type, "Div") || div->ninputs != 2 ||
+        strcmp(div->inputs[0], nd->outputs[0]))
+        return mli_onnx_refuse(im, nd, "mli supports Sub only as the data's normalisation: Sub(data, mean) read by "
+                               "Div(·, std) alone, the data N×C×H×W (C <= %d) and read by the Sub alone",
+                               MLI_NORM_MAXC);
+    const mli_onnx_tensor *mean = mli_onnx_init_in(im, nd, 1), *std = mli_onnx_init_in(im, div, 1);
+    if (!per_channel(mean, C) || !per_channel(std, C))
+        return mli_onnx_refuse(im, nd, "the mean (Sub) and the std (Div) must be float initializers [1, %d, 1, 1] "
+                               "(one value per channel of the data)", C);
+    for (int c = 0; c < C; c++) {
+        if (!isfinite(mean->f[c]) || !isfinite(std->f[c]) || std->f[c] == 0)
+            return mli_onnx_refuse(im, nd, "channel %d: mean %g, std %g (finite, std not 0)", c, mean->f[c],
+                                   std->f[c]);
+        a->norm_mean[c] = mean->f[c];
+        a->norm_std[c] = std->f[c];
+    }
+    a->norm_c = C;
+    mli_onnx_absorb(im, nd, MLI_GRAPH_INPUT);
+    mli_onnx_absorb(im, div, MLI_GRAPH_INPUT);
+    return MLI_OK;
+}
+
 /* ---- the walk ------------------------------------------------------------------------------ */
 
 typedef int (*import_fn)(mli_onnx_import *, const mli_onnx_node *);
@@ -239,11 +283,14 @@ static const struct {
     {"Transpose", mli_onnx_import_transpose},
     {"Conv", mli_onnx_import_conv},           {"MaxPool", mli_onnx_import_pool},
     {"AveragePool", mli_onnx_import_pool},    {"GlobalAveragePool", mli_onnx_import_gap},
-    {"ReduceMean", mli_onnx_import_reducemean},
+    {"ReduceMean", mli_onnx_import_reducemean}, {"Pad", mli_onnx_import_pad},
+    {"Sub", mli_onnx_import_norm},            {"Slice", mli_onnx_import_slice},
 };
 #define SUPPORTED                                                                                           \
     "Gemm, MatMul, Add, Relu, Tanh, Sigmoid, BatchNormalization, Flatten, Reshape, Identity, Dropout, "        \
-    "Conv, MaxPool, AveragePool, GlobalAveragePool, ReduceMean over axes [2, 3]; Transpose of a weight"
+    "Conv, MaxPool, AveragePool, GlobalAveragePool, ReduceMean over axes [2, 3]; Pad appending zero "       \
+    "channels; Slice x[:, :, ::s, ::t]; Sub then Div by per-channel constants on the data; Transpose of a "  \
+    "weight"
 
 /* the data: the one graph input that is not an initializer, with a batch dim and 1 to
  * MLI_MAX_DIMS known per-example dims */

@@ -77,6 +77,10 @@ int mli_onnx_import_conv(mli_onnx_import *im, const mli_onnx_node *nd);
 int mli_onnx_import_pool(mli_onnx_import *im, const mli_onnx_node *nd);
 int mli_onnx_import_gap(mli_onnx_import *im, const mli_onnx_node *nd);
 int mli_onnx_import_reducemean(mli_onnx_import *im, const mli_onnx_node *nd);
+int mli_onnx_import_pad(mli_onnx_import *im, const mli_onnx_node *nd);
+int mli_onnx_import_slice(mli_onnx_import *im, const mli_onnx_node *nd);
+/* Sub then Div of the data by per-channel constants: the data's normalisation (mli_arch.norm) */
+int mli_onnx_import_norm(mli_onnx_import *im, const mli_onnx_node *nd);
 
 /* The graph of a model, θ and the buffers (allocated; the caller frees). loss: the loss the
  * analyses use (ONNX files carry none). */

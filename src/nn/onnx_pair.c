@@ -122,6 +122,11 @@ int mli_onnx_load_pair(const char *init, const char *final, mli_loss loss, mli_a
         rc = mli_onnx_graph(m1, final, loss, a1, theta1, bufs1);
     if (!rc && (a1->nparams != a->nparams || a1->nbuffers != a->nbuffers)) /* guaranteed by compare */
         rc = mli_err(MLI_EINPUT, "%s and %s describe different networks", init, final);
+    /* constants, not parameters: θ(α) does not interpolate them, so they must agree */
+    if (!rc && (a1->norm_c != a->norm_c || memcmp(a1->norm_mean, a->norm_mean, sizeof a->norm_mean) ||
+                memcmp(a1->norm_std, a->norm_std, sizeof a->norm_std)))
+        rc = mli_err(MLI_EINPUT, "%s and %s describe different networks: the data's normalisation (the Sub and Div "
+                     "constants) differs", init, final);
     if (rc) {
         free(*theta0), free(*bufs0), free(*theta1), free(*bufs1);
         *theta0 = *bufs0 = *theta1 = *bufs1 = NULL;

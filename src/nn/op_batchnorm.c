@@ -438,6 +438,11 @@ int mli_onnx_import_batchnorm(mli_onnx_import *im, const mli_onnx_node *nd)
     double eps = mli_onnx_attr_f(nd, "epsilon", MLI_BN_EPS);
     if (!(eps > 0))
         return mli_onnx_refuse(im, nd, "epsilon=%g is not supported (expected a positive value)", eps);
+    /* a float attribute cannot hold 1e-5: the nearest float is read as the reference's value,
+     * which the double re-evaluation and the statistics use unrounded (an exported native run
+     * then imports to the same graph) */
+    if ((float)eps == (float)MLI_BN_EPS)
+        eps = MLI_BN_EPS;
     int C = mli_onnx_shape(im, x)->d[0];
     const mli_onnx_tensor *t[4];
     for (int k = 0; k < 4; k++) {

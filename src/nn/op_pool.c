@@ -489,6 +489,46 @@ int mli_onnx_import_pool(mli_onnx_import *im, const mli_onnx_node *nd)
                                                                                                          : MLI_OK;
 }
 
+/* Slice of the spatial axes of N×C×H×W from 0 to the end with steps sh, sw (torch's
+ * x[:, :, ::2, ::2], the option-A shortcut's subsampling): the 1×1 average pool of strides sh,
+ * sw, the same values. starts, ends, axes, steps are INT64 initializers; the axes (default all
+ * four) may include N and C only as whole (start 0, end past the dim — past 2^31 for N —, step
+ * 1). */
+int mli_onnx_import_slice(mli_onnx_import *im, const mli_onnx_node *nd)
+{
+    int x;
+    if (mli_onnx_value_in(im, nd, 0, &x))
+        return MLI_EINPUT;
+    const mli_shape *s = mli_onnx_shape(im, x);
+    const mli_onnx_tensor *t[4];
+    for (int k = 0; k < 4; k++) {
+        t[k] = mli_onnx_init_in(im, nd, k + 1);
+        if ((k < 2 || (nd->ninputs > k + 1 && nd->inputs[k + 1][0])) &&
+            (!t[k] || t[k]->elem_type != MLI_ONNX_INT64 || t[k]->ndim != 1 || t[k]->numel != t[0]->numel ||
+             t[k]->numel > 4))
+            return mli_onnx_refuse(im, nd, "starts, ends, axes and steps must be INT64 initializers of one length "
+                                   "(at most 4)");
+        if (k >= 2 && !(nd->ninputs > k + 1 && nd->inputs[k + 1][0]))
+            t[k] = NULL;
+    }
+    int step[4] = {1, 1, 1, 1}, seen = 0, ok = s->ndim == 3 && (t[2] || t[0]->numel == 4);
+    for (size_t j = 0; ok && j < t[0]->numel; j++) {
+        int64_t ax = t[2] ? t[2]->i[j] : (int64_t)j, st = t[3] ? t[3]->i[j] : 1;
+        ax = ax < 0 ? ax + 4 : ax;
+        ok = ax >= 0 && ax < 4 && !(seen & 1 << ax) && t[0]->i[j] == 0 && st >= 1 && st < 1 << 24 &&
+             t[1]->i[j] >= (ax ? s->d[ax - 1] : INT64_C(1) << 31) && (ax >= 2 || st == 1);
+        if (ok) {
+            seen |= 1 << ax;
+            step[ax] = (int)st;
+        }
+    }
+    if (!ok)
+        return mli_onnx_refuse(im, nd, "mli supports only Slice of the H and W axes of an N×C×H×W value from 0 to "
+                               "the end with a step (x[:, :, ::s, ::t]: a 1×1 average pool of strides s, t)");
+    int attr[11] = {1, 1, step[2], step[3], 0, 0, 0, 0, 1, 1, 0};
+    return mli_onnx_emit(im, nd, &mli_op_avgpool, &x, 1, attr, 11, NULL, 0) < 0 ? MLI_EINPUT : MLI_OK;
+}
+
 static int gap_emit(mli_onnx_import *im, const mli_onnx_node *nd, int x, int flat)
 {
     if (mli_onnx_shape(im, x)->ndim != 3)

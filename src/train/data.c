@@ -73,13 +73,24 @@ int mli_train_load_data(const mli_config *cfg, const char *data_dir, mli_dataset
     return MLI_OK;
 }
 
-void mli_train_prepare_images(int arch, const char *dset_name, mli_dataset *ds)
+int mli_train_image_norm(int arch, const char *dset_name, double *mean, double *std)
 {
     /* the reference's transforms for its CIFAR networks: the fixed channel statistics (an
-     * FCNet on cifar10 keeps the raw pixels/255, as before) */
-    if (arch != MLI_ARCH_FCNET && !strcmp(dset_name, "cifar10")) {
-        mli_data_normalize(&ds->train, ds->shape, mli_cifar10_mean, mli_cifar10_std);
-        mli_data_normalize(&ds->test, ds->shape, mli_cifar10_mean, mli_cifar10_std);
+     * FCNet on cifar10 keeps the raw pixels/255, as before; FashionMNIST and MNIST are not
+     * normalised) */
+    if (arch == MLI_ARCH_FCNET || strcmp(dset_name, "cifar10"))
+        return 0;
+    memcpy(mean, mli_cifar10_mean, sizeof mli_cifar10_mean);
+    memcpy(std, mli_cifar10_std, sizeof mli_cifar10_std);
+    return 3;
+}
+
+void mli_train_prepare_images(int arch, const char *dset_name, mli_dataset *ds)
+{
+    double mean[MLI_NORM_MAXC], std[MLI_NORM_MAXC];
+    if (mli_train_image_norm(arch, dset_name, mean, std)) {
+        mli_data_normalize(&ds->train, ds->shape, mean, std);
+        mli_data_normalize(&ds->test, ds->shape, mean, std);
     }
 }
 

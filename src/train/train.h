@@ -36,6 +36,10 @@ int mli_train_arch(const mli_config *cfg, const mli_dataset *ds, mli_arch *a);
  * mli_arch_kind), with the reference's fixed constants (data/dataset.h), applied once to the
  * loaded set (mli_train_load_data does it for cfg->arch); nothing for other sets or FCNets. */
 void mli_train_prepare_images(int arch, const char *dset_name, mli_dataset *ds);
+/* That normalisation's constants: the number of channels C (0: none) and C means and standard
+ * deviations into mean and std (MLI_NORM_MAXC each). The export writes them into the model
+ * (mli_arch.norm_c), whose input is then the data set's pixels/255. */
+int mli_train_image_norm(int arch, const char *dset_name, double *mean, double *std);
 
 /* Checkpoint: the model tensors plus the optimizer state (optim.m, optim.v, step), the
  * epoch and the shuffling RNG's state, everything needed to continue bit for bit. */

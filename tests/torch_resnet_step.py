@@ -1,0 +1,136 @@
+#!/usr/bin/python3
+"""Cross-check helper for tests/e2e_torch.sh (runs only where python3-torch is installed): one
+SGD step of mli's CIFAR ResNet with batch norm against PyTorch's.
+
+Usage: torch_resnet_step.py RUN_DIR DATA_DIR LR. RUN_DIR is an `mli train` run of one step
+(datasize = batchsize, one epoch, optim_name=sgd); DATA_DIR holds the uncompressed IDX files it
+trained on. The same network is built in PyTorch from the architecture of src/nn/arch_cnn.c
+(conv3x3 without bias, batch norm, relu; the option-A shortcut: x[:, :, ::2, ::2], bn0, zero
+channels appended), loaded from RUN_DIR/init.safetensors by name, and takes one step on the
+whole training set in training mode (batch statistics; the running statistics updated with
+momentum 0.1 and the unbiased variance). Every tensor of RUN_DIR/final.safetensors must equal
+PyTorch's after the step, computed in float64 from the same float32 θ₀ and pixels:
+|mli − torch| ≤ TOL · max|θ₁ − θ₀| for the parameters (the step), ≤ TOL · max|buffer| for
+the running statistics. Prints the measured differences, and those of PyTorch's own float32
+step."""
+import json
+import struct
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+TOL = 1e-4
+run, data, lr = sys.argv[1], sys.argv[2], float(sys.argv[3])
+
+
+def safetensors(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    meta = header.pop("__metadata__", {})
+    out = {}
+    for k, t in header.items():
+        lo, hi = t["data_offsets"]
+        assert t["dtype"] == "F32", (k, t["dtype"])
+        out[k] = torch.from_numpy(np.frombuffer(raw[8 + n + lo:8 + n + hi], np.float32).reshape(t["shape"]).copy())
+    return meta, out
+
+
+def idx(name):
+    b = open(f"{data}/{name}", "rb").read()
+    nd = b[3]
+    dims = [int.from_bytes(b[4 + 4 * i:8 + 4 * i], "big") for i in range(nd)]
+    return np.frombuffer(b, np.uint8, offset=4 + 4 * nd).reshape(dims)
+
+
+class Block(nn.Module):
+    def __init__(self, cin, k, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, k, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(k)
+        self.conv2 = nn.Conv2d(k, k, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(k)
+        self.extra = k - cin if stride != 1 or cin != k else 0
+        self.stride = stride
+        if self.extra or stride != 1:
+            self.downsample = nn.Module()
+            self.downsample.bn0 = nn.BatchNorm2d(cin)
+
+    def forward(self, x):
+        y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        if hasattr(self, "downsample"):
+            s = self.downsample.bn0(x[:, :, ::self.stride, ::self.stride])
+            x = F.pad(s, (0, 0, 0, 0, 0, self.extra))
+        return F.relu(y + x)
+
+
+class ResNet(nn.Module):
+    def __init__(self, cin, depth, width, nout):
+        super().__init__()
+        n = (depth - 2) // 6
+        self.conv1 = nn.Conv2d(cin, width, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        c = width
+        for s in range(1, 4):
+            k = width << (s - 1)
+            blocks = []
+            for j in range(n):
+                blocks.append(Block(c, k, 2 if s > 1 and j == 0 else 1))
+                c = k
+            setattr(self, f"layer{s}", nn.Sequential(*blocks))
+        self.fc = nn.Linear(c, nout)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        return self.fc(x.mean((2, 3)))
+
+
+meta, theta0 = safetensors(f"{run}/init.safetensors")
+_, theta1 = safetensors(f"{run}/final.safetensors")
+assert meta["mli.arch"] == "resnet" and meta["mli.use_batchnorm"] == "true", meta
+shape = [int(v) for v in meta["mli.input_shape"].split(",")]
+model = ResNet(shape[0], int(meta["mli.depth"]), int(meta["mli.width"]), int(meta["mli.num_classes"]))
+state = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+if set(state) != set(theta0):
+    sys.exit(f"tensor names differ: {sorted(set(state) ^ set(theta0))[:10]}")
+x = torch.from_numpy(idx("train-images-idx3-ubyte").astype(np.float32) / 255).reshape(-1, *shape)
+y = torch.from_numpy(idx("train-labels-idx1-ubyte").astype(np.int64))
+
+
+def step(dtype):
+    """PyTorch's SGD step from θ₀ in dtype: the model's state after it, and the loss"""
+    model.to(dtype).load_state_dict({k: v.to(dtype) for k, v in theta0.items()}, strict=False)
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    opt.zero_grad()
+    loss = F.cross_entropy(model(x.to(dtype)), y)
+    loss.backward()
+    opt.step()
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}, loss.item()
+
+
+# The reference is PyTorch's step in float64 from the same float32 θ₀ and pixels: mli's
+# float32 step must be within float rounding of it. PyTorch's own float32 step is reported
+# beside it (its error is of the same kind as mli's, not smaller).
+after32, _ = step(torch.float32)
+after, loss = step(torch.float64)
+theta0 = {k: v.double() for k, v in theta0.items()}
+theta1 = {k: v.double() for k, v in theta1.items()}
+step = max((after[k] - theta0[k]).abs().max().item() for k, _ in model.named_parameters())
+worst_p = worst_b = 0.0
+for k, v in theta1.items():
+    d = (after[k] - v).abs().max().item()
+    if k.endswith("running_mean") or k.endswith("running_var"):
+        worst_b = max(worst_b, d / max(1e-30, v.abs().max().item()))
+    else:
+        worst_p = max(worst_p, d / step)
+torch32 = max((after32[k].double() - after[k]).abs().max().item() for k, _ in model.named_parameters()) / step
+print(f"examples {len(y)} loss {loss:.9g} tensors {len(theta1)} step {step:.6g}")
+print(f"parameters max|mli - torch| / max|step| {worst_p:.3g} (PyTorch float32: {torch32:.3g})")
+print(f"running statistics max|mli - torch| / max|value| {worst_b:.3g}")
+if not (worst_p <= TOL and worst_b <= TOL):
+    sys.exit(f"mli's step differs from PyTorch's (tolerance {TOL})")
