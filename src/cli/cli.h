@@ -53,9 +53,14 @@ void mli_cli_analysis_help(FILE *f);
  * the subcommand; --config (train only) is skipped, it was read before. */
 #include "train/train.h"
 int mli_cli_train_args(int argc, char **argv, mli_config *cfg, mli_config_seen *seen, mli_train_opts *o);
-/* `mli run`'s training rule, shared with `mli figure1`: a finished training with the same keys in
- * t->out is reused; anything else goes to mli_train_run (resume, or refusal without --force). */
-int mli_cli_train_or_reuse(const mli_config *cfg, const mli_train_opts *t);
+/* train → analyze → report, for `mli run` and `mli figure1`: a finished training with the same
+ * keys in t->out is reused, anything else goes to mli_train_run (resume, or refusal without
+ * --force); then the analysis with o (its paths, data folder and progress set here; cmd names
+ * the command in the batch-norm warning) into *res, and the report. *res is always set (free it
+ * with mli_analysis_free); *analysed says whether the analysis ran (MLI_EFAIL from it leaves its
+ * partial results in *res, MLI_EFAIL from training nothing). */
+int mli_cli_pipeline(const char *cmd, const mli_config *cfg, const mli_train_opts *t, mli_analyze_opts *o,
+                     mli_analysis *res, int *analysed);
 /* The warning when the ema batch-norm statistics are far from converged (stderr). */
 void mli_cli_bn_warning(const char *cmd, const mli_analysis *r);
 /* The --exact lines of the summaries of analyze and check (nothing without --exact). */

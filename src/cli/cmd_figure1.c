@@ -125,24 +125,11 @@ int mli_cmd_figure1(int argc, char **argv)
         rc = mli_cli_train_args(targc, targv, &cfg, seen, &t);
     free(seen);
     free(targv);
-    if (!rc)
-        rc = mli_cli_train_or_reuse(&cfg, &t);
     if (rc)
         return mli_cli_fail(rc);
-    o.progress = t.progress;
-    o.data_dir = t.data_dir;
-    char init[4096], final[4096];
-    snprintf(init, sizeof init, "%s/init.safetensors", t.out);
-    snprintf(final, sizeof final, "%s/final.safetensors", t.out);
-    o.out_dir = t.out;
-    o.init_path = init;
-    o.final_path = final;
     mli_analysis res;
-    rc = mli_analyze_run(&cfg, &o, &res);
-    if (!rc)
-        mli_cli_bn_warning("figure1", &res);
-    if (!rc)
-        rc = mli_report_run(t.out);
+    int analysed;
+    rc = mli_cli_pipeline("figure1", &cfg, &t, &o, &res, &analysed);
     if (!rc)
         summary(t.out, &res);
     mli_analysis_free(&res);

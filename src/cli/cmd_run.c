@@ -48,9 +48,28 @@ static void summary(const char *out, const mli_analysis *r)
  * with other keys (or a finished one) unless --force. */
 static int finished_same(const mli_train_opts *t, const mli_config *cfg);
 
-int mli_cli_train_or_reuse(const mli_config *cfg, const mli_train_opts *t)
+int mli_cli_pipeline(const char *cmd, const mli_config *cfg, const mli_train_opts *t, mli_analyze_opts *o,
+                     mli_analysis *res, int *analysed)
 {
-    return finished_same(t, cfg) ? MLI_OK : mli_train_run(cfg, t);
+    memset(res, 0, sizeof *res);
+    *analysed = 0;
+    int rc = finished_same(t, cfg) ? MLI_OK : mli_train_run(cfg, t);
+    if (rc)
+        return rc;
+    *analysed = 1;
+    o->progress = t->progress;
+    o->data_dir = t->data_dir;
+    char init[4096], final[4096];
+    snprintf(init, sizeof init, "%s/init.safetensors", t->out);
+    snprintf(final, sizeof final, "%s/final.safetensors", t->out);
+    o->out_dir = t->out;
+    o->init_path = init;
+    o->final_path = final;
+    rc = mli_analyze_run(cfg, o, res);
+    o->init_path = o->final_path = NULL; /* local names */
+    if (!rc)
+        mli_cli_bn_warning(cmd, res);
+    return rc ? rc : mli_report_run(t->out);
 }
 
 static int finished_same(const mli_train_opts *t, const mli_config *cfg)
@@ -93,27 +112,13 @@ int mli_cmd_run(int argc, char **argv)
     free(seen);
     if (rc)
         return mli_cli_fail(rc);
-    rc = mli_cli_train_or_reuse(&cfg, &t);
-    if (rc)
-        return mli_cli_fail(rc);
     mli_analyze_opts o;
     mli_analyze_opts_default(&o);
     o.certificates = 1;
-    o.progress = t.progress;
-    o.data_dir = t.data_dir;
-    char init[4096], final[4096];
-    snprintf(init, sizeof init, "%s/init.safetensors", t.out);
-    snprintf(final, sizeof final, "%s/final.safetensors", t.out);
-    o.out_dir = t.out;
-    o.init_path = init;
-    o.final_path = final;
     mli_analysis res;
-    rc = mli_analyze_run(&cfg, &o, &res);
-    if (!rc)
-        mli_cli_bn_warning("run", &res);
-    if (!rc)
-        rc = mli_report_run(t.out);
-    if (!rc || rc == MLI_EFAIL) {
+    int analysed;
+    rc = mli_cli_pipeline("run", &cfg, &t, &o, &res, &analysed);
+    if (analysed && (!rc || rc == MLI_EFAIL)) {
         char *msg = mli_strdup(mli_errmsg()); /* the summary may record messages of its own */
         summary(t.out, &res);
         if (rc)
