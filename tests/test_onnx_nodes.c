@@ -19,10 +19,15 @@
 #include "nn/onnx_graph.h"
 
 #define TESTDATA "/usr/share/libonnx-testdata/data"
+#define MAXC 64 /* channels of a training-mode batch norm case (3 in the package) */
+
+/* what is expected of a case: 0 run and pass, 1 refused, TRAIN a BatchNormalization with
+ * training_mode=1 run in mli's training mode and passing (to_inference) */
+enum { TRAIN = 2 };
 
 typedef struct {
     const char *dir; /* under TESTDATA */
-    int unsupported; /* 1: must be refused */
+    int expect;      /* 0, 1 or TRAIN */
 } nodecase;
 
 static const nodecase cases[] = {
@@ -45,9 +50,9 @@ static const nodecase cases[] = {
     {"node/test_basic_conv_with_padding", 0},
     {"node/test_basic_conv_without_padding", 0},
     {"node/test_batchnorm_epsilon", 0},
-    {"node/test_batchnorm_epsilon_training_mode", 1},
+    {"node/test_batchnorm_epsilon_training_mode", TRAIN},
     {"node/test_batchnorm_example", 0},
-    {"node/test_batchnorm_example_training_mode", 1},
+    {"node/test_batchnorm_example_training_mode", TRAIN},
     {"node/test_conv_with_autopad_same", 0},
     {"node/test_conv_with_strides_and_asymmetric_padding", 0},
     {"node/test_conv_with_strides_no_padding", 0},
@@ -185,6 +190,87 @@ static const nodecase cases[] = {
 
 typedef enum { PASSED, FAILED, REFUSED } outcome;
 
+/* The importer takes inference-mode batch norms only (the analyses run eval mode); a
+ * training-mode node test runs the same operator in mli's training mode instead. Its model is
+ * turned into the inference form (training_mode 0, the running-statistics outputs dropped) for
+ * the import, after checking that its momentum is mli's: ONNX's momentum weighs the old running
+ * value, 1 − PyTorch's 0.1 (MLI_BN_MOMENTUM). */
+static int to_inference(mli_onnx_model *m, double *momentum)
+{
+    mli_onnx_node *nd = &m->nodes[0];
+    if (m->nnodes != 1 || strcmp(nd->op_type, "BatchNormalization") || nd->noutputs != 3 || m->noutputs != 3)
+        return mli_err(MLI_EINPUT, "expected one BatchNormalization with outputs Y, running_mean, running_var");
+    *momentum = 0.9;
+    for (int k = 0; k < nd->nattrs; k++) {
+        if (!strcmp(nd->attrs[k].name, "training_mode"))
+            nd->attrs[k].i = 0;
+        if (!strcmp(nd->attrs[k].name, "momentum"))
+            *momentum = nd->attrs[k].f;
+    }
+    if (fabs(1 - *momentum - MLI_BN_MOMENTUM) > 1e-6)
+        return mli_err(MLI_EINPUT, "momentum %g: mli's training mode has %g (PyTorch's %g)", *momentum,
+                       1 - MLI_BN_MOMENTUM, MLI_BN_MOMENTUM);
+    for (int k = 1; k < 3; k++) {
+        free(nd->outputs[k]);
+        nd->outputs[k] = strdup("");
+        free(m->outputs[k].name);
+        for (int d = 0; d < MLI_ONNX_MAX_DIMS; d++)
+            free(m->outputs[k].dim_params[d]);
+    }
+    m->noutputs = 1;
+    return MLI_OK;
+}
+
+/* ‖got − ref‖∞ ≤ 1e-5 ‖ref‖∞; else the message says by how much */
+static int close_to(const char *what, const mli_real *got, const double *ref, size_t n, char *msg, size_t len)
+{
+    double err = 0, scale = 0;
+    for (size_t i = 0; i < n; i++) {
+        err = fmax(err, fabs((double)got[i] - ref[i]));
+        scale = fmax(scale, fabs(ref[i]));
+    }
+    if (err <= 1e-5 * scale)
+        return 1;
+    snprintf(msg, len, "max |mli - %s| = %.3g, max |%s| = %.3g", what, err, what, scale);
+    return 0;
+}
+
+/* The running statistics after mli's training-mode forward (bufs, updated in place from
+ * mean0, var0), against output_1 and output_2. ONNX's running_var takes the batch's population
+ * variance vb (the normalisation's), PyTorch's and mli's the unbiased one, vb·M/(M − 1) over
+ * the M values of a channel: vb is read back from ONNX's output, (out − m·var0)/(1 − m), and
+ * the expected value is m·var0 + (1 − m)·vb·M/(M − 1). The means are compared as they are. */
+static int check_running(const char *dir, const mli_arch *a, const mli_real *bufs, const float *mean0,
+                         const float *var0, double mom, int B, char *msg, size_t len)
+{
+    const mli_node *n = &a->nodes[a->nnodes - 1];
+    int C = n->shape.d[0], ok = 0;
+    double M = (double)B * (double)(n->size / (size_t)C);
+    mli_onnx_tensor rm = {0}, rv = {0};
+    char path[512];
+    snprintf(path, sizeof path, "%s/test_data_set_0/output_1.pb", dir);
+    int rc = mli_onnx_read_tensor(path, &rm);
+    snprintf(path, sizeof path, "%s/test_data_set_0/output_2.pb", dir);
+    if (!rc)
+        rc = mli_onnx_read_tensor(path, &rv);
+    if (rc || n->op != &mli_op_batchnorm || C > MAXC || rm.numel != (size_t)C || rv.numel != (size_t)C || !rm.f || !rv.f) {
+        snprintf(msg, len, "running statistics: %s", rc ? mli_errmsg() : "not C floats of a batch norm");
+        goto done;
+    }
+    double em[MAXC], ev[MAXC];
+    for (int c = 0; c < C; c++) {
+        double vb = (rv.f[c] - mom * var0[c]) / (1 - mom);
+        em[c] = rm.f[c];
+        ev[c] = mom * var0[c] + (1 - mom) * vb * M / (M - 1);
+    }
+    ok = close_to("output_1", mli_node_view(n, 2, bufs), em, (size_t)C, msg, len) &&
+         close_to("output_2 (unbiased)", mli_node_view(n, 3, bufs), ev, (size_t)C, msg, len);
+done:
+    mli_onnx_tensor_free(&rm);
+    mli_onnx_tensor_free(&rv);
+    return ok;
+}
+
 /* the other graph inputs (not initializers) become initializers from input_N.pb */
 static int add_inputs(mli_onnx_model *m, const char *dir)
 {
@@ -211,7 +297,7 @@ static int add_inputs(mli_onnx_model *m, const char *dir)
     return MLI_OK;
 }
 
-static outcome run_case(const char *dir, char *msg, size_t len)
+static outcome run_case(const char *dir, int train, char *msg, size_t len)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/model.onnx", dir);
@@ -220,7 +306,11 @@ static outcome run_case(const char *dir, char *msg, size_t len)
     mli_arch *a = malloc(sizeof *a);
     mli_real *theta = NULL, *bufs = NULL;
     outcome r = REFUSED;
+    double mom = 0;
+    float mean0[MAXC], var0[MAXC];
     int rc = mli_onnx_read(path, &m);
+    if (!rc && train)
+        rc = to_inference(m, &mom);
     if (!rc)
         rc = add_inputs(m, dir);
     snprintf(path, sizeof path, "%s/test_data_set_0/input_0.pb", dir);
@@ -245,18 +335,22 @@ static outcome run_case(const char *dir, char *msg, size_t len)
                  ref.numel, B, a->nout);
         goto done;
     }
+    const mli_node *last = &a->nodes[a->nnodes - 1];
+    if (train) /* the running statistics before the update */
+        for (int c = 0; c < last->shape.d[0] && c < MAXC && last->op == &mli_op_batchnorm; c++) {
+            mean0[c] = mli_node_view(last, 2, bufs)[c];
+            var0[c] = mli_node_view(last, 3, bufs)[c];
+        }
     mli_ws *w = mli_ws_new(a, B);
-    const mli_real *Z = mli_net_forward(a, theta, bufs, w, x.f, B, MLI_MODE_EVAL);
-    double err = 0, scale = 0;
-    for (size_t i = 0; i < ref.numel; i++) {
-        err = fmax(err, fabs((double)Z[i] - ref.f[i]));
-        scale = fmax(scale, fabs((double)ref.f[i]));
-    }
-    mli_ws_free(w);
-    if (err <= 1e-5 * scale)
+    const mli_real *Z = mli_net_forward(a, theta, bufs, w, x.f, B, train ? MLI_MODE_TRAIN : MLI_MODE_EVAL);
+    double *refd = malloc(sizeof *refd * ref.numel);
+    for (size_t i = 0; i < ref.numel; i++)
+        refd[i] = ref.f[i];
+    if (close_to("output_0", Z, refd, ref.numel, msg, len) &&
+        (!train || check_running(dir, a, bufs, mean0, var0, mom, B, msg, len)))
         r = PASSED;
-    else
-        snprintf(msg, len, "max |mli - output_0| = %.3g, max |output_0| = %.3g", err, scale);
+    free(refd);
+    mli_ws_free(w);
 done:
     mli_onnx_free(m);
     mli_onnx_tensor_free(&x);
@@ -273,11 +367,11 @@ static void test_nodes(void **state)
     for (int k = 0; k < ncase; k++) {
         char dir[512], msg[1024] = "";
         snprintf(dir, sizeof dir, "%s/%s", TESTDATA, cases[k].dir);
-        outcome r = run_case(dir, msg, sizeof msg);
+        outcome r = run_case(dir, cases[k].expect == TRAIN, msg, sizeof msg);
         n[r]++;
         if (r == REFUSED)
             print_message("  skipped as unsupported: %s: %s\n", cases[k].dir, msg);
-        if (r == FAILED || (r == REFUSED) != cases[k].unsupported) {
+        if (r == FAILED || (r == REFUSED) != (cases[k].expect == 1)) {
             wrong++;
             print_message("  WRONG: %s: %s%s\n", cases[k].dir,
                           r == FAILED ? "failed: " : r == REFUSED ? "refused, expected to run: "
