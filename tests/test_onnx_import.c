@@ -316,6 +316,67 @@ static mli_onnx_node *spatial(mli_onnx_model *m, const char *op_type, const char
     return n;
 }
 
+/* x [N, 2, 5] → Conv (w [3, 2, 2], pads [1, 0], strides [2]) → MaxPool (kernel [2], pads
+ * [0, 1]) → y: each 1-D node is the 2-D operator on C×1×L between two reshapes, its lists the
+ * W entries; the values are the direct 1-D sums and maxima. A 2-D pads list is refused. */
+static void test_conv_1d(void)
+{
+    static const float w[3 * 2 * 2] = {1, -2, 0.5f, 3, -1, 1, 2, 0, 0, 0.25f, -3, 1};
+    for (int bad = 0; bad <= 1; bad++) {
+        mli_onnx_model *m = mli_onnx_model_new("t", 15);
+        mli_onnx_add_input(m, "x", MLI_ONNX_FLOAT, 3, (int64_t[]){-1, 2, 5}, N1);
+        mli_onnx_add_init_float(m, "w", 3, (int64_t[]){3, 2, 2}, w);
+        mli_onnx_node *c = mli_onnx_add_node(m, "Conv", "c", 2, (const char *[]){"x", "w"}, 1, (const char *[]){"h"});
+        mli_onnx_attr_ints(c, "pads", bad ? 4 : 2, (int64_t[]){1, 0, 0, 0});
+        mli_onnx_attr_ints(c, "strides", 1, (int64_t[]){2});
+        mli_onnx_node *p = spatial(m, "MaxPool", "p", 1, (const char *[]){"h"});
+        mli_onnx_attr_ints(p, "kernel_shape", 1, (int64_t[]){2});
+        mli_onnx_attr_ints(p, "pads", 2, (int64_t[]){0, 1});
+        if (bad) {
+            REFUSED(m, "node 'c' (Conv): attribute pads must be 2 integers (a 1-D Conv");
+            continue;
+        }
+        imported r;
+        assert_int_equal(import(m, &r), 0);
+        assert_int_equal(r.a.nnodes, 6);
+        const mli_node *g = r.a.nodes;
+        assert_ptr_equal(g[1].op, &mli_op_conv);
+        assert_string_equal(g[0].name, "c/unsqueeze");
+        assert_true(g[0].shape.ndim == 3 && g[0].shape.d[1] == 1 && g[0].shape.d[2] == 5);
+        /* K, kh, kw, strides, pads (top, left, bottom, right) */
+        const int *at = g[1].attr;
+        assert_true(at[0] == 3 && at[1] == 1 && at[2] == 2 && at[3] == 1 && at[4] == 2 && at[5] == 0 && at[6] == 1 &&
+                    at[7] == 0 && at[8] == 0);
+        assert_true(g[2].shape.ndim == 2 && g[2].shape.d[0] == 3 && g[2].shape.d[1] == 3);
+        assert_ptr_equal(g[4].op, &mli_op_maxpool);
+        assert_true(g[4].attr[0] == 1 && g[4].attr[1] == 2 && g[4].attr[5] == 0 && g[4].attr[7] == 1);
+        assert_true(g[5].shape.ndim == 2 && g[5].shape.d[0] == 3 && g[5].shape.d[1] == 3);
+        assert_string_equal(r.a.tensors[g[1].tensor[0]].name, "w");
+        mli_real x[10];
+        for (int i = 0; i < 10; i++)
+            x[i] = (mli_real)((i * 7) % 5 - 2);
+        double h[3][3], want;
+        for (int k = 0; k < 3; k++)
+            for (int o = 0; o < 3; o++) {
+                h[k][o] = 0;
+                for (int ci = 0; ci < 2; ci++)
+                    for (int j = 0; j < 2; j++) {
+                        int l = 2 * o - 1 + j;
+                        h[k][o] += l >= 0 && l < 5 ? w[(k * 2 + ci) * 2 + j] * x[ci * 5 + l] : 0;
+                    }
+            }
+        mli_ws *ws = mli_ws_new(&r.a, 1);
+        const mli_real *z = mli_net_forward(&r.a, r.theta, r.bufs, ws, x, 1, MLI_MODE_EVAL);
+        for (int k = 0; k < 3; k++)
+            for (int o = 0; o < 3; o++) {
+                want = o < 2 ? fmax(h[k][o], h[k][o + 1]) : h[k][o];
+                assert_float_equal(z[k * 3 + o], want, 1e-6);
+            }
+        mli_ws_free(ws);
+        imported_free(&r);
+    }
+}
+
 /* ReduceMean over [2, 3]: axes as an attribute (negative too) or, from opset 18, an INT64
  * initializer; keepdims 1 gives C×1×1, 0 gives C; the values are the means of the maps.
  * Conv and pools: the attributes as the operators' (SAME_UPPER pads, ceil_mode as grown end
@@ -368,6 +429,7 @@ static void test_conv_pool(void **state)
         imported_free(&r);
     }
 
+    test_conv_1d();
     mli_onnx_model *m = image_of(15);
     mli_onnx_attr_ints(spatial(m, "ReduceMean", "m1", 1, (const char *[]){"x"}), "axes", 2, (int64_t[]){1, 2});
     REFUSED(m, "node 'm1' (ReduceMean): mli supports only ReduceMean over axes [2, 3]");
@@ -404,7 +466,7 @@ static void test_conv_pool(void **state)
     static const float w[2 * 2 * 3] = {0};
     mli_onnx_add_init_float(m, "w", 3, (int64_t[]){2, 2, 3}, w);
     spatial(m, "Conv", "c1", 2, (const char *[]){"x", "w"});
-    REFUSED(m, "node 'c1' (Conv): mli supports only 2-D Conv");
+    REFUSED(m, "node 'c1' (Conv): mli supports only 1-D and 2-D Conv");
 
     m = image_of(15);
     static const float w4[2 * 1 * 3 * 3] = {0};

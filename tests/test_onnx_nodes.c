@@ -34,7 +34,7 @@ static const nodecase cases[] = {
     {"node/test_add", 1}, /* B [3, 4, 5] differs per example */
     {"node/test_add_bcast", 0},
     {"node/test_add_uint8", 1},
-    {"node/test_averagepool_1d_default", 1}, /* 1-D pooling */
+    {"node/test_averagepool_1d_default", 0}, /* 1-D: the 2-D operator on C×1×L */
     {"node/test_averagepool_2d_ceil", 0},
     {"node/test_averagepool_2d_default", 0},
     {"node/test_averagepool_2d_pads", 0},
@@ -91,7 +91,7 @@ static const nodecase cases[] = {
     {"node/test_matmul_2d", 0},
     {"node/test_matmul_3d", 1},
     {"node/test_matmul_4d", 1},
-    {"node/test_maxpool_1d_default", 1}, /* 1-D pooling */
+    {"node/test_maxpool_1d_default", 0}, /* 1-D: the 2-D operator on C×1×L */
     {"node/test_maxpool_2d_ceil", 0},
     {"node/test_maxpool_2d_default", 0},
     {"node/test_maxpool_2d_dilations", 0},
@@ -147,14 +147,14 @@ static const nodecase cases[] = {
     {"pytorch-converted/test_BatchNorm2d_momentum_eval", 0},
     {"pytorch-converted/test_BatchNorm3d_eval", 0},
     {"pytorch-converted/test_BatchNorm3d_momentum_eval", 0},
-    {"pytorch-converted/test_Conv1d", 1}, /* 1-D convolution */
-    {"pytorch-converted/test_Conv1d_dilated", 1}, /* 1-D convolution */
-    {"pytorch-converted/test_Conv1d_groups", 1}, /* 1-D convolution */
-    {"pytorch-converted/test_Conv1d_pad1", 1}, /* 1-D convolution */
-    {"pytorch-converted/test_Conv1d_pad1size1", 1}, /* 1-D convolution */
-    {"pytorch-converted/test_Conv1d_pad2", 1}, /* 1-D convolution */
-    {"pytorch-converted/test_Conv1d_pad2size1", 1}, /* 1-D convolution */
-    {"pytorch-converted/test_Conv1d_stride", 1}, /* 1-D convolution */
+    {"pytorch-converted/test_Conv1d", 0}, /* 1-D: the 2-D operator on C×1×L */
+    {"pytorch-converted/test_Conv1d_dilated", 0}, /* 1-D: the 2-D operator on C×1×L */
+    {"pytorch-converted/test_Conv1d_groups", 0}, /* 1-D: the 2-D operator on C×1×L */
+    {"pytorch-converted/test_Conv1d_pad1", 0}, /* 1-D: the 2-D operator on C×1×L */
+    {"pytorch-converted/test_Conv1d_pad1size1", 0}, /* 1-D: the 2-D operator on C×1×L */
+    {"pytorch-converted/test_Conv1d_pad2", 0}, /* 1-D: the 2-D operator on C×1×L */
+    {"pytorch-converted/test_Conv1d_pad2size1", 0}, /* 1-D: the 2-D operator on C×1×L */
+    {"pytorch-converted/test_Conv1d_stride", 0}, /* 1-D: the 2-D operator on C×1×L */
     {"pytorch-converted/test_Conv2d", 0},
     {"pytorch-converted/test_Conv2d_depthwise", 0},
     {"pytorch-converted/test_Conv2d_depthwise_padded", 0},
@@ -175,9 +175,9 @@ static const nodecase cases[] = {
     {"pytorch-converted/test_Conv3d_stride_padding", 1}, /* 3-D convolution */
     {"pytorch-converted/test_Linear", 0},
     {"pytorch-converted/test_Linear_no_bias", 0}, /* Transpose of the weight, folded */
-    {"pytorch-converted/test_MaxPool1d", 1}, /* 1-D pooling */
-    {"pytorch-converted/test_MaxPool1d_stride", 1}, /* 1-D pooling */
-    {"pytorch-converted/test_MaxPool1d_stride_padding_dilation", 1}, /* 1-D pooling */
+    {"pytorch-converted/test_MaxPool1d", 0}, /* 1-D: the 2-D operator on C×1×L */
+    {"pytorch-converted/test_MaxPool1d_stride", 0}, /* 1-D: the 2-D operator on C×1×L */
+    {"pytorch-converted/test_MaxPool1d_stride_padding_dilation", 0}, /* 1-D: the 2-D operator on C×1×L */
     {"pytorch-converted/test_MaxPool2d", 0},
     {"pytorch-converted/test_MaxPool2d_stride_padding_dilation", 0},
     {"pytorch-converted/test_MaxPool3d", 1}, /* 3-D pooling */

@@ -154,20 +154,22 @@ int mli_onnx_param(mli_onnx_import *im, const mli_onnx_node *nd, int node, int k
     return MLI_OK;
 }
 
-/* an INTS attribute of n values (within [lo, 2^24)) into v; absent: v unchanged */
-static int ints_attr(const mli_onnx_import *im, const mli_onnx_node *nd, const char *name, int n, int lo, int *v)
+/* an INTS attribute of n values (within [lo, 2^24)) into v; absent: v unchanged. A 1-D node's
+ * lists (n = 1 or, for pads, 2) fill the W entries: v[1] (and v[3]). */
+static int ints_attr(const mli_onnx_import *im, const mli_onnx_node *nd, const char *name, int n, int lo, int *v,
+                     int one_d)
 {
     const mli_onnx_attr *at = mli_onnx_find_attr(nd, name);
     if (!at)
         return MLI_OK;
     if (at->type != MLI_ONNX_ATTR_INTS || at->n != (size_t)n)
-        return mli_onnx_refuse(im, nd, "attribute %s must be %d integers (2-D: mli supports only 2-D %s)", name, n,
-                               nd->op_type);
+        return mli_onnx_refuse(im, nd, "attribute %s must be %d integers (a %d-D %s: mli supports only 1-D and 2-D "
+                               "ones)", name, n, 2 - one_d, nd->op_type);
     for (int j = 0; j < n; j++) {
         if (at->ints[j] < lo || at->ints[j] >= 1 << 24)
             return mli_onnx_refuse(im, nd, "attribute %s[%d] = %lld is out of range (at least %d)", name, j,
                                    (long long)at->ints[j], lo);
-        v[j] = (int)at->ints[j];
+        v[one_d ? 2 * j + 1 : j] = (int)at->ints[j];
     }
     return MLI_OK;
 }
@@ -182,14 +184,16 @@ static void same_pads(int n, int k, int s, int d, int upper, int *begin, int *en
     *end = total - *begin;
 }
 
-int mli_onnx_spatial(const mli_onnx_import *im, const mli_onnx_node *nd, int H, int W, int *k, int *s, int *d,
+int mli_onnx_spatial(const mli_onnx_import *im, const mli_onnx_node *nd, const mli_shape *x, int *k, int *s, int *d,
                      int *p)
 {
-    int given[2] = {k[0], k[1]};
+    int given[2] = {k[0], k[1]}, one_d = x->ndim == 2, n = 2 - one_d, H = one_d ? 1 : x->d[1], W = x->d[x->ndim - 1];
     s[0] = s[1] = d[0] = d[1] = 1;
     p[0] = p[1] = p[2] = p[3] = 0;
-    if (ints_attr(im, nd, "kernel_shape", 2, 1, k) || ints_attr(im, nd, "strides", 2, 1, s) ||
-        ints_attr(im, nd, "dilations", 2, 1, d) || ints_attr(im, nd, "pads", 4, 0, p))
+    if (one_d)
+        k[0] = 1;
+    if (ints_attr(im, nd, "kernel_shape", n, 1, k, one_d) || ints_attr(im, nd, "strides", n, 1, s, one_d) ||
+        ints_attr(im, nd, "dilations", n, 1, d, one_d) || ints_attr(im, nd, "pads", 2 * n, 0, p, one_d))
         return MLI_EINPUT;
     if (k[0] < 1 || k[1] < 1)
         return mli_onnx_refuse(im, nd, "attribute kernel_shape (2 integers) is missing");
@@ -215,6 +219,25 @@ int mli_onnx_spatial(const mli_onnx_import *im, const mli_onnx_node *nd, int H, 
     same_pads(H, k[0], s[0], d[0], upper, &p[0], &p[2]);
     same_pads(W, k[1], s[1], d[1], upper, &p[1], &p[3]);
     return MLI_OK;
+}
+
+int mli_onnx_emit_spatial(mli_onnx_import *im, const mli_onnx_node *nd, const mli_op *op, int x, const int *attr,
+                          int nattr)
+{
+    const mli_shape *s = mli_onnx_shape(im, x);
+    if (s->ndim != 2)
+        return mli_onnx_emit(im, nd, op, &x, 1, attr, nattr, NULL, 0);
+    char name[64], uname[80];
+    snprintf(name, sizeof name, "%s", nd->name[0] ? nd->name : nd->outputs[0]);
+    snprintf(uname, sizeof uname, "%s/unsqueeze", name);
+    int up[4] = {3, s->d[0], 1, s->d[1]};
+    int u = mli_graph_add_attrs(im->a, &mli_op_reshape, &x, 1, up, 4, NULL, 0, uname);
+    int id = u < 0 ? -1 : mli_graph_add_attrs(im->a, op, &u, 1, attr, nattr, NULL, 0, name);
+    if (id < 0)
+        return mli_onnx_refuse(im, nd, "%s", mli_errmsg()), -1;
+    const mli_shape *o = &im->a->nodes[id].shape;
+    int down[3] = {2, o->d[0], o->d[2]};
+    return mli_onnx_emit(im, nd, &mli_op_reshape, &id, 1, down, 3, NULL, 0) < 0 ? -1 : id;
 }
 
 void mli_onnx_absorb(mli_onnx_import *im, const mli_onnx_node *later, int node)

@@ -57,13 +57,20 @@ int mli_onnx_param(mli_onnx_import *im, const mli_onnx_node *nd, int node, int k
 /* Mark `later` as folded into the node just emitted for nd: its output is that node's. */
 void mli_onnx_absorb(mli_onnx_import *im, const mli_onnx_node *later, int node);
 
-/* The spatial attributes of a 2-D Conv or pool node nd on a C×H×W value: the kernel k[2]
+/* The spatial attributes of a 2-D Conv or pool node nd on a C×H×W value x: the kernel k[2]
  * (kernel_shape; when absent k is kept as given, e.g. from Conv's weight, and must match it
  * when present), strides s[2], dilations d[2] and pads p[4] = top, left, bottom, right (ONNX's
- * pads: begins, then ends) from pads or auto_pad (NOTSET, VALID, SAME_UPPER, SAME_LOWER).
- * MLI_EINPUT naming the node for anything else (1-D or 3-D lists, negative values). */
-int mli_onnx_spatial(const mli_onnx_import *im, const mli_onnx_node *nd, int H, int W, int *k, int *s, int *d,
+ * pads: begins, then ends) from pads or auto_pad (NOTSET, VALID, SAME_UPPER, SAME_LOWER). A
+ * 1-D node on a C×L value is read as the 2-D one on C×1×L: its one-entry lists are the W
+ * entries, H gets kernel, stride and dilation 1 and no padding. MLI_EINPUT naming the node for
+ * anything else (3-D lists, negative values). */
+int mli_onnx_spatial(const mli_onnx_import *im, const mli_onnx_node *nd, const mli_shape *x, int *k, int *s, int *d,
                      int *p);
+/* mli_onnx_emit of a Conv or pool on value x; a 1-D one (x C×L) becomes the 2-D operator
+ * between two reshapes, C×L → C×1×L ("<node>/unsqueeze") and K×1×L' → K×L' (bound to nd's
+ * output): the same reals in the same order. Returns the operator's node, or −1. */
+int mli_onnx_emit_spatial(mli_onnx_import *im, const mli_onnx_node *nd, const struct mli_op *op, int x,
+                          const int *attr, int nattr);
 
 /* The operators' import functions (src/nn/op_<kind>.c), one per ONNX op_type. */
 int mli_onnx_import_gemm(mli_onnx_import *im, const mli_onnx_node *nd);

@@ -606,8 +606,9 @@ const mli_op mli_op_conv = {
 /* ---- ONNX import (nn/onnx_graph.c) ----------------------------------------------------------
  * Conv of a C×H×W value: X a value, W a float initializer K×(C/group)×kh×kw, B (optional) one of
  * [K]; kernel_shape (when given) must match W; strides, pads, dilations, group and auto_pad as
- * mli_onnx_spatial reads them. 1-D and 3-D convolutions (a W of 3 or 5 dims, a value of 2 or 4
- * per-example dims) are refused. */
+ * mli_onnx_spatial reads them. A 1-D Conv (X of C×L, W of K×(C/group)×k) is this operator on
+ * C×1×L with a 1×k kernel, between two reshapes (mli_onnx_emit_spatial): the same sums. 3-D
+ * convolutions (a W of 5 dims, a value of 4 per-example dims) are refused. */
 #include "nn/onnx_graph.h"
 
 int mli_onnx_import_conv(mli_onnx_import *im, const mli_onnx_node *nd)
@@ -617,23 +618,29 @@ int mli_onnx_import_conv(mli_onnx_import *im, const mli_onnx_node *nd)
         return MLI_EINPUT;
     const mli_shape *s = mli_onnx_shape(im, x);
     const mli_onnx_tensor *w = mli_onnx_init_in(im, nd, 1), *b = mli_onnx_init_in(im, nd, 2);
-    if (s->ndim != 3 || !w || w->ndim != 4)
-        return mli_onnx_refuse(im, nd, "mli supports only 2-D Conv: an N×C×H×W value and a 4-D weight initializer "
-                               "(here %d per-example dims, %s)", s->ndim, !w ? "the weight is not an initializer"
-                               : w->ndim == 4 ? "a 4-D weight" : "a weight of other rank");
+    if (s->ndim < 2 || s->ndim > 3 || !w || w->ndim != s->ndim + 1)
+        return mli_onnx_refuse(im, nd, "mli supports only 1-D and 2-D Conv: an N×C×L or N×C×H×W value and a weight "
+                               "initializer of 3 or 4 dims (here %d per-example dims and %s%d)", s->ndim,
+                               !w ? "a weight that is not an initializer" : "a weight of ", w ? w->ndim : 0);
     if (nd->ninputs > 2 && nd->inputs[2][0] && (!b || b->ndim != 1 || b->dims[0] != w->dims[0]))
         return mli_onnx_refuse(im, nd, "input 2 (B) must be a float initializer of shape [%lld]",
                                (long long)w->dims[0]);
-    int k[2] = {(int)w->dims[2], (int)w->dims[3]}, st[2], d[2], p[4];
-    if (mli_onnx_spatial(im, nd, s->d[1], s->d[2], k, st, d, p))
+    int one_d = s->ndim == 2, C = s->d[0];
+    int k[2] = {one_d ? 1 : (int)w->dims[2], (int)w->dims[w->ndim - 1]}, st[2], d[2], p[4];
+    if (mli_onnx_spatial(im, nd, s, k, st, d, p))
         return MLI_EINPUT;
     int64_t g = mli_onnx_attr_i(nd, "group", 1);
-    if (g < 1 || g > s->d[0] || w->dims[1] * g != s->d[0] || w->dims[0] > 1 << 24)
-        return mli_onnx_refuse(im, nd, "group %lld and weight shape [%lld, %lld, %lld, %lld] do not fit %d input "
-                               "channels", (long long)g, (long long)w->dims[0], (long long)w->dims[1],
-                               (long long)w->dims[2], (long long)w->dims[3], s->d[0]);
+    if (g < 1 || g > C || w->dims[1] * g != C || w->dims[0] > 1 << 24) {
+        char dims[96];
+        snprintf(dims, sizeof dims, "%lld, %lld, %lld", (long long)w->dims[0], (long long)w->dims[1],
+                 (long long)w->dims[2]);
+        if (!one_d)
+            snprintf(dims + strlen(dims), sizeof dims - strlen(dims), ", %lld", (long long)w->dims[3]);
+        return mli_onnx_refuse(im, nd, "group %lld and weight shape [%s] do not fit %d input channels", (long long)g,
+                               dims, C);
+    }
     int attr[13] = {(int)w->dims[0], k[0], k[1], st[0], st[1], p[0], p[1], p[2], p[3], d[0], d[1], (int)g, b != NULL};
-    int id = mli_onnx_emit(im, nd, &mli_op_conv, &x, 1, attr, 13, NULL, 0);
+    int id = mli_onnx_emit_spatial(im, nd, &mli_op_conv, x, attr, 13);
     if (id < 0 || mli_onnx_param(im, nd, id, 0, w, 0) || (b && mli_onnx_param(im, nd, id, 1, b, 0)))
         return MLI_EINPUT;
     return MLI_OK;

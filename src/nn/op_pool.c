@@ -437,7 +437,8 @@ const mli_op mli_op_gap = {.name = "GlobalAveragePool", .infer = gap_infer, POOL
 
 /* ---- ONNX import (nn/onnx_graph.c) ----------------------------------------------------------
  * MaxPool and AveragePool of a C×H×W value (kernel_shape, strides, pads, dilations, auto_pad as
- * mli_onnx_spatial reads them; AveragePool's count_include_pad). ceil_mode 1 (the output size
+ * mli_onnx_spatial reads them; AveragePool's count_include_pad); of a C×L value, the same
+ * pool on C×1×L between two reshapes (mli_onnx_emit_spatial). ceil_mode 1 (the output size
  * rounded up, a window kept only if it starts inside the input or its leading padding) is the
  * floor mode with the end padding grown to fit the extra window: the same windows, the grown
  * padding left out of a max and of a mean without count_include_pad; with count_include_pad
@@ -464,11 +465,11 @@ int mli_onnx_import_pool(mli_onnx_import *im, const mli_onnx_node *nd)
     if (mli_onnx_value_in(im, nd, 0, &x))
         return MLI_EINPUT;
     const mli_shape *s = mli_onnx_shape(im, x);
-    if (s->ndim != 3)
-        return mli_onnx_refuse(im, nd, "mli supports only 2-D pooling of N×C×H×W values (here %d per-example dims)",
-                               s->ndim);
-    int k[2] = {0, 0}, st[2], d[2], p[4];
-    if (mli_onnx_spatial(im, nd, s->d[1], s->d[2], k, st, d, p))
+    if (s->ndim != 2 && s->ndim != 3)
+        return mli_onnx_refuse(im, nd, "mli supports only 1-D and 2-D pooling of N×C×L or N×C×H×W values (here %d "
+                               "per-example dims)", s->ndim);
+    int k[2] = {0, 0}, st[2], d[2], p[4], H = s->ndim == 2 ? 1 : s->d[1], W = s->d[s->ndim - 1];
+    if (mli_onnx_spatial(im, nd, s, k, st, d, p))
         return MLI_EINPUT;
     int64_t incl = avg ? mli_onnx_attr_i(nd, "count_include_pad", 0) : 0;
     if (incl != 0 && incl != 1)
@@ -481,12 +482,12 @@ int mli_onnx_import_pool(mli_onnx_import *im, const mli_onnx_node *nd)
     if (ceil && incl)
         return mli_onnx_refuse(im, nd, "ceil_mode=1 with count_include_pad=1 is not supported");
     if (ceil) {
-        ceil_pads(s->d[1], k[0], st[0], d[0], p[0], &p[2]);
-        ceil_pads(s->d[2], k[1], st[1], d[1], p[1], &p[3]);
+        ceil_pads(H, k[0], st[0], d[0], p[0], &p[2]);
+        ceil_pads(W, k[1], st[1], d[1], p[1], &p[3]);
     }
     int attr[11] = {k[0], k[1], st[0], st[1], p[0], p[1], p[2], p[3], d[0], d[1], (int)incl};
-    return mli_onnx_emit(im, nd, avg ? &mli_op_avgpool : &mli_op_maxpool, &x, 1, attr, 11, NULL, 0) < 0 ? MLI_EINPUT
-                                                                                                         : MLI_OK;
+    return mli_onnx_emit_spatial(im, nd, avg ? &mli_op_avgpool : &mli_op_maxpool, x, attr, 11) < 0 ? MLI_EINPUT
+                                                                                                    : MLI_OK;
 }
 
 /* Slice of the spatial axes of N×C×H×W from 0 to the end with steps sh, sw (torch's
