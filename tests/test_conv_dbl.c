@@ -9,6 +9,9 @@
  *   residual:  stem Conv, then conv → bn → relu → conv → bn, + the stem's output (a node
  *              used twice) or a 1×1 Conv of it, → relu, overlapping MaxPool 3/2, AveragePool
  *              counting the pad, GlobalAveragePool, Linear
+ *   1-D:       what the ONNX import makes of 1-D Conv and pools on N×C×L: reshape to C×1×L,
+ *              Conv 1×3 stride 2 dilation 2 with a left pad, reshape to K×L', tanh, reshape,
+ *              MaxPool 1×2 with a right pad, reshape, Linear over L
  * and the forward pass against direct loops (tests/conv_naive.h), the permutation of channels,
  * and graphs that cannot be built. */
 #define MLI_OPS_CHECKS_ONLY
@@ -121,6 +124,39 @@ static void build_residual_block(fx *f, int shortcut, mli_act act, uint64_t seed
     assert_int_equal(mli_graph_end(&f->a), 0);
     assert_int_equal(mli_graph_hoisted(&f->a), stem);
     fx_data(f, seed);
+}
+
+static int add_reshape(mli_arch *a, int in, int d0, int d1, int d2, const char *name)
+{
+    int at[4] = {d2 ? 3 : 2, d0, d1, d2};
+    return mli_graph_add_attrs(a, &mli_op_reshape, &in, 1, at, d2 ? 4 : 3, NULL, 0, name);
+}
+
+static void build_1d(fx *f)
+{
+    int shape[2] = {3, 9}, X = MLI_GRAPH_INPUT, pc[4] = {0, 1, 0, 0}, pm[4] = {0, 0, 0, 1};
+    mli_graph_begin(&f->a, shape, 2, MLI_LOSS_MSE);
+    int u = add_reshape(&f->a, X, 3, 1, 9, "conv/unsqueeze");
+    int c = add_conv(&f->a, u, 4, 1, 3, 1, 2, pc, 1, 2, 1, 1, "conv");
+    int q = add_reshape(&f->a, c, 4, 3, 0, "conv/squeeze"); /* ⌊(9 + 1 − 5)/2⌋ + 1 = 3 */
+    int t = mli_graph_add(&f->a, &mli_op_act, &q, 1, MLI_ACT_TANH, "act");
+    int u2 = add_reshape(&f->a, t, 4, 1, 3, "pool/unsqueeze");
+    int m = add_pool(&f->a, &mli_op_maxpool, u2, 1, 2, 1, 1, pm, 0, "pool");
+    int q2 = add_reshape(&f->a, m, 4, 3, 0, "pool/squeeze");
+    int l = mli_graph_add(&f->a, &mli_op_linear, &q2, 1, 2, "fc");
+    assert_true(u >= 0 && c >= 0 && q >= 0 && t >= 0 && u2 >= 0 && m >= 0 && q2 >= 0 && l >= 0);
+    assert_int_equal(f->a.nodes[c].shape.d[2], 3);
+    assert_int_equal(mli_graph_end(&f->a), 0);
+    assert_int_equal(mli_graph_hoisted(&f->a), c);
+    fx_data(f, 16);
+}
+
+static void test_1d(void **state)
+{
+    fx f;
+    build_1d(&f);
+    check_all(&f, "1-D conv and max pool on C×1×L");
+    fx_free(&f);
 }
 
 static void test_strided(void **state)
@@ -344,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_conv_errors),        cmocka_unit_test(test_strided),
         cmocka_unit_test(test_dilated),            cmocka_unit_test(test_grouped),
         cmocka_unit_test(test_chunked),           cmocka_unit_test(test_residual_block),
+        cmocka_unit_test(test_1d),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
