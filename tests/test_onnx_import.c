@@ -14,6 +14,7 @@
 #include "io/err.h"
 #include "io/onnx.h"
 #include "nn/net.h"
+#include "nn/onnx_export.h"
 #include "nn/onnx_graph.h"
 #include "nn/op.h"
 
@@ -318,7 +319,8 @@ static mli_onnx_node *spatial(mli_onnx_model *m, const char *op_type, const char
 
 /* x [N, 2, 5] → Conv (w [3, 2, 2], pads [1, 0], strides [2]) → MaxPool (kernel [2], pads
  * [0, 1]) → y: each 1-D node is the 2-D operator on C×1×L between two reshapes, its lists the
- * W entries; the values are the direct 1-D sums and maxima. A 2-D pads list is refused. */
+ * W entries; the values are the direct 1-D sums and maxima, and the export imports back to the
+ * same outputs. A 2-D pads list is refused. */
 static void test_conv_1d(void)
 {
     static const float w[3 * 2 * 2] = {1, -2, 0.5f, 3, -1, 1, 2, 0, 0, 0.25f, -3, 1};
@@ -372,6 +374,18 @@ static void test_conv_1d(void)
                 want = o < 2 ? fmax(h[k][o], h[k][o + 1]) : h[k][o];
                 assert_float_equal(z[k * 3 + o], want, 1e-6);
             }
+        /* exported as Reshape, 2-D Conv, Reshape, ...: imported back, the same outputs */
+        mli_onnx_model *e;
+        imported r2;
+        assert_int_equal(mli_onnx_export(&r.a, r.theta, r.bufs, "1d", &e), 0);
+        assert_int_equal(import(e, &r2), 0);
+        assert_int_equal(r2.a.nnodes, 6);
+        mli_ws *ws2 = mli_ws_new(&r2.a, 1);
+        const mli_real *z2 = mli_net_forward(&r2.a, r2.theta, r2.bufs, ws2, x, 1, MLI_MODE_EVAL);
+        for (int k = 0; k < 9; k++)
+            assert_true(z2[k] == z[k]);
+        mli_ws_free(ws2);
+        imported_free(&r2);
         mli_ws_free(ws);
         imported_free(&r);
     }
