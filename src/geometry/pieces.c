@@ -397,11 +397,10 @@ static int cmp_event(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The outputs of the pending pieces. A piece that follows the switch of one unit j of the last
- * hidden layer differs from the piece before it by the rank-one term ±(W₀ + αΔW)[:, j] h_j(α);
- * every other piece's outputs z = (W₀ + αΔW) s + b₀ + αΔb are formed from its input s, for all
- * of them at once — two GEMMs of k × in by in × (pieces · L) instead of a matrix-vector
- * product per switch. */
+/* The outputs of the pending pieces. A piece after switches with rank-one output changes only
+ * (out_change) is the piece before plus their sum; every other piece's outputs
+ * z = (W₀ + αΔW) s + b₀ + αΔb are formed from its input s, for all of them at once — one GEMM
+ * of 2k × in by in × (pieces · L) instead of a matrix-vector product per piece. */
 static void flush_pieces(const mli_pwl *n, mli_pwl_ws *w)
 {
     mli_pwl_path *pp = &w->path;
