@@ -34,6 +34,10 @@ int mli_pwl_check(const mli_arch *a)
     return MLI_OK;
 }
 
+/* The largest last layer (W₀ and ΔW, doubles) whose rank-one sums stay in cache: 784-1024-1024-10
+ * has 196 KiB; an output layer as wide as the input (recon) is left to the GEMMs. */
+#define RANK1_CACHE (1u << 20)
+
 int mli_pwl_from_arch(const mli_arch *a, const mli_real *theta0, const mli_real *theta1,
                       mli_pwl *out)
 {
@@ -102,6 +106,7 @@ int mli_pwl_from_arch(const mli_arch *a, const mli_real *theta0, const mli_real 
                 out->WoutT[(size_t)j * out->kpad + o] = out->W0[L - 1][(size_t)o * in + j];
                 out->WoutT[(size_t)j * out->kpad + k + o] = out->dW[L - 1][(size_t)o * in + j];
             }
+        out->rank1_first = L == 3 && (size_t)in * out->kpad * sizeof(double) <= RANK1_CACHE;
     }
     return MLI_OK;
 }
@@ -638,7 +643,7 @@ static void out_change(const mli_pwl *n, mli_pwl_ws *w, int l, int i, double sg)
                 c[m + 1] += r[k + o] * h[m];
             }
         }
-    } else if (l == 0 && L == 3) { /* ±(W₀ + αΔW) diag(on) (a + αb) (x0 + α x1) */
+    } else if (l == 0 && n->rank1_first) { /* ±(W₀ + αΔW) diag(on) (a + αb) (x0 + α x1) */
         double *ra = w->racc, *rb = ra + kp, x0 = sg * w->H[0][i], x1 = sg * w->H[0][wl + i];
         int w2 = n->width[2];
         out_rows(n->WoutT, kp, w->onlist, w->non, n->V0 + (size_t)i * w2, n->V1 + (size_t)i * w2, ra, rb);
@@ -663,7 +668,7 @@ static void toggle(const mli_pwl *n, mli_pwl_ws *w, int l, int i, double t, doub
     w->on[l][i] ^= 1;
     w->since_push++;
     double sg = w->on[l][i] ? 1 : -1;
-    if (l == 1 && n->nlin == 3)
+    if (l == 1 && n->rank1_first)
         on_list_toggle(w, i);
     out_change(n, w, l, i, sg);
     int nl = l + 1, out = n->width[nl + 1];
@@ -793,7 +798,7 @@ const mli_pwl_path *mli_pwl_sweep(const mli_pwl *n, mli_pwl_ws *w, const double 
         forward_from(n, w, 2, 0);
     } else
         forward_from(n, w, 1, 0);
-    if (L == 3)
+    if (n->rank1_first)
         on_list_build(n, w);
 
     int nev = 0;

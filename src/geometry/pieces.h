@@ -46,6 +46,10 @@ typedef struct {
      * output changes of a switch are sums of these rows over the units that are on */
     double *WoutT;
     int kpad;
+    /* first-layer switches change the outputs by rank-one sums (three Linear layers, WoutT
+     * small enough to stay in cache: a wide output layer is left to the GEMMs, which read it
+     * once per PIECE_BLOCK pieces) */
+    int rank1_first;
     int width_max;
 } mli_pwl;
 
