@@ -18,6 +18,8 @@ run "check --exact (mse pieces, certificates, the data set's curve)" 0 $S check 
 run "analyze --exact, cross-entropy (the enclosure), deep" 0 $S analyze --quiet "$T/o" --exact --examples 20 --verify-steps 20 --alpha-steps 9
 run "train a deeper relu network" 0 $S train --quiet --out "$T/d" datasize=300 epochs=1 hsizes=16,12,8,10 batchsize=100
 run "analyze --exact on it (three hidden layers: the batched start, rank-one outputs)" 0 $S analyze --quiet "$T/d" --exact --examples 30 --verify-steps 20 --alpha-steps 9
+run "train three Linear layers with mse" 0 $S train --quiet --out "$T/t" dset_name=teacher loss_fn=mse hsizes=24,16,10 datasize=300 epochs=1 batchsize=100
+run "check --exact on it (outputs by the rank-one changes of both layers' switches)" 0 $S check "$T/t" --exact --examples 20 --verify-steps 20 --alpha-steps 9
 run "report" 0 $S report "$T/k"
 mkdir -p "$T/st/arch-s/runs" "$T/st/mse-s/runs" && cp -r "$T/a" "$T/st/arch-s/runs/r0" && cp -r "$T/k" "$T/st/mse-s/runs/r0"
 run "report of a study (two parts)" 0 $S report "$T/st"

@@ -327,6 +327,61 @@ static void test_screening_misses_no_root(void **state)
         fail_msg("screening examined %ld units, unscreened %ld", exam[1], exam[0]);
 }
 
+/* The outputs by rank-one changes (docs/exact.md, "The outputs of a piece") against the GEMMs on
+ * every piece (mli_pwl_ws_rank1(w, 0)): the same breakpoints and switching layers bit for bit
+ * (the outputs never steer the sweep), the coefficients to rounding, on wide random networks
+ * of two, three and four Linear layers with about 180 pieces each, so that the changes of
+ * first- and second-layer switches accumulate over many pieces. */
+static void test_rank1_outputs_match_gemms(void **state)
+{
+    static const int shapes[3][4] = {{256, 5, 0, 0}, {256, 128, 5, 0}, {128, 96, 64, 4}};
+    long pieces = 0, first = 0, second = 0;
+    double worst = 0;
+    for (int s = 0; s < 3; s++)
+        for (int trial = 0; trial < 4; trial++) {
+            net n;
+            net_init(&n, 6, shapes[s], s + 2, MLI_ACT_RELU, 4000 + 20 * s + trial, 3.0);
+            mli_real x[6];
+            tu_fill_uniform(x, 6, -1, 1, 11 + trial);
+            int w1 = n.pwl.width[1];
+            double p[256], q[256];
+            mli_pwl_first_layer(&n.pwl, x, 1, p, q);
+            mli_pwl_ws *ref = mli_pwl_ws_new(&n.pwl);
+            mli_pwl_ws_rank1(ref, 0);
+            const mli_pwl_path *a = mli_pwl_sweep(&n.pwl, ref, p, q, NULL, 0);
+            const mli_pwl_path *b = mli_pwl_sweep(&n.pwl, n.pw, p, q, NULL, 0);
+            if (a->npieces != b->npieces)
+                fail_msg("shape %d trial %d: %d pieces by GEMMs, %d by rank-one", s, trial, a->npieces, b->npieces);
+            assert_memory_equal(a->brk, b->brk, sizeof(double) * (a->npieces + 1));
+            assert_memory_equal(a->layer, b->layer, sizeof(int) * (a->npieces + 1));
+            int kd = a->k * (a->deg + 1);
+            for (int j = 0; j < a->npieces; j++) {
+                double scale = 0;
+                for (int c = 0; c < kd; c++)
+                    scale = fmax(scale, fabs(a->z[(size_t)j * kd + c]));
+                for (int c = 0; c < kd; c++) {
+                    double e = fabs(a->z[(size_t)j * kd + c] - b->z[(size_t)j * kd + c]) / (scale + 1e-300);
+                    worst = fmax(worst, e);
+                    if (e > 1e-12)
+                        fail_msg("shape %d trial %d piece %d coefficient %d: %.17g by GEMMs, %.17g by rank-one",
+                                 s, trial, j, c, a->z[(size_t)j * kd + c], b->z[(size_t)j * kd + c]);
+                }
+            }
+            for (int j = 1; j < a->npieces; j++) {
+                first += a->layer[j] == 0;
+                second += a->layer[j] == 1;
+            }
+            pieces += a->npieces;
+            (void)w1;
+            mli_pwl_ws_free(ref);
+            net_free(&n);
+        }
+    print_message("rank-one outputs: %ld pieces (%ld after first-layer, %ld after second-layer switches), "
+                  "largest difference %.3g of the piece's scale\n", pieces, first, second, worst);
+    assert_true(first > 12 * 50);
+    assert_true(second > 8 * 50);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_may_change_sign),
         cmocka_unit_test(test_batched_second_layer),
         cmocka_unit_test(test_screening_misses_no_root),
+        cmocka_unit_test(test_rank1_outputs_match_gemms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

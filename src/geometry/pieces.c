@@ -34,6 +34,10 @@ int mli_pwl_check(const mli_arch *a)
     return MLI_OK;
 }
 
+/* The largest last layer (W₀ and ΔW, doubles) whose rank-one sums stay in cache: 784-1024-1024-10
+ * has 196 KiB; an output layer as wide as the input (recon) is left to the GEMMs. */
+#define RANK1_CACHE (1u << 20)
+
 int mli_pwl_from_arch(const mli_arch *a, const mli_real *theta0, const mli_real *theta1,
                       mli_pwl *out)
 {
@@ -94,6 +98,15 @@ int mli_pwl_from_arch(const mli_arch *a, const mli_real *theta0, const mli_real 
         out->Wout = mli_malloc(sizeof(double) * 2 * nw);
         memcpy(out->Wout, out->W0[L - 1], sizeof(double) * nw);
         memcpy(out->Wout + nw, out->dW[L - 1], sizeof(double) * nw);
+        int k = out->width[L], in = out->width[L - 1];
+        out->kpad = (2 * k + 11) / 12 * 12; /* whole blocks of out_rows (OUT_BLOCK) */
+        out->WoutT = mli_calloc((size_t)in * out->kpad, sizeof(double));
+        for (int j = 0; j < in; j++)
+            for (int o = 0; o < k; o++) {
+                out->WoutT[(size_t)j * out->kpad + o] = out->W0[L - 1][(size_t)o * in + j];
+                out->WoutT[(size_t)j * out->kpad + k + o] = out->dW[L - 1][(size_t)o * in + j];
+            }
+        out->rank1_first = L == 3 && (size_t)in * out->kpad * sizeof(double) <= RANK1_CACHE;
     }
     return MLI_OK;
 }
@@ -109,6 +122,7 @@ void mli_pwl_free(mli_pwl *n)
         free(n->dWT[l]);
     }
     free(n->Wout);
+    free(n->WoutT);
     free(n->V0);
     free(n->V1);
     memset(n, 0, sizeof *n);
@@ -184,9 +198,13 @@ struct mli_pwl_ws {
     double *Sblk, *Z0;                 /* pending pieces: the outputs' inputs, their products */
     int npend, nfull;                  /* pending pieces, and those formed by the GEMMs */
     int pend_col[PIECE_BLOCK];         /* the GEMM column of a pending piece, or −1: rank-one */
-    int pend_unit[PIECE_BLOCK];
-    double pend_sign[PIECE_BLOCK], *pend_h; /* the switching unit's sign and polynomial */
-    int since_push, last_layer, last_unit;  /* switches since the last piece, the last one */
+    double *pend_dz;                   /* a rank-one piece's change from the piece before */
+    int rank1;                         /* outputs by rank-one changes where they can (0: GEMMs) */
+    double *dz;                        /* the outputs' change since the last piece, k × (L+1) */
+    int dz_ok;                         /* every switch since the last piece gave its change */
+    int *onlist, non;                  /* three Linear layers: the second layer's units that are on */
+    double *racc;                      /* out_rows' sums, 2 · kpad */
+    int since_push;                    /* switches since the last piece */
     int cap;                           /* pieces the output arrays can hold */
     mli_pwl_path path;
 };
@@ -207,7 +225,12 @@ mli_pwl_ws *mli_pwl_ws_new(const mli_pwl *n)
     w->screen = 1;
     w->Sblk = mli_malloc(sizeof(double) * PIECE_BLOCK * L * n->width[L > 1 ? L - 1 : 0]);
     w->Z0 = mli_malloc(sizeof(double) * 2 * PIECE_BLOCK * L * n->width[L]);
-    w->pend_h = mli_malloc(sizeof(double) * PIECE_BLOCK * L);
+    size_t kd = (size_t)n->width[L] * (L + 1);
+    w->pend_dz = mli_malloc(sizeof(double) * PIECE_BLOCK * kd);
+    w->dz = mli_calloc(kd, sizeof(double));
+    w->rank1 = 1;
+    w->onlist = mli_malloc(sizeof(int) * (w2 + 1));
+    w->racc = mli_malloc(sizeof(double) * 2 * (n->kpad + 1));
     w->cap = 64;
     w->path.k = n->width[L];
     w->path.deg = L;
@@ -220,6 +243,11 @@ mli_pwl_ws *mli_pwl_ws_new(const mli_pwl *n)
 void mli_pwl_ws_screen(mli_pwl_ws *w, int on)
 {
     w->screen = on != 0;
+}
+
+void mli_pwl_ws_rank1(mli_pwl_ws *w, int on)
+{
+    w->rank1 = on != 0;
 }
 
 void mli_pwl_ws_free(mli_pwl_ws *w)
@@ -236,7 +264,10 @@ void mli_pwl_ws_free(mli_pwl_ws *w)
     free(w->alist);
     free(w->Sblk);
     free(w->Z0);
-    free(w->pend_h);
+    free(w->pend_dz);
+    free(w->dz);
+    free(w->onlist);
+    free(w->racc);
     free(w->path.brk);
     free(w->path.layer);
     free(w->path.z);
@@ -371,11 +402,10 @@ static int cmp_event(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The outputs of the pending pieces. A piece that follows the switch of one unit j of the last
- * hidden layer differs from the piece before it by the rank-one term ±(W₀ + αΔW)[:, j] h_j(α);
- * every other piece's outputs z = (W₀ + αΔW) s + b₀ + αΔb are formed from its input s, for all
- * of them at once — two GEMMs of k × in by in × (pieces · L) instead of a matrix-vector
- * product per switch. */
+/* The outputs of the pending pieces. A piece after switches with rank-one output changes only
+ * (out_change) is the piece before plus their sum; every other piece's outputs
+ * z = (W₀ + αΔW) s + b₀ + αΔb are formed from its input s, for all of them at once — one GEMM
+ * of 2k × in by in × (pieces · L) instead of a matrix-vector product per piece. */
 static void flush_pieces(const mli_pwl *n, mli_pwl_ws *w)
 {
     mli_pwl_path *pp = &w->path;
@@ -390,17 +420,10 @@ static void flush_pieces(const mli_pwl *n, mli_pwl_ws *w)
         size_t piece = (size_t)(pp->npieces - w->npend + b);
         double *z = pp->z + piece * k * (L + 1);
         int col = w->pend_col[b];
-        if (col < 0) { /* one unit of the last hidden layer switched: rank-one from the last piece */
-            const double *h = w->pend_h + (size_t)b * L, *zp = z - (size_t)k * (L + 1);
-            int j = w->pend_unit[b];
-            for (int o = 0; o < k; o++) {
-                double a0 = w->pend_sign[b] * n->W0[L - 1][(size_t)o * in + j];
-                double a1 = w->pend_sign[b] * n->dW[L - 1][(size_t)o * in + j];
-                double *c = z + (size_t)o * (L + 1);
-                const double *cp = zp + (size_t)o * (L + 1);
-                for (int m = 0; m <= L; m++)
-                    c[m] = cp[m] + (m < L ? a0 * h[m] : 0) + (m >= 1 ? a1 * h[m - 1] : 0);
-            }
+        if (col < 0) { /* the last piece's outputs plus the rank-one changes of the switches since */
+            const double *zp = z - (size_t)k * (L + 1), *dz = w->pend_dz + (size_t)b * k * (L + 1);
+            for (int c = 0; c < k * (L + 1); c++)
+                z[c] = zp[c] + dz[c];
             continue;
         }
         for (int o = 0; o < k; o++) {
@@ -429,13 +452,10 @@ static void push_piece(const mli_pwl *n, mli_pwl_ws *w, double end, int layer)
         double *z = pp->z + (size_t)pp->npieces * k * 2;
         for (int o = 0; o < k; o++)
             unit_poly(w->H[0], k, 1, o, z + (size_t)o * 2);
-    } else if (pp->npieces > 0 && w->since_push == 1 && w->last_layer == L - 2) {
-        int b = w->npend++, wl = n->width[L - 1]; /* the outputs from the last piece's */
+    } else if (pp->npieces > 0 && w->rank1 && w->dz_ok) { /* the outputs from the last piece's */
+        int b = w->npend++;
         w->pend_col[b] = -1;
-        w->pend_unit[b] = w->last_unit;
-        w->pend_sign[b] = w->on[L - 2][w->last_unit] ? 1 : -1;
-        for (int m = 0; m < L; m++)
-            w->pend_h[(size_t)b * L + m] = w->H[L - 2][(size_t)m * wl + w->last_unit];
+        memcpy(w->pend_dz + (size_t)b * k * (L + 1), w->dz, sizeof(double) * k * (L + 1));
     } else { /* the outputs' input act(H[L−2]) now, straight into the block; the outputs later */
         int in = n->width[L - 1], b = w->npend++;
         w->pend_col[b] = w->nfull;
@@ -448,6 +468,8 @@ static void push_piece(const mli_pwl *n, mli_pwl_ws *w, double end, int layer)
                 memcpy(S + (size_t)m * in, H + (size_t)m * in, sizeof(double) * in);
     }
     w->since_push = 0;
+    memset(w->dz, 0, sizeof(double) * k * (L + 1));
+    w->dz_ok = 1;
     pp->npieces++;
     pp->brk[pp->npieces] = end;
     pp->layer[pp->npieces] = layer;
@@ -531,6 +553,111 @@ static void screen_stretch(const mli_pwl *n, mli_pwl_ws *w, double t, double end
     w->nalist = na;
 }
 
+/* ---- The outputs by rank-one changes (docs/exact.md, "The outputs of a piece") ----------
+ *
+ * The outputs z = (W₀ + αΔW) s + b₀ + αΔb of Linear L−1 change at a switch by:
+ *   - unit j of the last hidden layer (l = L−2): its input s_j toggles between 0 and h_j(α),
+ *     so z changes by ±(W₀ + αΔW)[:, j] h_j(α);
+ *   - unit i of the first layer, three Linear layers (l = 0 = L−3): the second layer's
+ *     pre-activations change by ±(a + αb) h_i(α) (a, b column i of Linear 1's W₀, ΔW), the
+ *     outputs' input by that on the units that are on, and z by
+ *     ±(W₀ + αΔW) diag(on) (a + αb) h_i(α) — two sums of WoutT's rows over the units that are
+ *     on, weighted by a_j and b_j (out_rows), about half the multiplications of the outputs'
+ *     GEMM column and no copy of the input.
+ * A piece after such switches only is the piece before plus their changes; any other piece
+ * (the first, or after a switch deeper in a longer chain) is formed from its input by the GEMMs.
+ * The changes add one rounding per switch, which the allowance of docs/exact.md already counts
+ * (it grows with the switches); tests/test_pieces_dbl.c compares with the GEMMs on every piece. */
+
+/* ra = Σ_{j on} a_j WoutT[j], rb = Σ_{j on} b_j WoutT[j] (a = v0, b = v1 − v0 in double, as
+ * W0[1], dW[1]): the rows in index order (the list is kept sorted, so that they stream), their
+ * columns in blocks of OUT_BLOCK held in registers. */
+#define OUT_BLOCK 12
+__attribute__((target_clones("avx2", "default")))
+static void out_rows(const double *restrict WT, int kpad, const int *restrict list, int nl,
+                     const mli_real *restrict v0, const mli_real *restrict v1, double *restrict ra,
+                     double *restrict rb)
+{
+    for (int c0 = 0; c0 < kpad; c0 += OUT_BLOCK) {
+        double sa[OUT_BLOCK] = {0}, sb[OUT_BLOCK] = {0};
+        for (int e = 0; e < nl; e++) {
+            int j = list[e];
+            double A = v0[j], B = (double)v1[j] - A;
+            const double *r = WT + (size_t)j * kpad + c0;
+            for (int c = 0; c < OUT_BLOCK; c++) {
+                sa[c] += A * r[c];
+                sb[c] += B * r[c];
+            }
+        }
+        memcpy(ra + c0, sa, sizeof sa);
+        memcpy(rb + c0, sb, sizeof sb);
+    }
+}
+
+/* The second layer's units that are on, in index order (three Linear layers). */
+static void on_list_build(const mli_pwl *n, mli_pwl_ws *w)
+{
+    w->non = 0;
+    for (int j = 0; j < n->width[2]; j++)
+        if (!n->relu[1] || w->on[1][j])
+            w->onlist[w->non++] = j;
+}
+
+/* Unit j of the second layer toggled (three Linear layers): into or out of the sorted list. */
+static void on_list_toggle(mli_pwl_ws *w, int j)
+{
+    int lo = 0, hi = w->non; /* the first position whose unit is ≥ j */
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (w->onlist[mid] < j)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (w->on[1][j]) {
+        memmove(w->onlist + lo + 1, w->onlist + lo, sizeof(int) * (w->non - lo));
+        w->onlist[lo] = j;
+        w->non++;
+    } else {
+        w->non--;
+        memmove(w->onlist + lo, w->onlist + lo + 1, sizeof(int) * (w->non - lo));
+    }
+}
+
+/* The outputs' change at the switch of unit i of layer l (sign sg: +1 on, −1 off) into dz,
+ * or dz_ok = 0 where the switch has no rank-one change of the outputs. */
+static void out_change(const mli_pwl *n, mli_pwl_ws *w, int l, int i, double sg)
+{
+    int L = n->nlin, k = n->width[L], kp = n->kpad, wl = n->width[l + 1];
+    if (!w->rank1 || !w->dz_ok)
+        return;
+    if (l == L - 2) { /* ±(W₀ + αΔW)[:, i] h_i(α), h_i of degree L − 1 */
+        const double *r = n->WoutT + (size_t)i * kp;
+        double h[MLI_PWL_MAXLIN + 1];
+        for (int m = 0; m < L; m++)
+            h[m] = sg * w->H[l][(size_t)m * wl + i];
+        for (int o = 0; o < k; o++) {
+            double *c = w->dz + (size_t)o * (L + 1);
+            for (int m = 0; m < L; m++) {
+                c[m] += r[o] * h[m];
+                c[m + 1] += r[k + o] * h[m];
+            }
+        }
+    } else if (l == 0 && n->rank1_first) { /* ±(W₀ + αΔW) diag(on) (a + αb) (x0 + α x1) */
+        double *ra = w->racc, *rb = ra + kp, x0 = sg * w->H[0][i], x1 = sg * w->H[0][wl + i];
+        int w2 = n->width[2];
+        out_rows(n->WoutT, kp, w->onlist, w->non, n->V0 + (size_t)i * w2, n->V1 + (size_t)i * w2, ra, rb);
+        for (int o = 0; o < k; o++) {
+            double c0 = ra[o], c1 = ra[k + o] + rb[o], c2 = rb[k + o], *c = w->dz + (size_t)o * 4;
+            c[0] += c0 * x0;
+            c[1] += c0 * x1 + c1 * x0;
+            c[2] += c1 * x1 + c2 * x0;
+            c[3] += c2 * x1;
+        }
+    } else
+        w->dz_ok = 0;
+}
+
 /* Toggle unit i of relu layer l at t. The next layer's input changes in row i; its
  * pre-activations change by the rank-one term ±(W₀ + αΔW)[:, i] h_i(α) (a transposed weight
  * row), and the hidden layers after it are recomputed. `next`: the next first-layer switch
@@ -540,9 +667,10 @@ static void toggle(const mli_pwl *n, mli_pwl_ws *w, int l, int i, double t, doub
     int d = l + 1, wl = n->width[l + 1]; /* H[l]: degree d, width wl */
     w->on[l][i] ^= 1;
     w->since_push++;
-    w->last_layer = l;
-    w->last_unit = i;
     double sg = w->on[l][i] ? 1 : -1;
+    if (l == 1 && n->rank1_first)
+        on_list_toggle(w, i);
+    out_change(n, w, l, i, sg);
     int nl = l + 1, out = n->width[nl + 1];
     if (nl == n->nlin - 1)
         return; /* the outputs: formed when the piece is pushed and flushed */
@@ -654,6 +782,8 @@ const mli_pwl_path *mli_pwl_sweep(const mli_pwl *n, mli_pwl_ws *w, const double 
     pp->brk[0] = 0;
     pp->layer[0] = -1;
     w->npend = w->nfull = w->since_push = 0;
+    memset(w->dz, 0, sizeof(double) * pp->k * (L + 1));
+    w->dz_ok = 1;
 
     /* α = 0: every layer with the states it leaves 0 with. */
     memcpy(w->H[0], p, sizeof(double) * w1);
@@ -668,6 +798,8 @@ const mli_pwl_path *mli_pwl_sweep(const mli_pwl *n, mli_pwl_ws *w, const double 
         forward_from(n, w, 2, 0);
     } else
         forward_from(n, w, 1, 0);
+    if (n->rank1_first)
+        on_list_build(n, w);
 
     int nev = 0;
     if (L > 1 && n->relu[0])

@@ -42,6 +42,14 @@ typedef struct {
      * ΔW = θ₁ − θ₀ formed from them in double are exactly W0[1] and dW[1]. */
     mli_real *V0, *V1;
     double *Wout; /* the last layer's W₀ and ΔW stacked, 2·width[L] × width[L−1] */
+    /* the same transposed, a row of kpad ≥ 2·width[L] per input unit (W₀ row, ΔW row, zeros): the
+     * output changes of a switch are sums of these rows over the units that are on */
+    double *WoutT;
+    int kpad;
+    /* first-layer switches change the outputs by rank-one sums (three Linear layers, WoutT
+     * small enough to stay in cache: a wide output layer is left to the GEMMs, which read it
+     * once per PIECE_BLOCK pieces) */
+    int rank1_first;
     int width_max;
 } mli_pwl;
 
@@ -78,6 +86,12 @@ void mli_pwl_ws_free(mli_pwl_ws *w);
  * used up is not examined. Off, every unit is examined on every piece: the reference the tests
  * compare the screened sweep with (both give the same pieces, bit for bit). */
 void mli_pwl_ws_screen(mli_pwl_ws *w, int on);
+/* Outputs by rank-one updates (on by default; docs/exact.md): a piece that follows switches of
+ * the last two hidden layers' units only (three Linear layers: every switch) gets its outputs
+ * from the piece before it plus each switch's rank-one change. Off, every piece's outputs are
+ * formed from its input by the GEMMs: the reference the tests compare with (the same
+ * breakpoints bit for bit, the coefficients to rounding). */
+void mli_pwl_ws_rank1(mli_pwl_ws *w, int on);
 
 /* The second layer's pre-activations at the start of the path, for networks of three Linear
  * layers or more: H1 (3 · B · width[2]) receives, for input i, the coefficient of α^m of unit o
