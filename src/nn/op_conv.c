@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "io/err.h"
+#include "io/parallel.h"
 #include "nn/op.h"
 
 #include <gsl/gsl_randist.h>
@@ -227,57 +228,136 @@ static void bias_grad(const conv_geom *q, mli_real *db, const mli_real *dY, int 
     }
 }
 
-/* The workspace: col (C·kh·kw × n_c·P), then T (K × n_c·P) */
+/* The workspace: per thread t < MLI_PARALLEL_MAX, col (C·kh·kw × n_c·P), T (K × n_c·P) and a
+ * partial weight gradient dW (K × L) */
 typedef struct {
-    mli_real *col, *T;
+    mli_real *col, *T, *dW;
 } conv_work_views;
 
-static conv_work_views work_views(const conv_geom *q, mli_real *work)
+static size_t thread_work(const conv_geom *q)
 {
-    conv_work_views v = {work, work + (size_t)q->C * q->kh * q->kw * conv_chunk(q) * q->P};
+    return ((size_t)q->C * q->kh * q->kw + (size_t)q->K) * conv_chunk(q) * q->P + w_size(q);
+}
+
+static conv_work_views work_views(const conv_geom *q, mli_real *work, int t)
+{
+    mli_real *w = work + (size_t)t * thread_work(q);
+    size_t cols = (size_t)conv_chunk(q) * q->P;
+    conv_work_views v = {w, w + (size_t)q->C * q->kh * q->kw * cols, w + ((size_t)q->C * q->kh * q->kw + q->K) * cols};
     return v;
 }
 
-/* the chunks of nex examples: i0 = 0, nc, 2nc, … */
-#define FOR_CHUNKS(q, nex, i0, nc)                                                                             \
-    for (int i0 = 0, nc = conv_chunk(q) < (nex) ? conv_chunk(q) : (nex); i0 < (nex);                          \
-         i0 += nc, nc = conv_chunk(q) < (nex) - i0 ? conv_chunk(q) : (nex) - i0)
+/* the chunks of examples [e0, e1): i0 = e0, e0 + nc, … */
+#define FOR_CHUNKS(q, e0, e1, i0, nc)                                                                          \
+    for (int i0 = (e0), nc = conv_chunk(q) < (e1) - (e0) ? conv_chunk(q) : (e1) - (e0); i0 < (e1);            \
+         i0 += nc, nc = conv_chunk(q) < (e1) - i0 ? conv_chunk(q) : (e1) - i0)
 
-/* Y[nex] += W * X */
+/* One rule's pass over the chunks of nex examples: chunk(job, i0, nc, views) for each. The
+ * GEMMs of a chunk are small (M = K ≤ 64 rows for ResNets), and OpenBLAS threading them
+ * spends more time waking its threads than computing; so the examples are split into one
+ * contiguous range per BLAS thread, each running its chunks on its own workspace with BLAS at
+ * one thread. The split depends only on nex and the thread count: deterministic. */
+typedef struct conv_job conv_job;
+struct conv_job {
+    const conv_geom *q;
+    mli_real *work;
+    int nex;
+    void (*chunk)(const conv_job *j, int i0, int nc, const conv_work_views *v, int first);
+    /* the operands of the rules below */
+    mli_real *Y, *dX, *dW;
+    const mli_real *X, *W, *dY, *U, *dU, *dir, *Xs[3];
+    mli_real *Ys[3];
+    mli_real alpha;
+    int has_r;
+    size_t bi;
+};
+
+static void job_range(void *ctx, int e0, int e1, int t)
+{
+    const conv_job *j = ctx;
+    conv_work_views v = work_views(j->q, j->work, t);
+    FOR_CHUNKS(j->q, e0, e1, i0, nc)
+        j->chunk(j, i0, nc, &v, i0 == e0);
+}
+
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int n);
+
+/* runs the job; returns the number of ranges (threads) used, each with its views t */
+static int conv_run(conv_job *j)
+{
+    int nt = openblas_get_num_threads(), nch = (j->nex + conv_chunk(j->q) - 1) / conv_chunk(j->q);
+    nt = nt > MLI_PARALLEL_MAX ? MLI_PARALLEL_MAX : nt < 1 ? 1 : nt;
+    if (nt == 1 || nch < 2) {
+        job_range(j, 0, j->nex, 0);
+        return 1;
+    }
+    openblas_set_num_threads(1);
+    int used = mli_parallel_tasks(j->nex, nt < nch ? nt : nch, job_range, j);
+    openblas_set_num_threads(nt);
+    return used;
+}
+
+/* Y[nex] += alpha · W * X */
+static void acc_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
+{
+    chunk_cols(j->q, j->X + (size_t)i0 * in_size(j->q), nc, v->col);
+    chunk_fwd(j->q, j->Y + (size_t)i0 * out_size(j->q), j->W, v->col, nc, j->alpha, v->T);
+}
+
 static void conv_acc(const conv_geom *q, mli_real *Y, const mli_real *X, const mli_real *W, mli_real alpha, int nex,
                      mli_real *work)
 {
-    conv_work_views v = work_views(q, work);
-    FOR_CHUNKS(q, nex, i0, nc) {
-        chunk_cols(q, X + (size_t)i0 * in_size(q), nc, v.col);
-        chunk_fwd(q, Y + (size_t)i0 * out_size(q), W, v.col, nc, alpha, v.T);
-    }
+    conv_job j = {.q = q, .work = work, .nex = nex, .chunk = acc_chunk, .Y = Y, .X = X, .W = W, .alpha = alpha};
+    conv_run(&j);
 }
 
 /* dX[nex] = the adjoint of W * (U * when U is not NULL: + Uᵀ-adjoint of dU) applied to dY:
  * dX = adj_W(dY) + adj_U(dU) */
+static void adjoint_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
+{
+    const conv_geom *q = j->q;
+    size_t ld = (size_t)nc * q->P;
+    gemm_dcol(q, v->col, j->W, chunk_gather(q, j->dY + (size_t)i0 * out_size(q), nc, v->T), ld, 0);
+    if (j->U)
+        gemm_dcol(q, v->col, j->U, chunk_gather(q, j->dU + (size_t)i0 * out_size(q), nc, v->T), ld, 1);
+    chunk_uncols(q, v->col, nc, j->dX + (size_t)i0 * in_size(q));
+}
+
 static void conv_adjoint(const conv_geom *q, mli_real *dX, const mli_real *dY, const mli_real *W,
                          const mli_real *dU, const mli_real *U, int nex, mli_real *work)
 {
-    conv_work_views v = work_views(q, work);
-    FOR_CHUNKS(q, nex, i0, nc) {
-        size_t ld = (size_t)nc * q->P;
-        gemm_dcol(q, v.col, W, chunk_gather(q, dY + (size_t)i0 * out_size(q), nc, v.T), ld, 0);
-        if (U)
-            gemm_dcol(q, v.col, U, chunk_gather(q, dU + (size_t)i0 * out_size(q), nc, v.T), ld, 1);
-        chunk_uncols(q, v.col, nc, dX + (size_t)i0 * in_size(q));
-    }
+    conv_job j = {.q = q, .work = work, .nex = nex, .chunk = adjoint_chunk, .dX = dX, .dY = dY, .W = W, .dU = dU,
+                  .U = U};
+    conv_run(&j);
 }
 
-/* dW (+)= Σ_i dY_i patches(X_i)ᵀ over nex examples (accumulate: add to dW) */
+/* dW (+)= Σ_i dY_i patches(X_i)ᵀ over nex examples (accumulate: add to dW). One range writes
+ * dW itself; several write their partial sums, added in range order. */
+static void wgrad_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
+{
+    const conv_geom *q = j->q;
+    chunk_cols(q, j->X + (size_t)i0 * in_size(q), nc, v->col);
+    const mli_real *T = chunk_gather(q, j->dY + (size_t)i0 * out_size(q), nc, v->T);
+    mli_real *dW = j->dW ? j->dW : v->dW;
+    gemm_wgrad(q, dW, T, v->col, (size_t)nc * q->P, j->dW ? (j->has_r || !first ? 1 : 0) : !first);
+}
+
 static void conv_wgrad(const conv_geom *q, mli_real *dW, const mli_real *dY, const mli_real *X, int nex,
                        int accumulate, mli_real *work)
 {
-    conv_work_views v = work_views(q, work);
-    FOR_CHUNKS(q, nex, i0, nc) {
-        chunk_cols(q, X + (size_t)i0 * in_size(q), nc, v.col);
-        const mli_real *T = chunk_gather(q, dY + (size_t)i0 * out_size(q), nc, v.T);
-        gemm_wgrad(q, dW, T, v.col, (size_t)nc * q->P, accumulate || i0 ? 1 : 0);
+    int nt = openblas_get_num_threads(), nch = (nex + conv_chunk(q) - 1) / conv_chunk(q);
+    conv_job j = {.q = q, .work = work, .nex = nex, .chunk = wgrad_chunk, .dY = dY, .X = X, .has_r = accumulate};
+    if (nt <= 1 || nch < 2) { /* serial: straight into dW */
+        j.dW = dW;
+        job_range(&j, 0, nex, 0);
+        return;
+    }
+    int used = conv_run(&j);
+    for (int t = 0; t < used; t++) {
+        const mli_real *p = work_views(q, work, t).dW;
+        for (size_t e = 0; e < w_size(q); e++)
+            dW[e] = (accumulate || t ? dW[e] : 0) + p[e];
     }
 }
 
@@ -327,11 +407,11 @@ static void conv_layout(mli_arch *a, mli_node *n)
 
 static size_t conv_save(const mli_node *n, int bmax) { return 0; }
 
-/* a chunk's patches and outputs */
+/* per thread: a chunk's patches and outputs, a partial weight gradient */
 static size_t conv_work(const mli_node *n)
 {
     conv_geom q = conv_get(n);
-    return ((size_t)q.C * q.kh * q.kw + (size_t)q.K) * conv_chunk(&q) * q.P;
+    return MLI_PARALLEL_MAX * thread_work(&q);
 }
 
 /* default: PyTorch's Conv2d, kaiming_uniform_(a = √5) = U(±1/√fan_in) for the weight and
@@ -380,28 +460,32 @@ static void conv_backward(const mli_node *n, mli_opctx *c)
 /* Taylor mode: the convolution is bilinear in (W, x), so along θ + αΔ, blocks [X0; X1; X2]:
  *   Y0 = W*X0 + b,  Y1 = W*X1 + ΔW*X0 + Δb,  Y2 = W*X2 + 2 ΔW*X1
  * per chunk: three im2cols, five GEMMs */
+static void tangent_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
+{
+    const conv_geom *q = j->q;
+    const mli_real *x = j->X + (size_t)i0 * in_size(q);
+    size_t o = (size_t)i0 * out_size(q);
+    chunk_cols(q, x, nc, v->col);
+    chunk_fwd(q, j->Ys[0] + o, j->W, v->col, nc, 1, v->T);
+    chunk_fwd(q, j->Ys[1] + o, j->dir, v->col, nc, 1, v->T);
+    chunk_cols(q, x + j->bi, nc, v->col);
+    chunk_fwd(q, j->Ys[1] + o, j->W, v->col, nc, 1, v->T);
+    chunk_fwd(q, j->Ys[2] + o, j->dir, v->col, nc, 2, v->T);
+    chunk_cols(q, x + 2 * j->bi, nc, v->col);
+    chunk_fwd(q, j->Ys[2] + o, j->W, v->col, nc, 1, v->T);
+}
+
 static void conv_tangent(const mli_node *n, mli_opctx *c)
 {
     conv_geom q = conv_get(n);
-    const mli_real *W = mli_node_view(n, 0, c->theta), *dW = mli_node_view(n, 0, c->dir);
-    size_t bi = (size_t)c->B * in_size(&q), bo = (size_t)c->B * out_size(&q);
-    mli_real *Y0 = c->y, *Y1 = Y0 + bo, *Y2 = Y1 + bo;
-    conv_work_views v = work_views(&q, c->work);
-    seed_bias(&q, Y0, bias_view(n, &q, c->theta), c->B);
-    seed_bias(&q, Y1, bias_view(n, &q, c->dir), c->B);
-    seed_bias(&q, Y2, NULL, c->B);
-    FOR_CHUNKS(&q, c->B, i0, nc) {
-        const mli_real *x = c->x[0] + (size_t)i0 * in_size(&q);
-        size_t o = (size_t)i0 * out_size(&q);
-        chunk_cols(&q, x, nc, v.col);
-        chunk_fwd(&q, Y0 + o, W, v.col, nc, 1, v.T);
-        chunk_fwd(&q, Y1 + o, dW, v.col, nc, 1, v.T);
-        chunk_cols(&q, x + bi, nc, v.col);
-        chunk_fwd(&q, Y1 + o, W, v.col, nc, 1, v.T);
-        chunk_fwd(&q, Y2 + o, dW, v.col, nc, 2, v.T);
-        chunk_cols(&q, x + 2 * bi, nc, v.col);
-        chunk_fwd(&q, Y2 + o, W, v.col, nc, 1, v.T);
-    }
+    size_t bo = (size_t)c->B * out_size(&q);
+    conv_job j = {.q = &q, .work = c->work, .nex = c->B, .chunk = tangent_chunk, .X = c->x[0],
+                  .W = mli_node_view(n, 0, c->theta), .dir = mli_node_view(n, 0, c->dir),
+                  .Ys = {c->y, c->y + bo, c->y + 2 * bo}, .bi = (size_t)c->B * in_size(&q)};
+    seed_bias(&q, j.Ys[0], bias_view(n, &q, c->theta), c->B);
+    seed_bias(&q, j.Ys[1], bias_view(n, &q, c->dir), c->B);
+    seed_bias(&q, j.Ys[2], NULL, c->B);
+    conv_run(&j);
 }
 
 /* y = W * x (the bias is the response to a zero input: x NULL gives b at every position of
@@ -418,26 +502,30 @@ static void conv_hoist(const mli_node *n, mli_opctx *c)
 }
 
 /* [Y; R{Y}] from [X; R{X}] (X alone when !has_r): Y = W*X + b, R{Y} = W*R{X} + U*X + u_b */
+static void rop_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
+{
+    const conv_geom *q = j->q;
+    const mli_real *x = j->X + (size_t)i0 * in_size(q);
+    size_t o = (size_t)i0 * out_size(q);
+    chunk_cols(q, x, nc, v->col);
+    chunk_fwd(q, j->Ys[0] + o, j->W, v->col, nc, 1, v->T);
+    chunk_fwd(q, j->Ys[1] + o, j->dir, v->col, nc, 1, v->T);
+    if (j->has_r) {
+        chunk_cols(q, x + j->bi, nc, v->col);
+        chunk_fwd(q, j->Ys[1] + o, j->W, v->col, nc, 1, v->T);
+    }
+}
+
 static void conv_rop_forward(const mli_node *n, mli_opctx *c)
 {
     conv_geom q = conv_get(n);
-    const mli_real *W = mli_node_view(n, 0, c->theta), *U = mli_node_view(n, 0, c->dir);
-    size_t bi = (size_t)c->B * in_size(&q), bo = (size_t)c->B * out_size(&q);
-    mli_real *Y = c->y, *RY = c->y + bo;
-    conv_work_views v = work_views(&q, c->work);
-    seed_bias(&q, Y, bias_view(n, &q, c->theta), c->B);
-    seed_bias(&q, RY, bias_view(n, &q, c->dir), c->B);
-    FOR_CHUNKS(&q, c->B, i0, nc) {
-        const mli_real *x = c->x[0] + (size_t)i0 * in_size(&q);
-        size_t o = (size_t)i0 * out_size(&q);
-        chunk_cols(&q, x, nc, v.col);
-        chunk_fwd(&q, Y + o, W, v.col, nc, 1, v.T);
-        chunk_fwd(&q, RY + o, U, v.col, nc, 1, v.T);
-        if (c->has_r[0]) {
-            chunk_cols(&q, x + bi, nc, v.col);
-            chunk_fwd(&q, RY + o, W, v.col, nc, 1, v.T);
-        }
-    }
+    size_t bo = (size_t)c->B * out_size(&q);
+    conv_job j = {.q = &q, .work = c->work, .nex = c->B, .chunk = rop_chunk, .X = c->x[0],
+                  .W = mli_node_view(n, 0, c->theta), .dir = mli_node_view(n, 0, c->dir),
+                  .Ys = {c->y, c->y + bo}, .has_r = c->has_r[0], .bi = (size_t)c->B * in_size(&q)};
+    seed_bias(&q, j.Ys[0], bias_view(n, &q, c->theta), c->B);
+    seed_bias(&q, j.Ys[1], bias_view(n, &q, c->dir), c->B);
+    conv_run(&j);
 }
 
 /* From G = [R{dY}; dY]: R{dW} = Σ R{dY} ⊗ patches(X) + dY ⊗ patches(R{X}), R{db} = Σ R{dY};
