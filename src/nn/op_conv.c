@@ -25,6 +25,7 @@
  * the node's parameter count K·L + K, and jac_backward costs one weight-gradient GEMM per row,
  * 2·K·L·P flops (the forward cost of one example), k·B rows. */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "io/err.h"
@@ -89,8 +90,14 @@ static void inside(int n, int s, int p, int bd, int nout, int *o0, int *o1)
 /* col[(c·kh + a)·kw + b, oh·W' + ow] = x[c, ih, iw] or 0 in the padding: one example's
  * C·kh·kw × P patches, rows ld apart. The columns inside the input are found once per (a, b):
  * no test per element, a plain copy at stride 1. */
+static void im2col_flat(const conv_geom *q, const mli_real *x, mli_real *col, size_t ld);
+
 SHORT_LOOPS static void im2col(const conv_geom *q, const mli_real *x, mli_real *col, size_t ld)
 {
+    if (q->sh == 1 && q->sw == 1 && q->Wo == q->W) {
+        im2col_flat(q, x, col, ld);
+        return;
+    }
     for (int c = 0; c < q->C; c++)
         for (int a = 0; a < q->kh; a++)
             for (int b = 0; b < q->kw; b++) {
@@ -118,6 +125,47 @@ SHORT_LOOPS static void im2col(const conv_geom *q, const mli_real *x, mli_real *
                         r[ow] = 0;
                 }
             }
+}
+
+/* Stride 1 and W' = W (a "same" width: 3×3 pad 1, all but two convolutions of a ResNet):
+ * row (c, a, b) is the input plane shifted by (a·d_h − p_t)·W + b·d_w − p_l, read flat. The
+ * output rows whose input row exists are one contiguous copy; then the columns that wrapped
+ * around to the neighbouring input row (ow outside [o0, o1)) are zeroed, and the output rows
+ * above or below the input. */
+SHORT_LOOPS static void im2col_flat(const conv_geom *q, const mli_real *x, mli_real *col, size_t ld)
+{
+    int W = q->W, Ho = q->Ho;
+    for (int c = 0; c < q->C; c++)
+        for (int a = 0; a < q->kh; a++) {
+            int dr = a * q->dh - q->pt; /* ih = oh + dr */
+            int h0 = dr < 0 ? -dr : 0, h1 = q->H - dr < Ho ? q->H - dr : Ho;
+            h1 = h1 < h0 ? h0 : h1;
+            for (int b = 0; b < q->kw; b++) {
+                mli_real *r = col + ((size_t)(c * q->kh + a) * q->kw + b) * ld;
+                int o0, o1, off = b * q->dw - q->pl;
+                inside(W, 1, q->pl, b * q->dw, q->Wo, &o0, &o1);
+                const mli_real *xp = x + (size_t)c * q->H * W;
+                memset(r, 0, sizeof(mli_real) * (size_t)h0 * W);
+                /* the copy clipped to the plane: what it leaves out wrapped, and is zeroed */
+                ptrdiff_t s0 = (ptrdiff_t)(h0 + dr) * W + off, d0 = (ptrdiff_t)h0 * W, len = (ptrdiff_t)(h1 - h0) * W;
+                if (s0 < 0) {
+                    d0 -= s0;
+                    len += s0;
+                    s0 = 0;
+                }
+                if (s0 + len > (ptrdiff_t)q->H * W)
+                    len = (ptrdiff_t)q->H * W - s0;
+                if (len > 0)
+                    memcpy(r + d0, xp + s0, sizeof(mli_real) * (size_t)len);
+                memset(r + (size_t)h1 * W, 0, sizeof(mli_real) * (size_t)(Ho - h1) * W);
+                for (int oh = h0; oh < h1; oh++) {
+                    for (int ow = 0; ow < o0; ow++)
+                        r[(size_t)oh * W + ow] = 0;
+                    for (int ow = o1; ow < W; ow++)
+                        r[(size_t)oh * W + ow] = 0;
+                }
+            }
+        }
 }
 
 /* the adjoint of im2col: x = Σ of the patches in col (x overwritten, C×H×W) */
