@@ -17,8 +17,10 @@
  * T[K, n_c·P] the chunk's outputs or output gradients, channel-major; T is then added
  * into (or gathered from) the example-major N×K×H'×W' values, a copy of K·P reals per
  * example against 2·K·L·P flops. n_c ≈ 1024/P (1 for 32×32 maps, 16 for 8×8 ones), so that
- * the GEMMs stay large whatever the map size; col and T live in the engine's workspace
- * (ctx.work, mli_op.work_size = (C·kh·kw + K)·n_c·P reals), never allocated in a rule.
+ * the GEMMs stay large whatever the map size. The chunks are split over the BLAS threads
+ * (conv_run below); each thread's col, T and partial weight gradient live in its part of the
+ * engine's workspace (ctx.work, mli_op.work_size = MLI_PARALLEL_MAX · ((C·kh·kw + K)·n_c·P
+ * + K·L) reals), never allocated in a rule.
  *
  * Per-example Jacobians: the block of row (c, i) is ∂z_c(x_i)/∂(W, b), a sum over the output
  * positions, so the OUTER factorisation (g ⊗ x) does not apply: rows are EXPLICIT, jac_width =
