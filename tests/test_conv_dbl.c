@@ -155,8 +155,8 @@ static void test_grouped(void **state)
 int openblas_get_num_threads(void);
 void openblas_set_num_threads(int n);
 
-/* serially (BLAS at one thread), then with the chunks split over three threads (examples
- * [0, 1), [1, 3), [3, 5): partial weight gradients summed across threads) */
+/* serially (BLAS at one thread), then on three threads; either way the chunks form three
+ * groups (examples [0, 1), [1, 3), [3, 5)) whose partial weight gradients are summed */
 static void test_chunked(void **state)
 {
     int nt = openblas_get_num_threads();

@@ -17,8 +17,8 @@
  * T[K, n_c·P] the chunk's outputs or output gradients, channel-major; T is then added
  * into (or gathered from) the example-major N×K×H'×W' values, a copy of K·P reals per
  * example against 2·K·L·P flops. n_c ≈ 1024/P (1 for 32×32 maps, 16 for 8×8 ones), so that
- * the GEMMs stay large whatever the map size. The chunks are split over the BLAS threads
- * (conv_run below); each thread's col, T and partial weight gradient live in its part of the
+ * the GEMMs stay large whatever the map size. Groups of chunks are shared out to the BLAS
+ * threads (conv_run below); each thread's col, T and each group's partial weight gradient live in a part of the
  * engine's workspace (ctx.work, mli_op.work_size = MLI_PARALLEL_MAX · ((C·kh·kw + K)·n_c·P
  * + K·L) reals), never allocated in a rule.
  *
@@ -27,6 +27,7 @@
  * the node's parameter count K·L + K, and jac_backward costs one weight-gradient GEMM per row,
  * 2·K·L·P flops (the forward cost of one example), k·B rows. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -314,9 +315,11 @@ static conv_work_views work_views(const conv_geom *q, mli_real *work, int t)
 
 /* One rule's pass over the chunks of nex examples: chunk(job, i0, nc, views) for each. The
  * GEMMs of a chunk are small (M = K ≤ 64 rows for ResNets), and OpenBLAS threading them
- * spends more time waking its threads than computing; so the examples are split into one
- * contiguous range per BLAS thread, each running its chunks on its own workspace with BLAS at
- * one thread. The split depends only on nex and the thread count: deterministic. */
+ * spends more time waking its threads than computing; so the examples are cut into ng =
+ * min(chunks, MLI_PARALLEL_MAX) contiguous groups, which the BLAS threads take one at a time
+ * (a thread slowed by other load takes fewer), each thread on its own col and T with BLAS at
+ * one thread. Group g's weight gradient is its own partial sum, in slot g: the groups depend
+ * only on nex, so results are the same whatever the thread count and schedule. */
 typedef struct conv_job conv_job;
 struct conv_job {
     const conv_geom *q;
@@ -325,37 +328,51 @@ struct conv_job {
     void (*chunk)(const conv_job *j, int i0, int nc, const conv_work_views *v, int first);
     /* the operands of the rules below */
     mli_real *Y, *dX, *dW;
-    const mli_real *X, *W, *dY, *U, *dU, *dir, *Xs[3];
+    const mli_real *X, *W, *dY, *U, *dU, *dir;
     mli_real *Ys[3];
     mli_real alpha;
     int has_r;
     size_t bi;
+    int ng;             /* groups */
+    atomic_int next;    /* the next group to take */
 };
 
-static void job_range(void *ctx, int e0, int e1, int t)
+static void group_worker(void *ctx, int t0, int t1, int t)
 {
-    const conv_job *j = ctx;
-    conv_work_views v = work_views(j->q, j->work, t);
-    FOR_CHUNKS(j->q, e0, e1, i0, nc)
-        j->chunk(j, i0, nc, &v, i0 == e0);
+    conv_job *j = ctx;
+    for (int g; (g = atomic_fetch_add(&j->next, 1)) < j->ng;) {
+        conv_work_views v = work_views(j->q, j->work, t);
+        v.dW = work_views(j->q, j->work, g).dW;
+        int e0 = (int)((long)j->nex * g / j->ng), e1 = (int)((long)j->nex * (g + 1) / j->ng);
+        FOR_CHUNKS(j->q, e0, e1, i0, nc)
+            j->chunk(j, i0, nc, &v, i0 == e0);
+    }
 }
 
 int openblas_get_num_threads(void);
 void openblas_set_num_threads(int n);
 
-/* runs the job; returns the number of ranges (threads) used, each with its views t */
-static int conv_run(conv_job *j)
+static int conv_groups(const conv_geom *q, int nex)
 {
-    int nt = openblas_get_num_threads(), nch = (j->nex + conv_chunk(j->q) - 1) / conv_chunk(j->q);
+    int nch = (nex + conv_chunk(q) - 1) / conv_chunk(q);
+    return nch < MLI_PARALLEL_MAX ? nch : MLI_PARALLEL_MAX;
+}
+
+/* runs the job over its groups */
+static void conv_run(conv_job *j)
+{
+    int nt = openblas_get_num_threads();
     nt = nt > MLI_PARALLEL_MAX ? MLI_PARALLEL_MAX : nt < 1 ? 1 : nt;
-    if (nt == 1 || nch < 2) {
-        job_range(j, 0, j->nex, 0);
-        return 1;
+    j->ng = conv_groups(j->q, j->nex);
+    atomic_init(&j->next, 0);
+    if (nt == 1 || j->ng < 2) {
+        group_worker(j, 0, 1, 0);
+        return;
     }
+    nt = nt < j->ng ? nt : j->ng;
     openblas_set_num_threads(1);
-    int used = mli_parallel_tasks(j->nex, nt < nch ? nt : nch, job_range, j);
+    mli_parallel_tasks(nt, nt, group_worker, j);
     openblas_set_num_threads(nt);
-    return used;
 }
 
 /* Y[nex] += alpha · W * X */
@@ -392,8 +409,8 @@ static void conv_adjoint(const conv_geom *q, mli_real *dX, const mli_real *dY, c
     conv_run(&j);
 }
 
-/* dW (+)= Σ_i dY_i patches(X_i)ᵀ over nex examples (accumulate: add to dW). One range writes
- * dW itself; several write their partial sums, added in range order. */
+/* dW (+)= Σ_i dY_i patches(X_i)ᵀ over nex examples (accumulate: add to dW). One group writes
+ * dW itself; several write their partial sums, added in group order. */
 static void wgrad_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
 {
     const conv_geom *q = j->q;
@@ -406,18 +423,13 @@ static void wgrad_chunk(const conv_job *j, int i0, int nc, const conv_work_views
 static void conv_wgrad(const conv_geom *q, mli_real *dW, const mli_real *dY, const mli_real *X, int nex,
                        int accumulate, mli_real *work)
 {
-    int nt = openblas_get_num_threads(), nch = (nex + conv_chunk(q) - 1) / conv_chunk(q);
-    conv_job j = {.q = q, .work = work, .nex = nex, .chunk = wgrad_chunk, .dY = dY, .X = X, .has_r = accumulate};
-    if (nt <= 1 || nch < 2) { /* serial: straight into dW */
-        j.dW = dW;
-        job_range(&j, 0, nex, 0);
-        return;
-    }
-    int used = conv_run(&j);
-    for (int t = 0; t < used; t++) {
-        const mli_real *p = work_views(q, work, t).dW;
+    conv_job j = {.q = q, .work = work, .nex = nex, .chunk = wgrad_chunk, .dY = dY, .X = X, .has_r = accumulate,
+                  .dW = conv_groups(q, nex) < 2 ? dW : NULL};
+    conv_run(&j);
+    for (int g = 0; !j.dW && g < j.ng; g++) {
+        const mli_real *p = work_views(q, work, g).dW;
         for (size_t e = 0; e < w_size(q); e++)
-            dW[e] = (accumulate || t ? dW[e] : 0) + p[e];
+            dW[e] = (accumulate || g ? dW[e] : 0) + p[e];
     }
 }
 
