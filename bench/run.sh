@@ -58,6 +58,8 @@ if [ -x build/bench/bench_conv ]; then
   awk -v peak="$peak" '/all_layers_gflops/{printf "conv_fraction_of_run_sgemm %.2f\n", $3/peak}' "$out/conv.txt"
 fi
 
+bash bench/cnn.sh "$peak" || exit 1
+
 if /usr/bin/python3 -c "import torch" 2>/dev/null; then
   echo "== PyTorch $(/usr/bin/python3 -c "import torch; print(torch.__version__)") on the same CPU ($(nproc) threads)"
   /usr/bin/python3 bench/torch_compare.py "$(nproc)" | tee "$out/torch.txt"

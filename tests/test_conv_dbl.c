@@ -19,6 +19,7 @@
 
 #include "conv_naive.h"
 #include "io/err.h"
+#include "io/parallel.h"
 
 static int add_conv(mli_arch *a, int in, int K, int kh, int kw, int sh, int sw, const int *pads, int dh, int dw,
                     int g, int bias, const char *name)
@@ -94,7 +95,8 @@ static void build_chunked(fx *f)
     int g = mli_graph_add(&f->a, &mli_op_gap, &m, 1, 1, "mean");
     assert_true(c >= 0 && t >= 0 && d >= 0 && m >= 0 && g >= 0);
     assert_int_equal(mli_graph_end(&f->a), 0);
-    assert_true(mli_op_conv.work_size(&f->a.nodes[c]) < 5 * 9 * 840); /* less than the batch's patches */
+    /* a thread's share is less than the batch's patches */
+    assert_true(mli_op_conv.work_size(&f->a.nodes[c]) / MLI_PARALLEL_MAX < 5 * 9 * 840);
     fx_data(f, 15);
 }
 
@@ -186,12 +188,22 @@ static void test_grouped(void **state)
 /* tanh blocks on several draws; the relu block of a ResNet on one draw whose central
  * differences (steps 1e-5 in θ, 1e-4 in α) straddle no relu or max kink — at a kink they are
  * not derivatives, and with ~10³ relu units a few draws in ten meet one */
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int n);
+
+/* serially (BLAS at one thread), then on three threads; either way the chunks form three
+ * groups (examples [0, 1), [1, 3), [3, 5)) whose partial weight gradients are summed */
 static void test_chunked(void **state)
 {
-    fx f;
-    build_chunked(&f);
-    check_all(&f, "conv over several im2col chunks");
-    fx_free(&f);
+    int nt = openblas_get_num_threads();
+    for (int k = 0; k < 2; k++) {
+        fx f;
+        openblas_set_num_threads(k ? 3 : 1);
+        build_chunked(&f);
+        check_all(&f, k ? "conv over several im2col chunks, three threads" : "conv over several im2col chunks");
+        fx_free(&f);
+    }
+    openblas_set_num_threads(nt);
 }
 
 static void test_residual_block(void **state)

@@ -25,8 +25,13 @@ int mli_parallel_rows(int m, void (*fn)(void *ctx, int q0, int q1, int t), void 
 int mli_parallel_rows_n(int m, int nt, void (*fn)(void *ctx, int q0, int q1, int t), void *ctx)
 {
     nt = nt < 1 ? 1 : nt > MLI_PARALLEL_MAX ? MLI_PARALLEL_MAX : nt;
-    if (m < 64 * nt)
-        nt = 1;
+    return mli_parallel_tasks(m, m < 64 * nt ? 1 : nt, fn, ctx);
+}
+
+int mli_parallel_tasks(int m, int nt, void (*fn)(void *ctx, int q0, int q1, int t), void *ctx)
+{
+    nt = nt < 1 ? 1 : nt > MLI_PARALLEL_MAX ? MLI_PARALLEL_MAX : nt;
+    nt = nt > m && m > 0 ? m : nt;
     range r[MLI_PARALLEL_MAX];
     pthread_t th[MLI_PARALLEL_MAX];
     int started[MLI_PARALLEL_MAX] = {0};

@@ -14,5 +14,8 @@ int mli_parallel_rows(int m, void (*fn)(void *ctx, int q0, int q1, int t), void 
 /* The same on nt threads (at most MLI_PARALLEL_MAX), for loops that call BLAS themselves while
  * BLAS is set to one thread. */
 int mli_parallel_rows_n(int m, int nt, void (*fn)(void *ctx, int q0, int q1, int t), void *ctx);
+/* The same for coarse tasks (each of the m costs a GEMM or more): min(nt, m) threads, however
+ * small m. */
+int mli_parallel_tasks(int m, int nt, void (*fn)(void *ctx, int q0, int q1, int t), void *ctx);
 
 #endif

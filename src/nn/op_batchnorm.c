@@ -13,6 +13,39 @@
 
 #define IDX(i, c, s) (((size_t)(i) * C + (size_t)(c)) * S + (size_t)(s))
 
+/* The sums over one example's S values of a channel, in double with eight partial sums (a
+ * fixed order: deterministic; independent sums, so the loop does not wait on each add) */
+#define LANES 8
+static double row_sum(const mli_real *x, int S, double m, const mli_real *w)
+{
+    double p[LANES] = {0}, t = 0;
+    int s = 0;
+    for (; s + LANES <= S; s += LANES)
+        for (int l = 0; l < LANES; l++) {
+            p[l] += w ? (x[s + l] - m) * w[s + l] : x[s + l] - m;
+        }
+    for (; s < S; s++)
+        t += w ? (x[s] - m) * w[s] : x[s] - m;
+    for (int l = 0; l < LANES; l++)
+        t += p[l];
+    return t;
+}
+
+/* Σ (x − m)² over the row, as row_sum */
+static double row_sq(const mli_real *x, int S, double m)
+{
+    double p[LANES] = {0}, t = 0;
+    int s = 0;
+    for (; s + LANES <= S; s += LANES)
+        for (int l = 0; l < LANES; l++)
+            p[l] += (x[s + l] - m) * (x[s + l] - m);
+    for (; s < S; s++)
+        t += (x[s] - m) * (x[s] - m);
+    for (int l = 0; l < LANES; l++)
+        t += p[l];
+    return t;
+}
+
 /* Training mode: Y = γ x̂ + β, x̂ = (X − mean)·istd; saves Xhat and istd; running statistics
  * updated if rmean is not NULL. scratch: 2C doubles. */
 static void bn_forward_train(mli_real *Y, mli_real *Xhat, mli_real *istd, const mli_real *X, const mli_real *gamma,
@@ -23,16 +56,12 @@ static void bn_forward_train(mli_real *Y, mli_real *Xhat, mli_real *istd, const 
     memset(scratch, 0, sizeof(double) * 2 * (size_t)C);
     for (int i = 0; i < B; i++)
         for (int c = 0; c < C; c++)
-            for (int s = 0; s < S; s++)
-                mean[c] += X[IDX(i, c, s)];
+            mean[c] += row_sum(X + IDX(i, c, 0), S, 0, NULL);
     for (int c = 0; c < C; c++)
         mean[c] /= M;
     for (int i = 0; i < B; i++)
         for (int c = 0; c < C; c++)
-            for (int s = 0; s < S; s++) {
-                double d = X[IDX(i, c, s)] - mean[c];
-                var[c] += d * d;
-            }
+            var[c] += row_sq(X + IDX(i, c, 0), S, mean[c]);
     for (int c = 0; c < C; c++) {
         double v = var[c] / M;
         istd[c] = (mli_real)(1 / sqrt(v + eps));
@@ -43,12 +72,15 @@ static void bn_forward_train(mli_real *Y, mli_real *Xhat, mli_real *istd, const 
         }
     }
     for (int i = 0; i < B; i++)
-        for (int c = 0; c < C; c++)
+        for (int c = 0; c < C; c++) {
+            size_t k = IDX(i, c, 0);
+            double m = mean[c], is = istd[c];
+            mli_real g = gamma[c], b = beta[c];
             for (int s = 0; s < S; s++) {
-                size_t k = IDX(i, c, s);
-                Xhat[k] = (mli_real)((X[k] - mean[c]) * istd[c]);
-                Y[k] = gamma[c] * Xhat[k] + beta[c];
+                Xhat[k + s] = (mli_real)((X[k + s] - m) * is);
+                Y[k + s] = g * Xhat[k + s] + b;
             }
+        }
 }
 
 /* Eval mode: Y = γ (X − rmean)/sqrt(rvar + eps) + β */
@@ -56,11 +88,12 @@ static void bn_forward_eval(mli_real *Y, const mli_real *X, const mli_real *gamm
                             const mli_real *rmean, const mli_real *rvar, int B, int C, int S, double eps)
 {
     for (int i = 0; i < B; i++)
-        for (int c = 0; c < C; c++)
-            for (int s = 0; s < S; s++) {
-                size_t k = IDX(i, c, s);
-                Y[k] = gamma[c] * (X[k] - rmean[c]) / sqrt(rvar[c] + eps) + beta[c];
-            }
+        for (int c = 0; c < C; c++) {
+            size_t k = IDX(i, c, 0);
+            double a = gamma[c] / sqrt(rvar[c] + eps), m = rmean[c], b = beta[c];
+            for (int s = 0; s < S; s++)
+                Y[k + s] = (mli_real)(a * (X[k + s] - m) + b);
+        }
 }
 
 /* dγ = Σ dy x̂, dβ = Σ dy; dx = γ istd / M · (M dy − Σdy − x̂ Σ(dy x̂)), M = B·S */
@@ -72,12 +105,11 @@ static void bn_backward_train(mli_real *dX, mli_real *dgamma, mli_real *dbeta, c
     int M = B * S;
     memset(scratch, 0, sizeof(double) * 2 * (size_t)C);
     for (int i = 0; i < B; i++)
-        for (int c = 0; c < C; c++)
-            for (int s = 0; s < S; s++) {
-                size_t k = IDX(i, c, s);
-                sdy[c] += dY[k];
-                sdyx[c] += (double)dY[k] * Xhat[k];
-            }
+        for (int c = 0; c < C; c++) {
+            size_t k = IDX(i, c, 0);
+            sdy[c] += row_sum(dY + k, S, 0, NULL);
+            sdyx[c] += row_sum(dY + k, S, 0, Xhat + k);
+        }
     if (dgamma)
         for (int c = 0; c < C; c++) {
             dgamma[c] = (mli_real)sdyx[c];
@@ -85,11 +117,12 @@ static void bn_backward_train(mli_real *dX, mli_real *dgamma, mli_real *dbeta, c
         }
     if (dX)
         for (int i = 0; i < B; i++)
-            for (int c = 0; c < C; c++)
-                for (int s = 0; s < S; s++) {
-                    size_t k = IDX(i, c, s);
-                    dX[k] = (mli_real)(gamma[c] * istd[c] / M * (M * (double)dY[k] - sdy[c] - Xhat[k] * sdyx[c]));
-                }
+            for (int c = 0; c < C; c++) {
+                size_t k = IDX(i, c, 0);
+                double a = gamma[c] * istd[c] / M, sd = sdy[c], sx = sdyx[c];
+                for (int s = 0; s < S; s++)
+                    dX[k + s] = (mli_real)(a * (M * (double)dY[k + s] - sd - Xhat[k + s] * sx));
+            }
 }
 
 /* Eval mode is affine: dx = dy γ s, dγ = Σ dy (x − μ) s, dβ = Σ dy, s = 1/sqrt(rvar + eps) */

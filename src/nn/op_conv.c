@@ -17,17 +17,22 @@
  * T[K, n_c·P] the chunk's outputs or output gradients, channel-major; T is then added
  * into (or gathered from) the example-major N×K×H'×W' values, a copy of K·P reals per
  * example against 2·K·L·P flops. n_c ≈ 1024/P (1 for 32×32 maps, 16 for 8×8 ones), so that
- * the GEMMs stay large whatever the map size; col and T live in the engine's workspace
- * (ctx.work, mli_op.work_size = (C·kh·kw + K)·n_c·P reals), never allocated in a rule.
+ * the GEMMs stay large whatever the map size. Groups of chunks are shared out to the BLAS
+ * threads (conv_run below); each thread's col, T and each group's partial weight gradient live in a part of the
+ * engine's workspace (ctx.work, mli_op.work_size = MLI_PARALLEL_MAX · ((C·kh·kw + K)·n_c·P
+ * + K·L) reals), never allocated in a rule.
  *
  * Per-example Jacobians: the block of row (c, i) is ∂z_c(x_i)/∂(W, b), a sum over the output
  * positions, so the OUTER factorisation (g ⊗ x) does not apply: rows are EXPLICIT, jac_width =
  * the node's parameter count K·L + K, and jac_backward costs one weight-gradient GEMM per row,
  * 2·K·L·P flops (the forward cost of one example), k·B rows. */
 #include <math.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "io/err.h"
+#include "io/parallel.h"
 #include "nn/op.h"
 
 #include <gsl/gsl_randist.h>
@@ -77,11 +82,25 @@ static void inside(int n, int s, int p, int bd, int nout, int *o0, int *o1)
     *o1 = *o1 > nout ? nout : *o1 < *o0 ? *o0 : *o1;
 }
 
+/* The rows im2col copies are W' reals (7 to 32 for the CIFAR ResNet): plain loops, kept
+ * from being turned into memcpy/memset calls, whose call overhead exceeds such a copy. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define SHORT_LOOPS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define SHORT_LOOPS
+#endif
+
 /* col[(c·kh + a)·kw + b, oh·W' + ow] = x[c, ih, iw] or 0 in the padding: one example's
  * C·kh·kw × P patches, rows ld apart. The columns inside the input are found once per (a, b):
  * no test per element, a plain copy at stride 1. */
-static void im2col(const conv_geom *q, const mli_real *x, mli_real *col, size_t ld)
+static void im2col_flat(const conv_geom *q, const mli_real *x, mli_real *col, size_t ld);
+
+SHORT_LOOPS static void im2col(const conv_geom *q, const mli_real *x, mli_real *col, size_t ld)
 {
+    if (q->sh == 1 && q->sw == 1 && q->Wo == q->W) {
+        im2col_flat(q, x, col, ld);
+        return;
+    }
     for (int c = 0; c < q->C; c++)
         for (int a = 0; a < q->kh; a++)
             for (int b = 0; b < q->kw; b++) {
@@ -92,14 +111,16 @@ static void im2col(const conv_geom *q, const mli_real *x, mli_real *col, size_t 
                     int ih = oh * q->sh - q->pt + a * q->dh;
                     mli_real *r = row + (size_t)oh * q->Wo;
                     if (ih < 0 || ih >= q->H) {
-                        memset(r, 0, sizeof(mli_real) * (size_t)q->Wo);
+                        for (int ow = 0; ow < q->Wo; ow++)
+                            r[ow] = 0;
                         continue;
                     }
                     const mli_real *xr = x + ((size_t)c * q->H + ih) * q->W + off;
                     for (int ow = 0; ow < o0; ow++)
                         r[ow] = 0;
                     if (q->sw == 1)
-                        memcpy(r + o0, xr + o0, sizeof(mli_real) * (size_t)(o1 - o0));
+                        for (int ow = o0; ow < o1; ow++)
+                            r[ow] = xr[ow];
                     else
                         for (int ow = o0; ow < o1; ow++)
                             r[ow] = xr[ow * q->sw];
@@ -107,6 +128,47 @@ static void im2col(const conv_geom *q, const mli_real *x, mli_real *col, size_t 
                         r[ow] = 0;
                 }
             }
+}
+
+/* Stride 1 and W' = W (a "same" width: 3×3 pad 1, all but two convolutions of a ResNet):
+ * row (c, a, b) is the input plane shifted by (a·d_h − p_t)·W + b·d_w − p_l, read flat. The
+ * output rows whose input row exists are one contiguous copy; then the columns that wrapped
+ * around to the neighbouring input row (ow outside [o0, o1)) are zeroed, and the output rows
+ * above or below the input. */
+SHORT_LOOPS static void im2col_flat(const conv_geom *q, const mli_real *x, mli_real *col, size_t ld)
+{
+    int W = q->W, Ho = q->Ho;
+    for (int c = 0; c < q->C; c++)
+        for (int a = 0; a < q->kh; a++) {
+            int dr = a * q->dh - q->pt; /* ih = oh + dr */
+            int h0 = dr < 0 ? -dr : 0, h1 = q->H - dr < Ho ? q->H - dr : Ho;
+            h1 = h1 < h0 ? h0 : h1;
+            for (int b = 0; b < q->kw; b++) {
+                mli_real *r = col + ((size_t)(c * q->kh + a) * q->kw + b) * ld;
+                int o0, o1, off = b * q->dw - q->pl;
+                inside(W, 1, q->pl, b * q->dw, q->Wo, &o0, &o1);
+                const mli_real *xp = x + (size_t)c * q->H * W;
+                memset(r, 0, sizeof(mli_real) * (size_t)h0 * W);
+                /* the copy clipped to the plane: what it leaves out wrapped, and is zeroed */
+                ptrdiff_t s0 = (ptrdiff_t)(h0 + dr) * W + off, d0 = (ptrdiff_t)h0 * W, len = (ptrdiff_t)(h1 - h0) * W;
+                if (s0 < 0) {
+                    d0 -= s0;
+                    len += s0;
+                    s0 = 0;
+                }
+                if (s0 + len > (ptrdiff_t)q->H * W)
+                    len = (ptrdiff_t)q->H * W - s0;
+                if (len > 0)
+                    memcpy(r + d0, xp + s0, sizeof(mli_real) * (size_t)len);
+                memset(r + (size_t)h1 * W, 0, sizeof(mli_real) * (size_t)(Ho - h1) * W);
+                for (int oh = h0; oh < h1; oh++) {
+                    for (int ow = 0; ow < o0; ow++)
+                        r[(size_t)oh * W + ow] = 0;
+                    for (int ow = o1; ow < W; ow++)
+                        r[(size_t)oh * W + ow] = 0;
+                }
+            }
+        }
 }
 
 /* the adjoint of im2col: x = Σ of the patches in col (x overwritten, C×H×W) */
@@ -227,57 +289,147 @@ static void bias_grad(const conv_geom *q, mli_real *db, const mli_real *dY, int 
     }
 }
 
-/* The workspace: col (C·kh·kw × n_c·P), then T (K × n_c·P) */
+/* The workspace: per thread t < MLI_PARALLEL_MAX, col (C·kh·kw × n_c·P), T (K × n_c·P) and a
+ * partial weight gradient dW (K × L) */
 typedef struct {
-    mli_real *col, *T;
+    mli_real *col, *T, *dW;
 } conv_work_views;
 
-static conv_work_views work_views(const conv_geom *q, mli_real *work)
+static size_t thread_work(const conv_geom *q)
 {
-    conv_work_views v = {work, work + (size_t)q->C * q->kh * q->kw * conv_chunk(q) * q->P};
+    return ((size_t)q->C * q->kh * q->kw + (size_t)q->K) * conv_chunk(q) * q->P + w_size(q);
+}
+
+static conv_work_views work_views(const conv_geom *q, mli_real *work, int t)
+{
+    mli_real *w = work + (size_t)t * thread_work(q);
+    size_t cols = (size_t)conv_chunk(q) * q->P;
+    conv_work_views v = {w, w + (size_t)q->C * q->kh * q->kw * cols, w + ((size_t)q->C * q->kh * q->kw + q->K) * cols};
     return v;
 }
 
-/* the chunks of nex examples: i0 = 0, nc, 2nc, … */
-#define FOR_CHUNKS(q, nex, i0, nc)                                                                             \
-    for (int i0 = 0, nc = conv_chunk(q) < (nex) ? conv_chunk(q) : (nex); i0 < (nex);                          \
-         i0 += nc, nc = conv_chunk(q) < (nex) - i0 ? conv_chunk(q) : (nex) - i0)
+/* the chunks of examples [e0, e1): i0 = e0, e0 + nc, … */
+#define FOR_CHUNKS(q, e0, e1, i0, nc)                                                                          \
+    for (int i0 = (e0), nc = conv_chunk(q) < (e1) - (e0) ? conv_chunk(q) : (e1) - (e0); i0 < (e1);            \
+         i0 += nc, nc = conv_chunk(q) < (e1) - i0 ? conv_chunk(q) : (e1) - i0)
 
-/* Y[nex] += W * X */
+/* One rule's pass over the chunks of nex examples: chunk(job, i0, nc, views) for each. The
+ * GEMMs of a chunk are small (M = K ≤ 64 rows for ResNets), and OpenBLAS threading them
+ * spends more time waking its threads than computing; so the examples are cut into ng =
+ * min(chunks, MLI_PARALLEL_MAX) contiguous groups, which the BLAS threads take one at a time
+ * (a thread slowed by other load takes fewer), each thread on its own col and T with BLAS at
+ * one thread. Group g's weight gradient is its own partial sum, in slot g: the groups depend
+ * only on nex, so results are the same whatever the thread count and schedule. */
+typedef struct conv_job conv_job;
+struct conv_job {
+    const conv_geom *q;
+    mli_real *work;
+    int nex;
+    void (*chunk)(const conv_job *j, int i0, int nc, const conv_work_views *v, int first);
+    /* the operands of the rules below */
+    mli_real *Y, *dX, *dW;
+    const mli_real *X, *W, *dY, *U, *dU, *dir;
+    mli_real *Ys[3];
+    mli_real alpha;
+    int has_r;
+    size_t bi;
+    int ng;             /* groups */
+    atomic_int next;    /* the next group to take */
+};
+
+static void group_worker(void *ctx, int t0, int t1, int t)
+{
+    conv_job *j = ctx;
+    for (int g; (g = atomic_fetch_add(&j->next, 1)) < j->ng;) {
+        conv_work_views v = work_views(j->q, j->work, t);
+        v.dW = work_views(j->q, j->work, g).dW;
+        int e0 = (int)((long)j->nex * g / j->ng), e1 = (int)((long)j->nex * (g + 1) / j->ng);
+        FOR_CHUNKS(j->q, e0, e1, i0, nc)
+            j->chunk(j, i0, nc, &v, i0 == e0);
+    }
+}
+
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int n);
+
+static int conv_groups(const conv_geom *q, int nex)
+{
+    int nch = (nex + conv_chunk(q) - 1) / conv_chunk(q);
+    return nch < MLI_PARALLEL_MAX ? nch : MLI_PARALLEL_MAX;
+}
+
+/* runs the job over its groups */
+static void conv_run(conv_job *j)
+{
+    int nt = openblas_get_num_threads();
+    nt = nt > MLI_PARALLEL_MAX ? MLI_PARALLEL_MAX : nt < 1 ? 1 : nt;
+    j->ng = conv_groups(j->q, j->nex);
+    atomic_init(&j->next, 0);
+    if (nt == 1 || j->ng < 2) {
+        group_worker(j, 0, 1, 0);
+        return;
+    }
+    nt = nt < j->ng ? nt : j->ng;
+    openblas_set_num_threads(1);
+    mli_parallel_tasks(nt, nt, group_worker, j);
+    openblas_set_num_threads(nt);
+}
+
+/* Y[nex] += alpha · W * X */
+static void acc_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
+{
+    chunk_cols(j->q, j->X + (size_t)i0 * in_size(j->q), nc, v->col);
+    chunk_fwd(j->q, j->Y + (size_t)i0 * out_size(j->q), j->W, v->col, nc, j->alpha, v->T);
+}
+
 static void conv_acc(const conv_geom *q, mli_real *Y, const mli_real *X, const mli_real *W, mli_real alpha, int nex,
                      mli_real *work)
 {
-    conv_work_views v = work_views(q, work);
-    FOR_CHUNKS(q, nex, i0, nc) {
-        chunk_cols(q, X + (size_t)i0 * in_size(q), nc, v.col);
-        chunk_fwd(q, Y + (size_t)i0 * out_size(q), W, v.col, nc, alpha, v.T);
-    }
+    conv_job j = {.q = q, .work = work, .nex = nex, .chunk = acc_chunk, .Y = Y, .X = X, .W = W, .alpha = alpha};
+    conv_run(&j);
 }
 
 /* dX[nex] = the adjoint of W * (U * when U is not NULL: + Uᵀ-adjoint of dU) applied to dY:
  * dX = adj_W(dY) + adj_U(dU) */
+static void adjoint_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
+{
+    const conv_geom *q = j->q;
+    size_t ld = (size_t)nc * q->P;
+    gemm_dcol(q, v->col, j->W, chunk_gather(q, j->dY + (size_t)i0 * out_size(q), nc, v->T), ld, 0);
+    if (j->U)
+        gemm_dcol(q, v->col, j->U, chunk_gather(q, j->dU + (size_t)i0 * out_size(q), nc, v->T), ld, 1);
+    chunk_uncols(q, v->col, nc, j->dX + (size_t)i0 * in_size(q));
+}
+
 static void conv_adjoint(const conv_geom *q, mli_real *dX, const mli_real *dY, const mli_real *W,
                          const mli_real *dU, const mli_real *U, int nex, mli_real *work)
 {
-    conv_work_views v = work_views(q, work);
-    FOR_CHUNKS(q, nex, i0, nc) {
-        size_t ld = (size_t)nc * q->P;
-        gemm_dcol(q, v.col, W, chunk_gather(q, dY + (size_t)i0 * out_size(q), nc, v.T), ld, 0);
-        if (U)
-            gemm_dcol(q, v.col, U, chunk_gather(q, dU + (size_t)i0 * out_size(q), nc, v.T), ld, 1);
-        chunk_uncols(q, v.col, nc, dX + (size_t)i0 * in_size(q));
-    }
+    conv_job j = {.q = q, .work = work, .nex = nex, .chunk = adjoint_chunk, .dX = dX, .dY = dY, .W = W, .dU = dU,
+                  .U = U};
+    conv_run(&j);
 }
 
-/* dW (+)= Σ_i dY_i patches(X_i)ᵀ over nex examples (accumulate: add to dW) */
+/* dW (+)= Σ_i dY_i patches(X_i)ᵀ over nex examples (accumulate: add to dW). One group writes
+ * dW itself; several write their partial sums, added in group order. */
+static void wgrad_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
+{
+    const conv_geom *q = j->q;
+    chunk_cols(q, j->X + (size_t)i0 * in_size(q), nc, v->col);
+    const mli_real *T = chunk_gather(q, j->dY + (size_t)i0 * out_size(q), nc, v->T);
+    mli_real *dW = j->dW ? j->dW : v->dW;
+    gemm_wgrad(q, dW, T, v->col, (size_t)nc * q->P, j->dW ? (j->has_r || !first ? 1 : 0) : !first);
+}
+
 static void conv_wgrad(const conv_geom *q, mli_real *dW, const mli_real *dY, const mli_real *X, int nex,
                        int accumulate, mli_real *work)
 {
-    conv_work_views v = work_views(q, work);
-    FOR_CHUNKS(q, nex, i0, nc) {
-        chunk_cols(q, X + (size_t)i0 * in_size(q), nc, v.col);
-        const mli_real *T = chunk_gather(q, dY + (size_t)i0 * out_size(q), nc, v.T);
-        gemm_wgrad(q, dW, T, v.col, (size_t)nc * q->P, accumulate || i0 ? 1 : 0);
+    conv_job j = {.q = q, .work = work, .nex = nex, .chunk = wgrad_chunk, .dY = dY, .X = X, .has_r = accumulate,
+                  .dW = conv_groups(q, nex) < 2 ? dW : NULL};
+    conv_run(&j);
+    for (int g = 0; !j.dW && g < j.ng; g++) {
+        const mli_real *p = work_views(q, work, g).dW;
+        for (size_t e = 0; e < w_size(q); e++)
+            dW[e] = (accumulate || g ? dW[e] : 0) + p[e];
     }
 }
 
@@ -327,11 +479,11 @@ static void conv_layout(mli_arch *a, mli_node *n)
 
 static size_t conv_save(const mli_node *n, int bmax) { return 0; }
 
-/* a chunk's patches and outputs */
+/* per thread: a chunk's patches and outputs, a partial weight gradient */
 static size_t conv_work(const mli_node *n)
 {
     conv_geom q = conv_get(n);
-    return ((size_t)q.C * q.kh * q.kw + (size_t)q.K) * conv_chunk(&q) * q.P;
+    return MLI_PARALLEL_MAX * thread_work(&q);
 }
 
 /* default: PyTorch's Conv2d, kaiming_uniform_(a = √5) = U(±1/√fan_in) for the weight and
@@ -380,28 +532,32 @@ static void conv_backward(const mli_node *n, mli_opctx *c)
 /* Taylor mode: the convolution is bilinear in (W, x), so along θ + αΔ, blocks [X0; X1; X2]:
  *   Y0 = W*X0 + b,  Y1 = W*X1 + ΔW*X0 + Δb,  Y2 = W*X2 + 2 ΔW*X1
  * per chunk: three im2cols, five GEMMs */
+static void tangent_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
+{
+    const conv_geom *q = j->q;
+    const mli_real *x = j->X + (size_t)i0 * in_size(q);
+    size_t o = (size_t)i0 * out_size(q);
+    chunk_cols(q, x, nc, v->col);
+    chunk_fwd(q, j->Ys[0] + o, j->W, v->col, nc, 1, v->T);
+    chunk_fwd(q, j->Ys[1] + o, j->dir, v->col, nc, 1, v->T);
+    chunk_cols(q, x + j->bi, nc, v->col);
+    chunk_fwd(q, j->Ys[1] + o, j->W, v->col, nc, 1, v->T);
+    chunk_fwd(q, j->Ys[2] + o, j->dir, v->col, nc, 2, v->T);
+    chunk_cols(q, x + 2 * j->bi, nc, v->col);
+    chunk_fwd(q, j->Ys[2] + o, j->W, v->col, nc, 1, v->T);
+}
+
 static void conv_tangent(const mli_node *n, mli_opctx *c)
 {
     conv_geom q = conv_get(n);
-    const mli_real *W = mli_node_view(n, 0, c->theta), *dW = mli_node_view(n, 0, c->dir);
-    size_t bi = (size_t)c->B * in_size(&q), bo = (size_t)c->B * out_size(&q);
-    mli_real *Y0 = c->y, *Y1 = Y0 + bo, *Y2 = Y1 + bo;
-    conv_work_views v = work_views(&q, c->work);
-    seed_bias(&q, Y0, bias_view(n, &q, c->theta), c->B);
-    seed_bias(&q, Y1, bias_view(n, &q, c->dir), c->B);
-    seed_bias(&q, Y2, NULL, c->B);
-    FOR_CHUNKS(&q, c->B, i0, nc) {
-        const mli_real *x = c->x[0] + (size_t)i0 * in_size(&q);
-        size_t o = (size_t)i0 * out_size(&q);
-        chunk_cols(&q, x, nc, v.col);
-        chunk_fwd(&q, Y0 + o, W, v.col, nc, 1, v.T);
-        chunk_fwd(&q, Y1 + o, dW, v.col, nc, 1, v.T);
-        chunk_cols(&q, x + bi, nc, v.col);
-        chunk_fwd(&q, Y1 + o, W, v.col, nc, 1, v.T);
-        chunk_fwd(&q, Y2 + o, dW, v.col, nc, 2, v.T);
-        chunk_cols(&q, x + 2 * bi, nc, v.col);
-        chunk_fwd(&q, Y2 + o, W, v.col, nc, 1, v.T);
-    }
+    size_t bo = (size_t)c->B * out_size(&q);
+    conv_job j = {.q = &q, .work = c->work, .nex = c->B, .chunk = tangent_chunk, .X = c->x[0],
+                  .W = mli_node_view(n, 0, c->theta), .dir = mli_node_view(n, 0, c->dir),
+                  .Ys = {c->y, c->y + bo, c->y + 2 * bo}, .bi = (size_t)c->B * in_size(&q)};
+    seed_bias(&q, j.Ys[0], bias_view(n, &q, c->theta), c->B);
+    seed_bias(&q, j.Ys[1], bias_view(n, &q, c->dir), c->B);
+    seed_bias(&q, j.Ys[2], NULL, c->B);
+    conv_run(&j);
 }
 
 /* y = W * x (the bias is the response to a zero input: x NULL gives b at every position of
@@ -418,26 +574,30 @@ static void conv_hoist(const mli_node *n, mli_opctx *c)
 }
 
 /* [Y; R{Y}] from [X; R{X}] (X alone when !has_r): Y = W*X + b, R{Y} = W*R{X} + U*X + u_b */
+static void rop_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
+{
+    const conv_geom *q = j->q;
+    const mli_real *x = j->X + (size_t)i0 * in_size(q);
+    size_t o = (size_t)i0 * out_size(q);
+    chunk_cols(q, x, nc, v->col);
+    chunk_fwd(q, j->Ys[0] + o, j->W, v->col, nc, 1, v->T);
+    chunk_fwd(q, j->Ys[1] + o, j->dir, v->col, nc, 1, v->T);
+    if (j->has_r) {
+        chunk_cols(q, x + j->bi, nc, v->col);
+        chunk_fwd(q, j->Ys[1] + o, j->W, v->col, nc, 1, v->T);
+    }
+}
+
 static void conv_rop_forward(const mli_node *n, mli_opctx *c)
 {
     conv_geom q = conv_get(n);
-    const mli_real *W = mli_node_view(n, 0, c->theta), *U = mli_node_view(n, 0, c->dir);
-    size_t bi = (size_t)c->B * in_size(&q), bo = (size_t)c->B * out_size(&q);
-    mli_real *Y = c->y, *RY = c->y + bo;
-    conv_work_views v = work_views(&q, c->work);
-    seed_bias(&q, Y, bias_view(n, &q, c->theta), c->B);
-    seed_bias(&q, RY, bias_view(n, &q, c->dir), c->B);
-    FOR_CHUNKS(&q, c->B, i0, nc) {
-        const mli_real *x = c->x[0] + (size_t)i0 * in_size(&q);
-        size_t o = (size_t)i0 * out_size(&q);
-        chunk_cols(&q, x, nc, v.col);
-        chunk_fwd(&q, Y + o, W, v.col, nc, 1, v.T);
-        chunk_fwd(&q, RY + o, U, v.col, nc, 1, v.T);
-        if (c->has_r[0]) {
-            chunk_cols(&q, x + bi, nc, v.col);
-            chunk_fwd(&q, RY + o, W, v.col, nc, 1, v.T);
-        }
-    }
+    size_t bo = (size_t)c->B * out_size(&q);
+    conv_job j = {.q = &q, .work = c->work, .nex = c->B, .chunk = rop_chunk, .X = c->x[0],
+                  .W = mli_node_view(n, 0, c->theta), .dir = mli_node_view(n, 0, c->dir),
+                  .Ys = {c->y, c->y + bo}, .has_r = c->has_r[0], .bi = (size_t)c->B * in_size(&q)};
+    seed_bias(&q, j.Ys[0], bias_view(n, &q, c->theta), c->B);
+    seed_bias(&q, j.Ys[1], bias_view(n, &q, c->dir), c->B);
+    conv_run(&j);
 }
 
 /* From G = [R{dY}; dY]: R{dW} = Σ R{dY} ⊗ patches(X) + dY ⊗ patches(R{X}), R{db} = Σ R{dY};

@@ -1,0 +1,146 @@
+#!/usr/bin/python3
+"""PyTorch reference timings for the CNN section of `make bench`, on the same CPU and data as mli.
+
+Optional: runs only where python3-torch is installed (never a build or test dependency).
+The models are the graphs src/nn/arch_cnn.c builds (FashionMNIST, 1x28x28, 10 classes):
+  resnet: ResNet-20 of the CIFAR reference, widths 16/32/64, batch norm, option-A shortcuts
+          (1x1 stride-2 average pool, batch norm over its channels, zero channels appended);
+  vgg:    three blocks conv 3x3 (bias) relu maxpool 2, widths 64/128/256, then Linear.
+Usage: torch_cnn.py THREADS train ARCH N   one epoch of SGD (lr 0.1, momentum 0.9, batch 128)
+                                           on the first N training images: torch_ARCH_epoch_seconds
+       torch_cnn.py THREADS curves N        ResNet-20 loss curve at 50 alphas over the first N
+                                           training images, the straightforward way: at each
+                                           alpha, batch-norm statistics reset and re-estimated
+                                           by one train-mode pass in batches of 128 (momentum
+                                           0.1, as mli analyze's default ema), then an eval-mode
+                                           pass (no_grad): torch_cnn_curves_seconds
+"""
+import gzip
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+ROOT = "/usr/share/datasets/fashion-mnist"
+
+
+def idx(name):
+    with gzip.open(f"{ROOT}/{name}", "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+class ShortcutA(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.bn0 = nn.BatchNorm2d(cin)
+        self.extra = cout - cin
+
+    def forward(self, x):
+        y = self.bn0(F.avg_pool2d(x, 1, 2))
+        return F.pad(y, (0, 0, 0, 0, 0, self.extra))
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = ShortcutA(cin, cout) if stride != 1 or cin != cout else nn.Identity()
+
+    def forward(self, x):
+        y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(y + self.downsample(x))
+
+
+class ResNet(nn.Module):
+    def __init__(self, depth=20, width=16):
+        super().__init__()
+        nb = (depth - 2) // 6
+        self.conv1 = nn.Conv2d(1, width, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        layers, cin = [], width
+        for s in range(3):
+            cout = width << s
+            for j in range(nb):
+                layers.append(Block(cin, cout, 2 if s and not j else 1))
+                cin = cout
+        self.layers = nn.Sequential(*layers)
+        self.fc = nn.Linear(cin, 10)
+
+    def forward(self, x):
+        x = self.layers(F.relu(self.bn1(self.conv1(x))))
+        return self.fc(x.mean((2, 3)))
+
+
+def vgg(width=64, depth=3):
+    layers, cin, hw = [], 1, 28
+    for b in range(depth):
+        cout = width << min(b, 3)
+        layers += [nn.Conv2d(cin, cout, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2)]
+        cin, hw = cout, hw // 2
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(cin * hw * hw, 10))
+
+
+def train_epoch(net, x, y):
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+    net.train()
+    t = time.perf_counter()
+    perm = torch.randperm(len(x))
+    for i in range(0, len(x), 128):
+        b = perm[i:i + 128]
+        opt.zero_grad()
+        loss_fn(net(x[b]), y[b]).backward()
+        opt.step()
+    return time.perf_counter() - t
+
+
+def curves(net, theta0, theta1, x, y):
+    loss_fn = nn.CrossEntropyLoss(reduction="sum")
+    t = time.perf_counter()
+    with torch.no_grad():
+        for a in np.linspace(0, 1, 50):
+            for p, p0, p1 in zip(net.parameters(), theta0, theta1):
+                p.copy_((1 - a) * p0 + a * p1)
+            for m in net.modules():
+                if isinstance(m, nn.BatchNorm2d):
+                    m.reset_running_stats()
+            net.train()
+            for i in range(0, len(x) - 1, 128):
+                net(x[i:i + 128])
+            net.eval()
+            total = 0.0
+            for i in range(0, len(x), 512):
+                total += loss_fn(net(x[i:i + 512]), y[i:i + 512]).item()
+    return time.perf_counter() - t
+
+
+def main():
+    torch.set_num_threads(int(sys.argv[1]))
+    torch.manual_seed(0)
+    what = sys.argv[2]
+    n = int(sys.argv[-1])
+    x = torch.from_numpy(idx("train-images-idx3-ubyte.gz")[:n].reshape(-1, 1, 28, 28).astype(np.float32) / 255)
+    y = torch.from_numpy(idx("train-labels-idx1-ubyte.gz")[:n].astype(np.int64))
+    if what == "train":
+        arch = sys.argv[3]
+        net = ResNet() if arch == "resnet" else vgg()
+        print(f"torch_{arch}_epoch_seconds {train_epoch(net, x, y):.2f}", flush=True)
+    else:
+        net = ResNet()
+        theta0 = [p.detach().clone() for p in net.parameters()]
+        train_epoch(net, x, y)
+        theta1 = [p.detach().clone() for p in net.parameters()]
+        print(f"torch_cnn_curves_seconds {curves(net, theta0, theta1, x, y):.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
