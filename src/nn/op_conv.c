@@ -532,7 +532,9 @@ static void conv_backward(const mli_node *n, mli_opctx *c)
 /* Taylor mode: the convolution is bilinear in (W, x), so along θ + αΔ, blocks [X0; X1; X2]:
  *   Y0 = W*X0 + b,  Y1 = W*X1 + ΔW*X0 + Δb,  Y2 = W*X2 + 2 ΔW*X1
  * per chunk: three im2cols, five GEMMs */
-static void tangent_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
+/* The first-order pair of both rules on one chunk: Y0 += W*X0, Y1 += D*X0 (D the direction,
+ * ΔW or U), one im2col of X0 for both; returns X0. */
+static const mli_real *pair_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v)
 {
     const conv_geom *q = j->q;
     const mli_real *x = j->X + (size_t)i0 * in_size(q);
@@ -540,6 +542,14 @@ static void tangent_chunk(const conv_job *j, int i0, int nc, const conv_work_vie
     chunk_cols(q, x, nc, v->col);
     chunk_fwd(q, j->Ys[0] + o, j->W, v->col, nc, 1, v->T);
     chunk_fwd(q, j->Ys[1] + o, j->dir, v->col, nc, 1, v->T);
+    return x;
+}
+
+static void tangent_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
+{
+    const conv_geom *q = j->q;
+    const mli_real *x = pair_chunk(j, i0, nc, v);
+    size_t o = (size_t)i0 * out_size(q);
     chunk_cols(q, x + j->bi, nc, v->col);
     chunk_fwd(q, j->Ys[1] + o, j->W, v->col, nc, 1, v->T);
     chunk_fwd(q, j->Ys[2] + o, j->dir, v->col, nc, 2, v->T);
@@ -577,14 +587,10 @@ static void conv_hoist(const mli_node *n, mli_opctx *c)
 static void rop_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
 {
     const conv_geom *q = j->q;
-    const mli_real *x = j->X + (size_t)i0 * in_size(q);
-    size_t o = (size_t)i0 * out_size(q);
-    chunk_cols(q, x, nc, v->col);
-    chunk_fwd(q, j->Ys[0] + o, j->W, v->col, nc, 1, v->T);
-    chunk_fwd(q, j->Ys[1] + o, j->dir, v->col, nc, 1, v->T);
+    const mli_real *x = pair_chunk(j, i0, nc, v);
     if (j->has_r) {
         chunk_cols(q, x + j->bi, nc, v->col);
-        chunk_fwd(q, j->Ys[1] + o, j->W, v->col, nc, 1, v->T);
+        chunk_fwd(q, j->Ys[1] + (size_t)i0 * out_size(q), j->W, v->col, nc, 1, v->T);
     }
 }
 
