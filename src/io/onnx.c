@@ -1008,6 +1008,14 @@ void mli_onnx_attr_tensor(mli_onnx_node *n, const char *name, int ndim, const in
     fill_tensor(a->t, "", MLI_ONNX_FLOAT, ndim, dims, data);
 }
 
+void mli_onnx_attr_tensor_int64(mli_onnx_node *n, const char *name, int ndim, const int64_t *dims,
+                                const int64_t *data)
+{
+    mli_onnx_attr *a = new_attr(n, name, MLI_ONNX_ATTR_TENSOR);
+    a->t = mli_calloc(1, sizeof *a->t);
+    fill_tensor(a->t, "", MLI_ONNX_INT64, ndim, dims, data);
+}
+
 /* ---------------------------------------------------------------- writer */
 
 /* The protobuf-c structures of one serialization point into the model (strings, data) and

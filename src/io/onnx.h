@@ -170,6 +170,9 @@ void mli_onnx_attr_strings(mli_onnx_node *n, const char *name, size_t count, con
 /* A float tensor value (e.g. Constant's "value"). */
 void mli_onnx_attr_tensor(mli_onnx_node *n, const char *name, int ndim, const int64_t *dims,
                           const float *data);
+/* An INT64 tensor value (Constant's "value" as exporters write shapes and bounds). */
+void mli_onnx_attr_tensor_int64(mli_onnx_node *n, const char *name, int ndim, const int64_t *dims,
+                                const int64_t *data);
 
 /* Writer: float tensors as FLOAT raw_data, int64 ones as INT64 raw_data (little-endian).
  * The model is written as given, without mli_onnx_sort, so that tests can write invalid

@@ -76,9 +76,10 @@ int mli_onnx_value_in(const mli_onnx_import *im, const mli_onnx_node *nd, int k,
 {
     if (k >= nd->ninputs || !nd->inputs[k][0])
         return mli_onnx_refuse(im, nd, "input %d is missing", k);
-    if (mli_onnx_find_init(im->m, nd->inputs[k]))
-        return mli_onnx_refuse(im, nd, "input %d '%s' is an initializer where mli supports only a value "
-                               "computed from the data", k, nd->inputs[k]);
+    if (mli_onnx_fold_const(&im->fold, nd->inputs[k], NULL))
+        return mli_onnx_refuse(im, nd, "input %d '%s' is %s where mli supports only a value computed from the "
+                               "data", k, nd->inputs[k], mli_onnx_find_init(im->m, nd->inputs[k]) ? "an initializer"
+                               : "a constant (folded at import)");
     *producer = producer_of(im, nd->inputs[k]);
     if (*producer == NO_NODE)
         return mli_onnx_refuse(im, nd, "input %d '%s' is not computed from the data by a supported node", k,
@@ -94,6 +95,29 @@ const mli_shape *mli_onnx_shape(const mli_onnx_import *im, int producer)
 const mli_onnx_tensor *mli_onnx_init_in(const mli_onnx_import *im, const mli_onnx_node *nd, int k)
 {
     return k < nd->ninputs && nd->inputs[k][0] ? mli_onnx_find_init(im->m, nd->inputs[k]) : NULL;
+}
+
+const mli_onnx_tensor *mli_onnx_const_in(const mli_onnx_import *im, const mli_onnx_node *nd, int k,
+                                         const unsigned char **tag)
+{
+    if (tag)
+        *tag = NULL;
+    return k < nd->ninputs && nd->inputs[k][0] ? mli_onnx_fold_const(&im->fold, nd->inputs[k], tag) : NULL;
+}
+
+/* the folder's view of a value computed from the data: [batch, per-example dims], the batch
+ * the file's (or 1: Shape tags it either way) */
+static int value_shape(void *ctx, const char *name, int64_t *dims)
+{
+    const mli_onnx_import *im = ctx;
+    int p = producer_of(im, name);
+    if (p == NO_NODE)
+        return -1;
+    const mli_shape *s = mli_onnx_shape(im, p);
+    dims[0] = im->batch > 0 ? im->batch : 1;
+    for (int k = 0; k < s->ndim; k++)
+        dims[k + 1] = s->d[k];
+    return 1 + s->ndim;
 }
 
 /* readers of value `name`: node inputs, plus one per graph output naming it */
@@ -313,7 +337,8 @@ static const struct {
     "Gemm, MatMul, Add, Relu, Tanh, Sigmoid, BatchNormalization, Flatten, Reshape, Identity, Dropout, "        \
     "Conv, MaxPool, AveragePool, GlobalAveragePool, ReduceMean over axes [2, 3]; Pad appending zero "       \
     "channels; Slice x[:, :, ::s, ::t]; Sub then Div by per-channel constants on the data; Transpose of a "  \
-    "weight"
+    "weight; shape arithmetic on constants (Constant, Shape, Gather, Unsqueeze, Squeeze, Concat, Cast, "     \
+    "Slice, Add, Sub, Mul, Div, ConstantOfShape, Range, Reshape, Identity, Transpose), folded at import"
 
 /* the data: the one graph input that is not an initializer, with a batch dim and 1 to
  * MLI_MAX_DIMS known per-example dims */
@@ -362,9 +387,18 @@ static int walk(mli_onnx_import *im, const int *order)
                                    nd->domain);
         if (nd->noutputs < 1 || !nd->outputs[0][0])
             return mli_onnx_refuse(im, nd, "no output (every supported node computes one value)");
+        int folded = mli_onnx_fold_node(&im->fold, order[s]);
+        if (folded == 1)
+            continue;
+        if (folded)
+            return folded;
         size_t k = 0;
         while (k < sizeof kinds / sizeof kinds[0] && strcmp(kinds[k].op_type, nd->op_type))
             k++;
+        if (k == sizeof kinds / sizeof kinds[0] && mli_onnx_fold_op(nd->op_type))
+            return mli_onnx_refuse(im, nd, "%s is evaluated at import only on constants (initializers other than "
+                                   "parameters, Constant nodes, the shapes of values): mli has no operator computing "
+                                   "it from the data", nd->op_type);
         if (k == sizeof kinds / sizeof kinds[0])
             return mli_onnx_refuse(im, nd, "op_type %s is not supported (supported: " SUPPORTED ")", nd->op_type);
         int rc = kinds[k].fn(im, nd);
@@ -432,6 +466,7 @@ int mli_onnx_graph(const mli_onnx_model *m, const char *label, mli_loss loss, ml
         im.vnode[j] = NO_NODE;
     for (int i = 0; i < m->ninits; i++)
         im.owner[i] = -1;
+    mli_onnx_fold_init(&im.fold, m, label, value_shape, &im);
     int rc = mli_onnx_sort(m, label, order);
     if (!rc)
         rc = data_input(&im, loss);
@@ -455,6 +490,7 @@ int mli_onnx_graph(const mli_onnx_model *m, const char *label, mli_loss loss, ml
     free(im.vnode);
     free(im.absorbed);
     free(im.owner);
+    mli_onnx_fold_free(&im.fold);
     return rc;
 }
 

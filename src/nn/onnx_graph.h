@@ -12,6 +12,7 @@
 
 #include "io/onnx.h"
 #include "nn/arch.h"
+#include "nn/onnx_fold.h"
 
 /* The state of one import, for the operators' import functions. */
 typedef struct {
@@ -25,6 +26,7 @@ typedef struct {
     int src[MLI_MAX_TENSORS];   /* per graph tensor: the initializer it is read from */
     int trans[MLI_MAX_TENSORS]; /* 1: stored transposed (the file's in×out as out×in) */
     int *owner;         /* per initializer: the graph tensor that reads it, or -1 */
+    mli_onnx_folder fold; /* the constants folded at import (nn/onnx_fold.h) */
 } mli_onnx_import;
 
 /* "node 'fc1' (Gemm)" or "node #3 (Gemm)" (a per-thread buffer, for messages). */
@@ -39,6 +41,12 @@ int mli_onnx_value_in(const mli_onnx_import *im, const mli_onnx_node *nd, int k,
 const mli_shape *mli_onnx_shape(const mli_onnx_import *im, int producer);
 /* Input k of nd if it is an initializer, else NULL. */
 const mli_onnx_tensor *mli_onnx_init_in(const mli_onnx_import *im, const mli_onnx_node *nd, int k);
+/* Input k of nd if it is a constant: an initializer or a value folded at import; *tag (may be
+ * NULL) its per-element tags (MLI_FOLD_BATCH: the batch size, ...), NULL when all are known.
+ * NULL when absent or not a constant. Readers of shapes, pads, bounds and axes use it; a
+ * parameter is read with mli_onnx_init_in. */
+const mli_onnx_tensor *mli_onnx_const_in(const mli_onnx_import *im, const mli_onnx_node *nd, int k,
+                                         const unsigned char **tag);
 /* The node computing value `name`, or NULL (the data, an initializer). */
 const mli_onnx_node *mli_onnx_producer(const mli_onnx_import *im, const char *name);
 /* Attributes with their defaults. */

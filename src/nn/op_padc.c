@@ -119,20 +119,27 @@ int mli_onnx_import_pad(mli_onnx_import *im, const mli_onnx_node *nd)
     if (mli_onnx_find_attr(nd, "pads"))
         return mli_onnx_refuse(im, nd, "pads as an attribute (opset < 11) is not supported: an INT64 initializer "
                                "input");
-    const mli_onnx_tensor *p = mli_onnx_init_in(im, nd, 1), *v = mli_onnx_init_in(im, nd, 2);
+    const unsigned char *tag = NULL, *vtag = NULL;
+    const mli_onnx_tensor *p = mli_onnx_const_in(im, nd, 1, &tag), *v = mli_onnx_const_in(im, nd, 2, &vtag);
     if (nd->ninputs > 3 && nd->inputs[3][0])
         return mli_onnx_refuse(im, nd, "the axes input is not supported (pads for all 4 axes)");
     if (nd->ninputs > 2 && nd->inputs[2][0] &&
-        (!v || v->elem_type != MLI_ONNX_FLOAT || v->numel != 1 || v->f[0] != 0))
-        return mli_onnx_refuse(im, nd, "constant_value must be absent or a float initializer 0");
+        (!v || vtag || v->elem_type != MLI_ONNX_FLOAT || v->numel != 1 || v->f[0] != 0))
+        return mli_onnx_refuse(im, nd, "constant_value must be absent or a float constant 0");
+    if (tag)
+        return mli_onnx_refuse(im, nd, "pads depend on the batch size, which mli leaves free");
     const mli_shape *s = mli_onnx_shape(im, x);
-    int ok = s->ndim == 3 && p && p->elem_type == MLI_ONNX_INT64 && p->numel == 8 && p->i[5] >= 1 &&
+    int ok = s->ndim == 3 && p && p->elem_type == MLI_ONNX_INT64 && p->numel == 8 && p->i[5] >= 0 &&
              p->i[5] < 1 << 24;
     for (int k = 0; ok && k < 8; k++)
         ok = k == 5 || p->i[k] == 0;
     if (!ok)
         return mli_onnx_refuse(im, nd, "mli supports only zero channels appended to an N×C×H×W value: pads an "
-                               "INT64 initializer [0, 0, 0, 0, 0, E, 0, 0] with E >= 1");
+                               "INT64 constant [0, 0, 0, 0, 0, E, 0, 0] with E >= 0");
+    if (!p->i[5]) { /* no padding at all (torch writes avg_pool2d(x, 1, 2) as Pad 0, AveragePool) */
+        int same[4] = {3, s->d[0], s->d[1], s->d[2]};
+        return mli_onnx_emit(im, nd, &mli_op_reshape, &x, 1, same, 4, NULL, 0) < 0 ? MLI_EINPUT : MLI_OK;
+    }
     int extra = (int)p->i[5];
     return mli_onnx_emit(im, nd, &mli_op_padc, &x, 1, &extra, 1, NULL, 0) < 0 ? MLI_EINPUT : MLI_OK;
 }

@@ -502,22 +502,29 @@ int mli_onnx_import_slice(mli_onnx_import *im, const mli_onnx_node *nd)
         return MLI_EINPUT;
     const mli_shape *s = mli_onnx_shape(im, x);
     const mli_onnx_tensor *t[4];
+    const unsigned char *tag[4];
     for (int k = 0; k < 4; k++) {
-        t[k] = mli_onnx_init_in(im, nd, k + 1);
+        t[k] = mli_onnx_const_in(im, nd, k + 1, &tag[k]);
         if ((k < 2 || (nd->ninputs > k + 1 && nd->inputs[k + 1][0])) &&
             (!t[k] || t[k]->elem_type != MLI_ONNX_INT64 || t[k]->ndim != 1 || t[k]->numel != t[0]->numel ||
              t[k]->numel > 4))
-            return mli_onnx_refuse(im, nd, "starts, ends, axes and steps must be INT64 initializers of one length "
+            return mli_onnx_refuse(im, nd, "starts, ends, axes and steps must be INT64 constants of one length "
                                    "(at most 4)");
         if (k >= 2 && !(nd->ninputs > k + 1 && nd->inputs[k + 1][0]))
             t[k] = NULL;
+        if (k != 1 && t[k] && tag[k])
+            return mli_onnx_refuse(im, nd, "input %d depends on the batch size, which mli leaves free", k + 1);
     }
     int step[4] = {1, 1, 1, 1}, seen = 0, ok = s->ndim == 3 && (t[2] || t[0]->numel == 4);
     for (size_t j = 0; ok && j < t[0]->numel; j++) {
         int64_t ax = t[2] ? t[2]->i[j] : (int64_t)j, st = t[3] ? t[3]->i[j] : 1;
         ax = ax < 0 ? ax + 4 : ax;
+        /* an end that is the batch size itself (x[:x.size(0)]) is the whole batch; one computed from
+         * it is refused */
+        int whole = tag[1] && tag[1][j] == MLI_FOLD_BATCH && ax == 0;
         ok = ax >= 0 && ax < 4 && !(seen & 1 << ax) && t[0]->i[j] == 0 && st >= 1 && st < 1 << 24 &&
-             t[1]->i[j] >= (ax ? s->d[ax - 1] : INT64_C(1) << 31) && (ax >= 2 || st == 1);
+             (whole || (!(tag[1] && tag[1][j]) && t[1]->i[j] >= (ax ? s->d[ax - 1] : INT64_C(1) << 31))) &&
+             (ax >= 2 || st == 1);
         if (ok) {
             seen |= 1 << ax;
             step[ax] = (int)st;
@@ -550,15 +557,16 @@ int mli_onnx_import_reducemean(mli_onnx_import *im, const mli_onnx_node *nd)
     if (mli_onnx_value_in(im, nd, 0, &x))
         return MLI_EINPUT;
     const mli_onnx_attr *at = mli_onnx_find_attr(nd, "axes");
-    const mli_onnx_tensor *t = mli_onnx_init_in(im, nd, 1);
+    const unsigned char *tag;
+    const mli_onnx_tensor *t = mli_onnx_const_in(im, nd, 1, &tag);
     const int64_t *ax = NULL;
     size_t n = 0;
     if (at && at->type == MLI_ONNX_ATTR_INTS)
         ax = at->ints, n = at->n;
-    else if (t && t->elem_type == MLI_ONNX_INT64 && t->ndim == 1)
+    else if (t && !tag && t->elem_type == MLI_ONNX_INT64 && t->ndim == 1)
         ax = t->i, n = t->numel;
     else if (nd->ninputs > 1 && nd->inputs[1][0])
-        return mli_onnx_refuse(im, nd, "input 1 (axes) must be an INT64 initializer");
+        return mli_onnx_refuse(im, nd, "input 1 (axes) must be an INT64 constant known at import");
     int rank = mli_onnx_shape(im, x)->ndim + 1, seen = 0;
     for (size_t j = 0; j < n; j++) {
         int64_t a = ax[j] < 0 ? ax[j] + rank : ax[j];

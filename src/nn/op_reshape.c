@@ -148,10 +148,16 @@ static int onnx_flatten(mli_onnx_import *im, const mli_onnx_node *nd, int x, con
 /* Reshape(x, shape): the shape resolved as ONNX does, its first entry the batch */
 static int onnx_reshape(mli_onnx_import *im, const mli_onnx_node *nd, int x, const mli_shape *s)
 {
-    const mli_onnx_tensor *t = mli_onnx_init_in(im, nd, 1);
+    const unsigned char *tag;
+    const mli_onnx_tensor *t = mli_onnx_const_in(im, nd, 1, &tag);
     if (!t || t->elem_type != MLI_ONNX_INT64 || t->ndim != 1 || t->numel < 1 || t->numel > 1 + MLI_MAX_DIMS)
-        return mli_onnx_refuse(im, nd, "input 1 (shape) must be an INT64 initializer of 1 to %d entries",
+        return mli_onnx_refuse(im, nd, "input 1 (shape) must be an INT64 constant of 1 to %d entries",
                                1 + MLI_MAX_DIMS);
+    /* the batch size itself as the first entry keeps the batch (x.view(x.size(0), -1)); any other
+     * entry computed from it would change with it */
+    for (int k = tag ? 0 : (int)t->numel; k < (int)t->numel; k++)
+        if (tag[k] && (k || tag[k] != MLI_FOLD_BATCH))
+            return mli_onnx_refuse(im, nd, "shape entry %d depends on the batch size, which mli leaves free", k);
     int allowzero = (int)mli_onnx_attr_i(nd, "allowzero", 0), n = (int)t->numel, infer = -1;
     int64_t d[1 + MLI_MAX_DIMS] = {0}, known = 1, numel = (int64_t)mli_shape_numel(s);
     char shape[160];
@@ -159,8 +165,8 @@ static int onnx_reshape(mli_onnx_import *im, const mli_onnx_node *nd, int x, con
     for (int k = 0; k < n; k++)
         o += (size_t)snprintf(shape + o, sizeof shape - o, "%s%lld", k ? ", " : "", (long long)t->i[k]);
     for (int k = 0; k < n; k++) {
-        d[k] = t->i[k];
-        if (d[k] == 0 && allowzero)
+        d[k] = tag && tag[k] ? 0 : t->i[k];
+        if (d[k] == 0 && allowzero && !(tag && tag[k]))
             return mli_onnx_refuse(im, nd, "shape [%s] with allowzero=1 has an empty dim", shape);
         if (d[k] == 0) {
             if (k > s->ndim)
