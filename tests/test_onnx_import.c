@@ -254,11 +254,26 @@ static void test_refusals(void **state)
     mli_onnx_attr_int(&m->nodes[0], "axis", 0);
     REFUSED(m, "node 'f' (Flatten): axis=0 is not supported");
 
-    m = base();
-    mli_onnx_add_node(m, "Shape", "s", 1, (const char *[]){"x"}, 1, (const char *[]){"shp"});
-    mli_onnx_add_node(m, "Reshape", "rs", 2, (const char *[]){"x", "shp"}, 1, (const char *[]){"y"});
-    out(m, "y", 4);
-    REFUSED(m, "node 's' (Shape): op_type Shape is not supported");
+    /* a shape folded from Shape(x): its first entry, the batch size itself, keeps the batch; the
+     * batch size times 1 is computed from it and refused */
+    for (int k = 0; k <= 1; k++) {
+        m = base();
+        mli_onnx_add_node(m, "Shape", "s", 1, (const char *[]){"x"}, 1, (const char *[]){"shp"});
+        mli_onnx_add_init_int64(m, "one", 1, (int64_t[]){2}, (int64_t[]){1, 1});
+        if (k)
+            mli_onnx_add_node(m, "Mul", "mul", 2, (const char *[]){"shp", "one"}, 1, (const char *[]){"shp1"});
+        mli_onnx_add_node(m, "Reshape", "rs", 2, (const char *[]){"x", k ? "shp1" : "shp"}, 1, (const char *[]){"y"});
+        out(m, "y", 4);
+        if (k) {
+            REFUSED(m, "node 'rs' (Reshape): shape entry 0 depends on the batch size");
+        } else {
+            imported r;
+            assert_int_equal(import(m, &r), MLI_OK);
+            assert_int_equal(r.a.nnodes, 1);
+            assert_ptr_equal(r.a.nodes[0].op, &mli_op_reshape);
+            imported_free(&r);
+        }
+    }
 
     m = base();
     mli_onnx_add_init_int64(m, "shp", 1, (int64_t[]){2}, (int64_t[]){2, 2});
