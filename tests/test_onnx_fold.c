@@ -139,6 +139,17 @@ static void test_values(void **state)
     node(m, "Identity", "", IN("cw"), "id");
     mli_onnx_node *sh = node(m, "Shape", "", IN("x"), "s23");
     mli_onnx_attr_int(sh, "start", -2);                   /* opset 15: [H, W] */
+    /* an empty list reversed (found by the fuzzer: F.pad's computation with no pads to add), and
+     * a step far past the end */
+    cst(m, "zl", 1, (int64_t[]){0});
+    mli_onnx_attr_tensor_int64(node(m, "ConstantOfShape", "", IN("zl"), "empty"), "value", 1, (int64_t[]){1},
+                               (int64_t[]){0});
+    cst(m, "zero1", 1, (int64_t[]){0});
+    cst(m, "big", 1, (int64_t[]){INT64_MAX});
+    cst(m, "mbig", 1, (int64_t[]){INT64_MIN + 1});
+    node(m, "Slice", "", IN("empty", "m1", "mbig", "zero1", "m1"), "rev");
+    cst(m, "s4", 4, (int64_t[]){5, 6, 7, 8});
+    node(m, "Slice", "", IN("s4", "zero1", "big", "zero1", "big"), "first");
     mli_onnx_folder f;
     assert_int_equal(fold_all(m, &f, 3), MLI_OK);
     const unsigned char B = MLI_FOLD_BATCH, D = MLI_FOLD_DEP;
@@ -155,6 +166,8 @@ static void test_values(void **state)
     expect(&f, "nsq", 1, (int64_t[]){0}, (unsigned char[]){B});
     expect(&f, "id", 2, (int64_t[]){3, 4}, NULL);
     expect(&f, "s23", 2, (int64_t[]){4, 4}, NULL);
+    expect(&f, "rev", 0, NULL, NULL);
+    expect(&f, "first", 1, (int64_t[]){5}, NULL);
     assert_int_equal(mli_onnx_fold_const(&f, "n", NULL)->ndim, 0);
     assert_int_equal(mli_onnx_fold_const(&f, "p_c9", NULL)->dims[0], 2);
     assert_int_equal(mli_onnx_fold_const(&f, "p_c9", NULL)->dims[1], 4);

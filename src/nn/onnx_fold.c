@@ -455,11 +455,11 @@ static int fold_slice(mli_onnx_folder *f, int k, const mli_onnx_node *nd, const 
         if (t > 0) {
             s = s < 0 ? 0 : s > dim ? dim : s;
             e = e < 0 ? 0 : e > dim ? dim : e;
-            d[a] = e > s ? (e - s + t - 1) / t : 0;
+            d[a] = e > s ? (e - s - 1) / t + 1 : 0; /* ⌈(e − s)/t⌉ without overflow for a huge t */
         } else {
             s = s < 0 ? 0 : s > dim - 1 ? dim - 1 : s;
             e = e < -1 ? -1 : e > dim - 1 ? dim - 1 : e;
-            d[a] = s > e ? (s - e - t - 1) / -t : 0;
+            d[a] = s > e && dim > 0 ? (s - e - 1) / -t + 1 : 0; /* [0, d − 1] is empty when d = 0 */
         }
         start[a] = s, step[a] = t;
     }
