@@ -600,10 +600,14 @@ static int fold_range(mli_onnx_folder *f, int k, const mli_onnx_node *nd, const 
         return MLI_OK;
     }
     int64_t s = in[0].t->i[0], l = in[1].t->i[0], t = in[2].t->i[0];
-    if (t == 0 || (l > s && t > 0 && (l - s) / t > MLI_FOLD_MAX_NUMEL) ||
-        (l < s && t < 0 && (s - l) / -t > MLI_FOLD_MAX_NUMEL))
+    __int128 span = (__int128)l - s, cnt = 0; /* ⌈span / t⌉, in 128 bits: no INT64 overflows */
+    if (t > 0 && span > 0)
+        cnt = (span - 1) / t + 1;
+    else if (t < 0 && span < 0)
+        cnt = (-span - 1) / -(__int128)t + 1;
+    if (t == 0 || cnt > MLI_FOLD_MAX_NUMEL)
         return refuse(f, k, "delta 0, or more than %d values", MLI_FOLD_MAX_NUMEL);
-    n = t > 0 ? (l > s ? (l - s + t - 1) / t : 0) : (s > l ? (s - l - t - 1) / -t : 0);
+    n = (int64_t)cnt;
     if (!(c = result(f, k, MLI_ONNX_INT64, 1, &n)))
         return MLI_EINPUT;
     for (int64_t i = 0; i < n; i++)

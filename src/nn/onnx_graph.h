@@ -3,7 +3,9 @@
  * the batch, the others the per-example shape); its float initializers are the parameters
  * (θ(α) interpolates all of them), batch norm's running mean and variance the buffers.
  * docs/onnx.md lists the op_types, attributes and refusals; each kind's mapping lives in its
- * operator's file (mli_onnx_import_<kind>, at the end of src/nn/op_<kind>.c).
+ * operator's file (mli_onnx_import_<kind>, at the end of src/nn/op_<kind>.c). Shape arithmetic
+ * on constants is evaluated first, node by node in the walk (nn/onnx_fold.h); the readers of
+ * shapes, pads, bounds and axes take its results with mli_onnx_const_in.
  *
  * Every refusal is MLI_EINPUT naming the file, the node ('name' (op_type)) and what is
  * supported. */
