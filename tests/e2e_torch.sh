@@ -77,8 +77,8 @@ run "analyze the path with 3 alphas" 0 ./build/mli check --init "$T/tanh/init.sa
     --final "$T/tanh/final.safetensors" datasize=2000 --examples 10 --verify-steps 5 --alpha-steps 3 --out "$T/tanh"
 # PyTorch's own ONNX export of the CIFAR ResNet (depth 8, batch norm), read through the import
 # path of the README's walk-through: the option-A shortcut as avg_pool2d + F.pad
-# (bench/torch_cnn.py) and as x[:, :, ::2, ::2] + F.pad (tests/torch_resnet_step.py), and a 1×1
-# convolution shortcut, each at torch's default opset and at opset 13. The Constant nodes and
+# (bench/torch_cnn.py) and as x[:, :, ::2, ::2] + F.pad (tests/torch_resnet_step.py), each at
+# torch's default opset and at opset 13, and a 1×1 convolution shortcut. The Constant nodes and
 # F.pad's Shape arithmetic are folded at import (docs/onnx.md); mli's training loss at α = 0 and
 # 1 must be PyTorch's in float64 with the same population batch-norm statistics, to 1e-5.
 run "export the ResNet-8 variants with torch.onnx.export" 0 /usr/bin/python3 tests/torch_resnet_onnx.py export "$T/rx"
