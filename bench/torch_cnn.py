@@ -2,7 +2,8 @@
 """PyTorch reference timings for the CNN section of `make bench`, on the same CPU and data as mli.
 
 Optional: runs only where python3-torch is installed (never a build or test dependency).
-The models are the graphs src/nn/arch_cnn.c builds (FashionMNIST, 1x28x28, 10 classes):
+The models are the graphs src/nn/arch_cnn.c builds (FashionMNIST, 1x28x28, 10 classes), from
+tests/torch_models.py:
   resnet: ResNet-20 of the CIFAR reference, widths 16/32/64, batch norm, option-A shortcuts
           (1x1 stride-2 average pool, batch norm over its channels, zero channels appended);
   vgg:    three blocks conv 3x3 (bias) relu maxpool 2, widths 64/128/256, then Linear.
@@ -16,13 +17,16 @@ Usage: torch_cnn.py THREADS train ARCH N   one epoch of SGD (lr 0.1, momentum 0.
                                            pass (no_grad): torch_cnn_curves_seconds
 """
 import gzip
+import os
 import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from torch_models import PoolBlock, ResNet, vgg  # noqa: E402  (the networks of src/nn/arch_cnn.c)
 
 ROOT = "/usr/share/datasets/fashion-mnist"
 
@@ -33,60 +37,6 @@ def idx(name):
     ndim = data[3]
     dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
-class ShortcutA(nn.Module):
-    def __init__(self, cin, cout):
-        super().__init__()
-        self.bn0 = nn.BatchNorm2d(cin)
-        self.extra = cout - cin
-
-    def forward(self, x):
-        y = self.bn0(F.avg_pool2d(x, 1, 2))
-        return F.pad(y, (0, 0, 0, 0, 0, self.extra))
-
-
-class Block(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.downsample = ShortcutA(cin, cout) if stride != 1 or cin != cout else nn.Identity()
-
-    def forward(self, x):
-        y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
-        return F.relu(y + self.downsample(x))
-
-
-class ResNet(nn.Module):
-    def __init__(self, depth=20, width=16):
-        super().__init__()
-        nb = (depth - 2) // 6
-        self.conv1 = nn.Conv2d(1, width, 3, 1, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(width)
-        layers, cin = [], width
-        for s in range(3):
-            cout = width << s
-            for j in range(nb):
-                layers.append(Block(cin, cout, 2 if s and not j else 1))
-                cin = cout
-        self.layers = nn.Sequential(*layers)
-        self.fc = nn.Linear(cin, 10)
-
-    def forward(self, x):
-        x = self.layers(F.relu(self.bn1(self.conv1(x))))
-        return self.fc(x.mean((2, 3)))
-
-
-def vgg(width=64, depth=3):
-    layers, cin, hw = [], 1, 28
-    for b in range(depth):
-        cout = width << min(b, 3)
-        layers += [nn.Conv2d(cin, cout, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2)]
-        cin, hw = cout, hw // 2
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(cin * hw * hw, 10))
 
 
 def train_epoch(net, x, y):
@@ -132,10 +82,10 @@ def main():
     y = torch.from_numpy(idx("train-labels-idx1-ubyte.gz")[:n].astype(np.int64))
     if what == "train":
         arch = sys.argv[3]
-        net = ResNet() if arch == "resnet" else vgg()
+        net = ResNet(PoolBlock) if arch == "resnet" else vgg()
         print(f"torch_{arch}_epoch_seconds {train_epoch(net, x, y):.2f}", flush=True)
     else:
-        net = ResNet()
+        net = ResNet(PoolBlock)
         theta0 = [p.detach().clone() for p in net.parameters()]
         train_epoch(net, x, y)
         theta1 = [p.detach().clone() for p in net.parameters()]

@@ -2,11 +2,11 @@
 """Cross-check helper for tests/e2e_torch.sh (runs only where python3-torch is installed):
 PyTorch's own ONNX export of the CIFAR ResNet (depth 8, batch norm) read by mli.
 
-  torch_resnet_onnx.py export OUT    for each shortcut (pool: bench/torch_cnn.py's ResNet, the
+  torch_resnet_onnx.py export OUT    for each shortcut of tests/torch_models.py (pool: the
                                      option-A shortcut as avg_pool2d(x, 1, 2) then F.pad of the
-                                     channels; slice: tests/torch_resnet_step.py's, x[:, :, ::2,
-                                     ::2] then F.pad; conv: a 1×1 convolution of stride 2 and
-                                     batch norm) at torch's default opset, the first two also at
+                                     channels; slice: x[:, :, ::2, ::2] then F.pad; conv: a 1×1
+                                     convolution of stride 2 and batch norm) at torch's default
+                                     opset, the first two also at
                                      opset 13: θ₀ a
                                      fresh model, θ₁ θ₀ moved by a random step, written by
                                      torch.onnx.export as OUT/KIND-OPSET/init.onnx, final.onnx,
@@ -31,8 +31,7 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "bench"))
-import torch_cnn  # noqa: E402  (bench/torch_cnn.py: the ResNet of the benchmark)
+from torch_models import ConvBlock, PoolBlock, ResNet, SliceBlock  # noqa: E402
 from torch_onnx_reference import data  # noqa: E402
 
 # float32 (mli's engine) against float64 over a depth-8 network: the sums of 10,000 examples'
@@ -43,69 +42,8 @@ TOL = 1e-5
 VARIANTS = (("pool", None), ("pool", 13), ("slice", None), ("slice", 13), ("conv", None))
 
 
-class SliceBlock(nn.Module):
-    """tests/torch_resnet_step.py's block: the usual CIFAR option A, x[:, :, ::2, ::2] and F.pad"""
-
-    def __init__(self, cin, k, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, k, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(k)
-        self.conv2 = nn.Conv2d(k, k, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(k)
-        self.extra, self.stride = k - cin, stride
-        if stride != 1 or cin != k:
-            self.downsample = nn.Module()
-            self.downsample.bn0 = nn.BatchNorm2d(cin)
-
-    def forward(self, x):
-        y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
-        if hasattr(self, "downsample"):
-            s = self.downsample.bn0(x[:, :, ::self.stride, ::self.stride])
-            x = F.pad(s, (0, 0, 0, 0, 0, self.extra))
-        return F.relu(y + x)
-
-
-class ConvBlock(SliceBlock):
-    """the option-B shortcut: a 1×1 convolution of stride 2 and batch norm"""
-
-    def __init__(self, cin, k, stride):
-        super().__init__(cin, k, stride)
-        if hasattr(self, "downsample"):
-            self.downsample = nn.Sequential(nn.Conv2d(cin, k, 1, stride, bias=False), nn.BatchNorm2d(k))
-
-    def forward(self, x):
-        y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
-        return F.relu(y + (self.downsample(x) if hasattr(self, "downsample") else x))
-
-
-class ResNet(nn.Module):
-    """tests/torch_resnet_step.py's ResNet (widths 16/32/64, mean over H×W, Linear)"""
-
-    def __init__(self, block, depth=8, width=16):
-        super().__init__()
-        n = (depth - 2) // 6
-        self.conv1 = nn.Conv2d(1, width, 3, 1, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(width)
-        c = width
-        for s in range(1, 4):
-            k = width << (s - 1)
-            blocks = []
-            for j in range(n):
-                blocks.append(block(c, k, 2 if s > 1 and j == 0 else 1))
-                c = k
-            setattr(self, f"layer{s}", nn.Sequential(*blocks))
-        self.fc = nn.Linear(c, 10)
-
-    def forward(self, x):
-        x = F.relu(self.bn1(self.conv1(x)))
-        x = self.layer3(self.layer2(self.layer1(x)))
-        return self.fc(x.mean((2, 3)))
-
-
 def model(kind):
-    if kind == "pool":
-        return torch_cnn.ResNet(depth=8)
-    return ResNet(SliceBlock if kind == "slice" else ConvBlock)
+    return ResNet({"pool": PoolBlock, "slice": SliceBlock, "conv": ConvBlock}[kind], depth=8)
 
 
 def export(m, path, opset):

@@ -14,13 +14,16 @@ PyTorch's after the step, computed in float64 from the same float32 θ₀ and pi
 the running statistics. Prints the measured differences, and those of PyTorch's own float32
 step."""
 import json
+import os
 import struct
 import sys
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_models import ResNet, SliceBlock  # noqa: E402
 
 TOL = 1e-4
 run, data, lr = sys.argv[1], sys.argv[2], float(sys.argv[3])
@@ -46,54 +49,11 @@ def idx(name):
     return np.frombuffer(b, np.uint8, offset=4 + 4 * nd).reshape(dims)
 
 
-class Block(nn.Module):
-    def __init__(self, cin, k, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, k, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(k)
-        self.conv2 = nn.Conv2d(k, k, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(k)
-        self.extra = k - cin if stride != 1 or cin != k else 0
-        self.stride = stride
-        if self.extra or stride != 1:
-            self.downsample = nn.Module()
-            self.downsample.bn0 = nn.BatchNorm2d(cin)
-
-    def forward(self, x):
-        y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
-        if hasattr(self, "downsample"):
-            s = self.downsample.bn0(x[:, :, ::self.stride, ::self.stride])
-            x = F.pad(s, (0, 0, 0, 0, 0, self.extra))
-        return F.relu(y + x)
-
-
-class ResNet(nn.Module):
-    def __init__(self, cin, depth, width, nout):
-        super().__init__()
-        n = (depth - 2) // 6
-        self.conv1 = nn.Conv2d(cin, width, 3, 1, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(width)
-        c = width
-        for s in range(1, 4):
-            k = width << (s - 1)
-            blocks = []
-            for j in range(n):
-                blocks.append(Block(c, k, 2 if s > 1 and j == 0 else 1))
-                c = k
-            setattr(self, f"layer{s}", nn.Sequential(*blocks))
-        self.fc = nn.Linear(c, nout)
-
-    def forward(self, x):
-        x = F.relu(self.bn1(self.conv1(x)))
-        x = self.layer3(self.layer2(self.layer1(x)))
-        return self.fc(x.mean((2, 3)))
-
-
 meta, theta0 = safetensors(f"{run}/init.safetensors")
 _, theta1 = safetensors(f"{run}/final.safetensors")
 assert meta["mli.arch"] == "resnet" and meta["mli.use_batchnorm"] == "true", meta
 shape = [int(v) for v in meta["mli.input_shape"].split(",")]
-model = ResNet(shape[0], int(meta["mli.depth"]), int(meta["mli.width"]), int(meta["mli.num_classes"]))
+model = ResNet(SliceBlock, shape[0], int(meta["mli.depth"]), int(meta["mli.width"]), int(meta["mli.num_classes"]))
 state = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
 if set(state) != set(theta0):
     sys.exit(f"tensor names differ: {sorted(set(state) ^ set(theta0))[:10]}")
