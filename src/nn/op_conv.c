@@ -29,10 +29,12 @@
 #include <math.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "io/err.h"
 #include "io/parallel.h"
+#include "nn/conv_wino.h"
 #include "nn/op.h"
 
 #include <gsl/gsl_randist.h>
@@ -289,15 +291,66 @@ static void bias_grad(const conv_geom *q, mli_real *db, const mli_real *dY, int 
     }
 }
 
+/* ---- Winograd F(2×2, 3×3) (conv_wino.h) for 3×3, stride 1, no dilation, groups 1, pads ≤ 2 ---- */
+
+/* the switch: -1 until read from MLI_CONV_WINOGRAD (0: off) at the first use */
+static atomic_int wino_switch = -1;
+
+void mli_conv_set_winograd(int on) { atomic_store(&wino_switch, on ? 1 : 0); }
+
+int mli_conv_winograd(void)
+{
+    int on = atomic_load(&wino_switch);
+    if (on < 0) {
+        const char *e = getenv("MLI_CONV_WINOGRAD");
+        on = !(e && !strcmp(e, "0"));
+        atomic_store(&wino_switch, on);
+    }
+    return on;
+}
+
+/* the convolutions Winograd can compute, whether it is on or not (the workspace has room) */
+static int wino_shape(const conv_geom *q)
+{
+    return q->kh == 3 && q->kw == 3 && q->sh == 1 && q->sw == 1 && q->dh == 1 && q->dw == 1 && q->g == 1 &&
+           q->pt <= 2 && q->pl <= 2 && q->pb <= 2 && q->pr <= 2;
+}
+
+static int wino_ok(const conv_geom *q) { return wino_shape(q) && mli_conv_winograd(); }
+
+/* the forward: C×H×W into K×H'×W' */
+static mli_wino wino_fwd(const conv_geom *q) { return mli_wino_make(q->C, q->H, q->W, q->K, q->Ho, q->Wo, q->pt, q->pl); }
+
+/* the input adjoint at stride 1: K×H'×W' into C×H×W, the same correlation with the weight
+ * transposed over (k, c) and flipped, pads 2 − pad (so H = H' + (2 − p_t) + (2 − p_b) − 2) */
+static mli_wino wino_adj(const conv_geom *q)
+{
+    return mli_wino_make(q->K, q->Ho, q->Wo, q->C, q->H, q->W, 2 - q->pt, 2 - q->pl);
+}
+
 /* The workspace: per thread t < MLI_PARALLEL_MAX, col (C·kh·kw × n_c·P), T (K × n_c·P) and a
- * partial weight gradient dW (K × L) */
+ * partial weight gradient dW (K × L) — or, on the Winograd path, the chunk's V, M and rows
+ * from the slot's start; then, shared, the transformed weights of W and of the direction
+ * (2 × 16·K·C). */
 typedef struct {
     mli_real *col, *T, *dW;
 } conv_work_views;
 
 static size_t thread_work(const conv_geom *q)
 {
-    return ((size_t)q->C * q->kh * q->kw + (size_t)q->K) * conv_chunk(q) * q->P + w_size(q);
+    size_t n = ((size_t)q->C * q->kh * q->kw + (size_t)q->K) * conv_chunk(q) * q->P + w_size(q);
+    if (wino_shape(q)) {
+        mli_wino f = wino_fwd(q), a = wino_adj(q);
+        size_t w = mli_wino_work(&f) > mli_wino_work(&a) ? mli_wino_work(&f) : mli_wino_work(&a);
+        n = w > n ? w : n;
+    }
+    return n;
+}
+
+/* the shared transformed weights: slot 0 (W), 1 (the direction) */
+static mli_real *wino_u(const conv_geom *q, mli_real *work, int slot)
+{
+    return work + MLI_PARALLEL_MAX * thread_work(q) + (size_t)slot * 16 * q->K * q->C;
 }
 
 static conv_work_views work_views(const conv_geom *q, mli_real *work, int t)
@@ -308,10 +361,10 @@ static conv_work_views work_views(const conv_geom *q, mli_real *work, int t)
     return v;
 }
 
-/* the chunks of examples [e0, e1): i0 = e0, e0 + nc, … */
-#define FOR_CHUNKS(q, e0, e1, i0, nc)                                                                          \
-    for (int i0 = (e0), nc = conv_chunk(q) < (e1) - (e0) ? conv_chunk(q) : (e1) - (e0); i0 < (e1);            \
-         i0 += nc, nc = conv_chunk(q) < (e1) - i0 ? conv_chunk(q) : (e1) - i0)
+/* the chunks of ch examples in [e0, e1): i0 = e0, e0 + nc, … */
+#define FOR_CHUNKS(ch, e0, e1, i0, nc)                                                                         \
+    for (int i0 = (e0), nc = (ch) < (e1) - (e0) ? (ch) : (e1) - (e0); i0 < (e1);                               \
+         i0 += nc, nc = (ch) < (e1) - i0 ? (ch) : (e1) - i0)
 
 /* One rule's pass over the chunks of nex examples: chunk(job, i0, nc, views) for each. The
  * GEMMs of a chunk are small (M = K ≤ 64 rows for ResNets), and OpenBLAS threading them
@@ -333,6 +386,9 @@ struct conv_job {
     mli_real alpha;
     int has_r;
     size_t bi;
+    const mli_wino *wg; /* the Winograd path: its geometry, the transformed W and direction */
+    const mli_real *Uw, *Ud;
+    int nce;            /* examples per chunk (0: im2col's) */
     int ng;             /* groups */
     atomic_int next;    /* the next group to take */
 };
@@ -344,7 +400,7 @@ static void group_worker(void *ctx, int t0, int t1, int t)
         conv_work_views v = work_views(j->q, j->work, t);
         v.dW = work_views(j->q, j->work, g).dW;
         int e0 = (int)((long)j->nex * g / j->ng), e1 = (int)((long)j->nex * (g + 1) / j->ng);
-        FOR_CHUNKS(j->q, e0, e1, i0, nc)
+        FOR_CHUNKS(j->nce, e0, e1, i0, nc)
             j->chunk(j, i0, nc, &v, i0 == e0);
     }
 }
@@ -352,9 +408,10 @@ static void group_worker(void *ctx, int t0, int t1, int t)
 int openblas_get_num_threads(void);
 void openblas_set_num_threads(int n);
 
-static int conv_groups(const conv_geom *q, int nex)
+/* groups of nex examples in chunks of ch */
+static int conv_groups(int ch, int nex)
 {
-    int nch = (nex + conv_chunk(q) - 1) / conv_chunk(q);
+    int nch = (nex + ch - 1) / ch;
     return nch < MLI_PARALLEL_MAX ? nch : MLI_PARALLEL_MAX;
 }
 
@@ -363,7 +420,9 @@ static void conv_run(conv_job *j)
 {
     int nt = openblas_get_num_threads();
     nt = nt > MLI_PARALLEL_MAX ? MLI_PARALLEL_MAX : nt < 1 ? 1 : nt;
-    j->ng = conv_groups(j->q, j->nex);
+    if (!j->nce)
+        j->nce = j->wg ? mli_wino_chunk(j->wg) : conv_chunk(j->q);
+    j->ng = conv_groups(j->nce, j->nex);
     atomic_init(&j->next, 0);
     if (nt == 1 || j->ng < 2) {
         group_worker(j, 0, 1, 0);
@@ -373,6 +432,32 @@ static void conv_run(conv_job *j)
     openblas_set_num_threads(1);
     mli_parallel_tasks(nt, nt, group_worker, j);
     openblas_set_num_threads(nt);
+}
+
+/* The Winograd chunks: the examples [i0, i0 + nc) of the job's geometry wg, whose input and
+ * output per example are C·H·W and K·H'·W' of wg (dY and dX for the adjoint). V, M and the
+ * rows are the thread's slot. */
+static mli_real *wino_v(const conv_work_views *v) { return v->col; }
+
+static void wino_in(const conv_job *j, const mli_real *X, int i0, int nc, const conv_work_views *v)
+{
+    const mli_wino *g = j->wg;
+    mli_real *V = wino_v(v);
+    mli_wino_input(g, X + (size_t)i0 * g->C * g->H * g->W, nc, V, V + mli_wino_v_size(g) + mli_wino_m_size(g));
+}
+
+static void wino_out(const conv_job *j, mli_real *Y, const mli_real *U, int i0, int nc, mli_real alpha, int set,
+                     const conv_work_views *v)
+{
+    const mli_wino *g = j->wg;
+    mli_real *V = wino_v(v);
+    mli_wino_output(g, Y + (size_t)i0 * g->K * g->Ho * g->Wo, U, V, nc, alpha, set, V + mli_wino_v_size(g));
+}
+
+static void wino_acc_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
+{
+    wino_in(j, j->X, i0, nc, v);
+    wino_out(j, j->Y, j->Uw, i0, nc, j->alpha, 0, v);
 }
 
 /* Y[nex] += alpha · W * X */
@@ -386,6 +471,14 @@ static void conv_acc(const conv_geom *q, mli_real *Y, const mli_real *X, const m
                      mli_real *work)
 {
     conv_job j = {.q = q, .work = work, .nex = nex, .chunk = acc_chunk, .Y = Y, .X = X, .W = W, .alpha = alpha};
+    mli_wino g;
+    if (wino_ok(q)) {
+        g = wino_fwd(q);
+        mli_wino_weights(&g, W, 0, wino_u(q, work, 0));
+        j.wg = &g;
+        j.Uw = wino_u(q, work, 0);
+        j.chunk = wino_acc_chunk;
+    }
     conv_run(&j);
 }
 
@@ -401,11 +494,26 @@ static void adjoint_chunk(const conv_job *j, int i0, int nc, const conv_work_vie
     chunk_uncols(q, v->col, nc, j->dX + (size_t)i0 * in_size(q));
 }
 
+/* dX = adj_W(dY) on the Winograd path: the forward correlation of dY with W flipped (wino_adj) */
+static void wino_adjoint_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
+{
+    wino_in(j, j->dY, i0, nc, v);
+    wino_out(j, j->dX, j->Uw, i0, nc, 1, 1, v);
+}
+
 static void conv_adjoint(const conv_geom *q, mli_real *dX, const mli_real *dY, const mli_real *W,
                          const mli_real *dU, const mli_real *U, int nex, mli_real *work)
 {
     conv_job j = {.q = q, .work = work, .nex = nex, .chunk = adjoint_chunk, .dX = dX, .dY = dY, .W = W, .dU = dU,
                   .U = U};
+    mli_wino g;
+    if (!U && wino_ok(q)) {
+        g = wino_adj(q);
+        mli_wino_weights(&g, W, 1, wino_u(q, work, 0));
+        j.wg = &g;
+        j.Uw = wino_u(q, work, 0);
+        j.chunk = wino_adjoint_chunk;
+    }
     conv_run(&j);
 }
 
@@ -424,7 +532,7 @@ static void conv_wgrad(const conv_geom *q, mli_real *dW, const mli_real *dY, con
                        int accumulate, mli_real *work)
 {
     conv_job j = {.q = q, .work = work, .nex = nex, .chunk = wgrad_chunk, .dY = dY, .X = X, .has_r = accumulate,
-                  .dW = conv_groups(q, nex) < 2 ? dW : NULL};
+                  .dW = conv_groups(conv_chunk(q), nex) < 2 ? dW : NULL};
     conv_run(&j);
     for (int g = 0; !j.dW && g < j.ng; g++) {
         const mli_real *p = work_views(q, work, g).dW;
@@ -483,7 +591,7 @@ static size_t conv_save(const mli_node *n, int bmax) { return 0; }
 static size_t conv_work(const mli_node *n)
 {
     conv_geom q = conv_get(n);
-    return MLI_PARALLEL_MAX * thread_work(&q);
+    return MLI_PARALLEL_MAX * thread_work(&q) + (wino_shape(&q) ? 2 * 16 * (size_t)q.K * q.C : 0);
 }
 
 /* default: PyTorch's Conv2d, kaiming_uniform_(a = √5) = U(±1/√fan_in) for the weight and
