@@ -5,6 +5,14 @@
 #include "nn/conv_wino.h"
 
 #include <string.h>
+#include <stdlib.h>
+
+/* plain loops, kept from being turned into memset calls (the rows are a few reals) */
+#if defined(__GNUC__) && !defined(__clang__)
+#define SHORT_LOOPS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define SHORT_LOOPS
+#endif
 
 #define MLI_WINO_TILES 512 /* tiles per chunk, about: the N of the chunk's GEMMs */
 
@@ -19,14 +27,24 @@ static size_t tiles(const mli_wino *g) { return (size_t)g->th * g->tw; }
 
 int mli_wino_chunk(const mli_wino *g)
 {
-    int c = (int)((MLI_WINO_TILES + tiles(g) - 1) / tiles(g));
+    static int nt = 0;
+    if (!nt) nt = getenv("WT") ? atoi(getenv("WT")) : MLI_WINO_TILES;
+    int c = (int)((nt + tiles(g) - 1) / tiles(g));
     return c < 1 ? 1 : c;
 }
 
-size_t mli_wino_v_size(const mli_wino *g) { return 16 * (size_t)g->C * mli_wino_chunk(g) * tiles(g); }
-size_t mli_wino_m_size(const mli_wino *g) { return 16 * (size_t)g->K * mli_wino_chunk(g) * tiles(g); }
-/* four transformed rows of 2·tw + 2 padded columns, and a row of zeros (an input row outside) */
-size_t mli_wino_row_size(const mli_wino *g) { return 4 * (2 * (size_t)g->tw + 2) + (size_t)g->W; }
+/* The 16 matrices of V (of M) are n + SKEW reals apart, n = C·T (K·T): n is often a multiple
+ * of 4 KiB, and 16 streams that far apart would share the cache sets of L1. */
+#define SKEW 48
+static size_t xstride(size_t n) { return n + SKEW; }
+
+size_t mli_wino_v_size(const mli_wino *g) { return 16 * xstride((size_t)g->C * mli_wino_chunk(g) * tiles(g)); }
+size_t mli_wino_m_size(const mli_wino *g) { return 16 * xstride((size_t)g->K * mli_wino_chunk(g) * tiles(g)); }
+/* the padded plane of the input transform, or the four half rows of the output transform */
+size_t mli_wino_row_size(const mli_wino *g)
+{
+    return (2 * (size_t)g->th + 2) * (2 * (size_t)g->tw + 2);
+}
 size_t mli_wino_work(const mli_wino *g) { return mli_wino_v_size(g) + mli_wino_m_size(g) + mli_wino_row_size(g); }
 size_t mli_wino_u_size(const mli_wino *g) { return 16 * (size_t)g->K * g->C; }
 
@@ -63,83 +81,121 @@ void mli_wino_weights(const mli_wino *g, const mli_real *w, int flip, mli_real *
         }
 }
 
-/* One tile row of one channel: the four input rows d0..d3 (the zero row outside the input)
- * through Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1] down the columns into e[4][wp] (padded
- * column x reads input column x − pl), then along each row for every tile: V[4u + v] at
- * stride vs, the tile's t at v[t]. */
-static void input_row(const mli_wino *g, const mli_real *const d[4], mli_real *e, mli_real *v, size_t vs)
+/* The input transform reads a channel's plane padded with zeros to (2·th + 2) × (2·tw + 2)
+ * (padded column x is input column x − pl) and split by column parity: ev[r][m] = column 2m,
+ * od[r][m] = column 2m + 1, m ≤ tw. A tile's four columns are then ev[m], od[m], ev[m + 1],
+ * od[m + 1]: every loop below runs over contiguous reals. */
+static size_t plane_ld(const mli_wino *g) { return (size_t)g->tw + 1; }
+static size_t plane_rows(const mli_wino *g) { return 2 * (size_t)g->th + 2; }
+
+SHORT_LOOPS static void plane_split(const mli_wino *g, const mli_real *x, mli_real *ev, mli_real *od)
 {
-    int wp = 2 * g->tw + 2, x0 = g->pl, x1 = g->pl + g->W;
-    mli_real *e0 = e, *e1 = e + wp, *e2 = e + 2 * wp, *e3 = e + 3 * wp;
-    for (int x = 0; x < wp; x++)
-        e0[x] = e1[x] = e2[x] = e3[x] = 0;
-    const mli_real *d0 = d[0] - x0, *d1 = d[1] - x0, *d2 = d[2] - x0, *d3 = d[3] - x0;
-    for (int x = x0; x < x1; x++) {
-        e0[x] = d0[x] - d2[x];
-        e1[x] = d1[x] + d2[x];
-        e2[x] = d2[x] - d1[x];
-        e3[x] = d1[x] - d3[x];
-    }
-    for (int u = 0; u < 4; u++) {
-        const mli_real *r = e + (size_t)u * wp;
-        mli_real *v0 = v + (4 * u) * vs, *v1 = v0 + vs, *v2 = v1 + vs, *v3 = v2 + vs;
-        for (int j = 0; j < g->tw; j++) {
-            mli_real a = r[2 * j], b = r[2 * j + 1], c = r[2 * j + 2], dd = r[2 * j + 3];
-            v0[j] = a - c;
-            v1[j] = b + c;
-            v2[j] = c - b;
-            v3[j] = b - dd;
+    size_t ld = plane_ld(g);
+    int x0 = g->pl, x1 = g->pl + g->W;
+    for (int r = 0; r < (int)plane_rows(g); r++) {
+        int ih = r - g->pt;
+        mli_real *e = ev + r * ld, *o = od + r * ld;
+        for (size_t m = 0; m < ld; m++)
+            e[m] = o[m] = 0;
+        if (ih < 0 || ih >= g->H)
+            continue;
+        const mli_real *xr = x + (size_t)ih * g->W - x0; /* xr[x]: padded column x */
+        int m0 = (x0 + 1) / 2, m1 = x1 / 2; /* the pairs (2m, 2m + 1) inside */
+        for (int m = m0; m < m1; m++) {
+            e[m] = xr[2 * m];
+            o[m] = xr[2 * m + 1];
         }
+        for (int c = x0; c < 2 * m0; c++)
+            o[c / 2] = xr[c]; /* an odd x0 */
+        for (int c = 2 * m1; c < x1; c++)
+            e[c / 2] = xr[c]; /* an odd x1 */
+    }
+}
+
+/* one transformed row u of the tiles of a tile row: Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0;
+ * 0 1 0 −1] down (s: the rows a, b and the sign of b), then along: V[4u + v] at stride vs */
+static inline void input_row(int tw, const mli_real *restrict ea, const mli_real *restrict oa,
+                             const mli_real *restrict eb, const mli_real *restrict ob, mli_real sb,
+                             mli_real *restrict v0, mli_real *restrict v1, mli_real *restrict v2,
+                             mli_real *restrict v3)
+{
+    for (int j = 0; j < tw; j++) {
+        mli_real e0 = ea[j] + sb * eb[j], o0 = oa[j] + sb * ob[j];
+        mli_real e1 = ea[j + 1] + sb * eb[j + 1], o1 = oa[j + 1] + sb * ob[j + 1];
+        v0[j] = e0 - e1;
+        v1[j] = o0 + e1;
+        v2[j] = e1 - o0;
+        v3[j] = o0 - o1;
     }
 }
 
 void mli_wino_input(const mli_wino *g, const mli_real *X, int nc, mli_real *V, mli_real *row)
 {
-    size_t T = (size_t)nc * tiles(g), vs = (size_t)g->C * T;
-    mli_real *e = row, *zero = row + 4 * (2 * (size_t)g->tw + 2);
-    memset(zero, 0, sizeof(mli_real) * (size_t)g->W);
+    size_t T = (size_t)nc * tiles(g), vs = xstride((size_t)g->C * T), ld = plane_ld(g);
+    mli_real *ev = row, *od = row + plane_rows(g) * ld;
     for (int j = 0; j < nc; j++)
         for (int c = 0; c < g->C; c++) {
-            const mli_real *x = X + ((size_t)j * g->C + c) * g->H * g->W;
+            plane_split(g, X + ((size_t)j * g->C + c) * g->H * g->W, ev, od);
             for (int i = 0; i < g->th; i++) {
-                const mli_real *d[4];
+                mli_real *v = V + (size_t)c * T + ((size_t)j * g->th + i) * g->tw;
+                const mli_real *e[4], *o[4];
                 for (int r = 0; r < 4; r++) {
-                    int ih = 2 * i - g->pt + r;
-                    d[r] = ih >= 0 && ih < g->H ? x + (size_t)ih * g->W : zero;
+                    e[r] = ev + (size_t)(2 * i + r) * ld;
+                    o[r] = od + (size_t)(2 * i + r) * ld;
                 }
-                input_row(g, d, e, V + (size_t)c * T + ((size_t)j * g->th + i) * g->tw, vs);
+                static const int ra[4] = {0, 1, 2, 1}, rb[4] = {2, 2, 1, 3};
+                for (int u = 0; u < 4; u++) {
+                    mli_real *vu = v + 4 * u * vs;
+                    input_row(g->tw, e[ra[u]], o[ra[u]], e[rb[u]], o[rb[u]], u == 1 ? 1 : -1, vu, vu + vs,
+                              vu + 2 * vs, vu + 3 * vs);
+                }
             }
         }
 }
 
 /* Aᵀ m A, Aᵀ = [1 1 1 0; 0 1 −1 −1], for the tiles of one tile row: m[4u + v] at stride ms,
- * the tile's t at m[t]; y0, y1 the two output rows (y1 NULL: clipped), Wo columns */
-static void output_row(const mli_wino *g, const mli_real *m, size_t ms, mli_real *y0, mli_real *y1, int set)
+ * the tile's t at m[t], into the even and odd columns of the two output rows, y[4][tw] */
+static void output_row(int tw, const mli_real *m, size_t ms, mli_real *restrict y)
 {
-    for (int j = 0; j < g->tw; j++) {
-        mli_real r[2][4];
-        for (int v = 0; v < 4; v++) {
-            mli_real a = m[v * ms + j], b = m[(4 + v) * ms + j], c = m[(8 + v) * ms + j], d = m[(12 + v) * ms + j];
-            r[0][v] = a + b + c;
-            r[1][v] = b - c - d;
-        }
-        mli_real o[2][2] = {{r[0][0] + r[0][1] + r[0][2], r[0][1] - r[0][2] - r[0][3]},
-                            {r[1][0] + r[1][1] + r[1][2], r[1][1] - r[1][2] - r[1][3]}};
-        int n = 2 * j + 1 < g->Wo ? 2 : 1;
-        for (int s = 0; s < 2; s++) {
-            mli_real *y = s ? y1 : y0;
-            if (!y)
-                continue;
-            for (int b = 0; b < n; b++)
-                y[2 * j + b] = set ? o[s][b] : y[2 * j + b] + o[s][b];
-        }
+    const mli_real *restrict p[16];
+    for (int x = 0; x < 16; x++)
+        p[x] = m + x * ms;
+    mli_real *restrict y0e = y, *restrict y0o = y + tw, *restrict y1e = y + 2 * tw, *restrict y1o = y + 3 * tw;
+    for (int j = 0; j < tw; j++) {
+        mli_real r00 = p[0][j] + p[4][j] + p[8][j], r01 = p[1][j] + p[5][j] + p[9][j];
+        mli_real r02 = p[2][j] + p[6][j] + p[10][j], r03 = p[3][j] + p[7][j] + p[11][j];
+        mli_real r10 = p[4][j] - p[8][j] - p[12][j], r11 = p[5][j] - p[9][j] - p[13][j];
+        mli_real r12 = p[6][j] - p[10][j] - p[14][j], r13 = p[7][j] - p[11][j] - p[15][j];
+        y0e[j] = r00 + r01 + r02;
+        y0o[j] = r01 - r02 - r03;
+        y1e[j] = r10 + r11 + r12;
+        y1o[j] = r11 - r12 - r13;
     }
 }
 
-void mli_wino_output(const mli_wino *g, mli_real *Y, const mli_real *U, const mli_real *V, int nc, mli_real alpha,
-                     int set, mli_real *M)
+/* an output row of n columns from its even and odd columns: y = or += */
+static void row_put(mli_real *y, const mli_real *e, const mli_real *o, int n, int set)
 {
-    size_t T = (size_t)nc * tiles(g), ms = (size_t)g->K * T, kc = (size_t)g->K * g->C, vs = (size_t)g->C * T;
+    int h = n / 2;
+    if (set)
+        for (int j = 0; j < h; j++) {
+            y[2 * j] = e[j];
+            y[2 * j + 1] = o[j];
+        }
+    else
+        for (int j = 0; j < h; j++) {
+            y[2 * j] += e[j];
+            y[2 * j + 1] += o[j];
+        }
+    if (n & 1)
+        y[n - 1] = set ? e[h] : y[n - 1] + e[h];
+}
+
+void mli_wino_output(const mli_wino *g, mli_real *Y, const mli_real *U, const mli_real *V, int nc, mli_real alpha,
+                     int set, mli_real *M, mli_real *row)
+{
+    size_t T = (size_t)nc * tiles(g), ms = xstride((size_t)g->K * T), kc = (size_t)g->K * g->C;
+    size_t vs = xstride((size_t)g->C * T);
     for (int x = 0; x < 16; x++)
         MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->K, (int)T, g->C, alpha, U + x * kc, g->C, V + x * vs,
                  (int)T, 0, M + x * ms, (int)T);
@@ -147,8 +203,10 @@ void mli_wino_output(const mli_wino *g, mli_real *Y, const mli_real *U, const ml
         for (int k = 0; k < g->K; k++) {
             mli_real *y = Y + ((size_t)j * g->K + k) * g->Ho * g->Wo;
             for (int i = 0; i < g->th; i++) {
-                mli_real *y0 = y + (size_t)(2 * i) * g->Wo, *y1 = 2 * i + 1 < g->Ho ? y0 + g->Wo : NULL;
-                output_row(g, M + (size_t)k * T + ((size_t)j * g->th + i) * g->tw, ms, y0, y1, set);
+                output_row(g->tw, M + (size_t)k * T + ((size_t)j * g->th + i) * g->tw, ms, row);
+                row_put(y + (size_t)(2 * i) * g->Wo, row, row + g->tw, g->Wo, set);
+                if (2 * i + 1 < g->Ho)
+                    row_put(y + (size_t)(2 * i + 1) * g->Wo, row + 2 * g->tw, row + 3 * g->tw, g->Wo, set);
             }
         }
 }

@@ -42,8 +42,8 @@ void mli_wino_weights(const mli_wino *g, const mli_real *w, int flip, mli_real *
 void mli_wino_input(const mli_wino *g, const mli_real *X, int nc, mli_real *V, mli_real *row);
 
 /* Y[nc][K][Ho][Wo] (+)= alpha · the convolution whose transforms are U and V (set: Y =, else
- * Y +=); M: mli_wino_m_size reals of scratch */
+ * Y +=); M: mli_wino_m_size reals, row: mli_wino_row_size reals of scratch */
 void mli_wino_output(const mli_wino *g, mli_real *Y, const mli_real *U, const mli_real *V, int nc, mli_real alpha,
-                     int set, mli_real *M);
+                     int set, mli_real *M, mli_real *row);
 
 #endif

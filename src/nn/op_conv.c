@@ -451,7 +451,8 @@ static void wino_out(const conv_job *j, mli_real *Y, const mli_real *U, int i0, 
 {
     const mli_wino *g = j->wg;
     mli_real *V = wino_v(v);
-    mli_wino_output(g, Y + (size_t)i0 * g->K * g->Ho * g->Wo, U, V, nc, alpha, set, V + mli_wino_v_size(g));
+    mli_real *M = V + mli_wino_v_size(g);
+    mli_wino_output(g, Y + (size_t)i0 * g->K * g->Ho * g->Wo, U, V, nc, alpha, set, M, M + mli_wino_m_size(g));
 }
 
 static void wino_acc_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
