@@ -18,6 +18,7 @@
 #include "test_ops_dbl.c"
 
 #include "conv_naive.h"
+#include "conv_rules.h"
 #include "io/err.h"
 #include "io/parallel.h"
 
@@ -263,6 +264,26 @@ static void test_conv_forward_naive(void **state)
     }
 }
 
+/* The Winograd path (3×3, stride 1) against im2col, every rule that takes it, on odd shapes:
+ * C ≠ K, odd and even maps (clipped tiles), pads 0, 1, 2 and asymmetric ones, one example, a
+ * batch that is not a multiple of the chunk (30×29: 225 tiles, chunks of 2 examples; 3×3: 4
+ * tiles, chunks of 64), with and without bias. Both compute the same sums in another order:
+ * 1e-12 of the largest value. The finite-difference tests above run on the Winograd path too
+ * (it is on by default): their 3×3 stride-1 convolutions take it. */
+static void test_winograd(void **state)
+{
+    const wino_case cases[] = {
+        {{3, 7, 6, 5, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1, 1}, 5},
+        {{4, 5, 9, 2, 3, 3, 1, 1, {0, 0, 0, 0}, 1, 1, 1, 0}, 3},
+        {{2, 8, 8, 3, 3, 3, 1, 1, {2, 2, 2, 2}, 1, 1, 1, 1}, 1},
+        {{5, 6, 7, 4, 3, 3, 1, 1, {0, 1, 2, 1}, 1, 1, 1, 0}, 7},
+        {{3, 30, 29, 4, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1, 1}, 5},
+        {{16, 3, 3, 8, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1, 0}, 70},
+        {{1, 4, 5, 1, 3, 3, 1, 1, {2, 0, 1, 2}, 1, 1, 1, 1}, 2},
+    };
+    conv_rules_check(cases, sizeof cases / sizeof cases[0], 1e-12);
+}
+
 /* pools against the direct loops: max with overlapping windows, averages both ways */
 static void test_pool_forward_naive(void **state)
 {
@@ -392,7 +413,7 @@ int main(void)
         cmocka_unit_test(test_conv_errors),        cmocka_unit_test(test_strided),
         cmocka_unit_test(test_dilated),            cmocka_unit_test(test_grouped),
         cmocka_unit_test(test_chunked),           cmocka_unit_test(test_residual_block),
-        cmocka_unit_test(test_1d),
+        cmocka_unit_test(test_1d),                cmocka_unit_test(test_winograd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -654,6 +654,48 @@ static const mli_real *pair_chunk(const conv_job *j, int i0, int nc, const conv_
     return x;
 }
 
+/* the same three on the Winograd path: one input transform per block, W's and D's products */
+static void wino_pair(const conv_job *j, int i0, int nc, const conv_work_views *v)
+{
+    wino_in(j, j->X, i0, nc, v);
+    wino_out(j, j->Ys[0], j->Uw, i0, nc, 1, 0, v);
+    wino_out(j, j->Ys[1], j->Ud, i0, nc, 1, 0, v);
+}
+
+static void wino_tangent_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
+{
+    wino_pair(j, i0, nc, v);
+    wino_in(j, j->X + j->bi, i0, nc, v);
+    wino_out(j, j->Ys[1], j->Uw, i0, nc, 1, 0, v);
+    wino_out(j, j->Ys[2], j->Ud, i0, nc, 2, 0, v);
+    wino_in(j, j->X + 2 * j->bi, i0, nc, v);
+    wino_out(j, j->Ys[2], j->Uw, i0, nc, 1, 0, v);
+}
+
+static void wino_rop_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
+{
+    wino_pair(j, i0, nc, v);
+    if (j->has_r) {
+        wino_in(j, j->X + j->bi, i0, nc, v);
+        wino_out(j, j->Ys[1], j->Uw, i0, nc, 1, 0, v);
+    }
+}
+
+/* the job on the Winograd path when the convolution qualifies: W's and D's transforms in the
+ * shared slots, g the forward geometry */
+static void wino_pair_job(conv_job *j, mli_wino *g, void (*chunk)(const conv_job *, int, int, const conv_work_views *, int))
+{
+    if (!wino_ok(j->q))
+        return;
+    *g = wino_fwd(j->q);
+    mli_wino_weights(g, j->W, 0, wino_u(j->q, j->work, 0));
+    mli_wino_weights(g, j->dir, 0, wino_u(j->q, j->work, 1));
+    j->wg = g;
+    j->Uw = wino_u(j->q, j->work, 0);
+    j->Ud = wino_u(j->q, j->work, 1);
+    j->chunk = chunk;
+}
+
 static void tangent_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
 {
     const conv_geom *q = j->q;
@@ -676,6 +718,8 @@ static void conv_tangent(const mli_node *n, mli_opctx *c)
     seed_bias(&q, j.Ys[0], bias_view(n, &q, c->theta), c->B);
     seed_bias(&q, j.Ys[1], bias_view(n, &q, c->dir), c->B);
     seed_bias(&q, j.Ys[2], NULL, c->B);
+    mli_wino g;
+    wino_pair_job(&j, &g, wino_tangent_chunk);
     conv_run(&j);
 }
 
@@ -712,6 +756,8 @@ static void conv_rop_forward(const mli_node *n, mli_opctx *c)
                   .Ys = {c->y, c->y + bo}, .has_r = c->has_r[0], .bi = (size_t)c->B * in_size(&q)};
     seed_bias(&q, j.Ys[0], bias_view(n, &q, c->theta), c->B);
     seed_bias(&q, j.Ys[1], bias_view(n, &q, c->dir), c->B);
+    mli_wino g;
+    wino_pair_job(&j, &g, wino_rop_chunk);
     conv_run(&j);
 }
 
