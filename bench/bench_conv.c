@@ -1,7 +1,9 @@
 /* Conv forward + backward (dW, db and dX: what training asks of every layer but the first)
  * on the 3×3 layer shapes of a ResNet-20 for CIFAR-10, batch 128, as GEMM flops per second
  * (mli_op.flops: 3 × 2·P·K·L per example) and as a fraction of the sgemm rate measured in the
- * same process (4096×1024×1024, best of 5). Best of 5 passes after one warm-up.
+ * same process (4096×1024×1024, best of 5). Best of 5 passes after one warm-up. Then the
+ * forward and the input adjoint alone, in ms, by im2col and, for the stride-1 layers, by the
+ * Winograd path (mli_conv_set_winograd), in the same process.
  * Output: lines "conv: key value". Not a test. */
 #include <math.h>
 #include <stdio.h>

@@ -142,7 +142,7 @@ static void conv_rules_check(const wino_case *cases, int ncases, double tol)
         openblas_set_num_threads(1);
         mli_conv_set_winograd(0);
         conv_rules_run(&r, i);
-        mli_conv_set_winograd(1);
+        mli_conv_set_winograd(2);
         conv_rules_run(&r, w);
         openblas_set_num_threads(3);
         conv_rules_run(&r, w3);

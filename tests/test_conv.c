@@ -438,6 +438,7 @@ static void test_onnx_reference_outputs(void **state)
 
 int main(void)
 {
+    mli_conv_set_winograd(2); /* the Winograd path for every 3×3 stride-1 convolution, of any channels */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forward_chunks),
         cmocka_unit_test(test_winograd),

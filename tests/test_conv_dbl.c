@@ -268,8 +268,8 @@ static void test_conv_forward_naive(void **state)
  * C ≠ K, odd and even maps (clipped tiles), pads 0, 1, 2 and asymmetric ones, one example, a
  * batch that is not a multiple of the chunk (30×29: 225 tiles, chunks of 2 examples; 3×3: 4
  * tiles, chunks of 64), with and without bias. Both compute the same sums in another order:
- * 1e-12 of the largest value. The finite-difference tests above run on the Winograd path too
- * (it is on by default): their 3×3 stride-1 convolutions take it. */
+ * 1e-12 of the largest value. The finite-difference tests above run on the Winograd path too:
+ * main() forces it (mode 2) for every 3×3 stride-1 convolution, whatever its channels. */
 static void test_winograd(void **state)
 {
     const wino_case cases[] = {
@@ -282,6 +282,27 @@ static void test_winograd(void **state)
         {{1, 4, 5, 1, 3, 3, 1, 1, {2, 0, 1, 2}, 1, 1, 1, 1}, 2},
     };
     conv_rules_check(cases, sizeof cases / sizeof cases[0], 1e-12);
+    /* the default mode takes it from 16 channels in and out only: C = 3 stays on im2col (the
+     * same bits), C = K = 16 does not */
+    const wino_case auto_cases[] = {{{3, 7, 6, 16, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1, 1}, 3},
+                                    {{16, 5, 6, 16, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1, 0}, 3}};
+    for (int t = 0; t < 2; t++) {
+        conv_rules r;
+        assert_int_equal(conv_rules_make(&r, &auto_cases[t], 900), 0);
+        size_t n = conv_rules_size(&r);
+        mli_real *a = malloc(sizeof(mli_real) * n), *b = malloc(sizeof(mli_real) * n);
+        mli_conv_set_winograd(0);
+        conv_rules_run(&r, a);
+        mli_conv_set_winograd(1);
+        conv_rules_run(&r, b);
+        mli_conv_set_winograd(2);
+        int same;
+        assert_true(conv_rules_diff(b, a, n, &same) < 1e-12);
+        assert_int_equal(same, t == 0);
+        free(a);
+        free(b);
+        conv_rules_free(&r);
+    }
 }
 
 /* pools against the direct loops: max with overlapping windows, averages both ways */
@@ -407,6 +428,7 @@ static void test_conv_errors(void **state)
 
 int main(void)
 {
+    mli_conv_set_winograd(2); /* the Winograd path for every 3×3 stride-1 convolution, of any channels */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_forward_naive), cmocka_unit_test(test_pool_forward_naive),
         cmocka_unit_test(test_maxpool_tie),        cmocka_unit_test(test_conv_permute),

@@ -10,7 +10,21 @@
  * (depthwise: groups = C). Tensors: weight K × Cg × kh × kw (role weight), then bias K — the
  * state_dict names <name>.weight, <name>.bias of Conv2d.
  *
- * Every rule is im2col and GEMMs (OpenBLAS) over chunks of n_c examples: the chunk's matrix
+ * The 3×3 convolutions of stride 1, dilation 1, groups 1 and pads ≤ 2 (all but the strided
+ * ones of a ResNet or VGG) take Winograd's F(2×2, 3×3) instead (nn/conv_wino.h) for the
+ * forward, hoist, the input adjoint (backward's dX, the Jacobian's, and the R-op's dX block),
+ * Taylor mode and the R-op's forward: 16 GEMMs K × C × tiles per chunk of about 256 2×2 output
+ * tiles, 16·K·C multiplies per 4 outputs where im2col's GEMM has 36·K·C — at the price of
+ * three passes (input transform, the GEMMs' output, output transform) over 4× the chunk's
+ * values. At stride 1 the input adjoint is the same correlation of dY with the weight
+ * transposed over (k, c) and flipped, pads 2 − pad: the forward code with another transformed
+ * weight. The weight transforms (16·K·C reals, W's and the direction's) are made once per rule
+ * call into the shared end of the workspace; a thread's V, M and scratch rows use its slot.
+ * The R-op's adjoint of U on dY and every weight gradient stay on im2col. The chunks, groups
+ * and threads are as below, so results still do not depend on the thread count.
+ * mli_conv_set_winograd(0) or MLI_CONV_WINOGRAD=0 in the environment forces im2col (nn/op.h).
+ *
+ * Every other rule is im2col and GEMMs (OpenBLAS) over chunks of n_c examples: the chunk's matrix
  * of input patches col[L·groups, n_c·P], L = Cg·kh·kw, P = H'·W' (rows (c, a, b), columns the
  * output positions of example after example), then per group one GEMM for the chunk —
  * T = W col (M = Kg, N = n_c·P, K = L), dW += T colᵀ (K = n_c·P), dcol = Wᵀ T — with
@@ -20,7 +34,8 @@
  * the GEMMs stay large whatever the map size. Groups of chunks are shared out to the BLAS
  * threads (conv_run below); each thread's col, T and each group's partial weight gradient live in a part of the
  * engine's workspace (ctx.work, mli_op.work_size = MLI_PARALLEL_MAX · ((C·kh·kw + K)·n_c·P
- * + K·L) reals), never allocated in a rule.
+ * + K·L) reals, or the Winograd chunk's 16·(C + K)·tiles + scratch if larger, plus 32·K·C
+ * for the transformed weights), never allocated in a rule.
  *
  * Per-example Jacobians: the block of row (c, i) is ∂z_c(x_i)/∂(W, b), a sum over the output
  * positions, so the OUTER factorisation (g ⊗ x) does not apply: rows are EXPLICIT, jac_width =
@@ -293,21 +308,26 @@ static void bias_grad(const conv_geom *q, mli_real *db, const mli_real *dY, int 
 
 /* ---- Winograd F(2×2, 3×3) (conv_wino.h) for 3×3, stride 1, no dilation, groups 1, pads ≤ 2 ---- */
 
-/* the switch: -1 until read from MLI_CONV_WINOGRAD (0: off) at the first use */
+/* the switch (nn/op.h): -1 until read from MLI_CONV_WINOGRAD at the first use */
 static atomic_int wino_switch = -1;
 
-void mli_conv_set_winograd(int on) { atomic_store(&wino_switch, on ? 1 : 0); }
+void mli_conv_set_winograd(int mode) { atomic_store(&wino_switch, mode < 0 ? 0 : mode > 2 ? 2 : mode); }
 
 int mli_conv_winograd(void)
 {
-    int on = atomic_load(&wino_switch);
-    if (on < 0) {
+    int mode = atomic_load(&wino_switch);
+    if (mode < 0) {
         const char *e = getenv("MLI_CONV_WINOGRAD");
-        on = !(e && !strcmp(e, "0"));
-        atomic_store(&wino_switch, on);
+        mode = e && (!strcmp(e, "0") || !strcmp(e, "2")) ? *e - '0' : 1;
+        atomic_store(&wino_switch, mode);
     }
-    return on;
+    return mode;
 }
+
+/* Below 16 channels on either side the transforms cost more than the GEMM flops they save
+ * (forward of 28×28 maps, K = 16, one thread: C = 1 takes 3× im2col's time, C = 8 1.2×,
+ * C = 16 0.93×) */
+#define WINO_MIN_CHANNELS 16
 
 /* the convolutions Winograd can compute, whether it is on or not (the workspace has room) */
 static int wino_shape(const conv_geom *q)
@@ -316,7 +336,11 @@ static int wino_shape(const conv_geom *q)
            q->pt <= 2 && q->pl <= 2 && q->pb <= 2 && q->pr <= 2;
 }
 
-static int wino_ok(const conv_geom *q) { return wino_shape(q) && mli_conv_winograd(); }
+static int wino_ok(const conv_geom *q)
+{
+    int mode = mli_conv_winograd();
+    return wino_shape(q) && (mode == 2 || (mode == 1 && q->C >= WINO_MIN_CHANNELS && q->K >= WINO_MIN_CHANNELS));
+}
 
 /* the forward: C×H×W into K×H'×W' */
 static mli_wino wino_fwd(const conv_geom *q) { return mli_wino_make(q->C, q->H, q->W, q->K, q->Ho, q->Wo, q->pt, q->pl); }
