@@ -69,7 +69,7 @@ static void conv_rules_free(conv_rules *r)
 static size_t conv_rules_size(const conv_rules *r)
 {
     size_t bi = r->B * r->ni, bo = r->B * r->no;
-    return bo + bi + (bi + r->np) + bo + 3 * bo + 2 * bo + bo + (2 * bi + r->np);
+    return bo + bi + (bi + r->np) + bo + 3 * bo + 2 * bo + 2 * bo + (2 * bi + r->np);
 }
 
 static void conv_rules_run(const conv_rules *r, mli_real *out)
@@ -100,10 +100,10 @@ static void conv_rules_run(const conv_rules *r, mli_real *out)
     c.y = out;
     n->op->rop_forward(n, &c);
     out += 2 * bo;
-    c.has_r[0] = 0;
+    c.has_r[0] = 0; /* (R{Y} = U*X + u_b still) */
     c.y = out;
     n->op->rop_forward(n, &c);
-    out += bo;
+    out += 2 * bo;
     c.has_r[0] = 1; /* the R-op's backward: [R{dX}; dX] and R{∇θ} */
     c.dx[0] = out;
     c.want_dx[0] = 1;
