@@ -227,6 +227,54 @@ static void test_perm_resnet_nobn(void **state) { (void)state; check_perm_invari
 /* lenet: conv1's channels, fc1's and fc2's units (conv2's are flattened into fc1's inputs) */
 static void test_perm_lenet(void **state) { (void)state; check_perm_invariance(MLI_ARCH_LENET, 0, 3); }
 
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int n);
+
+/* One training-mode forward and backward (running statistics updated) and one eval-mode
+ * forward of a batch-norm ResNet-8 on 48 examples: the batch-norm passes and the rowwise
+ * nodes (activations, sums, pools, zero channels) then run split over the threads (net.c,
+ * op_batchnorm.c). Outputs, gradients and statistics are the same bits on 1, 2 and 3 threads. */
+static void test_threads_same_bits(void **state)
+{
+    (void)state;
+    mli_arch *a = malloc(sizeof *a);
+    assert_int_equal(mli_arch_cnn(a, MLI_ARCH_RESNET, FMNIST, 8, 4, MLI_ACT_RELU, 1, MLI_LOSS_CE, 10), MLI_OK);
+    enum { N = 48 };
+    size_t np = a->nparams, nb = a->nbuffers + 1, nz = (size_t)N * 10;
+    mli_real *th = malloc(sizeof(mli_real) * np), *bf = malloc(sizeof(mli_real) * nb);
+    mli_real *x = malloc(sizeof(mli_real) * (size_t)N * a->input_size), *dz = malloc(sizeof(mli_real) * nz);
+    mli_real *ref = malloc(sizeof(mli_real) * (np + nb + 2 * nz)), *got = malloc(sizeof(mli_real) * (np + nb + 2 * nz));
+    random_theta(a, 5, th, bf);
+    for (size_t i = 0; i < (size_t)N * a->input_size; i++)
+        x[i] = (mli_real)sin(0.37 * (double)i + 0.001 * (double)(i * i % 977));
+    for (size_t i = 0; i < nz; i++)
+        dz[i] = (mli_real)cos(0.5 * (double)i);
+    mli_ws *w = mli_ws_new(a, N);
+    int nt = openblas_get_num_threads();
+    for (int k = 1; k <= 3; k++) {
+        openblas_set_num_threads(k);
+        mli_real *out = k == 1 ? ref : got, *b = out + np;
+        memcpy(b, bf, sizeof(mli_real) * nb);
+        memcpy(out + np + nb, mli_net_forward(a, th, b, w, x, N, MLI_MODE_TRAIN), sizeof(mli_real) * nz);
+        mli_net_backward(a, th, b, w, x, N, MLI_MODE_TRAIN, dz, out);
+        memcpy(out + np + nb + nz, mli_net_forward(a, th, b, w, x, N, MLI_MODE_EVAL), sizeof(mli_real) * nz);
+        if (k > 1 && memcmp(ref, got, sizeof(mli_real) * (np + nb + 2 * nz)))
+            fail_msg("%d threads: %g off the serial gradient, %g off its statistics, %g off its outputs", k,
+                     max_abs_diff(ref, got, np), max_abs_diff(ref + np, got + np, nb),
+                     max_abs_diff(ref + np + nb, got + np + nb, 2 * nz));
+    }
+    openblas_set_num_threads(nt);
+    assert_true(max_abs_diff(ref + np, bf, nb) > 1e-3); /* the statistics moved */
+    mli_ws_free(w);
+    free(th);
+    free(bf);
+    free(x);
+    free(dz);
+    free(ref);
+    free(got);
+    free(a);
+}
+
 /* Normalisation by channel, and augmentation: deterministic in (seed, stream), a permutation
  * of pixels or zeros (crop and flip), different for another stream. */
 static void test_augment(void **state)
@@ -263,6 +311,7 @@ int main(void)
         cmocka_unit_test(test_vgg_shapes),     cmocka_unit_test(test_model_roundtrip),
         cmocka_unit_test(test_perm_resnet),    cmocka_unit_test(test_perm_resnet_nobn),
         cmocka_unit_test(test_perm_lenet),     cmocka_unit_test(test_augment),
+        cmocka_unit_test(test_threads_same_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,8 @@ int mli_parallel_rows(int m, void (*fn)(void *ctx, int q0, int q1, int t), void 
  * BLAS is set to one thread. */
 int mli_parallel_rows_n(int m, int nt, void (*fn)(void *ctx, int q0, int q1, int t), void *ctx);
 /* The same for coarse tasks (each of the m costs a GEMM or more): min(nt, m) threads, however
- * small m. */
+ * small m. The threads are a pool started on first use; a call made while another runs (from
+ * inside a task) runs its ranges in the calling thread, in order. */
 int mli_parallel_tasks(int m, int nt, void (*fn)(void *ctx, int q0, int q1, int t), void *ctx);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "io/err.h"
+#include "io/parallel.h"
 #include "nn/layers.h"
 #include "nn/op.h"
 
@@ -65,6 +66,16 @@ mli_ws *mli_ws_new(const mli_arch *a, int bmax)
     return w;
 }
 
+int mli_ws_eval_rows(const mli_arch *a, int B)
+{
+    size_t per = 0;
+    for (int i = 0; i < a->nnodes; i++)
+        per += a->nodes[i].size * sizeof(mli_real);
+    size_t rows = per ? MLI_WS_EVAL_BYTES / per : 1000;
+    rows = rows > 1000 ? 1000 : rows < 1 ? 1 : rows;
+    return (int)rows > B ? (int)rows : B;
+}
+
 void mli_ws_free(mli_ws *w)
 {
     if (!w)
@@ -80,6 +91,54 @@ void mli_ws_free(mli_ws *w)
     free(w->scratch);
     free(w->work);
     free(w);
+}
+
+/* A rowwise node (mli_op.rowwise) on many examples runs its rule on ranges of examples, one
+ * per BLAS thread: these memory-bound passes (activations, pools, sums) sit between the
+ * convolutions' threaded GEMMs and would otherwise leave the other cores idle. Each example's
+ * values are computed as in one call, so the results do not depend on the split. */
+#define ROWWISE_MIN 32768 /* reals of output below which one thread does it */
+
+typedef struct {
+    const mli_node *n;
+    const mli_opctx *c;
+    int backward;
+} rowwise_job;
+
+static void rowwise_range(void *ctx, int i0, int i1, int t)
+{
+    const rowwise_job *j = ctx;
+    const mli_node *n = j->n;
+    mli_opctx c = *j->c;
+    c.B = i1 - i0;
+    for (int k = 0; k < n->nin; k++) {
+        size_t nx = (size_t)i0 * mli_shape_numel(&n->ishape[k]);
+        c.x[k] = c.x[k] ? c.x[k] + nx : NULL;
+        c.dx[k] = c.dx[k] ? c.dx[k] + nx : NULL;
+    }
+    c.y = c.y ? c.y + (size_t)i0 * n->size : NULL;
+    c.dy = c.dy ? c.dy + (size_t)i0 * n->size : NULL;
+    if (j->backward)
+        n->op->backward(n, &c);
+    else
+        n->op->forward(n, &c);
+}
+
+int openblas_get_num_threads(void);
+
+static void node_run(const mli_node *n, mli_opctx *c, int backward)
+{
+    size_t len = (size_t)c->B * n->size;
+    int nt = openblas_get_num_threads();
+    if (!n->op->rowwise || nt < 2 || c->B < 2 || len < ROWWISE_MIN) {
+        if (backward)
+            n->op->backward(n, c);
+        else
+            n->op->forward(n, c);
+        return;
+    }
+    rowwise_job j = {n, c, backward};
+    mli_parallel_tasks(c->B, nt, rowwise_range, &j);
 }
 
 /* The inputs of node i: the data or earlier nodes' outputs (vals) */
@@ -112,7 +171,7 @@ void mli_net_forward_range(const mli_arch *a, const mli_real *theta, mli_real *b
         node_inputs(n, w->out, X, c.x);
         c.y = w->out[i];
         c.save = w->save[i];
-        n->op->forward(n, &c);
+        node_run(n, &c, 0);
     }
 }
 
@@ -124,7 +183,7 @@ void mli_net_forward_node(const mli_arch *a, const mli_real *theta, mli_real *bu
                    .work = w->work, .y = y, .save = w->save[i]};
     for (int k = 0; k < n->nin; k++)
         c.x[k] = x[k];
-    n->op->forward(n, &c);
+    node_run(n, &c, 0);
 }
 
 void mli_net_backward(const mli_arch *a, const mli_real *theta, const mli_real *bufs,
@@ -142,7 +201,7 @@ void mli_net_backward(const mli_arch *a, const mli_real *theta, const mli_real *
         c.save = w->save[i];
         c.dy = i == a->nnodes - 1 ? dZ : w->g[i];
         mli_graph_grad_route(a, i, w->g, w->acc, stride, seen, c.dx);
-        n->op->backward(n, &c);
+        node_run(n, &c, 1);
         for (int k = 0; k < n->nin; k++)
             len[k] = (size_t)B * mli_shape_numel(&n->ishape[k]);
         mli_graph_grad_collect(a, i, w->g, w->acc, stride, c.dx, len);

@@ -21,6 +21,11 @@ typedef struct {
 } mli_ws;
 
 mli_ws *mli_ws_new(const mli_arch *a, int bmax);
+/* Rows for a workspace that also serves whole-set evaluations (mli_net_evaluate): 1000, or
+ * fewer when the values of that many examples would pass MLI_WS_EVAL_BYTES (a ResNet-20 on
+ * 28×28 images keeps about 2 MB per example), never fewer than the minibatch B. */
+#define MLI_WS_EVAL_BYTES ((size_t)256 << 20)
+int mli_ws_eval_rows(const mli_arch *a, int B);
 void mli_ws_free(mli_ws *w);
 
 /* Outputs Z[B, nout] = f(X[B, input_size]; θ) for B ≤ bmax; the pointer lives in w. */

@@ -96,6 +96,10 @@ typedef struct mli_op {
     /* from dy: dx[k] (each not NULL) and the parameter gradients at ctx.grad (if not NULL),
      * after a forward pass in the same mode with the same inputs (ctx.y its output) */
     void (*backward)(const mli_node *n, mli_opctx *c);
+    /* 1: no parameters, saved state or workspace, and example i's output (and input gradient)
+     * depends on example i alone, in every mode: the engine may run forward and backward on
+     * ranges of examples in parallel (net.c) */
+    int rowwise;
     /* ---- Taylor mode along θ(α) = θ + αΔ, eval mode: blocks [value; velocity; acceleration] */
     void (*tangent)(const mli_node *n, mli_opctx *c);
     /* For a node linear in its parameters whose input does not depend on α: the part of the

@@ -302,7 +302,7 @@ const mli_op mli_op_act = {
     /* Jacobians */
     .jac_form = act_jac_form, .jac_width = act_jac_width, .jac_backward = act_jac_backward,
     /* the controls, the re-evaluation, statistics, the exact analysis */
-    .units = 0, .reeval = act_reeval, .pwl = act_pwl,
+    .rowwise = 1, .units = 0, .reeval = act_reeval, .pwl = act_pwl,
     /* export */
     .onnx_export = act_onnx,
 };

@@ -109,6 +109,6 @@ const mli_op mli_op_add = {
     .forward = add_forward, .backward = add_backward, .tangent = add_tangent,
     .rop_forward = add_rop_forward, .rop_backward = add_rop_backward, .rop_reads_grad = add_reads_grad,
     .jac_form = add_jac_form, .jac_width = add_jac_width, .jac_backward = add_jac_backward,
-    .units = 0, .reeval = add_reeval, .pwl = add_pwl,
+    .rowwise = 1, .units = 0, .reeval = add_reeval, .pwl = add_pwl,
     .onnx_export = add_onnx,
 };

@@ -98,7 +98,7 @@ const mli_op mli_op_padc = {
     .forward = padc_forward, .backward = padc_backward, .tangent = padc_tangent,
     .rop_forward = padc_rop_forward, .rop_backward = padc_rop_backward, .rop_reads_grad = padc_reads_grad,
     .jac_form = padc_jac_form, .jac_width = padc_jac_width, .jac_backward = padc_jac_backward,
-    .units = 0, .reeval = padc_reeval, .pwl = padc_pwl, .onnx_export = padc_onnx,
+    .rowwise = 1, .units = 0, .reeval = padc_reeval, .pwl = padc_pwl, .onnx_export = padc_onnx,
 };
 
 /* ---- ONNX import (nn/onnx_graph.c) ----------------------------------------------------------

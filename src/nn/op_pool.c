@@ -381,7 +381,7 @@ static void avg_reeval(const mli_node *n, const mli_real *t0, const mli_real *t1
  * statistics; the dY they pass on is read only below them. Not part of the exact analysis. */
 #define POOL_COMMON                                                                                          \
     .layout = pool_layout, .save_size = pool_save, .init = pool_init, .rop_reads_grad = pool_reads_grad,    \
-    .jac_form = pool_jac_form, .jac_width = pool_jac_width, .units = 0, .pwl = pool_pwl
+    .jac_form = pool_jac_form, .jac_width = pool_jac_width, .rowwise = 1, .units = 0, .pwl = pool_pwl
 
 /* ONNX: MaxPool and AveragePool with every attribute written out (ceil_mode 0: the output size
  * is the floor above); AveragePool has dilations only from opset 19, so a dilated one has no

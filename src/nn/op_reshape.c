@@ -103,7 +103,7 @@ const mli_op mli_op_reshape = {
     .forward = rs_forward, .backward = rs_backward, .tangent = rs_tangent, .forward_lincomb = rs_lincomb,
     .rop_forward = rs_rop_forward, .rop_backward = rs_rop_backward, .rop_reads_grad = rs_reads_grad,
     .jac_form = rs_jac_form, .jac_width = rs_jac_width, .jac_backward = rs_jac_backward,
-    .units = 0, .reeval = rs_reeval, .pwl = rs_pwl,
+    .rowwise = 1, .units = 0, .reeval = rs_reeval, .pwl = rs_pwl,
     .onnx_export = rs_onnx,
 };
 

@@ -174,7 +174,7 @@ static int alloc_all(run *r, int B)
         width += (size_t)c->hsizes[i];
     for (int i = 0; i < a->nnodes && a->kind != MLI_ARCH_FCNET; i++)
         width += a->nodes[i].size;
-    probe = mli_alloc_for((size_t)(B > 1000 ? B : 1000) * 3, width * sizeof(mli_real),
+    probe = mli_alloc_for((size_t)mli_ws_eval_rows(a, B) * 3, width * sizeof(mli_real),
                           "the activations of a minibatch (batchsize=%d, hsizes=%s)", B, hs);
     if (!probe)
         return MLI_EFAIL;
@@ -211,7 +211,7 @@ static int setup(run *r)
     memcpy(r->bufs, bufs0, sizeof(mli_real) * (a->nbuffers + 1));
     mli_optim_init(&r->opt, r->cfg->optim_name, r->cfg->lr, r->cfg->beta, a->nparams);
     r->norm0 = mli_param_dist(r->theta0, NULL, a->nparams);
-    r->ws = mli_ws_new(a, B > 1000 ? B : 1000);
+    r->ws = mli_ws_new(a, mli_ws_eval_rows(a, B));
     char p[4096];
     if (resume) {
         path_in(p, r, "checkpoint.safetensors");
