@@ -46,7 +46,6 @@ size_t mli_wino_row_size(const mli_wino *g)
     return (2 * (size_t)g->th + 2) * (2 * (size_t)g->tw + 2);
 }
 size_t mli_wino_work(const mli_wino *g) { return mli_wino_v_size(g) + mli_wino_m_size(g) + mli_wino_row_size(g); }
-size_t mli_wino_u_size(const mli_wino *g) { return 16 * (size_t)g->K * g->C; }
 
 /* u = G f Gᵀ for one 3×3 filter f (row-major), G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]; in double */
 static void filter_transform(const double f[9], double u[16])

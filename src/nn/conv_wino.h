@@ -31,10 +31,8 @@ size_t mli_wino_v_size(const mli_wino *g);
 size_t mli_wino_m_size(const mli_wino *g);
 size_t mli_wino_row_size(const mli_wino *g);
 size_t mli_wino_work(const mli_wino *g);
-/* reals of a transformed weight, 16·K·C */
-size_t mli_wino_u_size(const mli_wino *g);
 
-/* U[16][K][C] from the weights w[K][C][3][3]; flip: from w[C][K][3][3] flipped in both
+/* U[16][K][C] (16·K·C reals) from the weights w[K][C][3][3]; flip: from w[C][K][3][3] flipped in both
  * spatial axes and transposed over (k, c) — the weight of the input adjoint at stride 1 */
 void mli_wino_weights(const mli_wino *g, const mli_real *w, int flip, mli_real *U);
 
