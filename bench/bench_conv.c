@@ -1,7 +1,9 @@
 /* Conv forward + backward (dW, db and dX: what training asks of every layer but the first)
  * on the 3×3 layer shapes of a ResNet-20 for CIFAR-10, batch 128, as GEMM flops per second
  * (mli_op.flops: 3 × 2·P·K·L per example) and as a fraction of the sgemm rate measured in the
- * same process (4096×1024×1024, best of 5). Best of 5 passes after one warm-up.
+ * same process (4096×1024×1024, best of 5). Best of 5 passes after one warm-up. Then the
+ * forward and the input adjoint alone, in ms, by im2col and, for the stride-1 layers, by the
+ * Winograd path (mli_conv_set_winograd), in the same process.
  * Output: lines "conv: key value". Not a test. */
 #include <math.h>
 #include <stdio.h>
@@ -46,16 +48,34 @@ typedef struct {
     int C, H, K, stride;
 } layer;
 
-/* one forward and one backward of the single Conv of a, B examples, through its rules */
-static void pass(const mli_arch *a, const mli_real *theta, mli_ws *w, const mli_real *X, mli_real *dX, mli_real *grad)
+/* one forward and one backward of the single Conv of a, B examples, through its rules (what:
+ * 0 both, 1 the forward alone, 2 the input adjoint alone) */
+static void pass(const mli_arch *a, const mli_real *theta, mli_ws *w, const mli_real *X, mli_real *dX, mli_real *grad,
+                 int what)
 {
     const mli_node *n = &a->nodes[0];
     mli_opctx c = {.a = a, .B = BATCH, .mode = MLI_MODE_TRAIN, .theta = theta, .y = w->out[0], .work = w->work,
-                   .dy = w->out[0], .grad = grad};
+                   .dy = w->out[0], .grad = what ? NULL : grad};
     c.x[0] = X;
     c.dx[0] = dX;
-    n->op->forward(n, &c);
-    n->op->backward(n, &c); /* dY = Y: any values do */
+    if (what != 2)
+        n->op->forward(n, &c);
+    if (what != 1)
+        n->op->backward(n, &c); /* dY = Y: any values do */
+}
+
+/* the best of 5 passes after one warm-up, seconds */
+static double best_pass(const mli_arch *a, const mli_real *theta, mli_ws *w, const mli_real *X, mli_real *dX,
+                        mli_real *grad, int what)
+{
+    pass(a, theta, w, X, dX, grad, what);
+    double best = INFINITY;
+    for (int r = 0; r < 5; r++) {
+        double t0 = mli_now();
+        pass(a, theta, w, X, dX, grad, what);
+        best = fmin(best, mli_now() - t0);
+    }
+    return best;
 }
 
 int main(int argc, char **argv)
@@ -87,13 +107,17 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < nx; i++)
             x[i] = (mli_real)(gsl_rng_uniform(rng) - 0.5);
         mli_ws *w = mli_ws_new(&a, BATCH);
-        pass(&a, theta, w, x, dx, grad);
-        double best = INFINITY;
-        for (int r = 0; r < 5; r++) {
-            double t0 = mli_now();
-            pass(&a, theta, w, x, dx, grad);
-            best = fmin(best, mli_now() - t0);
-        }
+        double best = best_pass(&a, theta, w, x, dx, grad, 0);
+        /* the forward and the input adjoint alone, by im2col and by the Winograd path where it
+         * applies (3×3 stride 1), in this process */
+        for (int what = 1; what <= 2; what++)
+            for (int wino = 0; wino < (L->stride == 1 ? 2 : 1); wino++) {
+                int on = mli_conv_winograd();
+                mli_conv_set_winograd(wino);
+                printf("conv: %s_%s_ms_%s %.2f\n", L->name, what == 1 ? "fwd" : "dx", wino ? "winograd" : "im2col",
+                       1e3 * best_pass(&a, theta, w, x, dx, grad, what));
+                mli_conv_set_winograd(on);
+            }
         double fl = a.nodes[0].op->flops(&a.nodes[0], BATCH, 0, 1, 0), g = fl / best / 1e9;
         printf("conv: %s_fwd_bwd_ms %.2f\nconv: %s_gflops %.1f\nconv: %s_fraction_of_sgemm %.2f\n", L->name,
                1e3 * best, L->name, g, L->name, g / peak);

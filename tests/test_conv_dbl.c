@@ -18,6 +18,7 @@
 #include "test_ops_dbl.c"
 
 #include "conv_naive.h"
+#include "conv_rules.h"
 #include "io/err.h"
 #include "io/parallel.h"
 
@@ -263,6 +264,47 @@ static void test_conv_forward_naive(void **state)
     }
 }
 
+/* The Winograd path (3×3, stride 1) against im2col, every rule that takes it, on odd shapes:
+ * C ≠ K, odd and even maps (clipped tiles), pads 0, 1, 2 and asymmetric ones, one example, a
+ * batch that is not a multiple of the chunk (30×29: 225 tiles, chunks of 2 examples; 3×3: 4
+ * tiles, chunks of 64), with and without bias. Both compute the same sums in another order:
+ * 1e-12 of the largest value. The finite-difference tests above run on the Winograd path too:
+ * main() forces it (mode 2) for every 3×3 stride-1 convolution, whatever its channels. */
+static void test_winograd(void **state)
+{
+    const wino_case cases[] = {
+        {{3, 7, 6, 5, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1, 1}, 5},
+        {{4, 5, 9, 2, 3, 3, 1, 1, {0, 0, 0, 0}, 1, 1, 1, 0}, 3},
+        {{2, 8, 8, 3, 3, 3, 1, 1, {2, 2, 2, 2}, 1, 1, 1, 1}, 1},
+        {{5, 6, 7, 4, 3, 3, 1, 1, {0, 1, 2, 1}, 1, 1, 1, 0}, 7},
+        {{3, 30, 29, 4, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1, 1}, 5},
+        {{16, 3, 3, 8, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1, 0}, 70},
+        {{1, 4, 5, 1, 3, 3, 1, 1, {2, 0, 1, 2}, 1, 1, 1, 1}, 2},
+    };
+    conv_rules_check(cases, sizeof cases / sizeof cases[0], 1e-12);
+    /* the default mode takes it from 16 channels in and out only: C = 3 stays on im2col (the
+     * same bits), C = K = 16 does not */
+    const wino_case auto_cases[] = {{{3, 7, 6, 16, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1, 1}, 3},
+                                    {{16, 5, 6, 16, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1, 0}, 3}};
+    for (int t = 0; t < 2; t++) {
+        conv_rules r;
+        assert_int_equal(conv_rules_make(&r, &auto_cases[t], 900), 0);
+        size_t n = conv_rules_size(&r);
+        mli_real *a = malloc(sizeof(mli_real) * n), *b = malloc(sizeof(mli_real) * n);
+        mli_conv_set_winograd(0);
+        conv_rules_run(&r, a);
+        mli_conv_set_winograd(1);
+        conv_rules_run(&r, b);
+        mli_conv_set_winograd(2);
+        int same;
+        assert_true(conv_rules_diff(b, a, n, &same) < 1e-12);
+        assert_int_equal(same, t == 0);
+        free(a);
+        free(b);
+        conv_rules_free(&r);
+    }
+}
+
 /* pools against the direct loops: max with overlapping windows, averages both ways */
 static void test_pool_forward_naive(void **state)
 {
@@ -386,13 +428,14 @@ static void test_conv_errors(void **state)
 
 int main(void)
 {
+    mli_conv_set_winograd(2); /* the Winograd path for every 3×3 stride-1 convolution, of any channels */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_forward_naive), cmocka_unit_test(test_pool_forward_naive),
         cmocka_unit_test(test_maxpool_tie),        cmocka_unit_test(test_conv_permute),
         cmocka_unit_test(test_conv_errors),        cmocka_unit_test(test_strided),
         cmocka_unit_test(test_dilated),            cmocka_unit_test(test_grouped),
         cmocka_unit_test(test_chunked),           cmocka_unit_test(test_residual_block),
-        cmocka_unit_test(test_1d),
+        cmocka_unit_test(test_1d),                cmocka_unit_test(test_winograd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -177,6 +177,13 @@ size_t mli_graph_work_size(const mli_arch *a);
 
 /* Convolution and pooling (op_conv.c, op_pool.c; attributes in their header comments) */
 extern const mli_op mli_op_conv, mli_op_maxpool, mli_op_avgpool, mli_op_gap;
+/* Conv's Winograd F(2×2, 3×3) path for 3×3 convolutions of stride 1, dilation 1, groups 1 and
+ * pads ≤ 2 (forward, hoist, input adjoint, Taylor mode and the R-op's forward; docs/engine.md).
+ * mode 1 (the default): where it pays, 16 or more channels in and out; 0: never (im2col for
+ * every convolution); 2: every convolution of that shape (tests). The environment's
+ * MLI_CONV_WINOGRAD=0 or 2, read at the first use, sets the mode until this is called. */
+void mli_conv_set_winograd(int mode);
+int mli_conv_winograd(void);
 /* For onnx_export rules (nn/onnx_export.c): tensor k of node n as a FLOAT initializer named by
  * its mli name, values from θ or the buffers; the value name "<out>/<what>" in buf. */
 void mli_onnx_export_tensor(const mli_node *n, int k, const mli_onnx_ectx *e);

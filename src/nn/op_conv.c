@@ -10,7 +10,21 @@
  * (depthwise: groups = C). Tensors: weight K × Cg × kh × kw (role weight), then bias K — the
  * state_dict names <name>.weight, <name>.bias of Conv2d.
  *
- * Every rule is im2col and GEMMs (OpenBLAS) over chunks of n_c examples: the chunk's matrix
+ * The 3×3 convolutions of stride 1, dilation 1, groups 1 and pads ≤ 2 (all but the strided
+ * ones of a ResNet or VGG) take Winograd's F(2×2, 3×3) instead (nn/conv_wino.h) for the
+ * forward, hoist, the input adjoint (backward's dX, the Jacobian's, and the R-op's dX block),
+ * Taylor mode and the R-op's forward: 16 GEMMs K × C × tiles per chunk of about 256 2×2 output
+ * tiles, 16·K·C multiplies per 4 outputs where im2col's GEMM has 36·K·C — at the price of
+ * three passes (input transform, the GEMMs' output, output transform) over 4× the chunk's
+ * values. At stride 1 the input adjoint is the same correlation of dY with the weight
+ * transposed over (k, c) and flipped, pads 2 − pad: the forward code with another transformed
+ * weight. The weight transforms (16·K·C reals, W's and the direction's) are made once per rule
+ * call into the shared end of the workspace; a thread's V, M and scratch rows use its slot.
+ * The R-op's adjoint of U on dY and every weight gradient stay on im2col. The chunks, groups
+ * and threads are as below, so results still do not depend on the thread count.
+ * mli_conv_set_winograd(0) or MLI_CONV_WINOGRAD=0 in the environment forces im2col (nn/op.h).
+ *
+ * Every other rule is im2col and GEMMs (OpenBLAS) over chunks of n_c examples: the chunk's matrix
  * of input patches col[L·groups, n_c·P], L = Cg·kh·kw, P = H'·W' (rows (c, a, b), columns the
  * output positions of example after example), then per group one GEMM for the chunk —
  * T = W col (M = Kg, N = n_c·P, K = L), dW += T colᵀ (K = n_c·P), dcol = Wᵀ T — with
@@ -20,7 +34,8 @@
  * the GEMMs stay large whatever the map size. Groups of chunks are shared out to the BLAS
  * threads (conv_run below); each thread's col, T and each group's partial weight gradient live in a part of the
  * engine's workspace (ctx.work, mli_op.work_size = MLI_PARALLEL_MAX · ((C·kh·kw + K)·n_c·P
- * + K·L) reals), never allocated in a rule.
+ * + K·L) reals, or the Winograd chunk's 16·(C + K)·tiles + scratch if larger, plus 32·K·C
+ * for the transformed weights), never allocated in a rule.
  *
  * Per-example Jacobians: the block of row (c, i) is ∂z_c(x_i)/∂(W, b), a sum over the output
  * positions, so the OUTER factorisation (g ⊗ x) does not apply: rows are EXPLICIT, jac_width =
@@ -29,10 +44,12 @@
 #include <math.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "io/err.h"
 #include "io/parallel.h"
+#include "nn/conv_wino.h"
 #include "nn/op.h"
 
 #include <gsl/gsl_randist.h>
@@ -289,15 +306,75 @@ static void bias_grad(const conv_geom *q, mli_real *db, const mli_real *dY, int 
     }
 }
 
+/* ---- Winograd F(2×2, 3×3) (conv_wino.h) for 3×3, stride 1, no dilation, groups 1, pads ≤ 2 ---- */
+
+/* the switch (nn/op.h): -1 until read from MLI_CONV_WINOGRAD at the first use */
+static atomic_int wino_switch = -1;
+
+void mli_conv_set_winograd(int mode) { atomic_store(&wino_switch, mode < 0 ? 0 : mode > 2 ? 2 : mode); }
+
+int mli_conv_winograd(void)
+{
+    int mode = atomic_load(&wino_switch);
+    if (mode < 0) {
+        const char *e = getenv("MLI_CONV_WINOGRAD");
+        mode = e && (!strcmp(e, "0") || !strcmp(e, "2")) ? *e - '0' : 1;
+        atomic_store(&wino_switch, mode);
+    }
+    return mode;
+}
+
+/* Below 16 channels on either side the transforms cost more than the GEMM flops they save
+ * (forward of 28×28 maps, K = 16, one thread: C = 1 takes 3× im2col's time, C = 8 1.2×,
+ * C = 16 0.93×) */
+#define WINO_MIN_CHANNELS 16
+
+/* the convolutions Winograd can compute, whether it is on or not (the workspace has room) */
+static int wino_shape(const conv_geom *q)
+{
+    return q->kh == 3 && q->kw == 3 && q->sh == 1 && q->sw == 1 && q->dh == 1 && q->dw == 1 && q->g == 1 &&
+           q->pt <= 2 && q->pl <= 2 && q->pb <= 2 && q->pr <= 2;
+}
+
+static int wino_ok(const conv_geom *q)
+{
+    int mode = mli_conv_winograd();
+    return wino_shape(q) && (mode == 2 || (mode == 1 && q->C >= WINO_MIN_CHANNELS && q->K >= WINO_MIN_CHANNELS));
+}
+
+/* the forward: C×H×W into K×H'×W' */
+static mli_wino wino_fwd(const conv_geom *q) { return mli_wino_make(q->C, q->H, q->W, q->K, q->Ho, q->Wo, q->pt, q->pl); }
+
+/* the input adjoint at stride 1: K×H'×W' into C×H×W, the same correlation with the weight
+ * transposed over (k, c) and flipped, pads 2 − pad (so H = H' + (2 − p_t) + (2 − p_b) − 2) */
+static mli_wino wino_adj(const conv_geom *q)
+{
+    return mli_wino_make(q->K, q->Ho, q->Wo, q->C, q->H, q->W, 2 - q->pt, 2 - q->pl);
+}
+
 /* The workspace: per thread t < MLI_PARALLEL_MAX, col (C·kh·kw × n_c·P), T (K × n_c·P) and a
- * partial weight gradient dW (K × L) */
+ * partial weight gradient dW (K × L) — or, on the Winograd path, the chunk's V, M and rows
+ * from the slot's start; then, shared, the transformed weights of W and of the direction
+ * (2 × 16·K·C). */
 typedef struct {
     mli_real *col, *T, *dW;
 } conv_work_views;
 
 static size_t thread_work(const conv_geom *q)
 {
-    return ((size_t)q->C * q->kh * q->kw + (size_t)q->K) * conv_chunk(q) * q->P + w_size(q);
+    size_t n = ((size_t)q->C * q->kh * q->kw + (size_t)q->K) * conv_chunk(q) * q->P + w_size(q);
+    if (wino_shape(q)) {
+        mli_wino f = wino_fwd(q), a = wino_adj(q);
+        size_t w = mli_wino_work(&f) > mli_wino_work(&a) ? mli_wino_work(&f) : mli_wino_work(&a);
+        n = w > n ? w : n;
+    }
+    return n;
+}
+
+/* the shared transformed weights: slot 0 (W), 1 (the direction) */
+static mli_real *wino_u(const conv_geom *q, mli_real *work, int slot)
+{
+    return work + MLI_PARALLEL_MAX * thread_work(q) + (size_t)slot * 16 * q->K * q->C;
 }
 
 static conv_work_views work_views(const conv_geom *q, mli_real *work, int t)
@@ -308,10 +385,10 @@ static conv_work_views work_views(const conv_geom *q, mli_real *work, int t)
     return v;
 }
 
-/* the chunks of examples [e0, e1): i0 = e0, e0 + nc, … */
-#define FOR_CHUNKS(q, e0, e1, i0, nc)                                                                          \
-    for (int i0 = (e0), nc = conv_chunk(q) < (e1) - (e0) ? conv_chunk(q) : (e1) - (e0); i0 < (e1);            \
-         i0 += nc, nc = conv_chunk(q) < (e1) - i0 ? conv_chunk(q) : (e1) - i0)
+/* the chunks of ch examples in [e0, e1): i0 = e0, e0 + nc, … */
+#define FOR_CHUNKS(ch, e0, e1, i0, nc)                                                                         \
+    for (int i0 = (e0), nc = (ch) < (e1) - (e0) ? (ch) : (e1) - (e0); i0 < (e1);                               \
+         i0 += nc, nc = (ch) < (e1) - i0 ? (ch) : (e1) - i0)
 
 /* One rule's pass over the chunks of nex examples: chunk(job, i0, nc, views) for each. The
  * GEMMs of a chunk are small (M = K ≤ 64 rows for ResNets), and OpenBLAS threading them
@@ -333,6 +410,9 @@ struct conv_job {
     mli_real alpha;
     int has_r;
     size_t bi;
+    const mli_wino *wg; /* the Winograd path: its geometry, the transformed W and direction */
+    const mli_real *Uw, *Ud;
+    int nce;            /* examples per chunk (0: im2col's) */
     int ng;             /* groups */
     atomic_int next;    /* the next group to take */
 };
@@ -344,7 +424,7 @@ static void group_worker(void *ctx, int t0, int t1, int t)
         conv_work_views v = work_views(j->q, j->work, t);
         v.dW = work_views(j->q, j->work, g).dW;
         int e0 = (int)((long)j->nex * g / j->ng), e1 = (int)((long)j->nex * (g + 1) / j->ng);
-        FOR_CHUNKS(j->q, e0, e1, i0, nc)
+        FOR_CHUNKS(j->nce, e0, e1, i0, nc)
             j->chunk(j, i0, nc, &v, i0 == e0);
     }
 }
@@ -352,9 +432,10 @@ static void group_worker(void *ctx, int t0, int t1, int t)
 int openblas_get_num_threads(void);
 void openblas_set_num_threads(int n);
 
-static int conv_groups(const conv_geom *q, int nex)
+/* groups of nex examples in chunks of ch */
+static int conv_groups(int ch, int nex)
 {
-    int nch = (nex + conv_chunk(q) - 1) / conv_chunk(q);
+    int nch = (nex + ch - 1) / ch;
     return nch < MLI_PARALLEL_MAX ? nch : MLI_PARALLEL_MAX;
 }
 
@@ -363,7 +444,9 @@ static void conv_run(conv_job *j)
 {
     int nt = openblas_get_num_threads();
     nt = nt > MLI_PARALLEL_MAX ? MLI_PARALLEL_MAX : nt < 1 ? 1 : nt;
-    j->ng = conv_groups(j->q, j->nex);
+    if (!j->nce)
+        j->nce = j->wg ? mli_wino_chunk(j->wg) : conv_chunk(j->q);
+    j->ng = conv_groups(j->nce, j->nex);
     atomic_init(&j->next, 0);
     if (nt == 1 || j->ng < 2) {
         group_worker(j, 0, 1, 0);
@@ -373,6 +456,33 @@ static void conv_run(conv_job *j)
     openblas_set_num_threads(1);
     mli_parallel_tasks(nt, nt, group_worker, j);
     openblas_set_num_threads(nt);
+}
+
+/* The Winograd chunks: the examples [i0, i0 + nc) of the job's geometry wg, whose input and
+ * output per example are C·H·W and K·H'·W' of wg (dY and dX for the adjoint). V, M and the
+ * rows are the thread's slot. */
+static mli_real *wino_v(const conv_work_views *v) { return v->col; }
+
+static void wino_in(const conv_job *j, const mli_real *X, int i0, int nc, const conv_work_views *v)
+{
+    const mli_wino *g = j->wg;
+    mli_real *V = wino_v(v);
+    mli_wino_input(g, X + (size_t)i0 * g->C * g->H * g->W, nc, V, V + mli_wino_v_size(g) + mli_wino_m_size(g));
+}
+
+static void wino_out(const conv_job *j, mli_real *Y, const mli_real *U, int i0, int nc, mli_real alpha, int set,
+                     const conv_work_views *v)
+{
+    const mli_wino *g = j->wg;
+    mli_real *V = wino_v(v);
+    mli_real *M = V + mli_wino_v_size(g);
+    mli_wino_output(g, Y + (size_t)i0 * g->K * g->Ho * g->Wo, U, V, nc, alpha, set, M, M + mli_wino_m_size(g));
+}
+
+static void wino_acc_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
+{
+    wino_in(j, j->X, i0, nc, v);
+    wino_out(j, j->Y, j->Uw, i0, nc, j->alpha, 0, v);
 }
 
 /* Y[nex] += alpha · W * X */
@@ -386,6 +496,14 @@ static void conv_acc(const conv_geom *q, mli_real *Y, const mli_real *X, const m
                      mli_real *work)
 {
     conv_job j = {.q = q, .work = work, .nex = nex, .chunk = acc_chunk, .Y = Y, .X = X, .W = W, .alpha = alpha};
+    mli_wino g;
+    if (wino_ok(q)) {
+        g = wino_fwd(q);
+        mli_wino_weights(&g, W, 0, wino_u(q, work, 0));
+        j.wg = &g;
+        j.Uw = wino_u(q, work, 0);
+        j.chunk = wino_acc_chunk;
+    }
     conv_run(&j);
 }
 
@@ -401,11 +519,26 @@ static void adjoint_chunk(const conv_job *j, int i0, int nc, const conv_work_vie
     chunk_uncols(q, v->col, nc, j->dX + (size_t)i0 * in_size(q));
 }
 
+/* dX = adj_W(dY) on the Winograd path: the forward correlation of dY with W flipped (wino_adj) */
+static void wino_adjoint_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
+{
+    wino_in(j, j->dY, i0, nc, v);
+    wino_out(j, j->dX, j->Uw, i0, nc, 1, 1, v);
+}
+
 static void conv_adjoint(const conv_geom *q, mli_real *dX, const mli_real *dY, const mli_real *W,
                          const mli_real *dU, const mli_real *U, int nex, mli_real *work)
 {
     conv_job j = {.q = q, .work = work, .nex = nex, .chunk = adjoint_chunk, .dX = dX, .dY = dY, .W = W, .dU = dU,
                   .U = U};
+    mli_wino g;
+    if (!U && wino_ok(q)) {
+        g = wino_adj(q);
+        mli_wino_weights(&g, W, 1, wino_u(q, work, 0));
+        j.wg = &g;
+        j.Uw = wino_u(q, work, 0);
+        j.chunk = wino_adjoint_chunk;
+    }
     conv_run(&j);
 }
 
@@ -424,7 +557,7 @@ static void conv_wgrad(const conv_geom *q, mli_real *dW, const mli_real *dY, con
                        int accumulate, mli_real *work)
 {
     conv_job j = {.q = q, .work = work, .nex = nex, .chunk = wgrad_chunk, .dY = dY, .X = X, .has_r = accumulate,
-                  .dW = conv_groups(q, nex) < 2 ? dW : NULL};
+                  .dW = conv_groups(conv_chunk(q), nex) < 2 ? dW : NULL};
     conv_run(&j);
     for (int g = 0; !j.dW && g < j.ng; g++) {
         const mli_real *p = work_views(q, work, g).dW;
@@ -483,7 +616,7 @@ static size_t conv_save(const mli_node *n, int bmax) { return 0; }
 static size_t conv_work(const mli_node *n)
 {
     conv_geom q = conv_get(n);
-    return MLI_PARALLEL_MAX * thread_work(&q);
+    return MLI_PARALLEL_MAX * thread_work(&q) + (wino_shape(&q) ? 2 * 16 * (size_t)q.K * q.C : 0);
 }
 
 /* default: PyTorch's Conv2d, kaiming_uniform_(a = √5) = U(±1/√fan_in) for the weight and
@@ -545,6 +678,48 @@ static const mli_real *pair_chunk(const conv_job *j, int i0, int nc, const conv_
     return x;
 }
 
+/* the same three on the Winograd path: one input transform per block, W's and D's products */
+static void wino_pair(const conv_job *j, int i0, int nc, const conv_work_views *v)
+{
+    wino_in(j, j->X, i0, nc, v);
+    wino_out(j, j->Ys[0], j->Uw, i0, nc, 1, 0, v);
+    wino_out(j, j->Ys[1], j->Ud, i0, nc, 1, 0, v);
+}
+
+static void wino_tangent_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
+{
+    wino_pair(j, i0, nc, v);
+    wino_in(j, j->X + j->bi, i0, nc, v);
+    wino_out(j, j->Ys[1], j->Uw, i0, nc, 1, 0, v);
+    wino_out(j, j->Ys[2], j->Ud, i0, nc, 2, 0, v);
+    wino_in(j, j->X + 2 * j->bi, i0, nc, v);
+    wino_out(j, j->Ys[2], j->Uw, i0, nc, 1, 0, v);
+}
+
+static void wino_rop_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
+{
+    wino_pair(j, i0, nc, v);
+    if (j->has_r) {
+        wino_in(j, j->X + j->bi, i0, nc, v);
+        wino_out(j, j->Ys[1], j->Uw, i0, nc, 1, 0, v);
+    }
+}
+
+/* the job on the Winograd path when the convolution qualifies: W's and D's transforms in the
+ * shared slots, g the forward geometry */
+static void wino_pair_job(conv_job *j, mli_wino *g, void (*chunk)(const conv_job *, int, int, const conv_work_views *, int))
+{
+    if (!wino_ok(j->q))
+        return;
+    *g = wino_fwd(j->q);
+    mli_wino_weights(g, j->W, 0, wino_u(j->q, j->work, 0));
+    mli_wino_weights(g, j->dir, 0, wino_u(j->q, j->work, 1));
+    j->wg = g;
+    j->Uw = wino_u(j->q, j->work, 0);
+    j->Ud = wino_u(j->q, j->work, 1);
+    j->chunk = chunk;
+}
+
 static void tangent_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
 {
     const conv_geom *q = j->q;
@@ -567,6 +742,8 @@ static void conv_tangent(const mli_node *n, mli_opctx *c)
     seed_bias(&q, j.Ys[0], bias_view(n, &q, c->theta), c->B);
     seed_bias(&q, j.Ys[1], bias_view(n, &q, c->dir), c->B);
     seed_bias(&q, j.Ys[2], NULL, c->B);
+    mli_wino g;
+    wino_pair_job(&j, &g, wino_tangent_chunk);
     conv_run(&j);
 }
 
@@ -603,6 +780,8 @@ static void conv_rop_forward(const mli_node *n, mli_opctx *c)
                   .Ys = {c->y, c->y + bo}, .has_r = c->has_r[0], .bi = (size_t)c->B * in_size(&q)};
     seed_bias(&q, j.Ys[0], bias_view(n, &q, c->theta), c->B);
     seed_bias(&q, j.Ys[1], bias_view(n, &q, c->dir), c->B);
+    mli_wino g;
+    wino_pair_job(&j, &g, wino_rop_chunk);
     conv_run(&j);
 }
 

@@ -1,0 +1,167 @@
+/* Every rule of one Conv node run directly (mli_opctx), by the Winograd path and by im2col
+ * (mli_conv_set_winograd), for tests/test_conv_dbl.c and tests/test_conv.c: forward, backward
+ * (input gradient alone, and with the parameter gradients), hoist, Taylor mode, the R-op's
+ * forward (with and without an R block) and backward (its dX block). The results of all of
+ * them go one after the other into one vector, compared path against path. */
+#ifndef MLI_CONV_RULES_H
+#define MLI_CONV_RULES_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv_naive.h"
+#include "io/err.h"
+#include "nn/net.h"
+#include "nn/op.h"
+
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int n);
+
+typedef struct {
+    naive_conv q; /* stride, dilation, groups 1, 3×3 */
+    int B;
+} wino_case;
+
+typedef struct {
+    mli_arch a;
+    int B;
+    size_t ni, no, np;       /* per-example input and output, parameters */
+    mli_real *th, *dir, *x, *dy; /* x and dy: three blocks each */
+    mli_ws *ws;
+} conv_rules;
+
+static int conv_rules_make(conv_rules *r, const wino_case *w, uint64_t seed)
+{
+    const naive_conv *q = &w->q;
+    int shape[3] = {q->C, q->H, q->W}, in = MLI_GRAPH_INPUT;
+    int at[13] = {q->K, q->kh, q->kw, q->sh, q->sw, q->p[0], q->p[1], q->p[2], q->p[3], q->dh, q->dw, q->g, q->bias};
+    mli_graph_begin(&r->a, shape, 3, MLI_LOSS_MSE);
+    if (mli_graph_add_attrs(&r->a, &mli_op_conv, &in, 1, at, 13, NULL, 0, "c") < 0 || mli_graph_end(&r->a))
+        return -1;
+    r->B = w->B;
+    r->ni = r->a.input_size;
+    r->no = (size_t)r->a.nout;
+    r->np = r->a.nparams;
+    r->th = malloc(sizeof(mli_real) * r->np);
+    r->dir = malloc(sizeof(mli_real) * r->np);
+    r->x = malloc(sizeof(mli_real) * 3 * r->B * r->ni);
+    r->dy = malloc(sizeof(mli_real) * 3 * r->B * r->no);
+    tu_fill_uniform(r->th, r->np, -1, 1, seed);
+    tu_fill_uniform(r->dir, r->np, -1, 1, seed + 1);
+    tu_fill_uniform(r->x, 3 * r->B * r->ni, -1, 1, seed + 2);
+    tu_fill_uniform(r->dy, 3 * r->B * r->no, -1, 1, seed + 3);
+    r->ws = mli_ws_new(&r->a, 3 * r->B);
+    return 0;
+}
+
+static void conv_rules_free(conv_rules *r)
+{
+    free(r->th);
+    free(r->dir);
+    free(r->x);
+    free(r->dy);
+    mli_ws_free(r->ws);
+}
+
+/* reals conv_rules_run writes */
+static size_t conv_rules_size(const conv_rules *r)
+{
+    size_t bi = r->B * r->ni, bo = r->B * r->no;
+    return bo + bi + (bi + r->np) + bo + 3 * bo + 2 * bo + 2 * bo + (2 * bi + r->np);
+}
+
+static void conv_rules_run(const conv_rules *r, mli_real *out)
+{
+    const mli_node *n = &r->a.nodes[0];
+    size_t bi = r->B * r->ni, bo = r->B * r->no;
+    mli_opctx c = {.a = &r->a, .B = r->B, .mode = MLI_MODE_EVAL, .theta = r->th, .dir = r->dir, .work = r->ws->work};
+    c.x[0] = r->x;
+    c.y = out; /* forward */
+    n->op->forward(n, &c);
+    out += bo;
+    c.dy = r->dy; /* the input gradient alone */
+    c.dx[0] = out;
+    n->op->backward(n, &c);
+    out += bi;
+    c.dx[0] = out; /* with the parameter gradients */
+    c.grad = out + bi;
+    n->op->backward(n, &c);
+    out += bi + r->np;
+    c.grad = NULL;
+    c.y = out; /* hoist */
+    n->op->hoist(n, &c);
+    out += bo;
+    c.y = out; /* Taylor mode, three blocks */
+    n->op->tangent(n, &c);
+    out += 3 * bo;
+    c.has_r[0] = 1; /* the R-op's forward, with an R block and without */
+    c.y = out;
+    n->op->rop_forward(n, &c);
+    out += 2 * bo;
+    c.has_r[0] = 0; /* (R{Y} = U*X + u_b still) */
+    c.y = out;
+    n->op->rop_forward(n, &c);
+    out += 2 * bo;
+    c.has_r[0] = 1; /* the R-op's backward: [R{dX}; dX] and R{∇θ} */
+    c.dx[0] = out;
+    c.want_dx[0] = 1;
+    c.grad = out + 2 * bi;
+    n->op->rop_backward(n, &c);
+}
+
+/* the largest |a − b| over the largest |b|; *same: whether a and b are equal bit for bit */
+static double conv_rules_diff(const mli_real *a, const mli_real *b, size_t n, int *same)
+{
+    double e = 0, m = 0;
+    *same = 1;
+    for (size_t i = 0; i < n; i++) {
+        e = fmax(e, fabs((double)a[i] - b[i]));
+        m = fmax(m, fabs((double)b[i]));
+        *same &= a[i] == b[i];
+    }
+    return e / m;
+}
+
+/* Every rule by both paths agrees to tol (relative to the largest value) and differs in
+ * rounding somewhere (so the Winograd path did run); the Winograd forward and input gradient
+ * are the same bit for bit on one BLAS thread and on three. (Not every rule: a batch of one
+ * group of chunks runs its GEMMs on OpenBLAS's threads, whose rounding depends on their
+ * number — the im2col weight gradient of B = 70 on 3×3 maps does.) */
+static void conv_rules_check(const wino_case *cases, int ncases, double tol)
+{
+    int on = mli_conv_winograd(), nt = openblas_get_num_threads();
+    for (int t = 0; t < ncases; t++) {
+        conv_rules r;
+        if (conv_rules_make(&r, &cases[t], 500 + 10 * (uint64_t)t))
+            fail_msg("case %d: %s", t, mli_errmsg());
+        size_t n = conv_rules_size(&r);
+        mli_real *w = malloc(sizeof(mli_real) * n), *w3 = malloc(sizeof(mli_real) * n);
+        mli_real *i = malloc(sizeof(mli_real) * n);
+        openblas_set_num_threads(1);
+        mli_conv_set_winograd(0);
+        conv_rules_run(&r, i);
+        mli_conv_set_winograd(2);
+        conv_rules_run(&r, w);
+        openblas_set_num_threads(3);
+        conv_rules_run(&r, w3);
+        openblas_set_num_threads(nt);
+        mli_conv_set_winograd(on);
+        int same, same3;
+        double e = conv_rules_diff(w, i, n, &same);
+        conv_rules_diff(w3, w, (size_t)r.B * (r.no + r.ni), &same3); /* forward, input gradient */
+        if (!(e < tol) || same || !same3)
+            fail_msg("Winograd case %d (C %d, %d×%d, K %d, pads %d %d %d %d, B %d): relative difference %.3g "
+                     "(tolerance %.3g), %s im2col's, %s on three threads",
+                     t, cases[t].q.C, cases[t].q.H, cases[t].q.W, cases[t].q.K, cases[t].q.p[0], cases[t].q.p[1],
+                     cases[t].q.p[2], cases[t].q.p[3], cases[t].B, e, tol, same ? "identical to" : "unlike",
+                     same3 ? "the same" : "not the same");
+        free(w);
+        free(w3);
+        free(i);
+        conv_rules_free(&r);
+    }
+}
+
+#endif
