@@ -153,10 +153,11 @@ void mli_wino_input(const mli_wino *g, const mli_real *X, int nc, mli_real *V, m
 }
 
 /* Aᵀ m A, Aᵀ = [1 1 1 0; 0 1 −1 −1], for the tiles of one tile row: m[4u + v] at stride ms,
- * the tile's t at m[t], into the even and odd columns of the two output rows, y[4][tw] */
-static void output_row(int tw, const mli_real *m, size_t ms, mli_real *restrict y)
+ * the tile's t at m[t], into the even and odd columns of the two output rows, y[4][tw]. The
+ * products read are set back to zero (mli_wino_output's GEMMs add to zeros). */
+static void output_row(int tw, mli_real *m, size_t ms, mli_real *restrict y)
 {
-    const mli_real *restrict p[16];
+    mli_real *restrict p[16];
     for (int x = 0; x < 16; x++)
         p[x] = m + x * ms;
     mli_real *restrict y0e = y, *restrict y0o = y + tw, *restrict y1e = y + 2 * tw, *restrict y1o = y + 3 * tw;
@@ -169,6 +170,8 @@ static void output_row(int tw, const mli_real *m, size_t ms, mli_real *restrict 
         y0o[j] = r01 - r02 - r03;
         y1e[j] = r10 + r11 + r12;
         y1o[j] = r11 - r12 - r13;
+        for (int x = 0; x < 16; x++)
+            p[x][j] = 0;
     }
 }
 
@@ -190,6 +193,10 @@ static void row_put(mli_real *y, const mli_real *e, const mli_real *o, int n, in
         y[n - 1] = set ? e[h] : y[n - 1] + e[h];
 }
 
+void mli_wino_zero_m(const mli_wino *g, mli_real *M) { memset(M, 0, sizeof(mli_real) * mli_wino_m_size(g)); }
+
+/* The GEMMs add to M (beta = 1), which the output transform leaves zero: OpenBLAS's beta = 0
+ * would first clear M in a pass of its own, as long as the GEMM itself at K = C = 16. */
 void mli_wino_output(const mli_wino *g, mli_real *Y, const mli_real *U, const mli_real *V, int nc, mli_real alpha,
                      int set, mli_real *M, mli_real *row)
 {
@@ -197,7 +204,7 @@ void mli_wino_output(const mli_wino *g, mli_real *Y, const mli_real *U, const ml
     size_t vs = xstride((size_t)g->C * T);
     for (int x = 0; x < 16; x++)
         MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->K, (int)T, g->C, alpha, U + x * kc, g->C, V + x * vs,
-                 (int)T, 0, M + x * ms, (int)T);
+                 (int)T, 1, M + x * ms, (int)T);
     for (int j = 0; j < nc; j++)
         for (int k = 0; k < g->K; k++) {
             mli_real *y = Y + ((size_t)j * g->K + k) * g->Ho * g->Wo;

@@ -39,8 +39,11 @@ void mli_wino_weights(const mli_wino *g, const mli_real *w, int flip, mli_real *
 /* V[16][C][nc·tiles] of the nc examples X[nc][C][H][W]; row: mli_wino_row_size reals */
 void mli_wino_input(const mli_wino *g, const mli_real *X, int nc, mli_real *V, mli_real *row);
 
+/* M = 0: a thread's M before its first mli_wino_output (which leaves it zero) */
+void mli_wino_zero_m(const mli_wino *g, mli_real *M);
 /* Y[nc][K][Ho][Wo] (+)= alpha · the convolution whose transforms are U and V (set: Y =, else
- * Y +=); M: mli_wino_m_size reals, row: mli_wino_row_size reals of scratch */
+ * Y +=); M: mli_wino_m_size reals, zero on entry and on return; row: mli_wino_row_size reals
+ * of scratch */
 void mli_wino_output(const mli_wino *g, mli_real *Y, const mli_real *U, const mli_real *V, int nc, mli_real alpha,
                      int set, mli_real *M, mli_real *row);
 

@@ -420,6 +420,8 @@ struct conv_job {
 static void group_worker(void *ctx, int t0, int t1, int t)
 {
     conv_job *j = ctx;
+    if (j->wg) /* the thread's products M, after its V, start at zero (mli_wino_output keeps them so) */
+        mli_wino_zero_m(j->wg, work_views(j->q, j->work, t).col + mli_wino_v_size(j->wg));
     for (int g; (g = atomic_fetch_add(&j->next, 1)) < j->ng;) {
         conv_work_views v = work_views(j->q, j->work, t);
         v.dW = work_views(j->q, j->work, g).dW;
@@ -439,23 +441,25 @@ static int conv_groups(int ch, int nex)
     return nch < MLI_PARALLEL_MAX ? nch : MLI_PARALLEL_MAX;
 }
 
-/* runs the job over its groups */
+/* runs the job over its groups, BLAS at one thread (one group too: its GEMMs are a chunk's,
+ * too small to share, and OpenBLAS's rounding may change with its thread count) */
 static void conv_run(conv_job *j)
 {
-    int nt = openblas_get_num_threads();
-    nt = nt > MLI_PARALLEL_MAX ? MLI_PARALLEL_MAX : nt < 1 ? 1 : nt;
+    int blas = openblas_get_num_threads();
+    int nt = blas > MLI_PARALLEL_MAX ? MLI_PARALLEL_MAX : blas < 1 ? 1 : blas;
     if (!j->nce)
         j->nce = j->wg ? mli_wino_chunk(j->wg) : conv_chunk(j->q);
     j->ng = conv_groups(j->nce, j->nex);
     atomic_init(&j->next, 0);
-    if (nt == 1 || j->ng < 2) {
-        group_worker(j, 0, 1, 0);
-        return;
-    }
     nt = nt < j->ng ? nt : j->ng;
-    openblas_set_num_threads(1);
-    mli_parallel_tasks(nt, nt, group_worker, j);
-    openblas_set_num_threads(nt);
+    if (blas > 1)
+        openblas_set_num_threads(1);
+    if (nt == 1)
+        group_worker(j, 0, 1, 0);
+    else
+        mli_parallel_tasks(nt, nt, group_worker, j);
+    if (blas > 1)
+        openblas_set_num_threads(blas);
 }
 
 /* The Winograd chunks: the examples [i0, i0 + nc) of the job's geometry wg, whose input and
