@@ -94,12 +94,17 @@ SHORT_LOOPS static void plane_split(const mli_wino *g, const mli_real *x, mli_re
     for (int r = 0; r < (int)plane_rows(g); r++) {
         int ih = r - g->pt;
         mli_real *e = ev + r * ld, *o = od + r * ld;
-        for (size_t m = 0; m < ld; m++)
-            e[m] = o[m] = 0;
-        if (ih < 0 || ih >= g->H)
+        if (ih < 0 || ih >= g->H) {
+            for (size_t m = 0; m < ld; m++)
+                e[m] = o[m] = 0;
             continue;
+        }
         const mli_real *xr = x + (size_t)ih * g->W - x0; /* xr[x]: padded column x */
-        int m0 = (x0 + 1) / 2, m1 = x1 / 2; /* the pairs (2m, 2m + 1) inside */
+        int m0 = (x0 + 1) / 2, m1 = x1 / 2; /* the pairs (2m, 2m + 1) inside; zeros around them */
+        for (int m = 0; m < m0; m++)
+            e[m] = o[m] = 0;
+        for (int m = m1; m < (int)ld; m++)
+            e[m] = o[m] = 0;
         for (int m = m0; m < m1; m++) {
             e[m] = xr[2 * m];
             o[m] = xr[2 * m + 1];
@@ -153,11 +158,10 @@ void mli_wino_input(const mli_wino *g, const mli_real *X, int nc, mli_real *V, m
 }
 
 /* Aᵀ m A, Aᵀ = [1 1 1 0; 0 1 −1 −1], for the tiles of one tile row: m[4u + v] at stride ms,
- * the tile's t at m[t], into the even and odd columns of the two output rows, y[4][tw]. The
- * products read are set back to zero (mli_wino_output's GEMMs add to zeros). */
-static void output_row(int tw, mli_real *m, size_t ms, mli_real *restrict y)
+ * the tile's t at m[t], into the even and odd columns of the two output rows, y[4][tw] */
+static void output_row(int tw, const mli_real *m, size_t ms, mli_real *restrict y)
 {
-    mli_real *restrict p[16];
+    const mli_real *restrict p[16];
     for (int x = 0; x < 16; x++)
         p[x] = m + x * ms;
     mli_real *restrict y0e = y, *restrict y0o = y + tw, *restrict y1e = y + 2 * tw, *restrict y1o = y + 3 * tw;
@@ -170,8 +174,6 @@ static void output_row(int tw, mli_real *m, size_t ms, mli_real *restrict y)
         y0o[j] = r01 - r02 - r03;
         y1e[j] = r10 + r11 + r12;
         y1o[j] = r11 - r12 - r13;
-        for (int x = 0; x < 16; x++)
-            p[x][j] = 0;
     }
 }
 
@@ -195,8 +197,8 @@ static void row_put(mli_real *y, const mli_real *e, const mli_real *o, int n, in
 
 void mli_wino_zero_m(const mli_wino *g, mli_real *M) { memset(M, 0, sizeof(mli_real) * mli_wino_m_size(g)); }
 
-/* The GEMMs add to M (beta = 1), which the output transform leaves zero: OpenBLAS's beta = 0
- * would first clear M in a pass of its own, as long as the GEMM itself at K = C = 16. */
+/* The GEMMs add to M (beta = 1), which is cleared at the end, still in cache: OpenBLAS's
+ * beta = 0 would clear each M[ξ] first in a pass of its own, as long as the GEMM at K = C = 16. */
 void mli_wino_output(const mli_wino *g, mli_real *Y, const mli_real *U, const mli_real *V, int nc, mli_real alpha,
                      int set, mli_real *M, mli_real *row)
 {
@@ -215,4 +217,5 @@ void mli_wino_output(const mli_wino *g, mli_real *Y, const mli_real *U, const ml
                     row_put(y + (size_t)(2 * i + 1) * g->Wo, row + 2 * g->tw, row + 3 * g->tw, g->Wo, set);
             }
         }
+    memset(M, 0, sizeof(mli_real) * 16 * ms); /* one contiguous pass, while M is in cache */
 }
