@@ -73,6 +73,12 @@ run "one SGD step of a resnet-20 with batch norm on 32 images" 0 ./build/mli tra
 run "  PyTorch's step from its init.safetensors gives its final.safetensors" 0 \
     /usr/bin/python3 tests/torch_resnet_step.py "$T/r20" "$T/fm32" 0.1
 sed 's/^/# /' "$T/last.out"
+# The same step with im2col's direct sums in every convolution (no Winograd transforms): within
+# TOL of the float64 step itself, not only of PyTorch's float32 one
+run "the step by im2col alone" 0 env MLI_CONV_WINOGRAD=0 ./build/mli train --quiet --out "$T/r20i" \
+    --data-dir "$T/fm32" arch=resnet depth=20 use_batchnorm=true datasize=32 batchsize=32 epochs=1 lr=0.1 seed=4
+run "  equals PyTorch's float64 step" 0 /usr/bin/python3 tests/torch_resnet_step.py "$T/r20i" "$T/fm32" 0.1 float64
+sed 's/^/# /' "$T/last.out"
 run "analyze the path with 3 alphas" 0 ./build/mli check --init "$T/tanh/init.safetensors" \
     --final "$T/tanh/final.safetensors" datasize=2000 --examples 10 --verify-steps 5 --alpha-steps 3 --out "$T/tanh"
 # PyTorch's own ONNX export of the CIFAR ResNet (depth 8, batch norm), read through the import
