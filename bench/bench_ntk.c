@@ -19,15 +19,7 @@
 #include "nn/model.h"
 #include "train/init.h"
 
-static int want(int argc, char **argv, const char *what)
-{
-    if (argc < 3)
-        return 1;
-    for (int i = 2; i < argc; i++)
-        if (!strcmp(argv[i], what))
-            return 1;
-    return 0;
-}
+#include "bench_run.h"
 
 /* GEMM FLOPs of an N × N grid on n examples: per row, the first layer's two products once, then
  * the other layers at every node (as mli_path_eval does). */
@@ -47,35 +39,27 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_ntk RUN_DIR [ntk|plane ...]\n");
         return 2;
     }
-    char p0[4096], p1[4096];
-    snprintf(p0, sizeof p0, "%s/init.safetensors", argv[1]);
-    snprintf(p1, sizeof p1, "%s/final.safetensors", argv[1]);
-    mli_arch a, a1;
-    mli_real *t0, *t1, *b0, *b1;
-    mli_dataset ds;
-    if (mli_model_load(p0, &a, &t0, &b0) || mli_model_load(p1, &a1, &t1, &b1) ||
-        mli_dataset_load("fashionmnist", NULL, 0, NULL, 0, &ds)) {
-        fprintf(stderr, "bench_ntk: %s\n", mli_errmsg());
+    bench_run r;
+    if (bench_run_load("bench_ntk", argv[1], 0, &r))
         return 1;
-    }
-    if (want(argc, argv, "ntk")) {
-        mli_ntk_result r;
-        if (mli_ntk_compute(&a, t0, NULL, t1, NULL, &ds.test, 1000, 10, &r)) {
+    if (bench_want(argc, argv, "ntk")) {
+        mli_ntk_result k;
+        if (mli_ntk_compute(&r.a, r.t0, NULL, r.t1, NULL, &r.ds.test, 1000, 10, &k)) {
             fprintf(stderr, "bench_ntk: %s\n", mli_errmsg());
             return 1;
         }
-        printf("ntk_seconds %.2f\nntk_gflops %.1f\nntk_kernel_distance %.4f\n", r.seconds, r.flops / r.seconds / 1e9,
-               r.kernel_distance);
+        printf("ntk_seconds %.2f\nntk_gflops %.1f\nntk_kernel_distance %.4f\n", k.seconds, k.flops / k.seconds / 1e9,
+               k.kernel_distance);
     }
-    if (want(argc, argv, "plane")) {
+    if (bench_want(argc, argv, "plane")) {
         enum { N = 25 };
-        mli_real *tr = malloc(sizeof(mli_real) * a.nparams);
+        mli_real *tr = malloc(sizeof(mli_real) * r.a.nparams);
         gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
         gsl_rng_set(rng, 1000);
-        mli_init_params(&a, MLI_INIT_DEFAULT, rng, tr, NULL);
+        mli_init_params(&r.a, MLI_INIT_DEFAULT, rng, tr, NULL);
         gsl_rng_free(rng);
         mli_plane pl;
-        if (mli_plane_through(&pl, t0, t1, tr, a.nparams)) {
+        if (mli_plane_through(&pl, r.t0, r.t1, tr, r.a.nparams)) {
             fprintf(stderr, "bench_ntk: %s\n", mli_errmsg());
             return 1;
         }
@@ -85,17 +69,13 @@ int main(int argc, char **argv)
         mli_plane_nodes(ext[0], ext[1], N, xs);
         mli_plane_nodes(ext[2], ext[3], N, ys);
         double t = mli_now();
-        mli_plane_grid(&pl, &a, &ds.test, &ds.train, 512, MLI_BN_EMA, xs, ys, N, a.width_max > 2048 ? 512 : 2048, /* as mli analyze */
+        mli_plane_grid(&pl, &r.a, &r.ds.test, &r.ds.train, 512, MLI_BN_EMA, xs, ys, N, r.a.width_max > 2048 ? 512 : 2048, /* as mli analyze */
                        NULL, loss, NULL);
         t = mli_now() - t;
-        printf("plane_seconds %.2f\nplane_gflops %.1f\n", t, plane_flops(&a, ds.test.n, N) / t / 1e9);
+        printf("plane_seconds %.2f\nplane_gflops %.1f\n", t, plane_flops(&r.a, r.ds.test.n, N) / t / 1e9);
         mli_plane_free(&pl);
         free(tr);
     }
-    free(t0);
-    free(t1);
-    free(b0);
-    free(b1);
-    mli_dataset_free(&ds);
+    bench_run_free(&r);
     return 0;
 }

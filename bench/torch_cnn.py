@@ -16,7 +16,6 @@ Usage: torch_cnn.py THREADS train ARCH N   one epoch of SGD (lr 0.1, momentum 0.
                                            0.1, as mli analyze's default ema), then an eval-mode
                                            pass (no_grad): torch_cnn_curves_seconds
 """
-import gzip
 import os
 import sys
 import time
@@ -26,18 +25,8 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from torch_compare import idx  # noqa: E402  (FashionMNIST's IDX files)
 from torch_models import PoolBlock, ResNet, vgg  # noqa: E402  (the networks of src/nn/arch_cnn.c)
-
-ROOT = "/usr/share/datasets/fashion-mnist"
-
-
-def idx(name):
-    with gzip.open(f"{ROOT}/{name}", "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
 
 def train_epoch(net, x, y):
     opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)

@@ -230,6 +230,26 @@ static void test_perm_lenet(void **state) { (void)state; check_perm_invariance(M
 int openblas_get_num_threads(void);
 void openblas_set_num_threads(int n);
 
+/* The training workspace's rows for whole-set evaluation: 1000 for a small network, fewer for a
+ * 28×28 ResNet-20 (its values within MLI_WS_EVAL_BYTES), never fewer than the minibatch */
+static void test_eval_rows(void **state)
+{
+    (void)state;
+    mli_arch *a = malloc(sizeof *a);
+    assert_int_equal(mli_arch_cnn(a, MLI_ARCH_RESNET, FMNIST, 20, 16, MLI_ACT_RELU, 1, MLI_LOSS_CE, 10), MLI_OK);
+    size_t per = 0;
+    for (int i = 0; i < a->nnodes; i++)
+        per += a->nodes[i].size * sizeof(mli_real);
+    int rows = mli_ws_eval_rows(a, 16);
+    assert_true(rows >= 16 && rows < 1000);
+    assert_true((size_t)rows * per <= MLI_WS_EVAL_BYTES && (size_t)(rows + 1) * per > MLI_WS_EVAL_BYTES);
+    assert_int_equal(mli_ws_eval_rows(a, 5000), 5000);
+    assert_int_equal(mli_arch_cnn(a, MLI_ARCH_LENET, FMNIST, 0, 6, MLI_ACT_RELU, 0, MLI_LOSS_CE, 10), MLI_OK);
+    assert_int_equal(mli_ws_eval_rows(a, 16), 1000);
+    free(a);
+}
+
+
 /* One training-mode forward and backward (running statistics updated) and one eval-mode
  * forward of a batch-norm ResNet-8 on 48 examples: the batch-norm passes and the rowwise
  * nodes (activations, sums, pools, zero channels) then run split over the threads (net.c,
@@ -311,7 +331,7 @@ int main(void)
         cmocka_unit_test(test_vgg_shapes),     cmocka_unit_test(test_model_roundtrip),
         cmocka_unit_test(test_perm_resnet),    cmocka_unit_test(test_perm_resnet_nobn),
         cmocka_unit_test(test_perm_lenet),     cmocka_unit_test(test_augment),
-        cmocka_unit_test(test_threads_same_bits),
+        cmocka_unit_test(test_threads_same_bits), cmocka_unit_test(test_eval_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

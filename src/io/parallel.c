@@ -17,6 +17,12 @@ static void *run_range(void *p)
     return NULL;
 }
 
+int mli_parallel_threads(void)
+{
+    int nt = openblas_get_num_threads();
+    return nt < 1 ? 1 : nt > MLI_PARALLEL_MAX ? MLI_PARALLEL_MAX : nt;
+}
+
 int mli_parallel_rows(int m, void (*fn)(void *ctx, int q0, int q1, int t), void *ctx)
 {
     return mli_parallel_rows_n(m, openblas_get_num_threads(), fn, ctx);

@@ -6,6 +6,12 @@
 
 #define MLI_PARALLEL_MAX 8
 
+/* Values below which a memory-bound pass (batch norm, activations, sums) stays on one thread:
+ * sharing it out would cost more than it saves */
+#define MLI_PARALLEL_MIN_VALUES 32768
+
+/* The threads a parallel loop may use: BLAS's, at most MLI_PARALLEL_MAX */
+int mli_parallel_threads(void);
 /* Run fn(ctx, q0, q1, t) over [0, m) split into contiguous ranges, one per thread t (as many
  * threads as BLAS uses, at most MLI_PARALLEL_MAX; one when m is small). The split depends only
  * on m and the thread count, so per-thread partial sums combined in order t = 0, 1, … are

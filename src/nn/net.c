@@ -97,7 +97,6 @@ void mli_ws_free(mli_ws *w)
  * per BLAS thread: these memory-bound passes (activations, pools, sums) sit between the
  * convolutions' threaded GEMMs and would otherwise leave the other cores idle. Each example's
  * values are computed as in one call, so the results do not depend on the split. */
-#define ROWWISE_MIN 32768 /* reals of output below which one thread does it */
 
 typedef struct {
     const mli_node *n;
@@ -124,13 +123,11 @@ static void rowwise_range(void *ctx, int i0, int i1, int t)
         n->op->forward(n, &c);
 }
 
-int openblas_get_num_threads(void);
-
 static void node_run(const mli_node *n, mli_opctx *c, int backward)
 {
     size_t len = (size_t)c->B * n->size;
-    int nt = openblas_get_num_threads();
-    if (!n->op->rowwise || nt < 2 || c->B < 2 || len < ROWWISE_MIN) {
+    int nt = mli_parallel_threads();
+    if (!n->op->rowwise || nt < 2 || c->B < 2 || len < MLI_PARALLEL_MIN_VALUES) {
         if (backward)
             n->op->backward(n, c);
         else

@@ -12,8 +12,6 @@
 #include "nn/layers.h"
 #include "nn/op.h"
 
-int openblas_get_num_threads(void);
-
 #define IDX(i, c, s) (((size_t)(i) * C + (size_t)(c)) * S + (size_t)(s))
 
 /* The sums over one example's S values of a channel, in double with eight partial sums (a
@@ -81,8 +79,8 @@ static void bn_blocks(void *ctx, int b0, int b1, int t)
 
 static void bn_run(bn_job *j)
 {
-    int nt = openblas_get_num_threads(), cb = bn_block(j->S);
-    if ((size_t)j->B * j->C * j->S < 32768)
+    int nt = mli_parallel_threads(), cb = bn_block(j->S);
+    if ((size_t)j->B * j->C * j->S < MLI_PARALLEL_MIN_VALUES)
         nt = 1;
     mli_parallel_tasks((j->C + cb - 1) / cb, nt, bn_blocks, j);
 }

@@ -445,8 +445,7 @@ static int conv_groups(int ch, int nex)
  * too small to share, and OpenBLAS's rounding may change with its thread count) */
 static void conv_run(conv_job *j)
 {
-    int blas = openblas_get_num_threads();
-    int nt = blas > MLI_PARALLEL_MAX ? MLI_PARALLEL_MAX : blas < 1 ? 1 : blas;
+    int blas = openblas_get_num_threads(), nt = mli_parallel_threads();
     if (!j->nce)
         j->nce = j->wg ? mli_wino_chunk(j->wg) : conv_chunk(j->q);
     j->ng = conv_groups(j->nce, j->nex);
@@ -489,6 +488,19 @@ static void wino_acc_chunk(const conv_job *j, int i0, int nc, const conv_work_vi
     wino_out(j, j->Y, j->Uw, i0, nc, j->alpha, 0, v);
 }
 
+/* The job on the Winograd path of geometry geom (kept in *g): W's transform (flip: the input
+ * adjoint's) in the shared slot 0, chunk the rule's Winograd chunk */
+static void wino_job(conv_job *j, mli_wino *g, mli_wino geom, int flip,
+                     void (*chunk)(const conv_job *, int, int, const conv_work_views *, int))
+{
+    mli_real *U = wino_u(j->q, j->work, 0);
+    *g = geom;
+    mli_wino_weights(g, j->W, flip, U);
+    j->wg = g;
+    j->Uw = U;
+    j->chunk = chunk;
+}
+
 /* Y[nex] += alpha · W * X */
 static void acc_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
 {
@@ -501,13 +513,8 @@ static void conv_acc(const conv_geom *q, mli_real *Y, const mli_real *X, const m
 {
     conv_job j = {.q = q, .work = work, .nex = nex, .chunk = acc_chunk, .Y = Y, .X = X, .W = W, .alpha = alpha};
     mli_wino g;
-    if (wino_ok(q)) {
-        g = wino_fwd(q);
-        mli_wino_weights(&g, W, 0, wino_u(q, work, 0));
-        j.wg = &g;
-        j.Uw = wino_u(q, work, 0);
-        j.chunk = wino_acc_chunk;
-    }
+    if (wino_ok(q))
+        wino_job(&j, &g, wino_fwd(q), 0, wino_acc_chunk);
     conv_run(&j);
 }
 
@@ -536,13 +543,8 @@ static void conv_adjoint(const conv_geom *q, mli_real *dX, const mli_real *dY, c
     conv_job j = {.q = q, .work = work, .nex = nex, .chunk = adjoint_chunk, .dX = dX, .dY = dY, .W = W, .dU = dU,
                   .U = U};
     mli_wino g;
-    if (!U && wino_ok(q)) {
-        g = wino_adj(q);
-        mli_wino_weights(&g, W, 1, wino_u(q, work, 0));
-        j.wg = &g;
-        j.Uw = wino_u(q, work, 0);
-        j.chunk = wino_adjoint_chunk;
-    }
+    if (!U && wino_ok(q))
+        wino_job(&j, &g, wino_adj(q), 1, wino_adjoint_chunk);
     conv_run(&j);
 }
 
@@ -715,13 +717,10 @@ static void wino_pair_job(conv_job *j, mli_wino *g, void (*chunk)(const conv_job
 {
     if (!wino_ok(j->q))
         return;
-    *g = wino_fwd(j->q);
-    mli_wino_weights(g, j->W, 0, wino_u(j->q, j->work, 0));
-    mli_wino_weights(g, j->dir, 0, wino_u(j->q, j->work, 1));
-    j->wg = g;
-    j->Uw = wino_u(j->q, j->work, 0);
-    j->Ud = wino_u(j->q, j->work, 1);
-    j->chunk = chunk;
+    mli_real *Ud = wino_u(j->q, j->work, 1);
+    wino_job(j, g, wino_fwd(j->q), 0, chunk);
+    mli_wino_weights(g, j->dir, 0, Ud);
+    j->Ud = Ud;
 }
 
 static void tangent_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
