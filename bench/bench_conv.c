@@ -3,7 +3,9 @@
  * (mli_op.flops: 3 × 2·P·K·L per example) and as a fraction of the sgemm rate measured in the
  * same process (4096×1024×1024, best of 5). Best of 5 passes after one warm-up. Then the
  * forward and the input adjoint alone, in ms, by im2col and, for the stride-1 layers, by the
- * Winograd path (mli_conv_set_winograd), in the same process.
+ * Winograd path with both tiles, F(2×2, 3×3) and F(4×4, 3×3) (mli_conv_set_winograd,
+ * mli_conv_set_winograd_tile), in the same process; the stride-1 shapes of FashionMNIST's
+ * ResNet-20 (28×28, 14×14, 7×7 maps) too.
  * Output: lines "conv: key value". Not a test. */
 #include <math.h>
 #include <stdio.h>
@@ -85,7 +87,8 @@ int main(int argc, char **argv)
     mli_fp_flush_denormals();
     const layer layers[] = {
         {"16x32x32_k16", 16, 32, 16, 1}, {"16x32x32_k32_s2", 16, 32, 32, 2}, {"32x16x16_k32", 32, 16, 32, 1},
-        {"32x16x16_k64_s2", 32, 16, 64, 2}, {"64x8x8_k64", 64, 8, 64, 1},
+        {"32x16x16_k64_s2", 32, 16, 64, 2}, {"64x8x8_k64", 64, 8, 64, 1}, {"16x28x28_k16", 16, 28, 16, 1},
+        {"32x14x14_k32", 32, 14, 32, 1},    {"64x7x7_k64", 64, 7, 64, 1},
     };
     double peak = sgemm_rate(), tot_fl = 0, tot_t = 0;
     printf("conv: sgemm_gflops %.1f\n", peak);
@@ -108,15 +111,17 @@ int main(int argc, char **argv)
             x[i] = (mli_real)(gsl_rng_uniform(rng) - 0.5);
         mli_ws *w = mli_ws_new(&a, BATCH);
         double best = best_pass(&a, theta, w, x, dx, grad, 0);
-        /* the forward and the input adjoint alone, by im2col and by the Winograd path where it
-         * applies (3×3 stride 1), in this process */
+        /* the forward and the input adjoint alone, by im2col and by the Winograd path of either
+         * tile where it applies (3×3 stride 1), in this process */
         for (int what = 1; what <= 2; what++)
-            for (int wino = 0; wino < (L->stride == 1 ? 2 : 1); wino++) {
-                int on = mli_conv_winograd();
-                mli_conv_set_winograd(wino);
-                printf("conv: %s_%s_ms_%s %.2f\n", L->name, what == 1 ? "fwd" : "dx", wino ? "winograd" : "im2col",
-                       1e3 * best_pass(&a, theta, w, x, dx, grad, what));
+            for (int m = 0; m <= (L->stride == 1 ? 4 : 0); m += 2) {
+                int on = mli_conv_winograd(), tile = mli_conv_winograd_tile();
+                mli_conv_set_winograd(m ? 2 : 0);
+                mli_conv_set_winograd_tile(m);
+                printf("conv: %s_%s_ms_%s%.0d %.2f\n", L->name, what == 1 ? "fwd" : "dx", m ? "winograd" : "im2col",
+                       m, 1e3 * best_pass(&a, theta, w, x, dx, grad, what));
                 mli_conv_set_winograd(on);
+                mli_conv_set_winograd_tile(tile);
             }
         double fl = a.nodes[0].op->flops(&a.nodes[0], BATCH, 0, 1, 0), g = fl / best / 1e9;
         printf("conv: %s_fwd_bwd_ms %.2f\nconv: %s_gflops %.1f\nconv: %s_fraction_of_sgemm %.2f\n", L->name,

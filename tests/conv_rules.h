@@ -124,13 +124,14 @@ static double conv_rules_diff(const mli_real *a, const mli_real *b, size_t n, in
     return e / m;
 }
 
-/* Every rule by both paths agrees to tol (relative to the largest value) and differs in
- * rounding somewhere (so the Winograd path did run); every rule is the same bit for bit on
- * one BLAS thread and on three (the GEMMs of a convolution run at one BLAS thread, one group
- * of chunks too), and the rules leave BLAS at its three threads. */
-static void conv_rules_check(const wino_case *cases, int ncases, double tol)
+/* Every rule by both paths, for both Winograd tiles, agrees to tol[0] (F(2×2)) or tol[1]
+ * (F(4×4)), relative to the largest value, and differs in rounding somewhere (so the Winograd
+ * path did run); every rule is the same bit for bit on one BLAS thread and on three (the GEMMs
+ * of a convolution run at one BLAS thread, one group of chunks too), and the rules leave BLAS
+ * at its three threads. MLI_TEST_VERBOSE=1 prints the differences. */
+static void conv_rules_check(const wino_case *cases, int ncases, const double tol[2])
 {
-    int on = mli_conv_winograd(), nt = openblas_get_num_threads();
+    int on = mli_conv_winograd(), tile = mli_conv_winograd_tile(), nt = openblas_get_num_threads();
     for (int t = 0; t < ncases; t++) {
         conv_rules r;
         if (conv_rules_make(&r, &cases[t], 500 + 10 * (uint64_t)t))
@@ -141,24 +142,31 @@ static void conv_rules_check(const wino_case *cases, int ncases, double tol)
         openblas_set_num_threads(1);
         mli_conv_set_winograd(0);
         conv_rules_run(&r, i);
-        mli_conv_set_winograd(2);
-        conv_rules_run(&r, w);
-        openblas_set_num_threads(3);
-        conv_rules_run(&r, w3);
-        int after = openblas_get_num_threads();
-        openblas_set_num_threads(nt);
-        mli_conv_set_winograd(on);
-        int same, same3;
-        double e = conv_rules_diff(w, i, n, &same);
-        conv_rules_diff(w3, w, n, &same3);
-        if (after != 3)
-            fail_msg("Winograd case %d: BLAS left at %d threads, not 3", t, after);
-        if (!(e < tol) || same || !same3)
-            fail_msg("Winograd case %d (C %d, %d×%d, K %d, pads %d %d %d %d, B %d): relative difference %.3g "
-                     "(tolerance %.3g), %s im2col's, %s on three threads",
-                     t, cases[t].q.C, cases[t].q.H, cases[t].q.W, cases[t].q.K, cases[t].q.p[0], cases[t].q.p[1],
-                     cases[t].q.p[2], cases[t].q.p[3], cases[t].B, e, tol, same ? "identical to" : "unlike",
-                     same3 ? "the same" : "not the same");
+        for (int m = 2; m <= 4; m += 2) {
+            openblas_set_num_threads(1);
+            mli_conv_set_winograd(2);
+            mli_conv_set_winograd_tile(m);
+            conv_rules_run(&r, w);
+            openblas_set_num_threads(3);
+            conv_rules_run(&r, w3);
+            int after = openblas_get_num_threads();
+            openblas_set_num_threads(nt);
+            mli_conv_set_winograd(on);
+            mli_conv_set_winograd_tile(tile);
+            int same, same3;
+            double e = conv_rules_diff(w, i, n, &same), tl = tol[m / 4];
+            conv_rules_diff(w3, w, n, &same3);
+            if (getenv("MLI_TEST_VERBOSE"))
+                printf("  F(%d×%d) case %d: relative difference %.3g\n", m, m, t, e);
+            if (after != 3)
+                fail_msg("Winograd case %d: BLAS left at %d threads, not 3", t, after);
+            if (!(e < tl) || same || !same3)
+                fail_msg("Winograd F(%d×%d) case %d (C %d, %d×%d, K %d, pads %d %d %d %d, B %d): relative "
+                         "difference %.3g (tolerance %.3g), %s im2col's, %s on three threads",
+                         m, m, t, cases[t].q.C, cases[t].q.H, cases[t].q.W, cases[t].q.K, cases[t].q.p[0],
+                         cases[t].q.p[1], cases[t].q.p[2], cases[t].q.p[3], cases[t].B, e, tl,
+                         same ? "identical to" : "unlike", same3 ? "the same" : "not the same");
+        }
         free(w);
         free(w3);
         free(i);

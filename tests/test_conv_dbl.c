@@ -281,7 +281,7 @@ static void test_winograd(void **state)
         {{16, 3, 3, 8, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1, 0}, 70},
         {{1, 4, 5, 1, 3, 3, 1, 1, {2, 0, 1, 2}, 1, 1, 1, 1}, 2},
     };
-    conv_rules_check(cases, sizeof cases / sizeof cases[0], 1e-12);
+    conv_rules_check(cases, sizeof cases / sizeof cases[0], (const double[2]){1e-12, 1e-12});
     /* the default mode takes it from 16 channels in and out only: C = 3 stays on im2col (the
      * same bits), C = K = 16 does not */
     const wino_case auto_cases[] = {{{3, 7, 6, 16, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1, 1}, 3},

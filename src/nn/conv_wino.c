@@ -1,7 +1,8 @@
-/* Winograd F(2×2, 3×3) for op_conv.c (conv_wino.h). Layout: tile t of a chunk = example j,
- * tile row i, tile column jj: t = (j·th + i)·tw + jj; V[ξ][c][t] and M[ξ][k][t] keep t
- * contiguous, so that each of the 16 GEMMs reads and writes whole rows, and the transforms
- * run along the tile columns of a row (16 streams of contiguous stores or loads). */
+/* Winograd F(m×m, 3×3), m = 2 or 4, for op_conv.c (conv_wino.h). Layout: tile t of a chunk =
+ * example j, tile row i, tile column jj: t = (j·th + i)·tw + jj; V[ξ][c][t] and M[ξ][k][t] keep
+ * t contiguous, so that each of the n² GEMMs (n = m + 2) reads and writes whole rows, and the
+ * transforms run along the tile columns of a row: every transform below is one of the 1-D
+ * transforms Bᵀ (n → n) or Aᵀ (n → m) applied elementwise to n streams of contiguous reals. */
 #include "nn/conv_wino.h"
 
 #include <string.h>
@@ -13,56 +14,211 @@
 #define SHORT_LOOPS
 #endif
 
-/* tiles per chunk, about: the N of the chunk's GEMMs. The forward's time hardly changed from
- * 64 to 1024 tiles (ResNet shapes, a loaded machine); 256 keeps a chunk's V and M, 16·(C + K)
- * reals per tile, within the L2 cache for C = K = 16 and at 2 MiB for 64. */
+/* tiles per chunk, about: the N of the chunk's GEMMs. F(2×2)'s forward hardly changed from
+ * 64 to 1024 tiles (ResNet shapes, a loaded machine); a chunk's V and M, n²·(C + K) reals per
+ * tile, stay within the L2 cache for C = K = 16 and at 2 MiB for 64. */
 #define MLI_WINO_TILES 256
 
-mli_wino mli_wino_make(int C, int H, int W, int K, int Ho, int Wo, int pt, int pl)
+mli_wino mli_wino_make(int m, int C, int H, int W, int K, int Ho, int Wo, int pt, int pl)
 {
-    mli_wino g = {.C = C, .H = H, .W = W, .K = K, .Ho = Ho, .Wo = Wo, .pt = pt, .pl = pl,
-                  .th = (Ho + 1) / 2, .tw = (Wo + 1) / 2};
+    mli_wino g = {.m = m, .n = m + 2, .C = C, .H = H, .W = W, .K = K, .Ho = Ho, .Wo = Wo, .pt = pt, .pl = pl,
+                  .th = (Ho + m - 1) / m, .tw = (Wo + m - 1) / m};
     return g;
 }
 
 static size_t tiles(const mli_wino *g) { return (size_t)g->th * g->tw; }
+static int positions(const mli_wino *g) { return g->n * g->n; }
 
 int mli_wino_chunk(const mli_wino *g)
 {
-    int c = (int)((MLI_WINO_TILES + tiles(g) - 1) / tiles(g));
+    int target = MLI_WINO_TILES * 2 / g->m; /* about the same chunk of outputs for both m */
+    int c = (int)((target + tiles(g) - 1) / tiles(g));
     return c < 1 ? 1 : c;
 }
 
-/* The 16 matrices of V (of M) are n + SKEW reals apart, n = C·T (K·T): n is often a multiple
- * of 4 KiB, and 16 streams that far apart would share the cache sets of L1. */
+/* The n² matrices of V (of M) are n + SKEW reals apart, n = C·T (K·T): n is often a multiple
+ * of 4 KiB, and 16 or 36 streams that far apart would share the cache sets of L1. */
 #define SKEW 48
 static size_t xstride(size_t n) { return n + SKEW; }
 
-size_t mli_wino_v_size(const mli_wino *g) { return 16 * xstride((size_t)g->C * mli_wino_chunk(g) * tiles(g)); }
-size_t mli_wino_m_size(const mli_wino *g) { return 16 * xstride((size_t)g->K * mli_wino_chunk(g) * tiles(g)); }
-/* the padded plane of the input transform, or the four half rows of the output transform */
+size_t mli_wino_u_size(const mli_wino *g) { return (size_t)positions(g) * g->K * g->C; }
+size_t mli_wino_v_size(const mli_wino *g) { return positions(g) * xstride((size_t)g->C * mli_wino_chunk(g) * tiles(g)); }
+size_t mli_wino_m_size(const mli_wino *g) { return positions(g) * xstride((size_t)g->K * mli_wino_chunk(g) * tiles(g)); }
+
+/* The transforms run channel by channel over the whole chunk. The input transform reads a
+ * channel's zero-padded input (padded column x is input column x − pl, padded row y input row
+ * y − pt) of the chunk's examples as the n² streams Q[r][γ] of T = nc·th·tw reals,
+ *   Q[r][γ][t] = padded row m·i + r, column m·jj + γ, of tile t = (j, i, jj),
+ * row r, column γ of every tile at once; each pass is then one 1-D transform of n streams of T
+ * reals (long vectors, few calls: a 7×7 map has 4 tiles of F(4×4) per example). */
+static size_t chunk_tiles(const mli_wino *g) { return (size_t)mli_wino_chunk(g) * tiles(g); }
+
+/* the scratch of the input transform (Q, the n² streams of its down pass, a padded row) or of
+ * the output transform (the n·m streams of its along pass, the m·m of its down pass) */
 size_t mli_wino_row_size(const mli_wino *g)
 {
-    return (2 * (size_t)g->th + 2) * (2 * (size_t)g->tw + 2);
+    size_t in = 2 * (size_t)g->n * g->n * chunk_tiles(g) + (size_t)g->m * (g->tw + 1);
+    size_t out = (size_t)(g->n + g->m) * g->m * chunk_tiles(g);
+    return in > out ? in : out;
 }
 size_t mli_wino_work(const mli_wino *g) { return mli_wino_v_size(g) + mli_wino_m_size(g) + mli_wino_row_size(g); }
 
-/* u = G f Gᵀ for one 3×3 filter f (row-major), G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]; in double */
-static void filter_transform(const double f[9], double u[16])
+/* The 1-D transforms are elementwise sums of products by small integers: AVX2's wider
+ * vectors where the processor has them (the same roundings: no contraction into FMAs under
+ * -std=c11, and each output the same expression in any vector width). */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WINO_NO_CLONES /* clang: resolvers run before the sanitizer's start-up */
+#endif
+#endif
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(WINO_NO_CLONES)
+#define WINO_KERNEL __attribute__((noinline, target_clones("avx2", "default")))
+#else
+#define WINO_KERNEL __attribute__((noinline))
+#endif
+
+/* ---- the 1-D transforms, elementwise over len reals: out[u][j] = Σ_r T[u][r] in[r][j] ---- */
+
+/* F(2, 3): Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1] */
+WINO_KERNEL static void bt2_k(size_t len, const mli_real *restrict d0, const mli_real *restrict d1,
+                               const mli_real *restrict d2, const mli_real *restrict d3, mli_real *restrict o0,
+                               mli_real *restrict o1, mli_real *restrict o2, mli_real *restrict o3)
 {
-    double t[4][3];
-    for (int b = 0; b < 3; b++) {
-        t[0][b] = f[b];
-        t[1][b] = 0.5 * (f[b] + f[3 + b] + f[6 + b]);
-        t[2][b] = 0.5 * (f[b] - f[3 + b] + f[6 + b]);
-        t[3][b] = f[6 + b];
+    for (size_t j = 0; j < len; j++) {
+        o0[j] = d0[j] - d2[j];
+        o1[j] = d1[j] + d2[j];
+        o2[j] = d2[j] - d1[j];
+        o3[j] = d1[j] - d3[j];
     }
-    for (int a = 0; a < 4; a++) {
-        u[4 * a + 0] = t[a][0];
-        u[4 * a + 1] = 0.5 * (t[a][0] + t[a][1] + t[a][2]);
-        u[4 * a + 2] = 0.5 * (t[a][0] - t[a][1] + t[a][2]);
-        u[4 * a + 3] = t[a][2];
+}
+
+static void bt2(const mli_real *const in[], mli_real *const out[], size_t len)
+{
+    bt2_k(len, in[0], in[1], in[2], in[3], out[0], out[1], out[2], out[3]);
+}
+
+/* F(4, 3), points 0, ±1, ±2, ∞: Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0;
+ * 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1] */
+WINO_KERNEL static void bt4_k(size_t len, const mli_real *restrict d0, const mli_real *restrict d1,
+                               const mli_real *restrict d2, const mli_real *restrict d3, const mli_real *restrict d4,
+                               const mli_real *restrict d5, mli_real *restrict o0, mli_real *restrict o1,
+                               mli_real *restrict o2, mli_real *restrict o3, mli_real *restrict o4,
+                               mli_real *restrict o5)
+{
+    for (size_t j = 0; j < len; j++) {
+        mli_real s = d4[j] - d2[j], t = 2 * (d3[j] - d1[j]);
+        o0[j] = 4 * d0[j] - 5 * d2[j] + d4[j];
+        o1[j] = d3[j] + d4[j] - 4 * (d1[j] + d2[j]);
+        o2[j] = d4[j] - d3[j] + 4 * (d1[j] - d2[j]);
+        o3[j] = s + t;
+        o4[j] = s - t;
+        o5[j] = 4 * d1[j] - 5 * d3[j] + d5[j];
     }
+}
+
+static void bt4(const mli_real *const in[], mli_real *const out[], size_t len)
+{
+    bt4_k(len, in[0], in[1], in[2], in[3], in[4], in[5], out[0], out[1], out[2], out[3], out[4], out[5]);
+}
+
+/* F(2, 3): Aᵀ = [1 1 1 0; 0 1 −1 −1] */
+WINO_KERNEL static void at2_k(size_t len, const mli_real *restrict m0, const mli_real *restrict m1,
+                               const mli_real *restrict m2, const mli_real *restrict m3, mli_real *restrict y0,
+                               mli_real *restrict y1)
+{
+    for (size_t j = 0; j < len; j++) {
+        y0[j] = m0[j] + m1[j] + m2[j];
+        y1[j] = m1[j] - m2[j] - m3[j];
+    }
+}
+
+static void at2(const mli_real *const in[], mli_real *const out[], size_t len)
+{
+    at2_k(len, in[0], in[1], in[2], in[3], out[0], out[1]);
+}
+
+/* F(4, 3): Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1] */
+WINO_KERNEL static void at4_k(size_t len, const mli_real *restrict m0, const mli_real *restrict m1,
+                               const mli_real *restrict m2, const mli_real *restrict m3, const mli_real *restrict m4,
+                               const mli_real *restrict m5, mli_real *restrict y0, mli_real *restrict y1,
+                               mli_real *restrict y2, mli_real *restrict y3)
+{
+    for (size_t j = 0; j < len; j++) {
+        mli_real a = m1[j] + m2[j], b = m1[j] - m2[j], c = m3[j] + m4[j], d = m3[j] - m4[j];
+        y0[j] = m0[j] + a + c;
+        y1[j] = b + 2 * d;
+        y2[j] = a + 4 * c;
+        y3[j] = b + 8 * d + m5[j];
+    }
+}
+
+static void at4(const mli_real *const in[], mli_real *const out[], size_t len)
+{
+    at4_k(len, in[0], in[1], in[2], in[3], in[4], in[5], out[0], out[1], out[2], out[3]);
+}
+
+/* the adjoints A (m → n) of the output transforms, for the weight gradient:
+ * F(2, 3): m = (y0, y0 + y1, y0 − y1, −y1) */
+WINO_KERNEL static void a2_k(size_t len, const mli_real *restrict y0, const mli_real *restrict y1,
+                             mli_real *restrict m0, mli_real *restrict m1, mli_real *restrict m2, mli_real *restrict m3)
+{
+    for (size_t j = 0; j < len; j++) {
+        m0[j] = y0[j];
+        m1[j] = y0[j] + y1[j];
+        m2[j] = y0[j] - y1[j];
+        m3[j] = -y1[j];
+    }
+}
+
+static void a2(const mli_real *const in[], mli_real *const out[], size_t len)
+{
+    a2_k(len, in[0], in[1], out[0], out[1], out[2], out[3]);
+}
+
+/* F(4, 3): m = (y0, e + o, e − o, e' + o', e' − o', y3), e = y0 + y2, o = y1 + y3,
+ * e' = y0 + 4·y2, o' = 2·y1 + 8·y3 */
+WINO_KERNEL static void a4_k(size_t len, const mli_real *restrict y0, const mli_real *restrict y1,
+                             const mli_real *restrict y2, const mli_real *restrict y3, mli_real *restrict m0,
+                             mli_real *restrict m1, mli_real *restrict m2, mli_real *restrict m3,
+                             mli_real *restrict m4, mli_real *restrict m5)
+{
+    for (size_t j = 0; j < len; j++) {
+        mli_real e = y0[j] + y2[j], o = y1[j] + y3[j], e2 = y0[j] + 4 * y2[j], o2 = 2 * y1[j] + 8 * y3[j];
+        m0[j] = y0[j];
+        m1[j] = e + o;
+        m2[j] = e - o;
+        m3[j] = e2 + o2;
+        m4[j] = e2 - o2;
+        m5[j] = y3[j];
+    }
+}
+
+static void a4(const mli_real *const in[], mli_real *const out[], size_t len)
+{
+    a4_k(len, in[0], in[1], in[2], in[3], out[0], out[1], out[2], out[3], out[4], out[5]);
+}
+
+typedef void (*wino_1d)(const mli_real *const in[], mli_real *const out[], size_t len);
+static wino_1d bt(const mli_wino *g) { return g->m == 4 ? bt4 : bt2; }
+static wino_1d at(const mli_wino *g) { return g->m == 4 ? at4 : at2; }
+static wino_1d a_adj(const mli_wino *g) { return g->m == 4 ? a4 : a2; }
+
+/* G (n × 3) of F(2, 3) and of F(4, 3) */
+static const double G2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+static const double G4[6][3] = {{1.0 / 4, 0, 0},          {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+
+/* u = G f Gᵀ (n × n) for one 3×3 filter f (row-major), in double */
+static void filter_transform(int n, const double f[9], double *u)
+{
+    const double(*G)[3] = n == 6 ? G4 : G2;
+    double t[6][3];
+    for (int a = 0; a < n; a++)
+        for (int b = 0; b < 3; b++)
+            t[a][b] = G[a][0] * f[b] + G[a][1] * f[3 + b] + G[a][2] * f[6 + b];
+    for (int a = 0; a < n; a++)
+        for (int b = 0; b < n; b++)
+            u[n * a + b] = t[a][0] * G[b][0] + t[a][1] * G[b][1] + t[a][2] * G[b][2];
 }
 
 void mli_wino_weights(const mli_wino *g, const mli_real *w, int flip, mli_real *U)
@@ -70,129 +226,139 @@ void mli_wino_weights(const mli_wino *g, const mli_real *w, int flip, mli_real *
     size_t kc = (size_t)g->K * g->C;
     for (int k = 0; k < g->K; k++)
         for (int c = 0; c < g->C; c++) {
-            double f[9], u[16];
+            double f[9], u[36];
             const mli_real *src = w + (flip ? (size_t)c * g->K + k : (size_t)k * g->C + c) * 9;
             for (int e = 0; e < 9; e++)
                 f[e] = src[flip ? 8 - e : e];
-            filter_transform(f, u);
-            for (int x = 0; x < 16; x++)
+            filter_transform(g->n, f, u);
+            for (int x = 0; x < positions(g); x++)
                 U[x * kc + (size_t)k * g->C + c] = (mli_real)u[x];
         }
 }
 
-/* The input transform reads a channel's plane padded with zeros to (2·th + 2) × (2·tw + 2)
- * (padded column x is input column x − pl) and split by column parity: ev[r][m] = column 2m,
- * od[r][m] = column 2m + 1, m ≤ tw. A tile's four columns are then ev[m], od[m], ev[m + 1],
- * od[m + 1]: every loop below runs over contiguous reals. */
-static size_t plane_ld(const mli_wino *g) { return (size_t)g->tw + 1; }
-static size_t plane_rows(const mli_wino *g) { return 2 * (size_t)g->th + 2; }
-
-SHORT_LOOPS static void plane_split(const mli_wino *g, const mli_real *x, mli_real *ev, mli_real *od)
+#if defined(__GNUC__) && (__GNUC__ >= 12 || defined(__clang__)) && !defined(MLI_DOUBLE)
+/* four floats as one vector (SSE): the 4×4 transposes of F(4×4)'s row split below */
+typedef float wino_v4 __attribute__((vector_size(16)));
+static inline wino_v4 v4_load(const float *p)
 {
-    size_t ld = plane_ld(g);
-    int x0 = g->pl, x1 = g->pl + g->W;
-    for (int r = 0; r < (int)plane_rows(g); r++) {
-        int ih = r - g->pt;
-        mli_real *e = ev + r * ld, *o = od + r * ld;
-        if (ih < 0 || ih >= g->H) {
-            for (size_t m = 0; m < ld; m++)
-                e[m] = o[m] = 0;
-            continue;
-        }
-        const mli_real *xr = x + (size_t)ih * g->W - x0; /* xr[x]: padded column x */
-        int m0 = (x0 + 1) / 2, m1 = x1 / 2; /* the pairs (2m, 2m + 1) inside; zeros around them */
-        for (int m = 0; m < m0; m++)
-            e[m] = o[m] = 0;
-        for (int m = m1; m < (int)ld; m++)
-            e[m] = o[m] = 0;
-        for (int m = m0; m < m1; m++) {
-            e[m] = xr[2 * m];
-            o[m] = xr[2 * m + 1];
-        }
-        for (int c = x0; c < 2 * m0; c++)
-            o[c / 2] = xr[c]; /* an odd x0 */
-        for (int c = 2 * m1; c < x1; c++)
-            e[c / 2] = xr[c]; /* an odd x1 */
-    }
+    wino_v4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void v4_store(float *p, wino_v4 v) { memcpy(p, &v, sizeof v); }
+
+/* the 4 phases of tiles j … j + 3 (16 consecutive reals of t) into q[γ·T + j …], γ < 4 */
+static inline void split4x4(float *restrict q, size_t T, const float *restrict t)
+{
+    wino_v4 a = v4_load(t), b = v4_load(t + 4), c = v4_load(t + 8), d = v4_load(t + 12);
+    wino_v4 t0 = __builtin_shufflevector(a, b, 0, 4, 1, 5), t1 = __builtin_shufflevector(a, b, 2, 6, 3, 7);
+    wino_v4 t2 = __builtin_shufflevector(c, d, 0, 4, 1, 5), t3 = __builtin_shufflevector(c, d, 2, 6, 3, 7);
+    v4_store(q, __builtin_shufflevector(t0, t2, 0, 1, 4, 5));
+    v4_store(q + T, __builtin_shufflevector(t0, t2, 2, 3, 6, 7));
+    v4_store(q + 2 * T, __builtin_shufflevector(t1, t3, 0, 1, 4, 5));
+    v4_store(q + 3 * T, __builtin_shufflevector(t1, t3, 2, 3, 6, 7));
 }
 
-/* one transformed row u of the tiles of a tile row: Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0;
- * 0 1 0 −1] down (s: the rows a, b and the sign of b), then along: V[4u + v] at stride vs */
-static inline void input_row(int tw, const mli_real *restrict ea, const mli_real *restrict oa,
-                             const mli_real *restrict eb, const mli_real *restrict ob, mli_real sb,
-                             mli_real *restrict v0, mli_real *restrict v1, mli_real *restrict v2,
-                             mli_real *restrict v3)
+#define WINO_SPLIT4 1
+#endif
+
+/* the n streams of one padded row t (m·tw + 2 reals): q[γ·T + jj] = t[m·jj + γ] */
+static inline void row_split_m(mli_real *restrict q, size_t T, const mli_real *restrict t, int tw, int m)
 {
-    for (int j = 0; j < tw; j++) {
-        mli_real e0 = ea[j] + sb * eb[j], o0 = oa[j] + sb * ob[j];
-        mli_real e1 = ea[j + 1] + sb * eb[j + 1], o1 = oa[j + 1] + sb * ob[j + 1];
-        v0[j] = e0 - e1;
-        v1[j] = o0 + e1;
-        v2[j] = e1 - o0;
-        v3[j] = o0 - o1;
+    int j = 0;
+#ifdef WINO_SPLIT4
+    if (m == 4) {
+        for (; j + 4 <= tw; j += 4)
+            split4x4(q + j, T, t + 4 * j);
+        for (int i = 0; i < j; i++) {
+            q[4 * T + i] = t[4 * i + 4];
+            q[5 * T + i] = t[4 * i + 5];
+        }
+    }
+#endif
+    for (; j < tw; j++)
+        for (int c = 0; c < m + 2; c++)
+            q[c * T + j] = t[m * j + c];
+}
+
+/* Padded row y of one example's plane x (H × W) into the streams Q (T apart, from the
+ * example's first tile): it is row r = y − m·i of tile row i for i = ⌊y/m⌋ and, when
+ * y mod m < 2, also row m + y mod m of tile row i − 1. t: the scratch padded row, m·(tw + 1)
+ * reals whose columns outside [pl, pl + W) are zero. */
+SHORT_LOOPS static void plane_q(const mli_wino *g, const mli_real *x, mli_real *Q, size_t T, mli_real *t)
+{
+    int m = g->m, n = g->n, tw = g->tw;
+    for (int y = 0; y < m * g->th + 2; y++) {
+        int ih = y - g->pt, inside = ih >= 0 && ih < g->H;
+        if (inside)
+            memcpy(t + g->pl, x + (size_t)ih * g->W, sizeof(mli_real) * g->W);
+        for (int i = y / m, r = y % m; i >= 0 && r < n; i--, r += m) {
+            if (i >= g->th)
+                continue;
+            mli_real *q = Q + (size_t)r * n * T + (size_t)i * tw;
+            if (!inside) {
+                for (int c = 0; c < n; c++)
+                    for (int j = 0; j < tw; j++)
+                        q[c * T + j] = 0;
+            } else if (m == 4)
+                row_split_m(q, T, t, tw, 4);
+            else
+                row_split_m(q, T, t, tw, 2);
+        }
     }
 }
 
 void mli_wino_input(const mli_wino *g, const mli_real *X, int nc, mli_real *V, mli_real *row)
 {
-    size_t T = (size_t)nc * tiles(g), vs = xstride((size_t)g->C * T), ld = plane_ld(g);
-    mli_real *ev = row, *od = row + plane_rows(g) * ld;
-    for (int j = 0; j < nc; j++)
-        for (int c = 0; c < g->C; c++) {
-            plane_split(g, X + ((size_t)j * g->C + c) * g->H * g->W, ev, od);
-            for (int i = 0; i < g->th; i++) {
-                mli_real *v = V + (size_t)c * T + ((size_t)j * g->th + i) * g->tw;
-                const mli_real *e[4], *o[4];
-                for (int r = 0; r < 4; r++) {
-                    e[r] = ev + (size_t)(2 * i + r) * ld;
-                    o[r] = od + (size_t)(2 * i + r) * ld;
-                }
-                static const int ra[4] = {0, 1, 2, 1}, rb[4] = {2, 2, 1, 3};
-                for (int u = 0; u < 4; u++) {
-                    mli_real *vu = v + 4 * u * vs;
-                    input_row(g->tw, e[ra[u]], o[ra[u]], e[rb[u]], o[rb[u]], u == 1 ? 1 : -1, vu, vu + vs,
-                              vu + 2 * vs, vu + 3 * vs);
-                }
+    int n = g->n, m = g->m;
+    size_t T = (size_t)nc * tiles(g), vs = xstride((size_t)g->C * T), nn = (size_t)n * n;
+    mli_real *Q = row, *D = row + nn * T, *t = D + nn * T; /* Q[r][γ], D[u][γ]: T reals each */
+    memset(t, 0, sizeof(mli_real) * m * (g->tw + 1));
+    wino_1d B = bt(g);
+    const mli_real *in[6];
+    mli_real *out[6];
+    for (int c = 0; c < g->C; c++) {
+        for (int j = 0; j < nc; j++)
+            plane_q(g, X + ((size_t)j * g->C + c) * g->H * g->W, Q + (size_t)j * tiles(g), T, t);
+        for (int col = 0; col < n; col++) { /* down: the rows r of the tiles' column col */
+            for (int r = 0; r < n; r++) {
+                in[r] = Q + (size_t)(r * n + col) * T;
+                out[r] = D + (size_t)(r * n + col) * T;
             }
+            B(in, out, T);
         }
-}
-
-/* Aᵀ m A, Aᵀ = [1 1 1 0; 0 1 −1 −1], for the tiles of one tile row: m[4u + v] at stride ms,
- * the tile's t at m[t], into the even and odd columns of the two output rows, y[4][tw] */
-static void output_row(int tw, const mli_real *m, size_t ms, mli_real *restrict y)
-{
-    const mli_real *restrict p[16];
-    for (int x = 0; x < 16; x++)
-        p[x] = m + x * ms;
-    mli_real *restrict y0e = y, *restrict y0o = y + tw, *restrict y1e = y + 2 * tw, *restrict y1o = y + 3 * tw;
-    for (int j = 0; j < tw; j++) {
-        mli_real r00 = p[0][j] + p[4][j] + p[8][j], r01 = p[1][j] + p[5][j] + p[9][j];
-        mli_real r02 = p[2][j] + p[6][j] + p[10][j], r03 = p[3][j] + p[7][j] + p[11][j];
-        mli_real r10 = p[4][j] - p[8][j] - p[12][j], r11 = p[5][j] - p[9][j] - p[13][j];
-        mli_real r12 = p[6][j] - p[10][j] - p[14][j], r13 = p[7][j] - p[11][j] - p[15][j];
-        y0e[j] = r00 + r01 + r02;
-        y0o[j] = r01 - r02 - r03;
-        y1e[j] = r10 + r11 + r12;
-        y1o[j] = r11 - r12 - r13;
+        for (int u = 0; u < n; u++) { /* along: row u's n columns, into V[n·u + w] */
+            for (int w = 0; w < n; w++) {
+                in[w] = D + (size_t)(u * n + w) * T;
+                out[w] = V + (size_t)(n * u + w) * vs + (size_t)c * T;
+            }
+            B(in, out, T);
+        }
     }
 }
 
-/* an output row of n columns from its even and odd columns: y = or += */
-static void row_put(mli_real *y, const mli_real *e, const mli_real *o, int n, int set)
+/* y[m·jj + c] (=, or += when !set) o[c·L + jj] for the columns m·jj + c < n */
+static inline void row_put_m(mli_real *restrict y, const mli_real *restrict o, size_t L, int n, int set, int m)
 {
-    int h = n / 2;
+    int full = n / m;
     if (set)
-        for (int j = 0; j < h; j++) {
-            y[2 * j] = e[j];
-            y[2 * j + 1] = o[j];
-        }
+        for (int j = 0; j < full; j++)
+            for (int c = 0; c < m; c++)
+                y[m * j + c] = o[c * L + j];
     else
-        for (int j = 0; j < h; j++) {
-            y[2 * j] += e[j];
-            y[2 * j + 1] += o[j];
-        }
-    if (n & 1)
-        y[n - 1] = set ? e[h] : y[n - 1] + e[h];
+        for (int j = 0; j < full; j++)
+            for (int c = 0; c < m; c++)
+                y[m * j + c] += o[c * L + j];
+    for (int c = 0; m * full + c < n; c++)
+        y[m * full + c] = set ? o[c * L + full] : y[m * full + c] + o[c * L + full];
+}
+
+static void row_put(mli_real *y, const mli_real *o, size_t L, int n, int set, int m)
+{
+    if (m == 4)
+        row_put_m(y, o, L, n, set, 4);
+    else
+        row_put_m(y, o, L, n, set, 2);
 }
 
 void mli_wino_zero_m(const mli_wino *g, mli_real *M) { memset(M, 0, sizeof(mli_real) * mli_wino_m_size(g)); }
@@ -202,20 +368,130 @@ void mli_wino_zero_m(const mli_wino *g, mli_real *M) { memset(M, 0, sizeof(mli_r
 void mli_wino_output(const mli_wino *g, mli_real *Y, const mli_real *U, const mli_real *V, int nc, mli_real alpha,
                      int set, mli_real *M, mli_real *row)
 {
+    int m = g->m, n = g->n, tw = g->tw;
     size_t T = (size_t)nc * tiles(g), ms = xstride((size_t)g->K * T), kc = (size_t)g->K * g->C;
     size_t vs = xstride((size_t)g->C * T);
-    for (int x = 0; x < 16; x++)
+    for (int x = 0; x < positions(g); x++)
         MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->K, (int)T, g->C, alpha, U + x * kc, g->C, V + x * vs,
                  (int)T, 1, M + x * ms, (int)T);
-    for (int j = 0; j < nc; j++)
-        for (int k = 0; k < g->K; k++) {
-            mli_real *y = Y + ((size_t)j * g->K + k) * g->Ho * g->Wo;
-            for (int i = 0; i < g->th; i++) {
-                output_row(g->tw, M + (size_t)k * T + ((size_t)j * g->th + i) * g->tw, ms, row);
-                row_put(y + (size_t)(2 * i) * g->Wo, row, row + g->tw, g->Wo, set);
-                if (2 * i + 1 < g->Ho)
-                    row_put(y + (size_t)(2 * i + 1) * g->Wo, row + 2 * g->tw, row + 3 * g->tw, g->Wo, set);
-            }
+    mli_real *S = row, *O = row + (size_t)n * m * T; /* S[u][c], O[r][c]: T reals each */
+    wino_1d A = at(g);
+    const mli_real *in[6];
+    mli_real *out[6];
+    for (int k = 0; k < g->K; k++) {
+        const mli_real *mk = M + (size_t)k * T;
+        for (int u = 0; u < n; u++) { /* along: row u of the tiles into its m columns */
+            for (int w = 0; w < n; w++)
+                in[w] = mk + (size_t)(n * u + w) * ms;
+            for (int c = 0; c < m; c++)
+                out[c] = S + (size_t)(u * m + c) * T;
+            A(in, out, T);
         }
-    memset(M, 0, sizeof(mli_real) * 16 * ms); /* one contiguous pass, while M is in cache */
+        for (int c = 0; c < m; c++) { /* down: column c of the m output rows */
+            for (int u = 0; u < n; u++)
+                in[u] = S + (size_t)(u * m + c) * T;
+            for (int r = 0; r < m; r++)
+                out[r] = O + (size_t)(r * m + c) * T;
+            A(in, out, T);
+        }
+        for (int j = 0; j < nc; j++) {
+            mli_real *y = Y + ((size_t)j * g->K + k) * g->Ho * g->Wo;
+            for (int i = 0; i < g->th; i++)
+                for (int r = 0; r < m && m * i + r < g->Ho; r++)
+                    row_put(y + (size_t)(m * i + r) * g->Wo, O + (size_t)r * m * T + ((size_t)j * g->th + i) * tw, T,
+                            g->Wo, set, m);
+        }
+    }
+    memset(M, 0, sizeof(mli_real) * positions(g) * ms); /* one contiguous pass, while M is in cache */
+}
+
+/* o[c·L + jj] = y[m·jj + c] for the columns m·jj + c < n of an output row y, zero beyond (all
+ * zero when y is NULL: a row below the map) */
+static inline void row_get_m(mli_real *restrict o, const mli_real *restrict y, size_t L, int tw, int n, int m)
+{
+    int full = y ? n / m : 0;
+    for (int j = 0; j < full; j++)
+        for (int c = 0; c < m; c++)
+            o[c * L + j] = y[m * j + c];
+    for (int j = full; j < tw; j++)
+        for (int c = 0; c < m; c++)
+            o[c * L + j] = y && m * j + c < n ? y[m * j + c] : 0;
+}
+
+static void row_get(mli_real *o, const mli_real *y, size_t L, int tw, int n, int m)
+{
+    if (m == 4)
+        row_get_m(o, y, L, tw, n, 4);
+    else
+        row_get_m(o, y, L, tw, n, 2);
+}
+
+void mli_wino_grad_out(const mli_wino *g, const mli_real *dY, int nc, mli_real *M, mli_real *row)
+{
+    int m = g->m, n = g->n, tw = g->tw;
+    size_t T = (size_t)nc * tiles(g), ms = xstride((size_t)g->K * T);
+    mli_real *O = row, *S = row + (size_t)m * m * T; /* O[r][c], S[u][c]: T reals each */
+    wino_1d A = a_adj(g);
+    const mli_real *in[6];
+    mli_real *out[6];
+    for (int k = 0; k < g->K; k++) {
+        for (int j = 0; j < nc; j++) {
+            const mli_real *y = dY + ((size_t)j * g->K + k) * g->Ho * g->Wo;
+            for (int i = 0; i < g->th; i++)
+                for (int r = 0; r < m; r++)
+                    row_get(O + (size_t)r * m * T + ((size_t)j * g->th + i) * tw,
+                            m * i + r < g->Ho ? y + (size_t)(m * i + r) * g->Wo : NULL, T, tw, g->Wo, m);
+        }
+        for (int c = 0; c < m; c++) { /* down: column c of the tiles' m rows into n */
+            for (int r = 0; r < m; r++)
+                in[r] = O + (size_t)(r * m + c) * T;
+            for (int u = 0; u < n; u++)
+                out[u] = S + (size_t)(u * m + c) * T;
+            A(in, out, T);
+        }
+        for (int u = 0; u < n; u++) { /* along: row u's m columns into M[n·u + w] */
+            for (int c = 0; c < m; c++)
+                in[c] = S + (size_t)(u * m + c) * T;
+            for (int w = 0; w < n; w++)
+                out[w] = M + (size_t)(n * u + w) * ms + (size_t)k * T;
+            A(in, out, T);
+        }
+    }
+}
+
+void mli_wino_wgrad(const mli_wino *g, mli_real *dU, const mli_real *M, const mli_real *V, int nc, int add)
+{
+    size_t T = (size_t)nc * tiles(g), ms = xstride((size_t)g->K * T), vs = xstride((size_t)g->C * T);
+    size_t kc = (size_t)g->K * g->C;
+    for (int x = 0; x < positions(g); x++)
+        MLI_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, g->K, g->C, (int)T, 1, M + x * ms, (int)T, V + x * vs,
+                 (int)T, add ? 1 : 0, dU + x * kc, g->C);
+}
+
+/* dW (+)= Gᵀ dU G per filter, the adjoint of u = G f Gᵀ, in double */
+void mli_wino_weights_grad(const mli_wino *g, const mli_real *dU, mli_real *dW, int add)
+{
+    const double(*G)[3] = g->n == 6 ? G4 : G2;
+    int n = g->n;
+    size_t kc = (size_t)g->K * g->C;
+    for (size_t e = 0; e < kc; e++) {
+        double t[6][3], df[9];
+        for (int x = 0; x < n; x++)
+            for (int b = 0; b < 3; b++) {
+                double acc = 0;
+                for (int y = 0; y < n; y++)
+                    acc += (double)dU[(size_t)(x * n + y) * kc + e] * G[y][b];
+                t[x][b] = acc;
+            }
+        for (int a = 0; a < 3; a++)
+            for (int b = 0; b < 3; b++) {
+                double acc = 0;
+                for (int x = 0; x < n; x++)
+                    acc += G[x][a] * t[x][b];
+                df[3 * a + b] = acc;
+            }
+        mli_real *w = dW + e * 9;
+        for (int q = 0; q < 9; q++)
+            w[q] = (mli_real)((add ? (double)w[q] : 0) + df[q]);
+    }
 }

@@ -184,6 +184,11 @@ extern const mli_op mli_op_conv, mli_op_maxpool, mli_op_avgpool, mli_op_gap;
  * MLI_CONV_WINOGRAD=0 or 2, read at the first use, sets the mode until this is called. */
 void mli_conv_set_winograd(int mode);
 int mli_conv_winograd(void);
+/* Winograd's output tile, m×m of F(m×m, 3×3): 4 (the default, 4× fewer multiplies than the
+ * direct sums) or 2 (2.25×, the rounding of the direct sums). MLI_CONV_WINOGRAD_TILE=2 in the
+ * environment, read at the first use, sets it until this is called. */
+void mli_conv_set_winograd_tile(int m);
+int mli_conv_winograd_tile(void);
 /* For onnx_export rules (nn/onnx_export.c): tensor k of node n as a FLOAT initializer named by
  * its mli name, values from θ or the buffers; the value name "<out>/<what>" in buf. */
 void mli_onnx_export_tensor(const mli_node *n, int k, const mli_onnx_ectx *e);

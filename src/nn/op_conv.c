@@ -11,18 +11,22 @@
  * state_dict names <name>.weight, <name>.bias of Conv2d.
  *
  * The 3×3 convolutions of stride 1, dilation 1, groups 1 and pads ≤ 2 (all but the strided
- * ones of a ResNet or VGG) take Winograd's F(2×2, 3×3) instead (nn/conv_wino.h) for the
- * forward, hoist, the input adjoint (backward's dX, the Jacobian's, and the R-op's dX block),
- * Taylor mode and the R-op's forward: 16 GEMMs K × C × tiles per chunk of about 256 2×2 output
- * tiles, 16·K·C multiplies per 4 outputs where im2col's GEMM has 36·K·C — at the price of
- * three passes (input transform, the GEMMs' output, output transform) over 4× the chunk's
- * values. At stride 1 the input adjoint is the same correlation of dY with the weight
- * transposed over (k, c) and flipped, pads 2 − pad: the forward code with another transformed
- * weight. The weight transforms (16·K·C reals, W's and the direction's) are made once per rule
- * call into the shared end of the workspace; a thread's V, M and scratch rows use its slot.
- * The R-op's adjoint of U on dY and every weight gradient stay on im2col. The chunks, groups
- * and threads are as below, so results still do not depend on the thread count.
- * mli_conv_set_winograd(0) or MLI_CONV_WINOGRAD=0 in the environment forces im2col (nn/op.h).
+ * ones of a ResNet or VGG) take Winograd's F(m×m, 3×3) instead (nn/conv_wino.h), m = 4 by
+ * default (mli_conv_set_winograd_tile), for the forward, hoist, the input adjoint (backward's
+ * dX, the Jacobian's, and the R-op's dX block), Taylor mode and the R-op's forward: n² GEMMs
+ * K × C × tiles per chunk (n = m + 2) of about 512/m m×m output tiles, n²·K·C multiplies per
+ * m² outputs where im2col's GEMM has 9·K·C per output (4× fewer for m = 4, 2.25× for m = 2) —
+ * at the price of three passes (input transform, the GEMMs' output, output transform) over
+ * n²/m² times the chunk's values. At stride 1 the input adjoint is the same correlation of dY
+ * with the weight transposed over (k, c) and flipped, pads 2 − pad: the forward code with
+ * another transformed weight. The weight transforms (n²·K·C reals, W's and the direction's)
+ * are made once per rule call into the shared end of the workspace; a thread's V, M and
+ * scratch use its slot. The weight gradient too: per chunk, V of X and M = A dY Aᵀ per tile
+ * (the adjoint of the output transform), n² GEMMs dU[ξ] += M[ξ] V[ξ]ᵀ of inner dimension the
+ * chunk's tiles into the group's partial sum (after the forward's work in its slot), and at
+ * the end dW = Gᵀ (Σ_groups dU) G. The R-op's adjoint of U on dY stays on im2col. The chunks, groups and threads are as below, so results still do not depend on the
+ * thread count. mli_conv_set_winograd(0) or MLI_CONV_WINOGRAD=0 in the environment forces
+ * im2col, MLI_CONV_WINOGRAD_TILE=2 the smaller tile (nn/op.h).
  *
  * Every other rule is im2col and GEMMs (OpenBLAS) over chunks of n_c examples: the chunk's matrix
  * of input patches col[L·groups, n_c·P], L = Cg·kh·kw, P = H'·W' (rows (c, a, b), columns the
@@ -34,8 +38,9 @@
  * the GEMMs stay large whatever the map size. Groups of chunks are shared out to the BLAS
  * threads (conv_run below); each thread's col, T and each group's partial weight gradient live in a part of the
  * engine's workspace (ctx.work, mli_op.work_size = MLI_PARALLEL_MAX · ((C·kh·kw + K)·n_c·P
- * + K·L) reals, or the Winograd chunk's 16·(C + K)·tiles + scratch if larger, plus 32·K·C
- * for the transformed weights), never allocated in a rule.
+ * + K·L) reals, or the Winograd chunk's n²·(C + K)·tiles + scratch + a partial dU of 36·K·C if
+ * larger, for either tile, plus 2·36·K·C for the transformed weights), never allocated in a
+ * rule.
  *
  * Per-example Jacobians: the block of row (c, i) is ∂z_c(x_i)/∂(W, b), a sum over the output
  * positions, so the OUTER factorisation (g ⊗ x) does not apply: rows are EXPLICIT, jac_width =
@@ -306,7 +311,7 @@ static void bias_grad(const conv_geom *q, mli_real *db, const mli_real *dY, int 
     }
 }
 
-/* ---- Winograd F(2×2, 3×3) (conv_wino.h) for 3×3, stride 1, no dilation, groups 1, pads ≤ 2 ---- */
+/* ---- Winograd F(m×m, 3×3) (conv_wino.h) for 3×3, stride 1, no dilation, groups 1, pads ≤ 2 ---- */
 
 /* the switch (nn/op.h): -1 until read from MLI_CONV_WINOGRAD at the first use */
 static atomic_int wino_switch = -1;
@@ -324,8 +329,24 @@ int mli_conv_winograd(void)
     return mode;
 }
 
-/* Below 16 channels on either side the transforms cost more than the GEMM flops they save
- * (forward of 28×28 maps, K = 16, one thread: C = 1 takes 3× im2col's time, C = 8 1.2×,
+/* the tile: -1 until read from MLI_CONV_WINOGRAD_TILE at the first use */
+static atomic_int wino_tile = -1;
+
+void mli_conv_set_winograd_tile(int m) { atomic_store(&wino_tile, m == 2 ? 2 : 4); }
+
+int mli_conv_winograd_tile(void)
+{
+    int m = atomic_load(&wino_tile);
+    if (m < 0) {
+        const char *e = getenv("MLI_CONV_WINOGRAD_TILE");
+        m = e && !strcmp(e, "2") ? 2 : 4;
+        atomic_store(&wino_tile, m);
+    }
+    return m;
+}
+
+/* Below 16 channels on either side the transforms cost more than the GEMM flops they save (F(2×2),
+ * the forward of 28×28 maps, K = 16, one thread: C = 1 takes 3× im2col's time, C = 8 1.2×,
  * C = 16 0.93×) */
 #define WINO_MIN_CHANNELS 16
 
@@ -343,29 +364,37 @@ static int wino_ok(const conv_geom *q)
 }
 
 /* the forward: C×H×W into K×H'×W' */
-static mli_wino wino_fwd(const conv_geom *q) { return mli_wino_make(q->C, q->H, q->W, q->K, q->Ho, q->Wo, q->pt, q->pl); }
+static mli_wino wino_fwd(const conv_geom *q, int m)
+{
+    return mli_wino_make(m, q->C, q->H, q->W, q->K, q->Ho, q->Wo, q->pt, q->pl);
+}
 
 /* the input adjoint at stride 1: K×H'×W' into C×H×W, the same correlation with the weight
  * transposed over (k, c) and flipped, pads 2 − pad (so H = H' + (2 − p_t) + (2 − p_b) − 2) */
-static mli_wino wino_adj(const conv_geom *q)
+static mli_wino wino_adj(const conv_geom *q, int m)
 {
-    return mli_wino_make(q->K, q->Ho, q->Wo, q->C, q->H, q->W, 2 - q->pt, 2 - q->pl);
+    return mli_wino_make(m, q->K, q->Ho, q->Wo, q->C, q->H, q->W, 2 - q->pt, 2 - q->pl);
 }
+
+/* the transformed weights' room: F(4×4)'s 36·K·C, enough for either tile */
+static size_t wino_u_room(const conv_geom *q) { return 36 * (size_t)q->K * q->C; }
 
 /* The workspace: per thread t < MLI_PARALLEL_MAX, col (C·kh·kw × n_c·P), T (K × n_c·P) and a
  * partial weight gradient dW (K × L) — or, on the Winograd path, the chunk's V, M and rows
  * from the slot's start; then, shared, the transformed weights of W and of the direction
- * (2 × 16·K·C). */
+ * (2 × 36·K·C, room for either tile). */
 typedef struct {
     mli_real *col, *T, *dW;
+    mli_real *dU; /* the Winograd weight gradient's partial sum of the group (its slot) */
 } conv_work_views;
 
 static size_t thread_work(const conv_geom *q)
 {
     size_t n = ((size_t)q->C * q->kh * q->kw + (size_t)q->K) * conv_chunk(q) * q->P + w_size(q);
-    if (wino_shape(q)) {
-        mli_wino f = wino_fwd(q), a = wino_adj(q);
+    for (int m = 2; wino_shape(q) && m <= 4; m += 2) { /* room for either tile */
+        mli_wino f = wino_fwd(q, m), a = wino_adj(q, m);
         size_t w = mli_wino_work(&f) > mli_wino_work(&a) ? mli_wino_work(&f) : mli_wino_work(&a);
+        w += wino_u_room(q); /* a group's partial weight gradient dU, after the forward's work */
         n = w > n ? w : n;
     }
     return n;
@@ -374,14 +403,15 @@ static size_t thread_work(const conv_geom *q)
 /* the shared transformed weights: slot 0 (W), 1 (the direction) */
 static mli_real *wino_u(const conv_geom *q, mli_real *work, int slot)
 {
-    return work + MLI_PARALLEL_MAX * thread_work(q) + (size_t)slot * 16 * q->K * q->C;
+    return work + MLI_PARALLEL_MAX * thread_work(q) + (size_t)slot * wino_u_room(q);
 }
 
 static conv_work_views work_views(const conv_geom *q, mli_real *work, int t)
 {
     mli_real *w = work + (size_t)t * thread_work(q);
     size_t cols = (size_t)conv_chunk(q) * q->P;
-    conv_work_views v = {w, w + (size_t)q->C * q->kh * q->kw * cols, w + ((size_t)q->C * q->kh * q->kw + q->K) * cols};
+    conv_work_views v = {w, w + (size_t)q->C * q->kh * q->kw * cols, w + ((size_t)q->C * q->kh * q->kw + q->K) * cols,
+                         NULL};
     return v;
 }
 
@@ -409,6 +439,7 @@ struct conv_job {
     mli_real *Ys[3];
     mli_real alpha;
     int has_r;
+    int set; /* the Winograd forward sets Y instead of adding to it */
     size_t bi;
     const mli_wino *wg; /* the Winograd path: its geometry, the transformed W and direction */
     const mli_real *Uw, *Ud;
@@ -416,6 +447,12 @@ struct conv_job {
     int ng;             /* groups */
     atomic_int next;    /* the next group to take */
 };
+
+/* group g's partial Winograd weight gradient: in its slot, after a thread's V, M and rows */
+static mli_real *wino_du(const conv_job *j, int g)
+{
+    return work_views(j->q, j->work, g).col + mli_wino_work(j->wg);
+}
 
 static void group_worker(void *ctx, int t0, int t1, int t)
 {
@@ -425,6 +462,8 @@ static void group_worker(void *ctx, int t0, int t1, int t)
     for (int g; (g = atomic_fetch_add(&j->next, 1)) < j->ng;) {
         conv_work_views v = work_views(j->q, j->work, t);
         v.dW = work_views(j->q, j->work, g).dW;
+        if (j->wg)
+            v.dU = wino_du(j, g);
         int e0 = (int)((long)j->nex * g / j->ng), e1 = (int)((long)j->nex * (g + 1) / j->ng);
         FOR_CHUNKS(j->nce, e0, e1, i0, nc)
             j->chunk(j, i0, nc, &v, i0 == e0);
@@ -485,7 +524,7 @@ static void wino_out(const conv_job *j, mli_real *Y, const mli_real *U, int i0, 
 static void wino_acc_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
 {
     wino_in(j, j->X, i0, nc, v);
-    wino_out(j, j->Y, j->Uw, i0, nc, j->alpha, 0, v);
+    wino_out(j, j->Y, j->Uw, i0, nc, j->alpha, j->set, v);
 }
 
 /* The job on the Winograd path of geometry geom (kept in *g): W's transform (flip: the input
@@ -514,7 +553,23 @@ static void conv_acc(const conv_geom *q, mli_real *Y, const mli_real *X, const m
     conv_job j = {.q = q, .work = work, .nex = nex, .chunk = acc_chunk, .Y = Y, .X = X, .W = W, .alpha = alpha};
     mli_wino g;
     if (wino_ok(q))
-        wino_job(&j, &g, wino_fwd(q), 0, wino_acc_chunk);
+        wino_job(&j, &g, wino_fwd(q, mli_conv_winograd_tile()), 0, wino_acc_chunk);
+    conv_run(&j);
+}
+
+/* Y[nex] = W * X + b (b NULL: no bias). Without a bias the Winograd path writes Y directly,
+ * with no zeroing pass before it (a serial pass over the output) and no read of Y. */
+static void conv_set(const conv_geom *q, mli_real *Y, const mli_real *b, const mli_real *X, const mli_real *W, int nex,
+                     mli_real *work)
+{
+    if (b || !wino_ok(q)) {
+        seed_bias(q, Y, b, nex);
+        conv_acc(q, Y, X, W, 1, nex, work);
+        return;
+    }
+    conv_job j = {.q = q, .work = work, .nex = nex, .Y = Y, .X = X, .W = W, .alpha = 1, .set = 1};
+    mli_wino g;
+    wino_job(&j, &g, wino_fwd(q, mli_conv_winograd_tile()), 0, wino_acc_chunk);
     conv_run(&j);
 }
 
@@ -544,7 +599,7 @@ static void conv_adjoint(const conv_geom *q, mli_real *dX, const mli_real *dY, c
                   .U = U};
     mli_wino g;
     if (!U && wino_ok(q))
-        wino_job(&j, &g, wino_adj(q), 1, wino_adjoint_chunk);
+        wino_job(&j, &g, wino_adj(q, mli_conv_winograd_tile()), 1, wino_adjoint_chunk);
     conv_run(&j);
 }
 
@@ -559,9 +614,41 @@ static void wgrad_chunk(const conv_job *j, int i0, int nc, const conv_work_views
     gemm_wgrad(q, dW, T, v->col, (size_t)nc * q->P, j->dW ? (j->has_r || !first ? 1 : 0) : !first);
 }
 
+/* the same on the Winograd path: dU (n² × K × C) of the group += M Vᵀ, M the adjoint of the
+ * output transform on the chunk's dY, V the input transform of its X */
+static void wino_wgrad_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
+{
+    const mli_wino *g = j->wg;
+    mli_real *V = wino_v(v), *M = V + mli_wino_v_size(g);
+    wino_in(j, j->X, i0, nc, v);
+    mli_wino_grad_out(g, j->dY + (size_t)i0 * g->K * g->Ho * g->Wo, nc, M, M + mli_wino_m_size(g));
+    mli_wino_wgrad(g, v->dU, M, V, nc, !first);
+}
+
+/* dW (+)= Gᵀ (Σ_groups dU) G: the groups' partial sums added in group order into group 0's */
+static void wino_wgrad(const conv_geom *q, mli_real *dW, const mli_real *dY, const mli_real *X, int nex,
+                       int accumulate, mli_real *work)
+{
+    mli_wino g = wino_fwd(q, mli_conv_winograd_tile());
+    conv_job j = {.q = q, .work = work, .nex = nex, .chunk = wino_wgrad_chunk, .dY = dY, .X = X, .wg = &g};
+    conv_run(&j);
+    mli_real *dU = wino_du(&j, 0);
+    size_t nu = mli_wino_u_size(&g);
+    for (int gi = 1; gi < j.ng; gi++) {
+        const mli_real *p = wino_du(&j, gi);
+        for (size_t e = 0; e < nu; e++)
+            dU[e] += p[e];
+    }
+    mli_wino_weights_grad(&g, dU, dW, accumulate);
+}
+
 static void conv_wgrad(const conv_geom *q, mli_real *dW, const mli_real *dY, const mli_real *X, int nex,
                        int accumulate, mli_real *work)
 {
+    if (wino_ok(q)) {
+        wino_wgrad(q, dW, dY, X, nex, accumulate, work);
+        return;
+    }
     conv_job j = {.q = q, .work = work, .nex = nex, .chunk = wgrad_chunk, .dY = dY, .X = X, .has_r = accumulate,
                   .dW = conv_groups(conv_chunk(q), nex) < 2 ? dW : NULL};
     conv_run(&j);
@@ -622,7 +709,7 @@ static size_t conv_save(const mli_node *n, int bmax) { return 0; }
 static size_t conv_work(const mli_node *n)
 {
     conv_geom q = conv_get(n);
-    return MLI_PARALLEL_MAX * thread_work(&q) + (wino_shape(&q) ? 2 * 16 * (size_t)q.K * q.C : 0);
+    return MLI_PARALLEL_MAX * thread_work(&q) + (wino_shape(&q) ? 2 * wino_u_room(&q) : 0);
 }
 
 /* default: PyTorch's Conv2d, kaiming_uniform_(a = √5) = U(±1/√fan_in) for the weight and
@@ -651,8 +738,7 @@ static void conv_init(const mli_node *n, mli_init_type type, gsl_rng *rng, mli_r
 static void conv_forward(const mli_node *n, mli_opctx *c)
 {
     conv_geom q = conv_get(n);
-    seed_bias(&q, c->y, bias_view(n, &q, c->theta), c->B);
-    conv_acc(&q, c->y, c->x[0], mli_node_view(n, 0, c->theta), 1, c->B, c->work);
+    conv_set(&q, c->y, bias_view(n, &q, c->theta), c->x[0], mli_node_view(n, 0, c->theta), c->B, c->work);
 }
 
 /* dW = Σ dy ⊗ patches, db = Σ dy, dx = the adjoint on dy */
@@ -718,7 +804,7 @@ static void wino_pair_job(conv_job *j, mli_wino *g, void (*chunk)(const conv_job
     if (!wino_ok(j->q))
         return;
     mli_real *Ud = wino_u(j->q, j->work, 1);
-    wino_job(j, g, wino_fwd(j->q), 0, chunk);
+    wino_job(j, g, wino_fwd(j->q, mli_conv_winograd_tile()), 0, chunk);
     mli_wino_weights(g, j->dir, 0, Ud);
     j->Ud = Ud;
 }
@@ -759,8 +845,7 @@ static void conv_hoist(const mli_node *n, mli_opctx *c)
         seed_bias(&q, c->y, bias_view(n, &q, c->theta), 1);
         return;
     }
-    seed_bias(&q, c->y, NULL, c->B);
-    conv_acc(&q, c->y, c->x[0], mli_node_view(n, 0, c->theta), 1, c->B, c->work);
+    conv_set(&q, c->y, NULL, c->x[0], mli_node_view(n, 0, c->theta), c->B, c->work);
 }
 
 /* [Y; R{Y}] from [X; R{X}] (X alone when !has_r): Y = W*X + b, R{Y} = W*R{X} + U*X + u_b */
