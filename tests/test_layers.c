@@ -14,14 +14,19 @@ static const mli_real X[8] = {1, 0, 2, 0, 3, 0, 4, 8};
 static void test_bn_forward_train_and_running_stats(void **state)
 {
     (void)state;
-    mli_real Y[8], xhat[8], istd[2], gamma[2] = {2, 0.5}, beta[2] = {1, -1};
+    mli_real Y[8], mean[2], istd[2], gamma[2] = {2, 0.5}, beta[2] = {1, -1};
     mli_real rm[2] = {0, 0}, rv[2] = {1, 1};
-    mli_bn_forward_train(Y, xhat, istd, X, gamma, beta, rm, rv, 4, 2);
+    mli_bn_forward_train(Y, mean, istd, X, gamma, beta, rm, rv, 4, 2);
     double s0 = 1 / sqrt(1.25 + 1e-5), s1 = 1 / sqrt(12 + 1e-5);
     for (int i = 0; i < 4; i++) {
         assert_float_equal(Y[2 * i], 2 * (X[2 * i] - 2.5) * s0 + 1, 1e-5);
         assert_float_equal(Y[2 * i + 1], 0.5 * (X[2 * i + 1] - 2) * s1 - 1, 1e-5);
     }
+    /* the saved batch statistics: mean and 1/sqrt(biased var + eps) */
+    assert_float_equal(mean[0], 2.5, 1e-6);
+    assert_float_equal(mean[1], 2, 1e-6);
+    assert_float_equal(istd[0], s0, 1e-6);
+    assert_float_equal(istd[1], s1, 1e-6);
     /* PyTorch: running = 0.9 running + 0.1 batch, the variance unbiased */
     assert_float_equal(rm[0], 0.25, 1e-6);
     assert_float_equal(rm[1], 0.2, 1e-6);
@@ -32,12 +37,14 @@ static void test_bn_forward_train_and_running_stats(void **state)
 static void test_bn_backward_train_hand(void **state)
 {
     (void)state;
-    mli_real Y[8], xhat[8], istd[2], gamma[2] = {2, 0.5}, beta[2] = {0, 0};
-    mli_bn_forward_train(Y, xhat, istd, X, gamma, beta, NULL, NULL, 4, 2);
+    mli_real Y[8], mean[2], istd[2], gamma[2] = {2, 0.5}, beta[2] = {0, 0}, xhat[8];
+    mli_bn_forward_train(Y, mean, istd, X, gamma, beta, NULL, NULL, 4, 2);
+    for (int e = 0; e < 8; e++)
+        xhat[e] = (X[e] - mean[e % 2]) * istd[e % 2];
     /* dY picks out one output: d/dX of Y[0] (example 0, feature 0). Analytically
      * dY0/dXj = γ istd (δ0j − 1/B − x̂0 x̂j / B) for feature 0, and 0 for feature 1. */
     mli_real dY[8] = {1, 0, 0, 0, 0, 0, 0, 0}, dX[8], dg[2], db[2];
-    mli_bn_backward_train(dX, dg, db, dY, xhat, istd, gamma, 4, 2);
+    mli_bn_backward_train(dX, dg, db, dY, X, mean, istd, gamma, 4, 2);
     for (int j = 0; j < 4; j++) {
         double expect = 2 * istd[0] * ((j == 0) - 0.25 - xhat[0] * xhat[2 * j] / 4);
         assert_float_equal(dX[2 * j], expect, 1e-5);

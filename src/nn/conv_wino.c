@@ -1,8 +1,8 @@
 /* Winograd F(m×m, 3×3), m = 2 or 4, for op_conv.c (conv_wino.h). Layout: tile t of a chunk =
  * example j, tile row i, tile column jj: t = (j·th + i)·tw + jj; V[ξ][c][t] and M[ξ][k][t] keep
- * t contiguous, so that each of the n² GEMMs (n = m + 2) reads and writes whole rows, and the
- * transforms run along the tile columns of a row: every transform below is one of the 1-D
- * transforms Bᵀ (n → n) or Aᵀ (n → m) applied elementwise to n streams of contiguous reals. */
+ * t contiguous, so that each of the n² GEMMs (n = m + 2) reads and writes whole rows, and every
+ * transform below is one of the 1-D transforms Bᵀ (n → n), Aᵀ (n → m) or A (m → n, the weight
+ * gradient's) applied elementwise to streams of all the chunk's tiles of one channel. */
 #include "nn/conv_wino.h"
 
 #include <string.h>
@@ -14,9 +14,10 @@
 #define SHORT_LOOPS
 #endif
 
-/* tiles per chunk, about: the N of the chunk's GEMMs. F(2×2)'s forward hardly changed from
- * 64 to 1024 tiles (ResNet shapes, a loaded machine); a chunk's V and M, n²·(C + K) reals per
- * tile, stay within the L2 cache for C = K = 16 and at 2 MiB for 64. */
+/* tiles per chunk for F(2×2), about (512/m for F(m×m), the same outputs): the N of the chunk's
+ * GEMMs. F(2×2)'s forward hardly changed from 64 to 1024 tiles (ResNet shapes, a loaded
+ * machine); a chunk's V and M, n²·(C + K) reals per tile, stay within the L2 cache for
+ * C = K = 16 and at 2–2.5 MiB for 64. */
 #define MLI_WINO_TILES 256
 
 mli_wino mli_wino_make(int m, int C, int H, int W, int K, int Ho, int Wo, int pt, int pl)

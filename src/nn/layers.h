@@ -71,18 +71,20 @@ int mli_act_rop_needs_grad(mli_act act);
 /* ---- BatchNorm1d over C features, PyTorch semantics ---- */
 /* Training mode: normalise with the batch mean and biased variance; if rmean/rvar are not
  * NULL update them with momentum (running var takes the unbiased batch variance).
- * Y[B,C] = γ x̂ + β; saves Xhat[B,C] and istd[C] = 1/sqrt(var + eps) for backward. */
-void mli_bn_forward_train(mli_real *Y, mli_real *Xhat, mli_real *istd, const mli_real *X,
+ * Y[B,C] = γ x̂ + β, x̂ = (X − mean)·istd; saves mean[C] and istd[C] = 1/sqrt(var + eps) for
+ * backward. */
+void mli_bn_forward_train(mli_real *Y, mli_real *mean, mli_real *istd, const mli_real *X,
                           const mli_real *gamma, const mli_real *beta, mli_real *rmean,
                           mli_real *rvar, int B, int C);
 /* Eval mode: Y = γ (X − rmean)/sqrt(rvar + eps) + β */
 void mli_bn_forward_eval(mli_real *Y, const mli_real *X, const mli_real *gamma,
                          const mli_real *beta, const mli_real *rmean, const mli_real *rvar,
                          int B, int C);
-/* Backward of training mode: dX[B,C], dγ[C], dβ[C] (overwritten). */
+/* Backward of training mode: dX[B,C], dγ[C], dβ[C] (overwritten), from the forward's input X
+ * and its saved mean and istd. */
 void mli_bn_backward_train(mli_real *dX, mli_real *dgamma, mli_real *dbeta, const mli_real *dY,
-                           const mli_real *Xhat, const mli_real *istd, const mli_real *gamma,
-                           int B, int C);
+                           const mli_real *X, const mli_real *mean, const mli_real *istd,
+                           const mli_real *gamma, int B, int C);
 /* Backward of eval mode (the layer is affine there): dX = dY γ/sqrt(rvar+eps) and the
  * parameter gradients. */
 void mli_bn_backward_eval(mli_real *dX, mli_real *dgamma, mli_real *dbeta, const mli_real *dY,

@@ -56,7 +56,7 @@ static double row_sq(const mli_real *x, int S, double m)
 #define BN_BLOCK_MAX 64
 
 typedef struct {
-    mli_real *Y, *Xhat, *istd, *rmean, *rvar, *dX, *dgamma, *dbeta;
+    mli_real *Y, *mean, *istd, *rmean, *rvar, *dX, *dgamma, *dbeta;
     const mli_real *X, *dY, *gamma, *beta, *cmean, *cvar;
     int B, C, S;
     double eps;
@@ -85,8 +85,9 @@ static void bn_run(bn_job *j)
     mli_parallel_tasks((j->C + cb - 1) / cb, nt, bn_blocks, j);
 }
 
-/* Training mode, channels [c0, c1): Y = γ x̂ + β, x̂ = (X − mean)·istd; saves Xhat and istd;
- * running statistics updated if rmean is not NULL */
+/* Training mode, channels [c0, c1): Y = γ x̂ + β, x̂ = (X − mean)·istd; saves mean and istd
+ * (backward recomputes x̂ from X: one pass fewer over memory than keeping it); running
+ * statistics updated if rmean is not NULL */
 static void train_block(const void *ctx, int c0, int c1)
 {
     const bn_job *j = ctx;
@@ -102,6 +103,7 @@ static void train_block(const void *ctx, int c0, int c1)
             var[c - c0] += row_sq(j->X + IDX(i, c, 0), S, mean[c - c0]);
     for (int c = c0; c < c1; c++) {
         double v = var[c - c0] / M;
+        j->mean[c] = (mli_real)mean[c - c0];
         j->istd[c] = (mli_real)(1 / sqrt(v + j->eps));
         if (j->rmean) {
             double unbiased = M > 1 ? var[c - c0] / (M - 1) : v;
@@ -112,20 +114,17 @@ static void train_block(const void *ctx, int c0, int c1)
     for (int i = 0; i < B; i++)
         for (int c = c0; c < c1; c++) {
             size_t k = IDX(i, c, 0);
-            double m = mean[c - c0], is = j->istd[c];
-            mli_real g = j->gamma[c], b = j->beta[c];
-            for (int s = 0; s < S; s++) {
-                j->Xhat[k + s] = (mli_real)((j->X[k + s] - m) * is);
-                j->Y[k + s] = g * j->Xhat[k + s] + b;
-            }
+            double m = mean[c - c0], a = j->gamma[c] * (double)j->istd[c], b = j->beta[c];
+            for (int s = 0; s < S; s++)
+                j->Y[k + s] = (mli_real)(a * (j->X[k + s] - m) + b);
         }
 }
 
-static void bn_forward_train(mli_real *Y, mli_real *Xhat, mli_real *istd, const mli_real *X, const mli_real *gamma,
+static void bn_forward_train(mli_real *Y, mli_real *mean, mli_real *istd, const mli_real *X, const mli_real *gamma,
                              const mli_real *beta, mli_real *rmean, mli_real *rvar, int B, int C, int S,
                              double eps)
 {
-    bn_job j = {.Y = Y, .Xhat = Xhat, .istd = istd, .rmean = rmean, .rvar = rvar, .X = X, .gamma = gamma,
+    bn_job j = {.Y = Y, .mean = mean, .istd = istd, .rmean = rmean, .rvar = rvar, .X = X, .gamma = gamma,
                 .beta = beta, .B = B, .C = C, .S = S, .eps = eps, .block = train_block};
     bn_run(&j);
 }
@@ -153,7 +152,7 @@ static void bn_forward_eval(mli_real *Y, const mli_real *X, const mli_real *gamm
 }
 
 /* Training mode backward, channels [c0, c1): dγ = Σ dy x̂, dβ = Σ dy;
- * dx = γ istd / M · (M dy − Σdy − x̂ Σ(dy x̂)), M = B·S */
+ * dx = γ istd / M · (M dy − Σdy − x̂ Σ(dy x̂)), M = B·S, x̂ = (X − mean)·istd recomputed */
 static void backward_block(const void *ctx, int c0, int c1)
 {
     const bn_job *j = ctx;
@@ -163,8 +162,10 @@ static void backward_block(const void *ctx, int c0, int c1)
         for (int c = c0; c < c1; c++) {
             size_t k = IDX(i, c, 0);
             sdy[c - c0] += row_sum(j->dY + k, S, 0, NULL);
-            sdyx[c - c0] += row_sum(j->dY + k, S, 0, j->Xhat + k);
+            sdyx[c - c0] += row_sum(j->X + k, S, j->mean[c], j->dY + k);
         }
+    for (int c = c0; c < c1; c++)
+        sdyx[c - c0] *= j->istd[c];
     for (int c = c0; c < c1 && j->dgamma; c++) {
         j->dgamma[c] = (mli_real)sdyx[c - c0];
         j->dbeta[c] = (mli_real)sdy[c - c0];
@@ -172,17 +173,18 @@ static void backward_block(const void *ctx, int c0, int c1)
     for (int i = 0; i < B && j->dX; i++)
         for (int c = c0; c < c1; c++) {
             size_t k = IDX(i, c, 0);
-            double a = j->gamma[c] * j->istd[c] / M, sd = sdy[c - c0], sx = sdyx[c - c0];
+            double is = j->istd[c], a = j->gamma[c] * is / M, m = j->mean[c], sd = sdy[c - c0];
+            double sx = sdyx[c - c0] * is; /* x̂ Σ(dy x̂) = (X − mean) · istd Σ(dy x̂) */
             for (int s = 0; s < S; s++)
-                j->dX[k + s] = (mli_real)(a * (M * (double)j->dY[k + s] - sd - j->Xhat[k + s] * sx));
+                j->dX[k + s] = (mli_real)(a * (M * (double)j->dY[k + s] - sd - (j->X[k + s] - m) * sx));
         }
 }
 
 static void bn_backward_train(mli_real *dX, mli_real *dgamma, mli_real *dbeta, const mli_real *dY,
-                              const mli_real *Xhat, const mli_real *istd, const mli_real *gamma, int B, int C,
-                              int S)
+                              const mli_real *X, const mli_real *mean, const mli_real *istd, const mli_real *gamma,
+                              int B, int C, int S)
 {
-    bn_job j = {.dX = dX, .dgamma = dgamma, .dbeta = dbeta, .dY = dY, .Xhat = (mli_real *)Xhat,
+    bn_job j = {.dX = dX, .dgamma = dgamma, .dbeta = dbeta, .dY = dY, .X = X, .mean = (mli_real *)mean,
                 .istd = (mli_real *)istd, .gamma = gamma, .B = B, .C = C, .S = S, .block = backward_block};
     bn_run(&j);
 }
@@ -211,11 +213,11 @@ static void bn_backward_eval(mli_real *dX, mli_real *dgamma, mli_real *dbeta, co
 
 /* ---- the 1-D kernels of layers.h (S = 1) ---- */
 
-void mli_bn_forward_train(mli_real *Y, mli_real *Xhat, mli_real *istd, const mli_real *X,
+void mli_bn_forward_train(mli_real *Y, mli_real *mean, mli_real *istd, const mli_real *X,
                           const mli_real *gamma, const mli_real *beta, mli_real *rmean,
                           mli_real *rvar, int B, int C)
 {
-    bn_forward_train(Y, Xhat, istd, X, gamma, beta, rmean, rvar, B, C, 1, MLI_BN_EPS);
+    bn_forward_train(Y, mean, istd, X, gamma, beta, rmean, rvar, B, C, 1, MLI_BN_EPS);
 }
 
 void mli_bn_forward_eval(mli_real *Y, const mli_real *X, const mli_real *gamma,
@@ -226,10 +228,10 @@ void mli_bn_forward_eval(mli_real *Y, const mli_real *X, const mli_real *gamma,
 }
 
 void mli_bn_backward_train(mli_real *dX, mli_real *dgamma, mli_real *dbeta, const mli_real *dY,
-                           const mli_real *Xhat, const mli_real *istd, const mli_real *gamma,
-                           int B, int C)
+                           const mli_real *X, const mli_real *mean, const mli_real *istd,
+                           const mli_real *gamma, int B, int C)
 {
-    bn_backward_train(dX, dgamma, dbeta, dY, Xhat, istd, gamma, B, C, 1);
+    bn_backward_train(dX, dgamma, dbeta, dY, X, mean, istd, gamma, B, C, 1);
 }
 
 void mli_bn_backward_eval(mli_real *dX, mli_real *dgamma, mli_real *dbeta, const mli_real *dY,
@@ -272,7 +274,7 @@ static void bn_layout(mli_arch *a, mli_node *n)
 }
 
 /* training mode keeps x̂ (bmax × size) and 1/std (C) for backward */
-static size_t bn_save(const mli_node *n, int bmax) { return (size_t)bmax * n->size + (size_t)bn_C(n); }
+static size_t bn_save(const mli_node *n, int bmax) { return 2 * (size_t)bn_C(n); } /* mean, istd */
 
 /* γ = 1, β = 0; running mean 0, running variance 1 */
 static void bn_init(const mli_node *n, mli_init_type type, gsl_rng *rng, mli_real *theta, mli_real *bufs)
@@ -294,7 +296,7 @@ static void bn_forward(const mli_node *n, mli_opctx *c)
 {
     BN_VIEWS(n, c->theta, c->bufs);
     if (c->mode == MLI_MODE_TRAIN)
-        bn_forward_train(c->y, c->save, c->save + (size_t)c->B * n->size, c->x[0], gamma, beta,
+        bn_forward_train(c->y, c->save, c->save + C, c->x[0], gamma, beta,
                          (mli_real *)rmean, (mli_real *)rvar, c->B, C, S, bn_eps(n));
     else
         bn_forward_eval(c->y, c->x[0], gamma, beta, rmean, rvar, c->B, C, S, bn_eps(n));
@@ -305,7 +307,7 @@ static void bn_backward(const mli_node *n, mli_opctx *c)
     BN_VIEWS(n, c->theta, c->bufs);
     mli_real *dg = c->grad ? mli_node_view(n, 0, c->grad) : NULL, *db = c->grad ? mli_node_view(n, 1, c->grad) : NULL;
     if (c->mode == MLI_MODE_TRAIN)
-        bn_backward_train(c->dx[0], dg, db, c->dy, c->save, c->save + (size_t)c->B * n->size, gamma, c->B, C, S);
+        bn_backward_train(c->dx[0], dg, db, c->dy, c->x[0], c->save, c->save + C, gamma, c->B, C, S);
     else
         bn_backward_eval(c->dx[0], dg, db, c->dy, c->x[0], gamma, rmean, rvar, c->B, C, S, bn_eps(n));
 }
