@@ -209,10 +209,13 @@ static const double G2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0
 static const double G4[6][3] = {{1.0 / 4, 0, 0},          {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
                                 {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
 
+typedef const double wino_g[3];
+static wino_g *g_matrix(int n) { return n == 6 ? G4 : G2; }
+
 /* u = G f Gᵀ (n × n) for one 3×3 filter f (row-major), in double */
 static void filter_transform(int n, const double f[9], double *u)
 {
-    const double(*G)[3] = n == 6 ? G4 : G2;
+    wino_g *G = g_matrix(n);
     double t[6][3];
     for (int a = 0; a < n; a++)
         for (int b = 0; b < 3; b++)
@@ -472,7 +475,7 @@ void mli_wino_wgrad(const mli_wino *g, mli_real *dU, const mli_real *M, const ml
 /* dW (+)= Gᵀ dU G per filter, the adjoint of u = G f Gᵀ, in double */
 void mli_wino_weights_grad(const mli_wino *g, const mli_real *dU, mli_real *dW, int add)
 {
-    const double(*G)[3] = g->n == 6 ? G4 : G2;
+    wino_g *G = g_matrix(g->n);
     int n = g->n;
     size_t kc = (size_t)g->K * g->C;
     for (size_t e = 0; e < kc; e++) {

@@ -437,7 +437,6 @@ struct conv_job {
     mli_real *Y, *dX, *dW;
     const mli_real *X, *W, *dY, *U, *dU, *dir;
     mli_real *Ys[3];
-    mli_real alpha;
     int has_r;
     int set; /* the Winograd forward sets Y instead of adding to it */
     size_t bi;
@@ -524,7 +523,7 @@ static void wino_out(const conv_job *j, mli_real *Y, const mli_real *U, int i0, 
 static void wino_acc_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
 {
     wino_in(j, j->X, i0, nc, v);
-    wino_out(j, j->Y, j->Uw, i0, nc, j->alpha, j->set, v);
+    wino_out(j, j->Y, j->Uw, i0, nc, 1, j->set, v);
 }
 
 /* The job on the Winograd path of geometry geom (kept in *g): W's transform (flip: the input
@@ -540,36 +539,27 @@ static void wino_job(conv_job *j, mli_wino *g, mli_wino geom, int flip,
     j->chunk = chunk;
 }
 
-/* Y[nex] += alpha · W * X */
+/* Y[nex] += W * X */
 static void acc_chunk(const conv_job *j, int i0, int nc, const conv_work_views *v, int first)
 {
     chunk_cols(j->q, j->X + (size_t)i0 * in_size(j->q), nc, v->col);
-    chunk_fwd(j->q, j->Y + (size_t)i0 * out_size(j->q), j->W, v->col, nc, j->alpha, v->T);
-}
-
-static void conv_acc(const conv_geom *q, mli_real *Y, const mli_real *X, const mli_real *W, mli_real alpha, int nex,
-                     mli_real *work)
-{
-    conv_job j = {.q = q, .work = work, .nex = nex, .chunk = acc_chunk, .Y = Y, .X = X, .W = W, .alpha = alpha};
-    mli_wino g;
-    if (wino_ok(q))
-        wino_job(&j, &g, wino_fwd(q, mli_conv_winograd_tile()), 0, wino_acc_chunk);
-    conv_run(&j);
+    chunk_fwd(j->q, j->Y + (size_t)i0 * out_size(j->q), j->W, v->col, nc, 1, v->T);
 }
 
 /* Y[nex] = W * X + b (b NULL: no bias). Without a bias the Winograd path writes Y directly,
- * with no zeroing pass before it (a serial pass over the output) and no read of Y. */
+ * with no zeroing pass before it (a serial pass over the output) and no read of Y; otherwise
+ * Y is seeded with the bias (or zeros) and the products are added to it. */
 static void conv_set(const conv_geom *q, mli_real *Y, const mli_real *b, const mli_real *X, const mli_real *W, int nex,
                      mli_real *work)
 {
-    if (b || !wino_ok(q)) {
-        seed_bias(q, Y, b, nex);
-        conv_acc(q, Y, X, W, 1, nex, work);
-        return;
-    }
-    conv_job j = {.q = q, .work = work, .nex = nex, .Y = Y, .X = X, .W = W, .alpha = 1, .set = 1};
+    conv_job j = {.q = q, .work = work, .nex = nex, .chunk = acc_chunk, .Y = Y, .X = X, .W = W};
     mli_wino g;
-    wino_job(&j, &g, wino_fwd(q, mli_conv_winograd_tile()), 0, wino_acc_chunk);
+    if (wino_ok(q)) {
+        wino_job(&j, &g, wino_fwd(q, mli_conv_winograd_tile()), 0, wino_acc_chunk);
+        j.set = !b;
+    }
+    if (!j.set)
+        seed_bias(q, Y, b, nex);
     conv_run(&j);
 }
 
